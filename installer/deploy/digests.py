@@ -1,0 +1,65 @@
+"""Digests that decide whether a release needs an upgrade, and the release labels that carry them.
+
+Helm release labels end up as Kubernetes label values on a real cluster (63 characters at most),
+so digests are stored shortened; 48 hex characters (192 bits) are plenty to detect a change.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+LABEL_VERSION = "digit-installer-version"
+LABEL_VALUES_DIGEST = "digit-installer-values-digest"
+LABEL_CHART_DIGEST = "digit-installer-chart-digest"
+_LABEL_DIGEST_LENGTH = 48
+
+
+def values_digest(values: dict[str, Any]) -> str:
+    """sha256 of the values as canonical JSON, so key order and YAML formatting do not matter."""
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def chart_digest(chart_dir: Path) -> str:
+    """sha256 over every file of a chart directory (relative path and content, links followed).
+
+    Local `file://` dependencies are vendored or symlinked under charts/, so following links covers
+    DIGIT's `common` library chart too.
+    """
+    chart_dir = Path(chart_dir)
+    if chart_dir.is_file():
+        return "sha256:" + hashlib.sha256(chart_dir.read_bytes()).hexdigest()
+    hasher = hashlib.sha256()
+    for root, dirs, files in os.walk(chart_dir, followlinks=True):
+        dirs.sort()
+        for filename in sorted(files):
+            path = Path(root) / filename
+            relative = path.relative_to(chart_dir).as_posix()
+            hasher.update(relative.encode() + b"\0")
+            hasher.update(path.read_bytes())
+            hasher.update(b"\0")
+    return "sha256:" + hasher.hexdigest()
+
+
+def label_value(digest: str) -> str:
+    """A digest shortened to fit a label value."""
+    return digest.split(":", 1)[-1][:_LABEL_DIGEST_LENGTH]
+
+
+def release_labels(installer_version: str, chart: str, values: str) -> dict[str, str]:
+    return {
+        LABEL_VERSION: installer_version,
+        LABEL_CHART_DIGEST: label_value(chart),
+        LABEL_VALUES_DIGEST: label_value(values),
+    }
+
+
+def is_unchanged(labels: dict[str, str] | None, chart: str, values: str) -> bool:
+    """True when a deployed revision's labels record exactly these chart and values digests."""
+    if not labels:
+        return False
+    return (labels.get(LABEL_CHART_DIGEST) == label_value(chart)
+            and labels.get(LABEL_VALUES_DIGEST) == label_value(values))

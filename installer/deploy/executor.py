@@ -1,0 +1,258 @@
+"""Run releases in dependency order: bounded concurrency, one operation per release, rollback on failure.
+
+A release starts as soon as everything it `needs` is ready (so the plan's waves are respected, and a
+slow release in one wave does not hold back unrelated releases of the next). When a release fails,
+every release that needs it, directly or not, is skipped; independent releases carry on.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from installer import redact
+from installer.deploy import digests
+from installer.deploy.model import (CANCELLED, DEPLOYED, FAILED, SKIPPED, UNCHANGED, Breakage, DeployReport,
+                                    ReleaseResult, ReleaseSpec, WorkloadState)
+from installer.deploy.readiness import ReleaseNotReady, WatchCancelled, workloads_from_manifest
+
+
+@dataclass
+class InstalledRelease:
+    """What Helm's storage says about a release's latest revision."""
+
+    revision: int
+    status: str
+    labels: dict[str, str] = field(default_factory=dict)
+    last_deployed_revision: int | None = None
+
+
+class HelmOperations(Protocol):
+    """The Helm actions the executor needs; implemented over installer.adapters.helm."""
+
+    def current(self, name: str, namespace: str) -> InstalledRelease | None: ...
+
+    def apply(self, spec: ReleaseSpec, labels: dict[str, str], install: bool) -> tuple[int, str]:
+        """Install or upgrade; returns (revision, rendered manifest)."""
+
+    def rollback(self, name: str, namespace: str, revision: int) -> None: ...
+
+    def uninstall(self, name: str, namespace: str) -> None: ...
+
+
+class Watcher(Protocol):
+    def wait(self, refs: Any, *, timeout: float, on_progress: Any = None,
+             cancelled: threading.Event | None = None) -> list[WorkloadState]: ...
+
+
+@dataclass(frozen=True)
+class ReleaseEvent:
+    """Something happened to one release; `kind` is one of the names below."""
+
+    release: str
+    kind: str  # started | unchanged | progress | ready | failed | rolled-back | uninstalled | skipped | cancelled
+    message: str = ""
+    ready: int = 0
+    desired: int = 0
+
+
+class PlanError(ValueError):
+    """The release list is not a valid graph (unknown need or cycle)."""
+
+
+def check_graph(specs: list[ReleaseSpec]) -> None:
+    names = {spec.name for spec in specs}
+    if len(names) != len(specs):
+        duplicates = sorted({s.name for s in specs if sum(t.name == s.name for t in specs) > 1})
+        raise PlanError(f"release listed twice: {', '.join(duplicates)}")
+    for spec in specs:
+        unknown = [need for need in spec.needs if need not in names]
+        if unknown:
+            raise PlanError(f"release {spec.name} needs {', '.join(unknown)}, which is not in the plan")
+    needs = {spec.name: set(spec.needs) for spec in specs}
+    done: set[str] = set()
+    while needs:
+        free = [name for name, wanted in needs.items() if wanted <= done]
+        if not free:
+            raise PlanError(f"dependency cycle among: {', '.join(sorted(needs))}")
+        for name in free:
+            done.add(name)
+            del needs[name]
+
+
+def dependents_of(specs: list[ReleaseSpec], failed: str) -> set[str]:
+    """Every release that needs `failed`, directly or through others."""
+    reverse: dict[str, set[str]] = {}
+    for spec in specs:
+        for need in spec.needs:
+            reverse.setdefault(need, set()).add(spec.name)
+    found: set[str] = set()
+    queue = [failed]
+    while queue:
+        for child in reverse.get(queue.pop(), ()):
+            if child not in found:
+                found.add(child)
+                queue.append(child)
+    return found
+
+
+class Executor:
+    def __init__(self, helm: HelmOperations, watcher: Watcher, *, installer_version: str,
+                 concurrency: int = 4, uninstall_failed_install: bool = True,
+                 on_event: Callable[[ReleaseEvent], None] | None = None,
+                 cancelled: threading.Event | None = None):
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.helm = helm
+        self.watcher = watcher
+        self.installer_version = installer_version
+        self.concurrency = concurrency
+        self.uninstall_failed_install = uninstall_failed_install
+        self._on_event = on_event
+        self.cancelled = cancelled or threading.Event()
+        self._release_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._emit_guard = threading.Lock()
+
+    def _emit(self, event: ReleaseEvent) -> None:
+        if self._on_event is not None:
+            with self._emit_guard:
+                self._on_event(ReleaseEvent(event.release, event.kind, redact.mask(event.message),
+                                            event.ready, event.desired))
+
+    def _lock_for(self, spec: ReleaseSpec) -> threading.Lock:
+        with self._locks_guard:
+            return self._release_locks.setdefault(spec.key, threading.Lock())
+
+    # --- the schedule -----------------------------------------------------------------------------
+    def run(self, specs: list[ReleaseSpec]) -> DeployReport:
+        check_graph(specs)
+        started = time.monotonic()
+        report = DeployReport()
+        by_name = {spec.name: spec for spec in specs}
+        pending = sorted(specs, key=lambda s: (s.wave, s.name))
+        ready: set[str] = set()
+        running: dict[Future[ReleaseResult], ReleaseSpec] = {}
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="release") as pool:
+            while pending or running:
+                if self.cancelled.is_set():
+                    for spec in pending:
+                        report.results[spec.name] = ReleaseResult(spec.name, spec.namespace, CANCELLED)
+                        self._emit(ReleaseEvent(spec.name, "cancelled", "not started: the run was cancelled"))
+                    pending = []
+                startable = [s for s in pending if all(n in ready for n in s.needs)]
+                for spec in startable[: self.concurrency - len(running)]:
+                    pending.remove(spec)
+                    running[pool.submit(self._deploy_one, spec)] = spec
+                if not running:
+                    # Nothing can start and nothing runs: what is left waits on failed releases.
+                    for spec in pending:
+                        blocked = [n for n in spec.needs if n not in ready]
+                        report.results[spec.name] = ReleaseResult(spec.name, spec.namespace, SKIPPED,
+                                                                  skipped_because=blocked)
+                        self._emit(ReleaseEvent(spec.name, "skipped", f"skipped: needs {', '.join(blocked)}"))
+                    break
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    spec = running.pop(future)
+                    result = future.result()
+                    report.results[spec.name] = result
+                    if result.outcome in (DEPLOYED, UNCHANGED):
+                        ready.add(spec.name)
+                    elif result.outcome == FAILED:
+                        doomed = dependents_of(specs, spec.name)
+                        for name in sorted(doomed):
+                            other = by_name[name]
+                            if other in pending:
+                                pending.remove(other)
+                                report.results[name] = ReleaseResult(name, other.namespace, SKIPPED,
+                                                                     skipped_because=[spec.name])
+                                self._emit(ReleaseEvent(name, "skipped", f"skipped: {spec.name} failed"))
+        report.seconds = time.monotonic() - started
+        return report
+
+    # --- one release ------------------------------------------------------------------------------
+    def _deploy_one(self, spec: ReleaseSpec) -> ReleaseResult:
+        with self._lock_for(spec):
+            try:
+                return self._deploy_locked(spec)
+            except Exception as error:  # an unexpected failure of one release must not sink the run
+                message = redact.mask(f"{type(error).__name__}: {error}")
+                self._emit(ReleaseEvent(spec.name, "failed", message))
+                return ReleaseResult(spec.name, spec.namespace, FAILED, error=message, reason=type(error).__name__)
+
+    def _deploy_locked(self, spec: ReleaseSpec) -> ReleaseResult:
+        result = ReleaseResult(spec.name, spec.namespace, FAILED, started_at=time.time())
+        began = time.monotonic()
+        chart_digest = spec.chart_digest or digests.chart_digest(spec.chart)
+        values_digest = spec.values_digest or digests.values_digest(spec.values)
+        current = self.helm.current(spec.name, spec.namespace)
+        if current is not None and current.status == "deployed" and digests.is_unchanged(
+                current.labels, chart_digest, values_digest):
+            result.outcome, result.action, result.revision = UNCHANGED, "none", current.revision
+            result.ready_at = time.time()
+            self._emit(ReleaseEvent(spec.name, "unchanged", f"unchanged at revision {current.revision}"))
+            return result
+
+        previous = current.last_deployed_revision if current is not None else None
+        if current is not None and previous is None:
+            # Only failed or interrupted attempts exist: start clean rather than upgrade nothing.
+            self.helm.uninstall(spec.name, spec.namespace)
+            current = None
+        elif current is not None and current.status.startswith("pending-") and previous is not None:
+            # An earlier process died mid-operation; Helm refuses to act until the release is settled.
+            self.helm.rollback(spec.name, spec.namespace, previous)
+        install = current is None
+        result.action = "install" if install else "upgrade"
+        self._emit(ReleaseEvent(spec.name, "started", f"{result.action} ({spec.namespace})"))
+        labels = digests.release_labels(self.installer_version, chart_digest, values_digest)
+        failure: Breakage
+        try:
+            revision, manifest = self.helm.apply(spec, labels, install)
+            result.revision = revision
+            refs = workloads_from_manifest(manifest, spec.namespace)
+            remaining = max(1.0, spec.timeout - (time.monotonic() - began))
+
+            def progress(ready: int, desired: int, states: list[WorkloadState]) -> None:
+                waiting = [f"{s.kind.lower()}/{s.name}" for s in states if not s.done]
+                message = f"{ready}/{desired} ready" + (f"; waiting for {', '.join(waiting[:3])}" if waiting else "")
+                self._emit(ReleaseEvent(spec.name, "progress", message, ready, desired))
+
+            self.watcher.wait(refs, timeout=remaining, on_progress=progress, cancelled=self.cancelled)
+            result.outcome = DEPLOYED
+            result.ready_at = time.time()
+            result.seconds = time.monotonic() - began
+            self._emit(ReleaseEvent(spec.name, "ready", f"ready at revision {revision} in {result.seconds:.1f}s"))
+            return result
+        except WatchCancelled:
+            failure = Breakage("Cancelled", "the run was cancelled while waiting for readiness")
+            result.outcome = CANCELLED
+        except ReleaseNotReady as error:
+            failure = error.breakage
+        except Exception as error:
+            failure = Breakage(type(error).__name__, str(error))
+        result.error = redact.mask(failure.describe())
+        result.reason = failure.reason
+        result.seconds = time.monotonic() - began
+        self._emit(ReleaseEvent(spec.name, "failed" if result.outcome == FAILED else "cancelled", result.error))
+        if result.outcome == CANCELLED:
+            return result  # leave it for --resume; rolling back now would only slow the exit
+        self._undo(spec, result, previous, install)
+        return result
+
+    def _undo(self, spec: ReleaseSpec, result: ReleaseResult, previous: int | None, install: bool) -> None:
+        try:
+            if previous is not None:
+                self.helm.rollback(spec.name, spec.namespace, previous)
+                result.rolled_back_to = previous
+                self._emit(ReleaseEvent(spec.name, "rolled-back", f"rolled back to revision {previous}"))
+            elif install and self.uninstall_failed_install:
+                self.helm.uninstall(spec.name, spec.namespace)
+                result.uninstalled = True
+                self._emit(ReleaseEvent(spec.name, "uninstalled", "failed first install uninstalled"))
+        except Exception as error:
+            note = redact.mask(f"; undoing it failed too: {type(error).__name__}: {error}")
+            result.error += note
+            self._emit(ReleaseEvent(spec.name, "failed", f"undo failed: {note}"))

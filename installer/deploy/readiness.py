@@ -1,0 +1,261 @@
+"""Follow a release's workloads through the Kubernetes API until they are ready, or say why not.
+
+The watch polls the API (a list per namespace and kind per round) rather than holding watch streams:
+it is cheap at DIGIT's scale, survives API hiccups, and reports a broken pod at the next round
+instead of at the timeout.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from installer.deploy.model import Breakage, WorkloadState
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+# Waiting reasons that never resolve by themselves: report them at once.
+BROKEN_WAITING_REASONS = frozenset({
+    "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
+    "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+})
+LOG_TAIL_LINES = 20
+
+
+class ReleaseNotReady(Exception):
+    """The release's workloads are broken or did not become ready before the deadline."""
+
+    def __init__(self, breakage: Breakage, workloads: list[WorkloadState]):
+        super().__init__(breakage.describe())
+        self.breakage = breakage
+        self.workloads = workloads
+
+
+class WatchCancelled(Exception):
+    """The run was cancelled while waiting for readiness."""
+
+
+@dataclass(frozen=True)
+class WorkloadRef:
+    kind: str
+    name: str
+    namespace: str
+
+
+def workloads_from_manifest(manifest: str, default_namespace: str) -> list[WorkloadRef]:
+    """The workloads and claims a rendered release manifest creates."""
+    from ruamel.yaml import YAML
+
+    refs: list[WorkloadRef] = []
+    for document in YAML(typ="safe").load_all(manifest or ""):
+        if not isinstance(document, dict):
+            continue
+        kind = document.get("kind")
+        if kind in WORKLOAD_KINDS or kind == "PersistentVolumeClaim":
+            metadata = document.get("metadata") or {}
+            refs.append(WorkloadRef(kind, str(metadata.get("name")), metadata.get("namespace") or default_namespace))
+    return refs
+
+
+class ReadinessWatcher:
+    """Polls workloads, pods and claims of one release; thread-safe, one instance can serve many releases."""
+
+    def __init__(self, api_client: Any, *, poll_interval: float = 0.5, request_timeout: float = 10.0,
+                 claim_grace: float = 30.0):
+        from kubernetes import client
+
+        self._core = client.CoreV1Api(api_client)
+        self._apps = client.AppsV1Api(api_client)
+        self._batch = client.BatchV1Api(api_client)
+        self.poll_interval = poll_interval
+        self.request_timeout = request_timeout
+        self.claim_grace = claim_grace
+
+    # --- API access (raw JSON: tolerant of partially filled objects) -------------------------------
+    def _list(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        listers: dict[str, Callable[..., Any]] = {
+            "Deployment": self._apps.list_namespaced_deployment,
+            "StatefulSet": self._apps.list_namespaced_stateful_set,
+            "DaemonSet": self._apps.list_namespaced_daemon_set,
+            "Job": self._batch.list_namespaced_job,
+            "Pod": self._core.list_namespaced_pod,
+            "PersistentVolumeClaim": self._core.list_namespaced_persistent_volume_claim,
+        }
+        response = listers[kind](namespace, _preload_content=False, _request_timeout=self.request_timeout)
+        return list(json.loads(response.data).get("items") or [])
+
+    def pod_log_tail(self, pod: str, namespace: str, container: str = "", previous: bool = False) -> list[str]:
+        """The last lines a container wrote; empty when the API cannot serve logs."""
+        from kubernetes.client.exceptions import ApiException
+
+        kwargs: dict[str, Any] = {"tail_lines": LOG_TAIL_LINES, "_request_timeout": self.request_timeout,
+                                  "_preload_content": False}
+        if container:
+            kwargs["container"] = container
+        for use_previous in ((True, False) if previous else (False,)):
+            try:
+                response = self._core.read_namespaced_pod_log(pod, namespace, previous=use_previous, **kwargs)
+            except (ApiException, OSError, ValueError):
+                continue
+            text = response.data.decode("utf-8", "replace") if isinstance(response.data, bytes) else str(response.data)
+            lines = [line for line in text.splitlines() if line.strip()]
+            if lines and not lines[0].lstrip().startswith("{\"kind\""):
+                return lines[-LOG_TAIL_LINES:]
+        return []
+
+    # --- one observation round -----------------------------------------------------------------------
+    def observe(self, refs: Iterable[WorkloadRef], started: float | None = None
+                ) -> tuple[list[WorkloadState], Breakage | None]:
+        """Current state of the given workloads, and the first breakage found, if any."""
+        refs = list(refs)
+        namespaces = sorted({ref.namespace for ref in refs})
+        cache: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+
+        def lookup(kind: str, namespace: str) -> dict[str, dict[str, Any]]:
+            if (kind, namespace) not in cache:
+                cache[(kind, namespace)] = {
+                    (item.get("metadata") or {}).get("name"): item for item in self._list(kind, namespace)}
+            return cache[(kind, namespace)]
+
+        states: list[WorkloadState] = []
+        breakage: Breakage | None = None
+        selectors: list[tuple[str, dict[str, str], WorkloadRef]] = []
+        for ref in refs:
+            if ref.kind == "PersistentVolumeClaim":
+                continue
+            obj = lookup(ref.kind, ref.namespace).get(ref.name)
+            state = WorkloadState(ref.kind, ref.name, ref.namespace)
+            if obj is None:
+                state.desired, state.ready = 1, 0
+                states.append(state)
+                continue
+            spec, status = obj.get("spec") or {}, obj.get("status") or {}
+            if ref.kind == "Job":
+                state.desired = int(spec.get("completions") or 1)
+                state.ready = int(status.get("succeeded") or 0)
+                state.done = state.ready >= state.desired
+                failed_condition = next((c for c in status.get("conditions") or []
+                                         if c.get("type") == "Failed" and c.get("status") == "True"), None)
+                if failed_condition and breakage is None:
+                    breakage = Breakage("JobFailed", failed_condition.get("message") or failed_condition.get("reason") or
+                                        f"job {ref.name} failed")
+                labels = ((spec.get("selector") or {}).get("matchLabels")) or {"job-name": ref.name}
+            else:
+                if ref.kind == "DaemonSet":
+                    state.desired = int(status.get("desiredNumberScheduled") or 0)
+                    state.ready = int(status.get("numberReady") or 0)
+                else:
+                    replicas = spec.get("replicas")
+                    state.desired = 1 if replicas is None else int(replicas)
+                    state.ready = int(status.get("readyReplicas") or 0)
+                generation = (obj.get("metadata") or {}).get("generation")
+                observed = status.get("observedGeneration")
+                current = generation is None or observed is None or int(observed) >= int(generation)
+                updated = status.get("updatedReplicas")
+                rolled = updated is None or int(updated) >= state.desired
+                state.done = current and rolled and state.ready >= state.desired
+                labels = (spec.get("selector") or {}).get("matchLabels") or {}
+            if labels:
+                selectors.append((ref.kind, dict(labels), ref))
+            states.append(state)
+
+        for namespace in namespaces:
+            if breakage is not None:
+                break
+            relevant = [(labels, ref) for _, labels, ref in selectors if ref.namespace == namespace]
+            claims = {ref.name for ref in refs if ref.kind == "PersistentVolumeClaim" and ref.namespace == namespace}
+            if not relevant and not claims:
+                continue
+            pods = [pod for pod in lookup("Pod", namespace).values()
+                    if any(_matches(pod, labels) for labels, _ in relevant)]
+            for pod in sorted(pods, key=lambda p: (p.get("metadata") or {}).get("name") or ""):
+                breakage = self._pod_breakage(pod, namespace)
+                if breakage:
+                    break
+            if breakage is None and claims and started is not None and time.monotonic() - started > self.claim_grace:
+                for name in sorted(claims):
+                    claim = lookup("PersistentVolumeClaim", namespace).get(name)
+                    phase = ((claim or {}).get("status") or {}).get("phase")
+                    if claim is not None and phase in ("Pending", "Lost"):
+                        breakage = Breakage("UnboundClaim", f"PersistentVolumeClaim {namespace}/{name} is {phase}")
+                        break
+        return states, breakage
+
+    def _pod_breakage(self, pod: dict[str, Any], namespace: str) -> Breakage | None:
+        name = (pod.get("metadata") or {}).get("name") or "?"
+        status = pod.get("status") or {}
+        for condition in status.get("conditions") or []:
+            message = condition.get("message") or ""
+            if condition.get("type") == "PodScheduled" and condition.get("status") == "False" and "unbound" in message.lower():
+                return Breakage("UnboundClaim", message, pod=name)
+        if status.get("phase") == "Failed" and status.get("reason"):
+            return Breakage(status["reason"], status.get("message") or "pod failed", pod=name,
+                            log_tail=self.pod_log_tail(name, namespace))
+        for init in status.get("initContainerStatuses") or []:
+            state = init.get("state") or {}
+            last = init.get("lastState") or {}
+            terminated = state.get("terminated") or last.get("terminated") or {}
+            waiting = state.get("waiting") or {}
+            exit_code = terminated.get("exitCode")
+            if exit_code not in (None, 0) or waiting.get("reason") in BROKEN_WAITING_REASONS:
+                reason = waiting.get("reason") or terminated.get("reason") or "Error"
+                detail = (f"init container {init.get('name')} exited with code {exit_code}"
+                          if exit_code not in (None, 0) else waiting.get("message") or "")
+                if "migrat" in (init.get("name") or "") or "flyway" in (init.get("image") or ""):
+                    detail = f"database migration failed: {detail}" if detail else "database migration failed"
+                return Breakage(reason, detail, pod=name, container=init.get("name") or "",
+                                log_tail=self.pod_log_tail(name, namespace, init.get("name") or "", previous=True))
+        for container in status.get("containerStatuses") or []:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in BROKEN_WAITING_REASONS:
+                return Breakage(waiting["reason"], waiting.get("message") or "", pod=name,
+                                container=container.get("name") or "",
+                                log_tail=self.pod_log_tail(name, namespace, container.get("name") or "", previous=True))
+        return None
+
+    # --- the wait loop --------------------------------------------------------------------------------
+    def wait(self, refs: Iterable[WorkloadRef], *, timeout: float,
+             on_progress: Callable[[int, int, list[WorkloadState]], None] | None = None,
+             cancelled: threading.Event | None = None) -> list[WorkloadState]:
+        """Block until every workload is ready; raise ReleaseNotReady on breakage or timeout."""
+        refs = list(refs)
+        started = time.monotonic()
+        deadline = started + timeout
+        last_report: tuple[int, int] | None = None
+        states: list[WorkloadState] = []
+        last_error = ""
+        while True:
+            if cancelled is not None and cancelled.is_set():
+                raise WatchCancelled()
+            try:
+                states, breakage = self.observe(refs, started)
+                last_error = ""
+            except Exception as error:  # the API is down or slow: keep trying until the deadline
+                breakage, last_error = None, f"{type(error).__name__}: {error}"
+            if breakage is not None:
+                raise ReleaseNotReady(breakage, states)
+            workloads = [s for s in states]
+            ready = sum(min(s.ready, s.desired) for s in workloads)
+            desired = sum(s.desired for s in workloads)
+            if on_progress is not None and (ready, desired) != last_report and not last_error:
+                on_progress(ready, desired, workloads)
+                last_report = (ready, desired)
+            if not last_error and all(s.done for s in workloads):
+                return states
+            now = time.monotonic()
+            if now >= deadline:
+                waiting = [f"{s.kind}/{s.name} {s.ready}/{s.desired}" for s in workloads if not s.done]
+                message = f"not ready after {timeout:.0f}s: " + (", ".join(waiting) or last_error or "unknown")
+                raise ReleaseNotReady(Breakage("Timeout", message), states)
+            wait_for = min(self.poll_interval, deadline - now)
+            if cancelled is not None:
+                if cancelled.wait(wait_for):
+                    raise WatchCancelled()
+            else:
+                time.sleep(wait_for)
+
+
+def _matches(pod: dict[str, Any], selector: dict[str, str]) -> bool:
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
