@@ -33,19 +33,30 @@ class DatabaseTarget:
     flyway_username: str
     flyway_password: str | None
     sslmode: str = "prefer"
+    admin_username: str | None = None
+    admin_password: str | None = None
     maintenance_db: str = "postgres"
+
+    @property
+    def admin(self) -> tuple[str, str]:
+        """Who creates things: the admin user when one is given, else the application user."""
+        if self.admin_username:
+            return self.admin_username, self.admin_password or ""
+        return self.username, self.password
 
 
 @dataclass
 class BootstrapResult:
     created_database: bool = False
+    created_user: bool = False
     created_flyway_user: bool = False
     updated_flyway_password: bool = False
     server_version: str = ""
     actions: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"created_database": self.created_database, "created_flyway_user": self.created_flyway_user,
+        return {"created_database": self.created_database, "created_user": self.created_user,
+                "created_flyway_user": self.created_flyway_user,
                 "updated_flyway_password": self.updated_flyway_password, "server_version": self.server_version,
                 "actions": list(self.actions)}
 
@@ -53,9 +64,10 @@ class BootstrapResult:
 def _connect(target: DatabaseTarget, dbname: str, *, autocommit: bool = True) -> Any:
     import psycopg
 
-    redact.register(target.password)
-    return psycopg.connect(host=target.host, port=target.port, dbname=dbname, user=target.username,
-                           password=target.password, sslmode=target.sslmode, connect_timeout=CONNECT_TIMEOUT,
+    user, password = target.admin
+    redact.register(password)
+    return psycopg.connect(host=target.host, port=target.port, dbname=dbname, user=user,
+                           password=password, sslmode=target.sslmode, connect_timeout=CONNECT_TIMEOUT,
                            autocommit=autocommit, application_name="digit-installer",
                            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}")
 
@@ -66,17 +78,30 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
     from psycopg import sql
 
     result = BootstrapResult()
-    where = f"{target.username}@{target.host}:{target.port}"
+    where = f"{target.admin[0]}@{target.host}:{target.port}"
+    separate_admin = target.admin[0] != target.username
+    separate_flyway = bool(target.flyway_username) and target.flyway_username != target.username
     try:
         with _connect(target, target.maintenance_db) as conn:
             result.server_version = str(conn.execute("SHOW server_version").fetchone()[0])
+            if separate_admin:
+                redact.register(target.password)
+                if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (target.username,)).fetchone():
+                    result.actions.append(f"create role {target.username}")
+                    if not dry_run:
+                        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                            sql.Identifier(target.username), sql.Literal(target.password)))
+                    result.created_user = True
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target.name,)).fetchone()
             if not exists:
                 result.actions.append(f"create database {target.name}")
                 if not dry_run:
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
+                    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name))
+                    if separate_admin:
+                        statement = sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            sql.Identifier(target.name), sql.Identifier(target.username))
+                    conn.execute(statement)
                 result.created_database = True
-            separate_flyway = target.flyway_username and target.flyway_username != target.username
             if separate_flyway:
                 role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
                                     (target.flyway_username,)).fetchone()
@@ -113,7 +138,7 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
     except psycopg.errors.InsufficientPrivilege as error:
         raise DatabaseBootstrapError(
             f"{where} lacks a privilege the bootstrap needs: {_first_line(error)}",
-            f"grant CREATEDB and CREATEROLE to {target.username}, or create database {target.name} and the "
+            f"grant CREATEDB and CREATEROLE to {target.admin[0]} (or set database.admin_username), or create database {target.name} and the "
             f"Flyway user {target.flyway_username} by hand") from None
     except psycopg.Error as error:
         raise DatabaseBootstrapError(f"preparing database {target.name} on {where} failed: {_first_line(error)}",

@@ -99,8 +99,10 @@ class ReadinessWatcher:
             except (ApiException, OSError, ValueError):
                 continue
             text = response.data.decode("utf-8", "replace") if isinstance(response.data, bytes) else str(response.data)
+            if _is_api_object(text):
+                continue  # an API that does not serve logs answered with the pod itself
             lines = [line for line in text.splitlines() if line.strip()]
-            if lines and not lines[0].lstrip().startswith("{\"kind\""):
+            if lines:
                 return lines[-LOG_TAIL_LINES:]
         return []
 
@@ -259,3 +261,14 @@ class ReadinessWatcher:
 def _matches(pod: dict[str, Any], selector: dict[str, str]) -> bool:
     labels = (pod.get("metadata") or {}).get("labels") or {}
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+def _is_api_object(text: str) -> bool:
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return False
+    try:
+        document = json.loads(stripped)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and "apiVersion" in document and "kind" in document
