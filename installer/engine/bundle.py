@@ -1,0 +1,179 @@
+"""`support-bundle`: what a maintainer needs to help, with no secret in it.
+
+Only named files go in (logs, journal, copied answers, preflight reports),
+never the whole state dir: generated secrets live there too. Every text is
+masked on the way in; cluster facts are gathered only for failed releases.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+from installer import redact
+from installer.engine import journal as jr
+
+log = logging.getLogger("installer.engine.bundle")
+
+CLUSTER_TIMEOUT = 10
+LOG_TAIL_LINES = 50
+MAX_LOG_BYTES = 20 * 1024 * 1024
+
+
+def _add_text(tar: tarfile.TarFile, name: str, text: str) -> None:
+    data = redact.mask(text).encode("utf-8")
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(time.time())
+    info.mode = 0o600
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _read_text(path: Path, limit: int = MAX_LOG_BYTES) -> str:
+    with open(path, "rb") as handle:
+        size = path.stat().st_size
+        if size > limit:
+            handle.seek(size - limit)
+        return handle.read().decode("utf-8", "replace")
+
+
+def preflight_reports(state_dir: Path, journal: jr.Journal) -> list[Path]:
+    """Preflight reports: files the preflight step named in its outputs, or preflight* files in the state dir."""
+    found: list[Path] = []
+    record = journal.get("preflight")
+    if record is not None:
+        for key, value in (record.outputs or {}).items():
+            if isinstance(value, str) and "report" in key:
+                path = Path(value)
+                if not path.is_absolute():
+                    path = state_dir / path
+                if path.is_file():
+                    found.append(path)
+    for path in sorted(state_dir.glob("preflight*")):
+        if path.is_file() and path not in found:
+            found.append(path)
+    pdir = state_dir / "preflight"
+    if pdir.is_dir():
+        found += [p for p in sorted(pdir.rglob("*")) if p.is_file() and p not in found]
+    return found
+
+
+def failed_releases(journal: jr.Journal) -> list[dict]:
+    releases: list[dict] = []
+    for record in journal.steps.values():
+        for item in (record.details or {}).get("failed_releases", []) or []:
+            if isinstance(item, dict) and item.get("name"):
+                releases.append({"name": item["name"], "namespace": item.get("namespace") or "default"})
+    return releases
+
+
+def kubeconfig_of(answers: Any, journal: jr.Journal) -> tuple[str | None, str | None]:
+    target = getattr(answers, "target", None) if answers is not None else None
+    path = getattr(target, "kubeconfig", None)
+    context = getattr(target, "context", None)
+    if not path:
+        for record in journal.steps.values():
+            value = (record.outputs or {}).get("kubeconfig")
+            if isinstance(value, str):
+                path = value
+    return (str(path) if path else None), context
+
+
+def cluster_facts(kubeconfig: str, context: str | None, releases: list[dict]) -> dict:
+    """Events per namespace, and status plus last log lines of the pods of each failed release."""
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
+    core = client.CoreV1Api(api_client)
+    facts: dict[str, Any] = {"namespaces": {}}
+    for ns in sorted({r["namespace"] for r in releases}):
+        entry: dict[str, Any] = {"events": [], "pods": []}
+        try:
+            events = core.list_namespaced_event(ns, _request_timeout=CLUSTER_TIMEOUT)
+            for item in events.items or []:
+                entry["events"].append({
+                    "object": f"{getattr(item.involved_object, 'kind', '')}/{getattr(item.involved_object, 'name', '')}",
+                    "type": item.type, "reason": item.reason, "message": item.message, "count": item.count,
+                })
+        except Exception as exc:
+            entry["events_error"] = f"{type(exc).__name__}: {exc}"
+        try:
+            pods = core.list_namespaced_pod(ns, _request_timeout=CLUSTER_TIMEOUT)
+        except Exception as exc:
+            entry["pods_error"] = f"{type(exc).__name__}: {exc}"
+            pods = None
+        names = {r["name"] for r in releases if r["namespace"] == ns}
+        for pod in (pods.items if pods is not None else []) or []:
+            meta = pod.metadata
+            labels = meta.labels or {}
+            owner = labels.get("app.kubernetes.io/instance") or labels.get("app")
+            if owner not in names and not any((meta.name or "").startswith(n) for n in names):
+                continue
+            status = pod.status
+            info: dict[str, Any] = {"name": meta.name, "phase": getattr(status, "phase", None), "containers": []}
+            for cs in (getattr(status, "container_statuses", None) or []):
+                waiting = getattr(getattr(cs, "state", None), "waiting", None)
+                info["containers"].append({"name": cs.name, "ready": cs.ready, "restarts": cs.restart_count,
+                                           "waiting": getattr(waiting, "reason", None)})
+            try:
+                info["log_tail"] = core.read_namespaced_pod_log(meta.name, ns, tail_lines=LOG_TAIL_LINES,
+                                                                _request_timeout=CLUSTER_TIMEOUT)
+            except Exception as exc:
+                info["log_error"] = f"{type(exc).__name__}: {exc}"
+            entry["pods"].append(info)
+        facts["namespaces"][ns] = entry
+    return facts
+
+
+def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluster: bool = True) -> dict:
+    """Write the tar.gz; returns the manifest (what is inside, what could not be collected)."""
+    state_dir = Path(state_dir)
+    journal = jr.Journal.load(state_dir)
+    manifest: dict[str, Any] = {"created": time.time(), "install": journal.install, "files": [], "notes": []}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    root = f"digit-support-{journal.install or 'install'}"
+    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        def add(name: str, text: str) -> None:
+            _add_text(tar, f"{root}/{name}", text)
+            manifest["files"].append(name)
+
+        if journal.exists():
+            add("journal.json", json.dumps(jr.mask_tree(journal.to_dict()), indent=2, default=str))
+        else:
+            manifest["notes"].append("no journal: the install has not run yet")
+        logs = sorted((state_dir / "logs").glob("*.log")) if (state_dir / "logs").is_dir() else []
+        for path in logs[-10:]:
+            add(f"logs/{path.name}", _read_text(path))
+        if not logs:
+            manifest["notes"].append("no run logs")
+        copied = state_dir / "answers.yaml"
+        if copied.is_file():
+            add("answers.yaml", _read_text(copied))
+        elif answers is not None and getattr(answers, "source_path", None):
+            add("answers.yaml", _read_text(Path(answers.source_path)))
+        for path in preflight_reports(state_dir, journal):
+            add(f"preflight/{path.name}", _read_text(path))
+        releases = failed_releases(journal)
+        kubeconfig, context = kubeconfig_of(answers, journal)
+        if not with_cluster:
+            manifest["notes"].append("cluster facts skipped (--no-cluster)")
+        elif not releases:
+            manifest["notes"].append("no failed releases recorded: no cluster facts collected")
+        elif not kubeconfig:
+            manifest["notes"].append("no kubeconfig known: no cluster facts collected")
+        else:
+            try:
+                facts = cluster_facts(kubeconfig, context, releases)
+                add("cluster/failed-releases.json", json.dumps(jr.mask_tree(facts), indent=2, default=str))
+            except Exception as exc:
+                manifest["notes"].append(f"cluster not reachable: {type(exc).__name__}: {exc}")
+        add("MANIFEST.json", json.dumps(jr.mask_tree(manifest), indent=2, default=str))
+    os.replace(tmp, output)
+    return manifest

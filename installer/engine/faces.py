@@ -1,0 +1,166 @@
+"""Headless faces: plain timestamped lines, JSON lines, and a rich live display.
+
+Each face is a sink (a callable taking an event) that the event bus calls on
+its dispatcher thread. Every line is masked once more before it is written.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from typing import IO, Any
+
+from installer import redact
+from installer.engine import events as ev
+from installer.engine.logfile import describe, stamp
+
+FACES = ("rich", "plain", "json")
+
+
+def default_face(stream: IO[str] | None = None) -> str:
+    stream = stream or sys.stdout
+    try:
+        return "rich" if stream.isatty() else "plain"
+    except (AttributeError, ValueError):
+        return "plain"
+
+
+class PlainFace:
+    """One timestamped line per event, for CI logs and tee.
+
+    Progress lines for one (step, task) are further limited to one per
+    `progress_interval` seconds unless the count reaches its total, so a chatty
+    step cannot bury its warnings.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, progress_interval: float = 1.0) -> None:
+        self.stream = stream or sys.stdout
+        self.progress_interval = progress_interval
+        self._last_progress: dict[tuple, float] = {}
+        self.lines = 0
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.StepProgress):
+            key = (event.step, event.task)
+            now = time.monotonic()
+            last = self._last_progress.get(key)
+            complete = event.total is not None and event.done >= event.total
+            if last is not None and now - last < self.progress_interval and not complete:
+                return
+            self._last_progress[key] = now
+        self.stream.write(redact.mask(f"{stamp(event.time)} {describe(event)}") + "\n")
+        self.stream.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class JsonFace:
+    """One JSON object per event per line (the coalesced stream)."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.lines = 0
+
+    def __call__(self, event: ev.Event) -> None:
+        data = event.to_dict()
+        self.stream.write(redact.mask(json.dumps(data, default=str)) + "\n")
+        self.stream.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class RichFace:
+    """A live display (rich.progress): one line per running step and sub-task with a progress bar.
+
+    Finished steps, warnings and errors scroll above the live area, so the
+    terminal keeps a readable record after the run ends.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, refresh_per_second: float = 8,
+                 force_terminal: bool | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = Console(file=stream or sys.stdout, force_terminal=force_terminal, highlight=False)
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=30),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[note]}"),
+                                 console=self.console, auto_refresh=True, refresh_per_second=refresh_per_second,
+                                 redirect_stdout=False, redirect_stderr=False)
+        self._tasks: dict[tuple[str | None, str | None], Any] = {}
+        self._lock = threading.Lock()
+        self._started = False
+        self.lines = 0
+
+    def _print(self, text: str, style: str = "") -> None:
+        from rich.text import Text
+        self.console.print(Text(redact.mask(text), style=style), soft_wrap=True)
+        self.lines += 1
+
+    def _task(self, step: str | None, task: str | None, title: str | None = None):
+        key = (step, task)
+        if key not in self._tasks:
+            label = f"  {task}" if task else (title or step or "")
+            self._tasks[key] = self.progress.add_task(redact.mask(label), total=None, note="")
+        return self._tasks[key]
+
+    def _drop(self, step: str | None, task: str | None = None) -> None:
+        keys = [k for k in self._tasks if k[0] == step and (task is None or k[1] == task)]
+        for key in keys:
+            self.progress.remove_task(self._tasks.pop(key))
+
+    def __call__(self, event: ev.Event) -> None:
+        with self._lock:
+            if not self._started:
+                self.progress.start()
+                self._started = True
+            if isinstance(event, ev.StepStarted):
+                tid = self._task(event.step, None, f"{event.step}: {event.title}")
+                if event.attempt > 1:
+                    self.progress.update(tid, note=redact.mask(f"attempt {event.attempt}"))
+            elif isinstance(event, ev.StepProgress):
+                tid = self._task(event.step, event.task)
+                self.progress.update(tid, completed=event.done, total=event.total,
+                                     note=redact.mask(f"{event.unit} {event.message}".strip()))
+            elif isinstance(event, ev.StepLog):
+                if event.level in ("warning", "error"):
+                    self._print(describe(event), "yellow")
+                else:
+                    tid = self._task(event.step, event.task) if event.task else self._task(event.step, None)
+                    self.progress.update(tid, note=redact.mask(event.message[:80]))
+            elif isinstance(event, ev.TaskFinished):
+                self._drop(event.step, event.task)
+                style = "green" if event.outcome == "succeeded" else "red"
+                self._print(f"  {describe(event)}", style)
+            elif isinstance(event, ev.StepWarning):
+                self._print(f"! {describe(event)}", "yellow")
+            elif isinstance(event, ev.StepFinished):
+                self._drop(event.step)
+                ok = event.outcome in ("succeeded", "dry-run")
+                self._print(("✓ " if ok else "✗ ") + describe(event), "green" if ok else "bold red")
+            elif isinstance(event, ev.StepSkipped):
+                self._print(f"- {describe(event)}", "dim")
+            elif isinstance(event, (ev.RunStarted, ev.ResumePlan)):
+                self._print(describe(event), "bold")
+            elif isinstance(event, ev.RunFinished):
+                self._print(describe(event), "bold green" if event.exit_code == 0 else "bold red")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._started:
+                self.progress.stop()
+                self._started = False
+
+
+def make_face(name: str, stream: IO[str] | None = None):
+    if name == "plain":
+        return PlainFace(stream)
+    if name == "json":
+        return JsonFace(stream)
+    if name == "rich":
+        return RichFace(stream)
+    raise ValueError(f"unknown output face {name!r}; expected one of {', '.join(FACES)}")

@@ -1,0 +1,181 @@
+"""The journal: one record per step, written atomically so a kill at any instant leaves a readable file.
+
+A record left 'running' by a process that died is read back as 'interrupted';
+that is what --resume reruns first.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from installer import redact
+
+JOURNAL_NAME = "journal.json"
+JOURNAL_VERSION = 1
+
+PENDING = "pending"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+INTERRUPTED = "interrupted"
+SKIPPED = "skipped"
+DRY_RUN = "dry-run"
+
+
+def mask_tree(value: Any) -> Any:
+    """Mask every string inside a JSON-shaped value (masking the dumped text would miss escaped forms)."""
+    if isinstance(value, str):
+        return redact.mask(value)
+    if isinstance(value, dict):
+        return {mask_tree(k): mask_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_tree(v) for v in value]
+    return value
+
+
+def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write to a temporary sibling, fsync, rename over the target, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@dataclass
+class StepRecord:
+    id: str
+    outcome: str = PENDING
+    started: float | None = None
+    finished: float | None = None
+    attempts: int = 0
+    message: str = ""
+    remediation: str = ""
+    digest: str = ""
+    section_digests: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    run_id: str = ""
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StepRecord":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    started: float
+    pid: int
+    host: str
+    dry_run: bool = False
+    resume: bool = False
+    finished: float | None = None
+    outcome: str = RUNNING
+    log_path: str = ""
+
+
+class Journal:
+    """Step records and run history of one install, persisted as JSON in the state dir."""
+
+    def __init__(self, state_dir: Path, install: str = "") -> None:
+        self.path = Path(state_dir) / JOURNAL_NAME
+        self.install = install
+        self.steps: dict[str, StepRecord] = {}
+        self.runs: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, state_dir: Path, install: str = "") -> "Journal":
+        journal = cls(state_dir, install)
+        if journal.path.exists():
+            data = json.loads(journal.path.read_text(encoding="utf-8"))
+            journal.install = data.get("install") or install
+            journal.runs = list(data.get("runs", []))
+            for item in data.get("steps", []):
+                record = StepRecord.from_dict(item)
+                journal.steps[record.id] = record
+            journal._mark_dead_runs()
+        return journal
+
+    def _mark_dead_runs(self) -> None:
+        """Records left 'running' belong to a process that is gone: they were interrupted."""
+        for record in self.steps.values():
+            if record.outcome == RUNNING:
+                record.outcome = INTERRUPTED
+                if not record.message:
+                    record.message = "the installer process stopped while this step was running"
+        for run in self.runs:
+            if run.get("outcome") == RUNNING:
+                run["outcome"] = INTERRUPTED
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def record(self, step_id: str) -> StepRecord:
+        with self._lock:
+            if step_id not in self.steps:
+                self.steps[step_id] = StepRecord(step_id)
+            return self.steps[step_id]
+
+    def get(self, step_id: str) -> StepRecord | None:
+        return self.steps.get(step_id)
+
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        return {sid: dict(rec.outputs) for sid, rec in self.steps.items() if rec.outcome == SUCCEEDED}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": JOURNAL_VERSION,
+            "install": self.install,
+            "updated": time.time(),
+            "runs": self.runs,
+            "steps": [asdict(rec) for rec in self.steps.values()],
+        }
+
+    def save(self) -> None:
+        with self._lock:
+            text = json.dumps(mask_tree(self.to_dict()), indent=2, sort_keys=False, default=str)
+        atomic_write(self.path, text)
+
+    def start_run(self, run: RunRecord) -> None:
+        with self._lock:
+            self.runs.append(asdict(run))
+            del self.runs[:-50]
+        self.save()
+
+    def finish_run(self, run_id: str, outcome: str) -> None:
+        with self._lock:
+            for run in self.runs:
+                if run["run_id"] == run_id:
+                    run["finished"] = time.time()
+                    run["outcome"] = outcome
+        self.save()

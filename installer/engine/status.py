@@ -1,0 +1,68 @@
+"""`status`: where an install stands, read from its journal and lock."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import IO
+
+from installer import redact
+from installer.engine import journal as jr
+from installer.engine.lock import current_holder, describe_holder
+
+
+def _when(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "-"
+
+
+def _duration(record: jr.StepRecord) -> str:
+    d = record.duration
+    if d is None:
+        return "-"
+    return f"{d:.1f}s" if d < 120 else f"{d / 60:.1f}m"
+
+
+def status_data(state_dir: Path, order: list[str] | None = None) -> dict:
+    journal = jr.Journal.load(state_dir)
+    ids = list(order or [])
+    ids += [sid for sid in journal.steps if sid not in ids]
+    steps = []
+    for sid in ids:
+        record = journal.get(sid) or jr.StepRecord(sid)
+        steps.append({"id": sid, "outcome": record.outcome, "started": record.started, "finished": record.finished,
+                      "duration": record.duration, "attempts": record.attempts, "message": record.message,
+                      "remediation": record.remediation, "details": record.details})
+    holder = current_holder(state_dir)
+    last_run = journal.runs[-1] if journal.runs else None
+    return {"install": journal.install, "state_dir": str(state_dir), "journal": journal.exists(),
+            "running": holder, "last_run": last_run, "steps": steps}
+
+
+def render_status(data: dict, out: IO[str]) -> None:
+    lines = [f"install {data['install'] or '?'} (state: {data['state_dir']})"]
+    if data["running"] is not None:
+        lines.append("a run is in progress: " + describe_holder(data["running"], Path(data["state_dir"]) / "install.lock"))
+    run = data["last_run"]
+    if run:
+        mode = " dry-run" if run.get("dry_run") else (" resume" if run.get("resume") else "")
+        lines.append(f"last run{mode}: {run.get('outcome')} (started {_when(run.get('started'))} UTC, "
+                     f"finished {_when(run.get('finished'))} UTC); log: {run.get('log_path')}")
+    width = max([len(s["id"]) for s in data["steps"]] + [4])
+    lines.append(f"{'step'.ljust(width)}  {'outcome':<11}  {'duration':>8}  {'tries':>5}  last error")
+    for step in data["steps"]:
+        record = jr.StepRecord(step["id"], started=step["started"], finished=step["finished"])
+        error = ""
+        if step["outcome"] in (jr.FAILED, jr.INTERRUPTED):
+            error = step["message"] + (f" -> {step['remediation']}" if step["remediation"] else "")
+        lines.append(f"{step['id'].ljust(width)}  {step['outcome']:<11}  {_duration(record):>8}  "
+                     f"{step['attempts']:>5}  {error}".rstrip())
+    first_open = next((s for s in data["steps"] if s["outcome"] != jr.SUCCEEDED), None)
+    if first_open is None and data["steps"]:
+        lines.append("every step succeeded")
+    elif first_open is not None and data["journal"]:
+        lines.append(f"next: `--resume` continues at {first_open['id']}")
+    out.write(redact.mask("\n".join(lines)) + "\n")
+
+
+def render_status_json(data: dict, out: IO[str]) -> None:
+    out.write(redact.mask(json.dumps(jr.mask_tree(data), default=str)) + "\n")
