@@ -1,0 +1,40 @@
+"""The answers file: models, the one loader, secret references."""
+from installer.answers.loader import (
+    AnswersError,
+    Problem,
+    answers_to_data,
+    dump_yaml,
+    file_warnings,
+    json_schema,
+    load_answers,
+    load_tree,
+    referenced_paths,
+    save_answers,
+    validate_data,
+    write_private,
+)
+from installer.answers.models import ANSWERS_VERSION, SECTION_MODELS, TARGET_KINDS, Answers
+from installer.answers.refs import SecretRef, SecretUnavailable
+from installer.answers.rules import check_rules
+
+__all__ = [
+    "ANSWERS_VERSION",
+    "SECTION_MODELS",
+    "TARGET_KINDS",
+    "Answers",
+    "AnswersError",
+    "Problem",
+    "SecretRef",
+    "SecretUnavailable",
+    "answers_to_data",
+    "check_rules",
+    "dump_yaml",
+    "file_warnings",
+    "json_schema",
+    "load_answers",
+    "load_tree",
+    "referenced_paths",
+    "save_answers",
+    "validate_data",
+    "write_private",
+]

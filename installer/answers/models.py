@@ -1,0 +1,546 @@
+"""The answers file, one pydantic model per section.
+
+These models are the single contract: the headless loader, the Textual wizard
+and the line-mode wizard all validate through them. Each field's `title` is the
+question a wizard asks and its `description` the help shown for it, so both
+faces are generated from this one description. Unknown keys are errors.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from installer.answers.refs import SecretRef, generate_ref
+from installer.answers.paths import ResolvedPath
+
+ANSWERS_VERSION = 1
+CLOUD_KINDS = ("aws", "azure", "gcp", "openstack")
+TARGET_KINDS = ("sdc-vms", "existing-cluster", *CLOUD_KINDS)
+NODE_ROLES = ("control-plane", "worker", "database", "load-balancer")
+
+_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _host(value: str) -> str:
+    value = value.strip()
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(value):
+        raise ValueError(f"{value!r} is neither an IP address nor a valid host name")
+    return value
+
+
+def _no_generate(ref: SecretRef | None, what: str) -> SecretRef | None:
+    if ref is not None and ref.generate:
+        raise ValueError(f"{what} comes from outside the installer and cannot be generated; reference it with env or file")
+    return ref
+
+
+# ---------------------------------------------------------------- target
+
+
+class Node(Section):
+    """One machine the installer reaches over SSH."""
+
+    name: str | None = Field(default=None, title="Node name", description="Short name used in reports (defaults to the host).")
+    host: str = Field(title="Host or IP address", description="Address the jump host uses to reach this machine over SSH.")
+    role: Literal["control-plane", "worker", "database", "load-balancer"] = Field(
+        title="Role",
+        description="control-plane runs the Kubernetes control plane (3 for HA), worker runs DIGIT's services, "
+        "database is the PostgreSQL VM, load-balancer the HAProxy in front of the cluster.",
+    )
+    port: int | None = Field(default=None, ge=1, le=65535, title="SSH port", description="Overrides target.ssh.port for this node.")
+    user: str | None = Field(default=None, title="SSH user", description="Overrides target.ssh.user for this node.")
+    data_paths: list[str] = Field(
+        default_factory=lambda: ["/var/lib"],
+        title="Data paths",
+        description="Directories whose free space preflight checks (container images and local volumes live there).",
+    )
+
+    _check_host = field_validator("host")(classmethod(lambda cls, v: _host(v)))
+
+    @property
+    def label(self) -> str:
+        return self.name or self.host
+
+
+class SSHAccess(Section):
+    """How the installer logs in to the machines."""
+
+    user: str = Field(title="SSH user", description="A user with passwordless sudo on every node.")
+    port: int = Field(default=22, ge=1, le=65535, title="SSH port", description="Port sshd listens on.")
+    private_key: SecretRef = Field(
+        title="SSH private key",
+        description="The private key that logs in as the SSH user: {file: path} or {env: NAME}.",
+    )
+    host_keys: dict[str, str] = Field(
+        default_factory=dict,
+        title="Pinned host keys",
+        description="Host -> SHA256 fingerprint of its SSH host key. Unknown keys are refused in a headless run; "
+        "pin them here or list them in known_hosts.",
+    )
+    known_hosts: ResolvedPath | None = Field(default=None, title="known_hosts file", description="An OpenSSH known_hosts file to trust.")
+    connect_timeout: float = Field(default=10.0, gt=0, le=120, title="Connect timeout (s)", description="Seconds before an unreachable node is given up on.")
+
+    @field_validator("private_key")
+    @classmethod
+    def _key_not_generated(cls, value: SecretRef) -> SecretRef:
+        return _no_generate(value, "the SSH private key")
+
+    @field_validator("host_keys")
+    @classmethod
+    def _fingerprints(cls, value: dict[str, str]) -> dict[str, str]:
+        for host, fingerprint in value.items():
+            if not _FINGERPRINT.match(str(fingerprint)):
+                raise ValueError(f"host_keys.{host}: {fingerprint!r} is not a SHA256 fingerprint (ssh-keygen -lf prints SHA256:...)")
+        return value
+
+
+def _nodes_consistent(nodes: list[Node]) -> list[Node]:
+    seen_names: set[str] = set()
+    seen_hosts: set[tuple[str, int | None]] = set()
+    named = []
+    for node in nodes:
+        if node.name is None:
+            node = node.model_copy(update={"name": node.host if node.port is None else f"{node.host}:{node.port}"})
+        if node.name in seen_names:
+            raise ValueError(f"node name {node.name!r} is used twice")
+        if (node.host, node.port) in seen_hosts:
+            raise ValueError(f"host {node.host} (port {node.port or 'default'}) is listed twice")
+        seen_names.add(node.name)
+        seen_hosts.add((node.host, node.port))
+        named.append(node)
+    return named
+
+
+class SdcVmsTarget(Section):
+    """Bare VMs in a state data centre; Kubernetes (RKE2) is installed over SSH."""
+
+    kind: Literal["sdc-vms"] = Field(title="Target kind")
+    nodes: list[Node] = Field(min_length=1, title="Nodes", description="Every VM the installer sets up.")
+    ssh: SSHAccess = Field(title="SSH access")
+    load_balancer: str | None = Field(
+        default=None,
+        title="Load balancer address",
+        description="Address of the HAProxy/load balancer in front of ports 80, 443 and 6443, if any.",
+    )
+
+    @field_validator("nodes")
+    @classmethod
+    def _nodes(cls, nodes: list[Node]) -> list[Node]:
+        nodes = _nodes_consistent(nodes)
+        if not any(node.role == "control-plane" for node in nodes):
+            raise ValueError("at least one node needs role control-plane")
+        return nodes
+
+
+class ExistingClusterTarget(Section):
+    """A Kubernetes cluster that already runs; optionally its machines for host checks."""
+
+    kind: Literal["existing-cluster"] = Field(title="Target kind")
+    kubeconfig: ResolvedPath = Field(title="kubeconfig file", description="Path of the kubeconfig, relative to the answers file.")
+    context: str | None = Field(default=None, title="Context", description="kubeconfig context to use (default: current-context).")
+    storage_class: str | None = Field(default=None, title="StorageClass", description="StorageClass for DIGIT's volumes (default: the cluster's default).")
+    nodes: list[Node] = Field(default_factory=list, title="Machines", description="The cluster's machines, so host checks can run on them.")
+    ssh: SSHAccess | None = Field(default=None, title="SSH access", description="Needed when machines are listed.")
+
+    @field_validator("nodes")
+    @classmethod
+    def _nodes(cls, nodes: list[Node]) -> list[Node]:
+        return _nodes_consistent(nodes)
+
+    @model_validator(mode="after")
+    def _ssh_for_nodes(self) -> "ExistingClusterTarget":
+        if self.nodes and self.ssh is None:
+            raise ValueError("machines are listed under nodes, so ssh access is needed too")
+        return self
+
+
+class AwsCredentials(Section):
+    profile: str | None = Field(default=None, title="AWS profile", description="A named profile from ~/.aws/credentials.")
+    access_key_id: SecretRef | None = Field(default=None, title="Access key id")
+    secret_access_key: SecretRef | None = Field(default=None, title="Secret access key")
+
+    @model_validator(mode="after")
+    def _pair(self) -> "AwsCredentials":
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("access_key_id and secret_access_key go together")
+        if self.profile is None and self.access_key_id is None:
+            raise ValueError("give either profile or access_key_id and secret_access_key")
+        _no_generate(self.access_key_id, "an AWS access key")
+        _no_generate(self.secret_access_key, "an AWS secret key")
+        return self
+
+
+class AwsTarget(Section):
+    kind: Literal["aws"] = Field(title="Target kind")
+    region: str = Field(title="Region", description="e.g. ap-south-1")
+    credentials: AwsCredentials = Field(title="Credentials")
+    kubernetes_version: str = Field(default="1.34", title="Kubernetes version")
+
+
+class AzureTarget(Section):
+    kind: Literal["azure"] = Field(title="Target kind")
+    location: str = Field(title="Location", description="e.g. centralindia")
+    subscription_id: str = Field(title="Subscription id")
+    tenant_id: str = Field(title="Tenant id")
+    client_id: str = Field(title="Service principal client id")
+    client_secret: SecretRef = Field(title="Service principal secret")
+    kubernetes_version: str = Field(default="1.34", title="Kubernetes version")
+
+    _secret = field_validator("client_secret")(classmethod(lambda cls, v: _no_generate(v, "the Azure client secret")))
+
+
+class GcpTarget(Section):
+    kind: Literal["gcp"] = Field(title="Target kind")
+    project: str = Field(title="Project id")
+    region: str = Field(title="Region", description="e.g. asia-south1")
+    credentials: SecretRef = Field(title="Service account key", description="{file: key.json} or {env: NAME}.")
+    kubernetes_version: str = Field(default="1.34", title="Kubernetes version")
+
+    _secret = field_validator("credentials")(classmethod(lambda cls, v: _no_generate(v, "the GCP service account key")))
+
+
+class OpenStackTarget(Section):
+    """OpenStack clouds, including the national cloud (NIC)."""
+
+    kind: Literal["openstack"] = Field(title="Target kind")
+    auth_url: str = Field(title="Keystone URL")
+    region: str = Field(title="Region")
+    project: str = Field(title="Project")
+    username: str = Field(title="User name")
+    password: SecretRef = Field(title="Password")
+    user_domain: str = Field(default="Default", title="User domain")
+
+    _secret = field_validator("password")(classmethod(lambda cls, v: _no_generate(v, "the OpenStack password")))
+
+
+Target = Annotated[
+    Union[SdcVmsTarget, ExistingClusterTarget, AwsTarget, AzureTarget, GcpTarget, OpenStackTarget],
+    Field(discriminator="kind"),
+]
+
+# ---------------------------------------------------------------- sizing
+
+
+class SizingOverrides(Section):
+    """Changes to the sizing profile; values below the profile need allow_undersized."""
+
+    workers: int | None = Field(default=None, ge=1, le=200, title="Worker count")
+    worker_vcpu: int | None = Field(default=None, ge=1, title="vCPU per worker")
+    worker_memory_gb: int | None = Field(default=None, ge=1, title="RAM per worker (GB)")
+    worker_disk_gb: int | None = Field(default=None, ge=1, title="Disk per worker (GB)")
+    control_planes: int | None = Field(default=None, ge=1, le=7, title="Control-plane count")
+    kafka_volume_gb: int | None = Field(default=None, ge=1, title="Kafka volume size (GB)")
+    zookeeper_volume_gb: int | None = Field(default=None, ge=1, title="ZooKeeper volume size (GB)")
+    es_data_volume_gb: int | None = Field(default=None, ge=1, title="Elasticsearch data volume size (GB)")
+    es_master_volume_gb: int | None = Field(default=None, ge=1, title="Elasticsearch master volume size (GB)")
+    postgres_volume_gb: int | None = Field(default=None, ge=1, title="PostgreSQL volume size (GB)")
+    filestore_volume_gb: int | None = Field(default=None, ge=1, title="Filestore volume size (GB)")
+    replicas: int | None = Field(default=None, ge=1, le=20, title="Replicas per service")
+
+
+class Sizing(Section):
+    profile: str = Field(
+        title="Sizing profile",
+        description="quickstart (one VM), dev/uat/prod (managed clusters), sdc-dev/sdc-prod (state data centre VMs); "
+        "see profiles/sizing/.",
+    )
+    overrides: SizingOverrides = Field(default_factory=SizingOverrides, title="Overrides")
+    allow_undersized: bool = Field(
+        default=False,
+        title="Allow undersized",
+        description="Accept overrides below the profile's figures (DIGIT may then run out of memory).",
+    )
+
+
+# ---------------------------------------------------------------- domain
+
+
+class LetsEncryptTls(Section):
+    mode: Literal["letsencrypt"] = Field(title="TLS mode")
+    email: str = Field(title="Contact email", description="Let's Encrypt sends expiry notices here. Needs internet access.")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+
+class ProvidedTls(Section):
+    mode: Literal["provided"] = Field(title="TLS mode")
+    cert: ResolvedPath = Field(title="Certificate file", description="PEM certificate (chain) for the FQDN, e.g. from the SDC or NIC.")
+    key: SecretRef = Field(title="Private key", description="The certificate's private key: {file: path} or {env: NAME}.")
+
+    _secret = field_validator("key")(classmethod(lambda cls, v: _no_generate(v, "the TLS private key")))
+
+
+class SelfSignedTls(Section):
+    mode: Literal["self-signed"] = Field(title="TLS mode")
+
+
+Tls = Annotated[Union[LetsEncryptTls, ProvidedTls, SelfSignedTls], Field(discriminator="mode")]
+
+
+class Domain(Section):
+    fqdn: str = Field(
+        title="Domain (FQDN)",
+        description="The name citizens and employees use, e.g. uat.digit.example.gov.in; it must resolve to the "
+        "load balancer or ingress.",
+    )
+    tls: Tls = Field(title="TLS", description="letsencrypt (needs internet), provided (certificate from the state/NIC), self-signed (testing).")
+
+    @field_validator("fqdn")
+    @classmethod
+    def _fqdn(cls, value: str) -> str:
+        value = value.strip().rstrip(".").lower()
+        if "." not in value or not _HOSTNAME.match(value):
+            raise ValueError(f"{value!r} is not a fully qualified domain name")
+        return value
+
+
+# ---------------------------------------------------------------- database
+
+
+class ExternalDatabase(Section):
+    mode: Literal["external"] = Field(title="Database mode")
+    host: str = Field(title="Host", description="PostgreSQL server reachable from the cluster.")
+    port: int = Field(default=5432, ge=1, le=65535, title="Port")
+    name: str = Field(default="egov", title="Database name")
+    username: str = Field(title="User", description="DIGIT's services connect as this user.")
+    password: SecretRef = Field(title="Password")
+    flyway_username: str | None = Field(default=None, title="Flyway user", description="Runs the schema migrations; defaults to the user (they must match).")
+    flyway_password: SecretRef | None = Field(default=None, title="Flyway password", description="Defaults to the user's password.")
+    admin_username: str | None = Field(default=None, title="Admin user", description="A user allowed to create the database and roles, if they do not exist yet.")
+    admin_password: SecretRef | None = Field(default=None, title="Admin password")
+    sslmode: Literal["disable", "prefer", "require", "verify-full"] = Field(default="prefer", title="SSL mode")
+
+    _host = field_validator("host")(classmethod(lambda cls, v: _host(v)))
+
+    @model_validator(mode="after")
+    def _refs(self) -> "ExternalDatabase":
+        _no_generate(self.password, "an external database's password")
+        _no_generate(self.flyway_password, "an external database's password")
+        _no_generate(self.admin_password, "an external database's password")
+        if (self.admin_username is None) != (self.admin_password is None):
+            raise ValueError("admin_username and admin_password go together")
+        return self
+
+
+class ManagedDatabase(Section):
+    """A cloud provider's PostgreSQL (RDS, Azure Flexible Server, Cloud SQL), created by provisioning."""
+
+    mode: Literal["managed"] = Field(title="Database mode")
+    name: str = Field(default="egov", title="Database name")
+    username: str = Field(default="egov", title="User")
+    password: SecretRef = Field(default_factory=generate_ref, title="Password")
+    instance_class: str | None = Field(default=None, title="Instance class", description="Default from the sizing profile.")
+    version: str = Field(default="15", title="PostgreSQL version")
+
+
+class InClusterDatabase(Section):
+    """PostgreSQL as a StatefulSet in the backbone namespace (small installs)."""
+
+    mode: Literal["in-cluster"] = Field(title="Database mode")
+    name: str = Field(default="egov", title="Database name")
+    username: str = Field(default="egov", title="User")
+    password: SecretRef = Field(default_factory=generate_ref, title="Password")
+
+
+Database = Annotated[Union[ExternalDatabase, ManagedDatabase, InClusterDatabase], Field(discriminator="mode")]
+
+# ---------------------------------------------------------------- registry, release, repos
+
+
+class Registry(Section):
+    """An image mirror: every egovio/* and Bitnami image is pulled from here (air-gapped sites)."""
+
+    mirror: str = Field(title="Mirror address", description="host[:port][/path], e.g. registry.sdc.local:5000")
+    username: str | None = Field(default=None, title="User")
+    password: SecretRef | None = Field(default=None, title="Password")
+    insecure: bool = Field(default=False, title="Plain HTTP / untrusted TLS")
+    ca_cert: ResolvedPath | None = Field(default=None, title="CA certificate", description="CA that signed the mirror's certificate.")
+
+    @field_validator("mirror")
+    @classmethod
+    def _mirror(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if "://" in value:
+            raise ValueError("give the mirror as host[:port][/path], without a scheme")
+        host = value.split("/", 1)[0].rsplit(":", 1)[0]
+        _host(host)
+        return value
+
+    @model_validator(mode="after")
+    def _pair(self) -> "Registry":
+        if self.password is not None and self.username is None:
+            raise ValueError("a registry password needs a username")
+        _no_generate(self.password, "the registry password")
+        return self
+
+
+class Release(Section):
+    version: str = Field(default="2.9-lts", title="DIGIT version", description="A release profile from profiles/releases/.")
+    charts: ResolvedPath = Field(
+        title="Chart source directory",
+        description="DIGIT-DevOps deploy-as-code/charts (or an unpacked air-gap bundle); read offline.",
+    )
+    modules: list[str] = Field(
+        default_factory=list,
+        title="Modules",
+        description="DIGIT modules to deploy; their dependencies are added automatically. Empty: the profile's default set.",
+    )
+
+    @field_validator("modules")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        duplicates = sorted({m for m in value if value.count(m) > 1})
+        if duplicates:
+            raise ValueError(f"listed twice: {', '.join(duplicates)}")
+        return value
+
+
+class GitRepo(Section):
+    url: str = Field(title="Repository URL", description="SSH URL of the repo git-sync clones (air-gapped: the internal mirror).")
+    branch: str = Field(title="Branch")
+
+
+class ConfigRepos(Section):
+    """DIGIT's services crash unless git-sync can clone these with a working deploy key."""
+
+    mdms: GitRepo = Field(title="MDMS data repo", description="Master data (egov-mdms-data fork).")
+    configs: GitRepo = Field(title="Configs repo", description="Persister/indexer configs (configs fork).")
+    ssh_key: SecretRef = Field(title="Deploy key", description="Private deploy key with read access to both repos.")
+    known_hosts: ResolvedPath | None = Field(default=None, title="known_hosts", description="Host key of the git server.")
+
+    _secret = field_validator("ssh_key")(classmethod(lambda cls, v: _no_generate(v, "the git deploy key")))
+
+
+class Credentials(Section):
+    """Secrets DIGIT needs; by default the installer generates them once and reuses them."""
+
+    enc_master_password: SecretRef = Field(default_factory=generate_ref, title="enc-service master password", description="egov-enc-service encrypts PII with it; losing it loses the data.")
+    enc_master_salt: SecretRef = Field(default_factory=generate_ref, title="enc-service master salt")
+    enc_master_iv: SecretRef = Field(default_factory=generate_ref, title="enc-service master IV")
+    kafka_cluster_id: SecretRef = Field(default_factory=generate_ref, title="Kafka KRaft cluster id")
+    elasticsearch_password: SecretRef = Field(default_factory=generate_ref, title="Elasticsearch password")
+    grafana_admin_password: SecretRef = Field(default_factory=generate_ref, title="Grafana admin password")
+    jenkins_admin_password: SecretRef = Field(default_factory=generate_ref, title="Jenkins admin password")
+
+
+class Alerts(Section):
+    email: str | None = Field(default=None, title="Alert email", description="Alertmanager sends alerts to this address.")
+    webhook: str | None = Field(default=None, title="Alert webhook URL")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://\S+$", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
+class Monitoring(Section):
+    enabled: bool = Field(default=True, title="Install monitoring", description="Prometheus, Alertmanager and Grafana in namespace monitoring.")
+    tracing: bool = Field(default=False, title="Install tracing", description="Jaeger, storing traces in Elasticsearch.")
+    alerts: Alerts = Field(default_factory=Alerts, title="Alert receivers")
+
+
+class Ci(Section):
+    jenkins: bool = Field(default=False, title="Install Jenkins", description="Jenkins with a seed job for DIGIT builds, in namespace jenkins.")
+
+
+# ---------------------------------------------------------------- the whole file
+
+
+class Answers(Section):
+    """A complete description of one DIGIT installation."""
+
+    version: Literal[1] = Field(title="Format version")
+    name: str = Field(title="Installation name", description="Names the state directory and the cluster, e.g. punjab-uat.")
+    target: Target = Field(title="Target")
+    sizing: Sizing = Field(title="Sizing")
+    domain: Domain = Field(title="Domain and TLS")
+    database: Database = Field(title="Database")
+    registry: Registry | None = Field(default=None, title="Registry mirror")
+    release: Release = Field(title="Release")
+    config_repos: ConfigRepos = Field(title="Config repos")
+    credentials: Credentials = Field(default_factory=Credentials, title="Credentials")
+    monitoring: Monitoring = Field(default_factory=Monitoring, title="Monitoring")
+    ci: Ci = Field(default_factory=Ci, title="CI")
+
+    _source_path: Path | None = PrivateAttr(default=None)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("use 1-40 lower-case letters, digits and dashes, starting with a letter")
+        return value
+
+    # -- convenience for the rest of the installer
+
+    @property
+    def source_path(self) -> Path | None:
+        return self._source_path
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    def bind(self, source_path: Path | None, base_dir: Path | None = None) -> "Answers":
+        self._source_path = source_path
+        self._base_dir = base_dir or (source_path.parent if source_path else Path.cwd())
+        return self
+
+    def secret(self, ref: SecretRef | None) -> str | None:
+        """Resolve a reference relative to this file; None for generate or no reference."""
+        if ref is None:
+            return None
+        return ref.resolve(self.base_dir)
+
+
+
+SECTION_MODELS: dict[str, Any] = {
+    "target": Target,
+    "sizing": Sizing,
+    "domain": Domain,
+    "database": Database,
+    "registry": Registry,
+    "release": Release,
+    "config_repos": ConfigRepos,
+    "credentials": Credentials,
+    "monitoring": Monitoring,
+    "ci": Ci,
+}

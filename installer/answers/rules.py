@@ -1,0 +1,76 @@
+"""Rules that span sections or need the profiles; each names the key at fault."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from installer.answers.models import CLOUD_KINDS, Answers
+from installer.profiles import ProfileError, release_profile, sizing_profile
+
+# override key -> (how to read the profile's figure, what it is called)
+_OVERRIDE_FIGURES = {
+    "workers": (lambda p: p.node("worker").count if p.node("worker") else None, "worker count"),
+    "worker_vcpu": (lambda p: p.node("worker").vcpu if p.node("worker") else None, "vCPU per worker"),
+    "worker_memory_gb": (lambda p: p.node("worker").memory_gb if p.node("worker") else None, "GB of RAM per worker"),
+    "worker_disk_gb": (lambda p: p.node("worker").disk_gb if p.node("worker") else None, "GB of disk per worker"),
+    "control_planes": (lambda p: p.node("control-plane").count if p.node("control-plane") else None, "control-plane count"),
+    "replicas": (lambda p: p.services.replicas, "replicas per service"),
+    **{
+        f"{volume}_volume_gb": ((lambda v: lambda p: p.volumes[v].size_gb if v in p.volumes else None)(volume), f"GB for each {volume} volume")
+        for volume in ("kafka", "zookeeper", "es_data", "es_master", "postgres", "filestore")
+    },
+}
+
+
+def check_rules(answers: Answers, base_dir: Path | None) -> list[tuple[str, str]]:
+    """Return (dotted key path, message) for every broken cross-section rule."""
+    problems: list[tuple[str, str]] = []
+    kind = answers.target.kind
+
+    try:
+        profile = sizing_profile(answers.sizing.profile, base_dir)
+    except ProfileError as exc:
+        problems.append(("sizing.profile", str(exc)))
+        profile = None
+    if profile is not None:
+        if kind not in profile.target_kinds:
+            problems.append(("sizing.profile", f"profile {profile.name} is for {', '.join(profile.target_kinds)}, not {kind}"))
+        if not answers.sizing.allow_undersized:
+            for key, value in answers.sizing.overrides.model_dump(exclude_none=True).items():
+                read, what = _OVERRIDE_FIGURES[key]
+                minimum = read(profile)
+                if minimum is not None and value < minimum:
+                    problems.append(
+                        (
+                            f"sizing.overrides.{key}",
+                            f"{value} is below profile {profile.name}'s {minimum} {what}; "
+                            "raise it, or set sizing.allow_undersized: true",
+                        )
+                    )
+
+    try:
+        release = release_profile(answers.release.version, base_dir)
+    except ProfileError as exc:
+        problems.append(("release.version", str(exc)))
+        release = None
+    if release is not None:
+        for index, name in enumerate(answers.release.modules):
+            module = release.module(name)
+            if module is None:
+                known = ", ".join(m.name for m in release.modules if m.selectable)
+                problems.append((f"release.modules[{index}]", f"no module {name!r} in {release.name} (modules: {known})"))
+            elif not module.selectable:
+                problems.append((f"release.modules[{index}]", f"module {name!r} is not chosen by name: {module.description}"))
+
+    if answers.database.mode == "managed" and kind not in CLOUD_KINDS:
+        problems.append(("database.mode", f"a managed database is created by a cloud provider; target kind {kind} needs external or in-cluster"))
+    if answers.monitoring.tracing and not answers.monitoring.enabled:
+        problems.append(("monitoring.tracing", "tracing needs monitoring.enabled: true"))
+    if kind == "existing-cluster" and answers.target.ssh is not None:
+        for host in answers.target.ssh.host_keys:
+            if host not in {n.host for n in answers.target.nodes}:
+                problems.append((f"target.ssh.host_keys.{host}", f"{host} is not one of target.nodes"))
+    if kind == "sdc-vms":
+        for host in answers.target.ssh.host_keys:
+            if host not in {n.host for n in answers.target.nodes}:
+                problems.append((f"target.ssh.host_keys.{host}", f"{host} is not one of target.nodes"))
+    return problems

@@ -1,0 +1,215 @@
+"""Command line: parses arguments, picks a face, maps outcomes to exit codes.
+
+Exit codes everywhere: 0 success, 1 a check or step failed, 2 invalid input or
+usage, 130 interrupted. Subcommands are imported only when chosen, so `--help`
+and `validate` never pay for kubernetes, paramiko or Helm.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from installer import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# subcommand -> (module, add-arguments function, run function, one-line help)
+SUBCOMMANDS = {
+    "validate": ("installer.cli", "add_validate_arguments", "run_validate", "check an answers file; every problem as FILE:LINE:COL: key: message"),
+    "schema": ("installer.cli", "add_schema_arguments", "run_schema", "print the JSON Schema of the answers file"),
+    "preflight": ("installer.preflight.command", "add_arguments", "run", "check nodes, cluster, database and domain before changing anything"),
+    "plan": ("installer.plan.command", "add_arguments", "run", "show exactly what would be deployed, offline: releases, order, values, manifests"),
+    "status": ("installer.engine.command", "add_status_arguments", "run_status", "show every step of an install with its outcome"),
+    "support-bundle": ("installer.engine.command", "add_bundle_arguments", "run_bundle", "collect logs and state for a maintainer, without secrets"),
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with a short hint, as argparse does, but never 'usage' noise twice
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(with_subcommand: str | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="install.sh",
+        description="Install DIGIT on state data centre VMs, an existing Kubernetes cluster or a cloud. "
+        "Without arguments on a terminal: the wizard. With --answers: a headless run of the same pipeline.",
+        epilog="Exit codes: 0 success, 1 a check or step failed, 2 invalid input or usage, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"digit-installer {__version__}")
+    run = parser.add_argument_group("installing")
+    run.add_argument("--answers", metavar="FILE", help="answers file to install from (headless unless --interactive)")
+    run.add_argument("--yes", action="store_true", help="do not ask for confirmation before changing anything")
+    run.add_argument("--dry-run", action="store_true", help="report what every step would do; change nothing")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted or failed install from where it stopped")
+    run.add_argument("--output", choices=("plain", "rich", "json"), help="progress display (default: rich on a terminal, else plain)")
+    run.add_argument("--state-dir", metavar="DIR", help="where the journal, logs and generated secrets live")
+    wizard = parser.add_argument_group("the wizard")
+    wizard.add_argument("--interactive", action="store_true", help="with --answers: open the wizard pre-filled, visiting missing or invalid sections")
+    wizard.add_argument("--sections", metavar="NAMES", help="with --interactive: also visit these sections (comma-separated)")
+    wizard.add_argument("--plain", action="store_true", help="line-mode questions instead of the full-screen wizard")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, add, _run, help_text) in SUBCOMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        if with_subcommand == name:
+            _load(module, add, name)(sub)
+    return parser
+
+
+def _load(module_name: str, attribute: str, command: str):
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("installer"):
+            raise UsageError(f"'{command}' is not available in this build of the installer") from None
+        raise
+    return getattr(module, attribute)
+
+
+def _chosen_subcommand(argv: list[str]) -> str | None:
+    for arg in argv:
+        if arg in SUBCOMMANDS:
+            return arg
+        if arg == "--":
+            return None
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        command = _chosen_subcommand(argv)
+        parser = build_parser(command)
+        args = parser.parse_args(argv)
+        if args.command:
+            module, _add, run, _help = SUBCOMMANDS[args.command]
+            return int(_load(module, run, args.command)(args))
+        if args.answers and not args.interactive:
+            if args.sections:
+                parser.error("--sections goes with --interactive")
+            return int(_load("installer.engine.command", "run", "--answers")(args))
+        return run_wizard(args)
+    except UsageError as exc:
+        print(f"install.sh: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_FAILED
+    except Exception as exc:  # an installer bug: say where the details are, never dump a traceback on the operator
+        return _report_crash(exc)
+
+
+def _report_crash(exc: BaseException) -> int:
+    import tempfile
+    import traceback
+
+    from installer import redact
+
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "digit-installer"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix="crash-", suffix=".log", dir=base)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(redact.mask("".join(traceback.format_exception(exc))))
+    except OSError:
+        path = "(could not be written)"
+    print(f"install.sh: internal error: {redact.mask(f'{type(exc).__name__}: {exc}')}\n  details: {path}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+# ---------------------------------------------------------------- the wizard
+
+
+def run_wizard(args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not interactive:
+        print(
+            "install.sh: no terminal to run the wizard on; for a headless install use\n"
+            "  ./install.sh --answers answers.yaml\n"
+            "(./install.sh --help lists every option)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    plain = args.plain or os.environ.get("TERM", "") in ("", "dumb")
+    module = "screens.plain" if plain else "screens.app"
+    try:
+        face = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("screens"):
+            print("install.sh: the wizard is not available in this build; use --answers FILE", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    return int(face.run(args))
+
+
+# ---------------------------------------------------------------- validate and schema
+
+
+def print_problems(problems, stream=None) -> None:
+    stream = stream or sys.stderr
+    for problem in problems:
+        print(problem, file=stream)
+
+
+def load_answers_or_exit(path: str):
+    """For commands: the answers, or (None, exit code 2) after printing every problem."""
+    from installer.answers import AnswersError, load_answers
+
+    try:
+        return load_answers(path), EXIT_OK
+    except AnswersError as exc:
+        print_problems(exc.problems)
+        return None, EXIT_USAGE
+
+
+def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="answers file")
+    parser.add_argument("--strict", action="store_true", help="treat referenced files that do not exist as errors")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing when the file is valid")
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from installer.answers import AnswersError, file_warnings, load_tree, validate_data
+
+    path = Path(args.file).expanduser()
+    try:
+        tree, data = load_tree(path)
+        answers = validate_data(data, filename=str(path), base_dir=path.resolve().parent, tree=tree)
+    except AnswersError as exc:
+        print_problems(exc.problems)
+        return EXIT_USAGE
+    warnings = file_warnings(answers, str(path), tree)
+    if args.strict and warnings:
+        print_problems([type(w)(w.file, w.line, w.col, w.key_path, w.message) for w in warnings])
+        return EXIT_USAGE
+    print_problems(warnings)
+    if not args.quiet:
+        print(f"{path}: valid ({answers.target.kind}, profile {answers.sizing.profile}, DIGIT {answers.release.version})")
+    return EXIT_OK
+
+
+def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from installer.answers import json_schema
+
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK

@@ -1,0 +1,190 @@
+"""Sizing and release profiles are data files, found on a search path.
+
+Order: `profiles/` beside the answers file (a site's own profiles), the folders
+in $DIGIT_INSTALLER_PROFILE_PATH (colon-separated), then the profiles shipped
+with the installer. A profile found earlier hides a later one of the same name.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "profiles"
+VOLUME_KINDS = ("kafka", "zookeeper", "es_data", "es_master", "postgres", "filestore")
+CONDITIONS = ("in_cluster_database", "monitoring", "tracing", "jenkins")
+
+
+class ProfileError(Exception):
+    """A profile is missing or malformed; the message names the file."""
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSpec(_Data):
+    count: int = Field(ge=0)
+    vcpu: int = Field(ge=1)
+    memory_gb: int = Field(ge=1)
+    disk_gb: int = Field(ge=1)
+
+
+class VolumeSpec(_Data):
+    count: int = Field(ge=0)
+    size_gb: int = Field(ge=1)
+
+
+class ServiceScale(_Data):
+    replicas: int = Field(default=1, ge=1)
+    heap_scale: float = Field(default=1.0, gt=0)
+    memory_scale: float = Field(default=1.0, gt=0)
+
+
+class SizingProfile(_Data):
+    name: str
+    description: str
+    source: str
+    target_kinds: list[str]
+    nodes: dict[Literal["control-plane", "worker", "database", "load-balancer"], NodeSpec]
+    volumes: dict[Literal["kafka", "zookeeper", "es_data", "es_master", "postgres", "filestore"], VolumeSpec]
+    services: ServiceScale = ServiceScale()
+    release_timeout_seconds: int = Field(default=600, ge=30)
+
+    def node(self, role: str) -> NodeSpec | None:
+        return self.nodes.get(role)  # type: ignore[call-overload]
+
+    def requirement_for(self, role: str) -> NodeSpec | None:
+        """What one node of `role` needs; an all-in-one profile has only workers."""
+        return self.node(role) or (self.node("worker") if role == "control-plane" else None)
+
+
+class ModuleSpec(_Data):
+    name: str
+    description: str
+    depends: list[str] = []
+    images: list[str] = []
+    selectable: bool = True
+
+
+class ReleaseSpec(_Data):
+    name: str
+    chart: str = Field(description="Chart path relative to release.charts.")
+    namespace: str
+    module: str
+    needs: list[str] = []
+    when: Literal["in_cluster_database", "monitoring", "tracing", "jenkins"] | None = None
+    timeout_seconds: int | None = None
+
+
+class ReleaseProfile(_Data):
+    name: str
+    version: str
+    digit_version: str
+    source: str
+    default_modules: list[str]
+    modules: list[ModuleSpec]
+    releases: list[ReleaseSpec]
+    library_charts: list[str] = []
+    templates: list[str] = []
+    not_deployed: list[str] = Field(default=[], description="Charts in the tree that no release uses, with the reason.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ReleaseProfile":
+        modules = {m.name for m in self.modules}
+        for module in self.modules:
+            unknown = [d for d in module.depends if d not in modules]
+            if unknown:
+                raise ValueError(f"module {module.name} depends on unknown module(s) {unknown}")
+        names = [r.name for r in self.releases]
+        for release in self.releases:
+            if release.module not in modules:
+                raise ValueError(f"release {release.name} is in unknown module {release.module}")
+            missing = [n for n in release.needs if n not in names]
+            if missing:
+                raise ValueError(f"release {release.name} needs unknown release(s) {missing}")
+        if len(set(names)) != len(names):
+            raise ValueError("release names repeat")
+        unknown_defaults = [m for m in self.default_modules if m not in modules]
+        if unknown_defaults:
+            raise ValueError(f"default_modules lists unknown module(s) {unknown_defaults}")
+        return self
+
+    def module(self, name: str) -> ModuleSpec | None:
+        return next((m for m in self.modules if m.name == name), None)
+
+    def with_dependencies(self, selected: list[str]) -> list[str]:
+        """The selected modules plus everything they depend on, in profile order."""
+        wanted: set[str] = set()
+        stack = list(selected or self.default_modules)
+        while stack:
+            name = stack.pop()
+            if name in wanted:
+                continue
+            wanted.add(name)
+            module = self.module(name)
+            if module:
+                stack.extend(module.depends)
+        return [m.name for m in self.modules if m.name in wanted]
+
+
+def search_path(answers_dir: Path | None = None) -> list[Path]:
+    dirs: list[Path] = []
+    if answers_dir is not None:
+        dirs.append(Path(answers_dir) / "profiles")
+    dirs += [Path(p) for p in os.environ.get("DIGIT_INSTALLER_PROFILE_PATH", "").split(os.pathsep) if p]
+    dirs.append(BUILTIN_DIR)
+    return dirs
+
+
+def _find(kind: str, name: str, answers_dir: Path | None) -> Path:
+    for base in search_path(answers_dir):
+        for suffix in (".yaml", ".yml"):
+            candidate = base / kind / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    raise ProfileError(f"no {kind} profile named {name!r} (known: {', '.join(_names(kind, answers_dir)) or 'none'})")
+
+
+def _names(kind: str, answers_dir: Path | None) -> list[str]:
+    names: set[str] = set()
+    for base in search_path(answers_dir):
+        if (base / kind).is_dir():
+            names.update(p.stem for p in (base / kind).glob("*.y*ml"))
+    return sorted(names)
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: Path, model: type[_Data]) -> _Data:
+    from ruamel.yaml import YAML
+
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProfileError(f"{path}: {where}: {first['msg']}") from None
+    except Exception as exc:  # YAML or I/O errors: name the file
+        raise ProfileError(f"{path}: {exc}") from None
+
+
+def sizing_profile(name: str, answers_dir: Path | None = None) -> SizingProfile:
+    return _load(_find("sizing", name, answers_dir), SizingProfile)  # type: ignore[return-value]
+
+
+def release_profile(version: str, answers_dir: Path | None = None) -> ReleaseProfile:
+    """Release profiles are named digit-<version>, e.g. digit-2.9-lts for version 2.9-lts."""
+    name = version if version.startswith("digit-") else f"digit-{version}"
+    return _load(_find("releases", name, answers_dir), ReleaseProfile)  # type: ignore[return-value]
+
+
+def sizing_profile_names(answers_dir: Path | None = None) -> list[str]:
+    return _names("sizing", answers_dir)
+
+
+def release_versions(answers_dir: Path | None = None) -> list[str]:
+    return [n.removeprefix("digit-") for n in _names("releases", answers_dir)]

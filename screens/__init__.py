@@ -1,0 +1,1 @@
+"""The Textual wizard and the line-mode face."""
