@@ -1,0 +1,394 @@
+"""Pipeline steps of the deploy area: database, deploy, monitoring, ci, verify, summary.
+
+Each is `def step(ctx) -> dict`; the returned dict is recorded in the journal (no secret values).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from installer import __version__, redact
+from installer.deploy import addons
+from installer.deploy.model import DEPLOYED, FAILED, SKIPPED, UNCHANGED, DeployReport, ReleaseSpec
+
+CONCURRENCY_ENV = "DIGIT_INSTALLER_DEPLOY_CONCURRENCY"
+UNINSTALL_FAILED_ENV = "DIGIT_INSTALLER_UNINSTALL_FAILED_INSTALL"
+POLL_ENV = "DIGIT_INSTALLER_READINESS_POLL"
+HELM_DRIVER_ENV = "HELM_DRIVER"
+HELM_SQL_DSN_ENV = "HELM_DRIVER_SQL_CONNECTION_STRING"
+DEFAULT_CONCURRENCY = 4
+REPORT_NAME = "deploy-report.json"
+SUMMARY_NAME = "summary.txt"
+# Releases of these modules belong to the monitoring and ci steps, not to deploy.
+ADDON_MODULES = {"monitoring": "monitoring", "ci": "ci"}
+
+
+def _step_errors() -> tuple[type[Exception], type[Exception]]:
+    from installer.engine import Cancelled, StepFailed
+
+    return StepFailed, Cancelled
+
+
+# --- database ---------------------------------------------------------------------------------------
+def database(ctx: Any) -> dict:
+    """External and managed databases: create the database and the Flyway user when missing."""
+    from installer.deploy.database import DatabaseBootstrapError, DatabaseTarget, bootstrap_database
+
+    StepFailed, _ = _step_errors()
+    answers = ctx.answers
+    db = answers.database
+    if db.mode == "in-cluster":
+        ctx.log("in-cluster PostgreSQL: the postgresql release comes with the backbone wave of deploy")
+        return {"mode": "in-cluster", "name": db.name, "host": "postgresql.backbone", "port": 5432}
+    if db.mode == "managed":
+        provisioned = (ctx.outputs.get("provision") or {}).get("database") or {}
+        host, port = provisioned.get("host"), provisioned.get("port", 5432)
+        if not host:
+            raise StepFailed("the managed database's endpoint is unknown: the provision step recorded none",
+                             remediation="run the provision step first (./install.sh --answers FILE --resume)")
+        password = answers.secret(db.password) or _credential(ctx, "database.password")
+        target = DatabaseTarget(host=host, port=int(port), name=db.name, username=db.username,
+                                password=password or "", flyway_username=db.username, flyway_password=password,
+                                sslmode="require")
+    else:
+        password = answers.secret(db.password)
+        flyway_password = answers.secret(db.flyway_password) if db.flyway_password is not None else password
+        admin_password = answers.secret(db.admin_password) if db.admin_password is not None else None
+        target = DatabaseTarget(host=db.host, port=db.port, name=db.name, username=db.username,
+                                password=password or "", flyway_username=db.flyway_username or db.username,
+                                flyway_password=flyway_password, sslmode=db.sslmode,
+                                admin_username=db.admin_username, admin_password=admin_password)
+    ctx.progress(0, 1, "database", f"{target.host}:{target.port}/{target.name}")
+    try:
+        result = bootstrap_database(target, dry_run=ctx.dry_run)
+    except DatabaseBootstrapError as error:
+        raise StepFailed(str(error), remediation=error.remediation) from None
+    for action in result.actions:
+        ctx.log(("would " if ctx.dry_run else "") + action)
+    if not result.actions:
+        ctx.log(f"database {target.name} and its users already exist; nothing to do")
+    ctx.progress(1, 1, "database", "ready")
+    return {"mode": db.mode, "host": target.host, "port": target.port, "name": target.name,
+            "username": target.username, "flyway_username": target.flyway_username, **result.to_dict()}
+
+
+# --- shared plumbing ---------------------------------------------------------------------------------
+def _credential(ctx: Any, key: str) -> str | None:
+    """A generated credential from the secret store (created by the configure step)."""
+    from installer import secretstore
+
+    value = secretstore.get(ctx, key)
+    redact.register(value)
+    return value
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def kube_access(ctx: Any) -> tuple[Path | None, str | None]:
+    target = ctx.answers.target
+    provisioned = ctx.outputs.get("provision") or {}
+    kubeconfig = provisioned.get("kubeconfig") or getattr(target, "kubeconfig", None)
+    return (Path(kubeconfig) if kubeconfig else None), getattr(target, "context", None)
+
+
+@dataclass
+class Cluster:
+    api: Any
+    helm: Any
+    emulated: bool
+
+
+def open_cluster(ctx: Any) -> Cluster:
+    """A Kubernetes client and a Helm engine for the target; Helm storage follows HELM_DRIVER like Helm's CLI."""
+    from installer.adapters.helm import HelmSdkEngine, KubeAccess, ReleaseStorage
+    from installer.deploy.cluster import api_client, publishes_openapi
+
+    kubeconfig, context = kube_access(ctx)
+    api = api_client(kubeconfig, context)
+    emulated = not publishes_openapi(api)
+    driver = os.environ.get(HELM_DRIVER_ENV) or "secret"
+    dsn = os.environ.get(HELM_SQL_DSN_ENV) if driver == "sql" else None
+    if dsn:
+        redact.register(dsn)
+    engine = HelmSdkEngine(KubeAccess(kubeconfig, context), ReleaseStorage(driver, sql_dsn=dsn), emulator=emulated)
+    return Cluster(api, engine, emulated)
+
+
+def _planned(ctx: Any) -> list[dict[str, Any]]:
+    """Every release of the plan with absolute chart path, namespace, module, needs, wave, values and digests."""
+    from installer.deploy.planview import planned_releases
+
+    return planned_releases(ctx)
+
+
+def release_specs(ctx: Any, modules: set[str] | None, exclude: set[str] = frozenset(),
+                  overlays: dict[str, dict[str, Any]] | None = None) -> list[ReleaseSpec]:
+    """The plan's releases of the given modules (None: every module not in `exclude`)."""
+    from installer.deploy import digests
+
+    chosen = [r for r in _planned(ctx)
+              if (modules is None and r["module"] not in exclude) or (modules is not None and r["module"] in modules)]
+    names = {r["name"] for r in chosen}
+    specs = []
+    for release in chosen:
+        values = release["values"]
+        values_digest = release.get("values_digest") or ""
+        if overlays and release["name"] in overlays:
+            values = addons.deep_merge(values, overlays[release["name"]])
+            values_digest = digests.values_digest(values)
+        specs.append(ReleaseSpec(
+            name=release["name"], namespace=release["namespace"], chart=Path(release["chart"]), values=values,
+            # Needs outside this step's releases were made ready by an earlier step.
+            needs=tuple(n for n in release.get("needs") or () if n in names), wave=int(release.get("wave", 0)),
+            timeout=float(release.get("timeout") or 600), chart_digest=release.get("chart_digest") or "",
+            values_digest=values_digest))
+    return specs
+
+
+class _Reporter:
+    """Turns executor events into step progress, logs and per-release task results."""
+
+    def __init__(self, ctx: Any, total: int):
+        self.ctx = ctx
+        self.total = total
+        self.finished = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        _, Cancelled = _step_errors()
+        ctx = self.ctx
+        try:
+            if event.kind == "progress":
+                ctx.progress(event.ready, event.desired, "replicas", event.message, task=event.release)
+            elif event.kind == "started":
+                ctx.log(f"{event.release}: {event.message}", task=event.release)
+                ctx.progress(0, None, "replicas", event.message, task=event.release)
+            elif event.kind in ("ready", "unchanged", "failed", "skipped", "cancelled"):
+                outcome = {"ready": "succeeded", "unchanged": "unchanged"}.get(event.kind, event.kind)
+                level = "error" if event.kind == "failed" else "info"
+                ctx.log(f"{event.release}: {event.message}", level=level, task=event.release)
+                ctx.task_done(event.release, outcome, event.message)
+                with self.lock:
+                    self.finished += 1
+                    finished = self.finished
+                ctx.progress(finished, self.total, "releases", f"{event.release} {event.kind}")
+            else:
+                ctx.log(f"{event.release}: {event.message}", level="warning", task=event.release)
+        except Cancelled:
+            pass  # the executor sees the same cancellation event and stops cleanly
+
+
+def run_releases(ctx: Any, specs: list[ReleaseSpec], label: str, cluster: Cluster | None = None) -> dict:
+    """Deploy `specs` through the executor; raise StepFailed naming every failed release."""
+    from installer.deploy.executor import Executor, PlanError
+    from installer.deploy.helmops import EngineOperations
+    from installer.deploy.readiness import ReadinessWatcher
+
+    StepFailed, Cancelled = _step_errors()
+    if not specs:
+        ctx.log(f"no {label} releases in the plan")
+        return {"releases": 0, "deployed": [], "unchanged": [], "failed": [], "skipped": []}
+    own = cluster is None
+    cluster = cluster or open_cluster(ctx)
+    try:
+        operations = EngineOperations(cluster.helm)
+        if ctx.dry_run:
+            return _dry_run(ctx, specs, operations)
+        watcher = ReadinessWatcher(cluster.api, poll_interval=float(os.environ.get(POLL_ENV, "0.5")))
+        executor = Executor(operations, watcher, installer_version=__version__,
+                            concurrency=_env_int(CONCURRENCY_ENV, DEFAULT_CONCURRENCY),
+                            uninstall_failed_install=os.environ.get(UNINSTALL_FAILED_ENV, "") in ("1", "true", "yes"),
+                            on_event=_Reporter(ctx, len(specs)), cancelled=ctx.cancelled)
+        ctx.progress(0, len(specs), "releases", f"{label}: {len(specs)} releases")
+        try:
+            report = executor.run(specs)
+        except PlanError as error:
+            raise StepFailed(f"the {label} plan is inconsistent: {error}",
+                             remediation="run `./install.sh plan` to see the release graph") from None
+    finally:
+        if own:
+            cluster.helm.close()
+    _save_report(ctx, label, report)
+    if ctx.cancelled.is_set():
+        raise Cancelled(f"{label} cancelled")
+    outputs = {"releases": len(specs), **{k: v for k, v in report.to_dict().items() if k != "releases"},
+               "revisions": {n: r.revision for n, r in sorted(report.results.items()) if r.revision}}
+    ctx.log(f"{label}: " + report.summary_text().replace("\n", "; "))
+    if not report.ok:
+        failed = [report.results[n] for n in report.by_outcome(FAILED)]
+        lines = [f"{len(failed)} release(s) failed, {len(report.by_outcome(SKIPPED))} skipped, "
+                 f"{len(report.by_outcome(DEPLOYED)) + len(report.by_outcome(UNCHANGED))} ready"]
+        for result in failed:
+            undo = (f" (rolled back to revision {result.rolled_back_to})" if result.rolled_back_to else
+                    " (failed first install uninstalled)" if result.uninstalled else "")
+            lines.append(f"{result.name} in {result.namespace}{undo}: {result.error}")
+        for name in report.by_outcome(SKIPPED):
+            lines.append(f"{name}: skipped, needs {', '.join(report.results[name].skipped_because)}")
+        raise StepFailed("\n".join(lines),
+                         remediation="fix the cause named above, then rerun with --resume: ready releases are "
+                                     "left as they are and only the failed and skipped ones are deployed",
+                         details={"failed_releases": [{"name": r.name, "namespace": r.namespace,
+                                                       "reason": r.reason} for r in failed],
+                                  "skipped_releases": report.by_outcome(SKIPPED), **outputs})
+    return outputs
+
+
+def _dry_run(ctx: Any, specs: list[ReleaseSpec], operations: Any) -> dict:
+    from installer.deploy import digests
+
+    plan: dict[str, str] = {}
+    for spec in sorted(specs, key=lambda s: (s.wave, s.name)):
+        current = operations.current(spec.name, spec.namespace)
+        chart = spec.chart_digest or digests.chart_digest(spec.chart)
+        values = spec.values_digest or digests.values_digest(spec.values)
+        if current is None:
+            action = "install"
+        elif current.status == "deployed" and digests.is_unchanged(current.labels, chart, values):
+            action = "unchanged"
+        else:
+            action = "upgrade"
+        plan[spec.name] = action
+        ctx.log(f"would {action} {spec.name} in {spec.namespace} (wave {spec.wave})" if action != "unchanged"
+                else f"{spec.name} in {spec.namespace} is unchanged", task=spec.name)
+    return {"dry_run": True, "actions": plan}
+
+
+def _save_report(ctx: Any, label: str, report: DeployReport) -> None:
+    from installer.engine.journal import atomic_write, mask_tree
+
+    path = ctx.state_dir / REPORT_NAME
+    try:
+        existing = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        existing = {}
+    existing[label] = mask_tree({"finished": time.time(), **report.to_dict()})
+    atomic_write(path, json.dumps(existing, indent=2, sort_keys=True))
+
+
+# --- deploy, monitoring, ci --------------------------------------------------------------------------
+def deploy(ctx: Any) -> dict:
+    """Every DIGIT release of the plan, in dependency order, with live readiness."""
+    specs = release_specs(ctx, None, exclude=set(ADDON_MODULES.values()))
+    return run_releases(ctx, specs, "deploy")
+
+
+def monitoring(ctx: Any) -> dict:
+    """kube-prometheus-stack, Grafana (generated admin secret, DIGIT dashboards) and, with tracing, Jaeger."""
+    from installer.deploy.cluster import ensure_secret
+
+    answers = ctx.answers
+    if not answers.monitoring.enabled:
+        return {"enabled": False}
+    overlays = addons.monitoring_overlays(answers.monitoring)
+    specs = [s for s in release_specs(ctx, {ADDON_MODULES["monitoring"]}, overlays=overlays)
+             if s.name != "jaeger" or answers.monitoring.tracing]
+    secrets = [f"{addons.MONITORING_NAMESPACE}/{addons.GRAFANA_SECRET}"]
+    if ctx.dry_run:
+        ctx.log(f"would create or update Secret {secrets[0]}")
+        return {**run_releases(ctx, specs, "monitoring"), "secrets": secrets}
+    cluster = open_cluster(ctx)
+    try:
+        password = _resolve(ctx, answers.credentials.grafana_admin_password, "credentials.grafana_admin_password")
+        ensure_secret(cluster.api, addons.MONITORING_NAMESPACE, addons.GRAFANA_SECRET,
+                      {"admin-user": "admin", "admin-password": password})
+        if answers.monitoring.tracing:
+            es_password = _resolve(ctx, answers.credentials.elasticsearch_password,
+                                   "credentials.elasticsearch_password")
+            ensure_secret(cluster.api, addons.MONITORING_NAMESPACE, addons.JAEGER_ES_SECRET, {"password": es_password})
+            secrets.append(f"{addons.MONITORING_NAMESPACE}/{addons.JAEGER_ES_SECRET}")
+        outputs = run_releases(ctx, specs, "monitoring", cluster)
+    finally:
+        cluster.helm.close()
+    return {**outputs, "secrets": secrets, "tracing": bool(answers.monitoring.tracing)}
+
+
+def ci(ctx: Any) -> dict:
+    """Jenkins with a generated admin secret, configuration as code and a DIGIT seed job."""
+    from installer.deploy.cluster import ensure_secret
+
+    answers = ctx.answers
+    if not answers.ci.jenkins:
+        return {"enabled": False}
+    overlays = {"jenkins": addons.jenkins_overlay(answers.config_repos, answers.domain.fqdn)}
+    specs = release_specs(ctx, {ADDON_MODULES["ci"]}, overlays=overlays)
+    secret = f"{addons.JENKINS_NAMESPACE}/{addons.JENKINS_SECRET}"
+    if ctx.dry_run:
+        ctx.log(f"would create or update Secret {secret}")
+        return {**run_releases(ctx, specs, "ci"), "secrets": [secret]}
+    cluster = open_cluster(ctx)
+    try:
+        password = _resolve(ctx, answers.credentials.jenkins_admin_password, "credentials.jenkins_admin_password")
+        ensure_secret(cluster.api, addons.JENKINS_NAMESPACE, addons.JENKINS_SECRET,
+                      {"jenkins-admin-user": "admin", "jenkins-admin-password": password})
+        outputs = run_releases(ctx, specs, "ci", cluster)
+    finally:
+        cluster.helm.close()
+    return {**outputs, "secrets": [secret]}
+
+
+def _resolve(ctx: Any, ref: Any, key: str) -> str:
+    StepFailed, _ = _step_errors()
+    value = ctx.answers.secret(ref)
+    if value is None:
+        value = _credential(ctx, key)
+    if not value:
+        raise StepFailed(f"{key} has no value: it is generated by the configure step, which has not stored it",
+                         remediation="rerun with --resume so configure runs first")
+    return value
+
+
+# --- verify and summary ------------------------------------------------------------------------------
+def _deployed_releases(ctx: Any) -> Iterator[tuple[str, str]]:
+    for step_id in ("deploy", "monitoring", "ci"):
+        outputs = ctx.outputs.get(step_id) or {}
+        for name in (outputs.get("deployed") or []) + (outputs.get("unchanged") or []):
+            yield step_id, name
+
+
+def verify(ctx: Any) -> dict:
+    """Every release's workloads ready, the ingress has an address, core health endpoints answer."""
+    from installer.deploy.verify import run_checks
+
+    StepFailed, _ = _step_errors()
+    if ctx.dry_run:
+        ctx.log("would check every release's workloads, the ingress address and the core health endpoints")
+        return {"dry_run": True}
+    cluster = open_cluster(ctx)
+    try:
+        namespaces = {r["name"]: r["namespace"] for r in _planned(ctx)}
+        releases = sorted({name for _, name in _deployed_releases(ctx)})
+        checks = run_checks(ctx, cluster, [(name, namespaces.get(name, "default")) for name in releases])
+    finally:
+        cluster.helm.close()
+    failed = [c for c in checks if c["outcome"] == "fail"]
+    outputs = {"checks": checks, "passed": sum(c["outcome"] == "pass" for c in checks),
+               "skipped": sum(c["outcome"] == "skipped" for c in checks), "failed": len(failed)}
+    if failed:
+        raise StepFailed("verification failed: " + "; ".join(f"{c['id']}: {c['message']}" for c in failed),
+                         remediation="see the failed checks; fix and rerun with --resume", details=outputs)
+    return outputs
+
+
+def summary(ctx: Any) -> dict:
+    """Where DIGIT, Grafana and Jenkins answer, where generated credentials live, and where the logs are."""
+    from installer.deploy.verify import render_summary
+
+    text, outputs = render_summary(ctx)
+    for line in text.splitlines():
+        ctx.log(line)
+    if not ctx.dry_run:
+        from installer.engine.journal import atomic_write
+
+        atomic_write(ctx.state_dir / SUMMARY_NAME, redact.mask(text) + "\n", mode=0o644)
+        outputs["summary_file"] = str(ctx.state_dir / SUMMARY_NAME)
+    return outputs

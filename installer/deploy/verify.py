@@ -1,0 +1,147 @@
+"""After deploy: check what an operator would check by hand, then tell them where everything is."""
+from __future__ import annotations
+
+import ssl
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from installer import redact
+from installer.deploy import addons
+
+HEALTH_TIMEOUT = 10.0
+# Core services and the path their health endpoint answers on behind DIGIT's ingress.
+HEALTH_PATHS = {
+    "egov-mdms-service": "/egov-mdms-service/health",
+    "egov-user": "/user/health",
+    "egov-workflow-v2": "/egov-workflow-v2/health",
+    "egov-localization": "/localization/health",
+    "egov-idgen": "/egov-idgen/health",
+    "egov-filestore": "/filestore/health",
+    "egov-persister": "/common-persist/health",
+}
+
+
+def _check(check_id: str, outcome: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"id": check_id, "outcome": outcome, "message": redact.mask(message), **extra}
+
+
+def run_checks(ctx: Any, cluster: Any, releases: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    from installer.deploy.cluster import ingress_addresses, ingress_controller_addresses
+    from installer.deploy.readiness import ReadinessWatcher, workloads_from_manifest
+
+    watcher = ReadinessWatcher(cluster.api)
+    checks: list[dict[str, Any]] = []
+    total = len(releases) + 2
+    for index, (name, namespace) in enumerate(releases, 1):
+        ctx.check_cancelled()
+        info = cluster.helm.status(name, namespace=namespace)
+        if info is None:
+            checks.append(_check(f"release.{name}", "fail", f"release {namespace}/{name} is not installed"))
+            continue
+        refs = workloads_from_manifest(info.manifest or "", namespace)
+        states, breakage = watcher.observe(refs)
+        waiting = [f"{s.kind}/{s.name} {s.ready}/{s.desired}" for s in states if not s.done]
+        if breakage is not None:
+            checks.append(_check(f"release.{name}", "fail", breakage.describe()))
+        elif info.status != "deployed" or waiting:
+            checks.append(_check(f"release.{name}", "fail",
+                                 f"status {info.status}; not ready: {', '.join(waiting) or 'none'}"))
+        else:
+            ready = sum(s.ready for s in states)
+            checks.append(_check(f"release.{name}", "pass", f"revision {info.revision}, {ready} ready"))
+        ctx.progress(index, total, "checks", f"{name}: {checks[-1]['outcome']}")
+
+    addresses = sorted({a for found in ingress_addresses(cluster.api).values() for a in found})
+    addresses = addresses or ingress_controller_addresses(cluster.api)
+    if addresses:
+        checks.append(_check("ingress.address", "pass", f"ingress address {', '.join(addresses)}",
+                             addresses=addresses))
+    elif cluster.emulated:
+        checks.append(_check("ingress.address", "skipped",
+                             "the Kubernetes API is an emulator (no OpenAPI, no controllers): nothing assigns "
+                             "load balancer addresses there"))
+    else:
+        checks.append(_check("ingress.address", "fail",
+                             "no Ingress or LoadBalancer Service reports an address yet",
+                             remediation="check the ingress-nginx Service in namespace backbone and the load "
+                                         "balancer in front of the nodes"))
+    ctx.progress(len(releases) + 1, total, "checks", "ingress")
+
+    deployed = {name for name, _ in releases}
+    if cluster.emulated:
+        checks.append(_check("health.core", "skipped",
+                             "the target is a Kubernetes emulator: no pod serves HTTP, so the health endpoints "
+                             "behind the ingress cannot be reached; this check runs on real clusters"))
+    elif not addresses:
+        checks.append(_check("health.core", "skipped", "no ingress address to send requests to"))
+    else:
+        fqdn = ctx.answers.domain.fqdn
+        insecure = ctx.answers.domain.tls.mode == "self-signed"
+        for service, path in sorted(HEALTH_PATHS.items()):
+            if service in deployed:
+                checks.append(_health(service, fqdn, addresses[0], path, insecure))
+    ctx.progress(total, total, "checks", "done")
+    return checks
+
+
+def _health(service: str, fqdn: str, address: str, path: str, insecure: bool) -> dict[str, Any]:
+    """GET https://<ingress address><path> with the DIGIT host name, so DNS is not needed from here."""
+    context = ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    request = urllib.request.Request(f"https://{address}{path}", headers={"Host": fqdn})
+    try:
+        with urllib.request.urlopen(request, timeout=HEALTH_TIMEOUT, context=context) as response:
+            return _check(f"health.{service}", "pass", f"https://{fqdn}{path} answered {response.status}")
+    except urllib.error.HTTPError as error:
+        return _check(f"health.{service}", "fail", f"https://{fqdn}{path} answered {error.code}")
+    except (urllib.error.URLError, OSError) as error:
+        return _check(f"health.{service}", "fail", f"https://{fqdn}{path}: {getattr(error, 'reason', error)}")
+
+
+def render_summary(ctx: Any) -> tuple[str, dict[str, Any]]:
+    answers = ctx.answers
+    fqdn = answers.domain.fqdn
+    urls = {"digit": f"https://{fqdn}/", "employee": f"https://{fqdn}/employee/",
+            "citizen": f"https://{fqdn}/citizen/"}
+    secrets: list[dict[str, str]] = []
+    monitoring = ctx.outputs.get("monitoring") or {}
+    if answers.monitoring.enabled:
+        urls["grafana"] = f"https://{fqdn}/grafana/"
+        secrets.append(_secret_hint(addons.MONITORING_NAMESPACE, addons.GRAFANA_SECRET, "admin-password",
+                                    "Grafana admin (user admin)"))
+    if answers.ci.jenkins:
+        urls["jenkins"] = f"https://{fqdn}/jenkins/"
+        secrets.append(_secret_hint(addons.JENKINS_NAMESPACE, addons.JENKINS_SECRET, "jenkins-admin-password",
+                                    "Jenkins admin (user admin)"))
+    configure = ctx.outputs.get("configure") or {}
+    for entry in configure.get("generated_secrets") or []:
+        if isinstance(entry, dict) and entry.get("name"):
+            secrets.append(_secret_hint(entry.get("namespace", "egov"), entry["name"], entry.get("key", ""),
+                                        entry.get("description", "generated credentials")))
+    deploy = ctx.outputs.get("deploy") or {}
+    logs = sorted(str(p) for p in Path(ctx.state_dir).glob("**/*.log"))
+    answers_path = getattr(answers, "source_path", None)
+    lines = [f"DIGIT {answers.release.version} is installed as {answers.name!r}.", "", "Open:"]
+    lines += [f"  {name:<9} {url}" for name, url in urls.items()]
+    if secrets:
+        lines += ["", "Generated credentials are kept in Kubernetes Secrets; read one with:"]
+        lines += [f"  {s['what']}: {s['command']}" for s in secrets]
+    counts = {k: len(deploy.get(k) or []) for k in ("deployed", "unchanged")}
+    lines += ["", f"Releases: {counts['deployed']} deployed, {counts['unchanged']} unchanged"
+              + (f"; monitoring: {len(monitoring.get('deployed') or []) + len(monitoring.get('unchanged') or [])}"
+                 if monitoring else "")]
+    lines += ["", f"Answers file: {answers_path or '(not saved)'}", f"State directory: {ctx.state_dir}"]
+    lines += [f"Log: {path}" for path in logs[-3:]]
+    outputs = {"urls": urls, "secrets": secrets, "answers": str(answers_path) if answers_path else None,
+               "state_dir": str(ctx.state_dir), "logs": logs[-3:]}
+    return "\n".join(lines), outputs
+
+
+def _secret_hint(namespace: str, name: str, key: str, what: str) -> dict[str, str]:
+    jsonpath = "{.data." + key.replace(".", "\\.") + "}" if key else "{.data}"
+    command = f"kubectl -n {namespace} get secret {name} -o jsonpath='{jsonpath}'" + (" | base64 -d" if key else "")
+    return {"namespace": namespace, "name": name, "key": key, "what": what, "command": command}
