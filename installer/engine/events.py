@@ -46,6 +46,7 @@ class ResumePlan(Event):
     """What --resume will skip and rerun, and why; emitted before any step starts."""
     skipped: tuple[tuple[str, str], ...]
     rerun: tuple[tuple[str, str], ...]
+    start: str | None = None
     kind = "run.plan"
 
 

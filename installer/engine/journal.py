@@ -146,6 +146,13 @@ class Journal:
                 self.steps[step_id] = StepRecord(step_id)
             return self.steps[step_id]
 
+    def arrange(self, order: list[str]) -> None:
+        """Records for every step of the pipeline, in pipeline order (status shows steps not reached yet)."""
+        with self._lock:
+            steps = {sid: self.steps.get(sid) or StepRecord(sid) for sid in order}
+            steps.update({sid: rec for sid, rec in self.steps.items() if sid not in steps})
+            self.steps = steps
+
     def get(self, step_id: str) -> StepRecord | None:
         return self.steps.get(step_id)
 

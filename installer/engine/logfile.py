@@ -28,8 +28,7 @@ def describe(event: ev.Event) -> str:
     if isinstance(event, ev.ResumePlan):
         parts = [f"skip {sid} ({why})" for sid, why in event.skipped]
         parts += [f"rerun {sid} ({why})" for sid, why in event.rerun]
-        first = event.rerun[0][0] if event.rerun else None
-        head = f"resuming from {first}" if first else "nothing to rerun"
+        head = f"resuming from {event.start}" if event.start else "nothing to rerun"
         return head + ": " + "; ".join(parts)
     if isinstance(event, ev.StepStarted):
         attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""

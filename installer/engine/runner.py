@@ -56,6 +56,7 @@ class Decision:
     reason: str
     digest: str = ""
     sections: dict[str, str] = field(default_factory=dict)
+    recheck: bool = False
 
 
 @dataclass
@@ -184,7 +185,7 @@ class Engine:
             if reason:
                 if cascade:
                     cascading.add(step.id)
-                decisions.append(Decision(step, True, reason, digest, parts))
+                decisions.append(Decision(step, True, reason, digest, parts, recheck=not cascade))
             else:
                 done = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.finished or 0))
                 decisions.append(Decision(step, False, f"succeeded {done} UTC, inputs unchanged", digest, parts))
@@ -230,10 +231,12 @@ class Engine:
                                     steps=tuple(s.id for s in self.steps), dry_run=self.dry_run,
                                     resume=self.resume))
         if self.resume:
+            start = next((d.step.id for d in decisions if d.run and not d.recheck), None)
             self.bus.emit(ev.ResumePlan(None, skipped=tuple((d.step.id, d.reason) for d in decisions if not d.run),
-                                        rerun=tuple((d.step.id, d.reason) for d in decisions if d.run)))
+                                        rerun=tuple((d.step.id, d.reason) for d in decisions if d.run), start=start))
         if not self.dry_run:
             self._copy_answers()
+            journal.arrange([s.id for s in self.steps])
             if not self.resume:
                 for record in journal.steps.values():
                     record.outcome, record.message, record.remediation = jr.PENDING, "", ""
