@@ -57,4 +57,4 @@ STAMP="$VENV/.digit-installer-$(cksum <"$HERE/pyproject.toml" | cut -d' ' -f1)${
 [ "${1:-}" = "--setup-only" ] && exit 0
 
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
-exec "$VENV/bin/python" -m installer "$@"
+exec "$VENV/bin/python" -P -m installer "$@"

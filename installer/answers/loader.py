@@ -361,9 +361,9 @@ def referenced_paths(answers: Answers) -> list[tuple[str, Path]]:
 
 
 def answers_to_data(answers: Answers, base_dir: Path | None = None) -> dict:
-    """Plain data for saving; paths below `base_dir` are written relative to it."""
+    """Plain data for saving: what was set (defaults stay implicit); paths below `base_dir` relative to it."""
     context = {"base_dir": str(base_dir)} if base_dir else None
-    return answers.model_dump(mode="json", exclude_none=True, context=context)
+    return answers.model_dump(mode="json", exclude_none=True, exclude_unset=True, context=context)
 
 
 def _merge(tree: Any, data: Any) -> Any:
