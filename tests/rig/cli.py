@@ -1,0 +1,41 @@
+"""Command line for the rig: `tests/rig/up --dir DIR ...` and `tests/rig/down --dir DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tests.rig.rig import Rig, RigError
+
+
+def up(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tests/rig/up", description="Start the simulated state data centre.")
+    parser.add_argument("--dir", required=True, help="rig directory (answers.yaml, kubeconfig, env, pids)")
+    parser.add_argument("--nodes", type=int, default=3, help="number of SSH nodes (default 3)")
+    parser.add_argument("--fact", action="append", default=[], metavar="NODE:KEY=VALUE",
+                        help="make one node report something else, e.g. n3:cpus=1, n2:swap=on")
+    parser.add_argument("--rollout-delay", type=float, default=0.5, metavar="SECONDS",
+                        help="seconds before workloads turn ready (default 0.5)")
+    parser.add_argument("--loopback", action="store_true", help="nodes on loopback ports, no network namespaces")
+    parser.add_argument("--server-version", help="Kubernetes version the emulator reports, e.g. v1.22.0")
+    args = parser.parse_args(argv)
+    try:
+        rig = Rig.up(args.dir, nodes=args.nodes, facts=args.fact, rollout_delay=args.rollout_delay,
+                     netns=False if args.loopback else None, server_version=args.server_version)
+    except RigError as exc:
+        print(f"tests/rig/up: {exc}", file=sys.stderr)
+        return 2 if "--fact" in str(exc) or "--nodes" in str(exc) else 1
+    print(rig.describe())
+    return 0
+
+
+def down(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tests/rig/down", description="Stop a rig started by tests/rig/up.")
+    parser.add_argument("--dir", required=True)
+    args = parser.parse_args(argv)
+    try:
+        Rig(args.dir).down()
+    except RigError as exc:
+        print(f"tests/rig/down: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,480 @@
+"""The rig's Kubernetes API: kmock's emulator with its known defects fixed, plus a rollout simulator.
+
+Run as a daemon by tests/rig/rig.py:
+    python -m tests.rig.kube_emulator --dir RIGDIR --seed SEED.json --port-file FILE
+
+kmock 0.8 defects fixed here (numbers as in docs TEST-RIG.md):
+1 trailing slashes, 2 namespace CRUD, 3 PUT, 4 server-set metadata, 5 watch timeoutSeconds,
+6 core groupVersion, 7 list kind, 8 subresource shortNames. Also: label/field selectors,
+merge/JSON/apply patches, namespace deletion cascades, SelfSubjectAccessReview answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import datetime
+import itertools
+import json
+import os
+import re
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp.web
+import attrs
+import jsonpatch
+import yaml
+import yarl
+from kmock._internal import enums, k8s, parsing, references, rendering
+
+NAMESPACES = references.resource("", "v1", "namespaces")
+SSAR = references.resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
+DEFAULT_SERVER_VERSION = "v1.29.4"
+
+
+def _now() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_api_path(path: str) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
+    """Split an API path into group, version, namespace, plural, name, subresource (namespaces included)."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    if len(parts) >= 2 and parts[0] == "api":
+        group, version, rest = "", parts[1], parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None, None, None, None, None, None
+    namespace = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    plural = rest[0] if rest else None
+    name = rest[1] if len(rest) > 1 else None
+    subresource = "/".join(rest[2:]) or None
+    return group, version, namespace, plural, name, subresource
+
+
+_SELECTOR_TERM = re.compile(
+    r"\s*(?:(?P<notexists>!)\s*(?P<nkey>[^\s,!=()]+)"
+    r"|(?P<key>[^\s,!=()]+)\s*(?:(?P<op>==|!=|=)\s*(?P<value>[^\s,()]*)"
+    r"|\s+(?P<setop>in|notin)\s*\((?P<values>[^)]*)\))?)\s*(?:,|$)"
+)
+
+
+def label_selector_matches(selector: str, labels: dict[str, str]) -> bool:
+    pos = 0
+    selector = selector.strip()
+    while pos < len(selector):
+        m = _SELECTOR_TERM.match(selector, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"bad label selector: {selector!r}")
+        pos = m.end()
+        if m["notexists"]:
+            if m["nkey"] in labels:
+                return False
+        elif m["op"]:
+            present = labels.get(m["key"])
+            if m["op"] == "!=":
+                if present == m["value"]:
+                    return False
+            elif present != m["value"]:
+                return False
+        elif m["setop"]:
+            values = {v.strip() for v in m["values"].split(",") if v.strip()}
+            if m["setop"] == "in" and labels.get(m["key"]) not in values:
+                return False
+            if m["setop"] == "notin" and labels.get(m["key"]) in values:
+                return False
+        elif m["key"] not in labels:
+            return False
+    return True
+
+
+def field_selector_matches(selector: str, obj: dict[str, Any]) -> bool:
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        negate = "!=" in term
+        key, _, value = term.replace("!=", "=").replace("==", "=").partition("=")
+        current: Any = obj
+        for part in key.strip().split("."):
+            current = current.get(part) if isinstance(current, dict) else None
+        matched = str(current if current is not None else "") == value.strip()
+        if matched == negate:
+            return False
+    return True
+
+
+def merge_patch(base: Any, patch: Any) -> Any:
+    """RFC 7386 merge patch (also good enough for strategic merge patches on the rig's objects)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(base) if isinstance(base, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$"):
+            continue
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+@attrs.define(kw_only=True)
+class RigKubernetes(k8s.KubernetesEmulator):
+    """kmock's emulator made to behave enough like kube-apiserver for the official client and Helm."""
+
+    rig_dir: Path | None = None
+    server_version: str = DEFAULT_SERVER_VERSION
+    _revision: itertools.count = attrs.field(factory=lambda: itertools.count(1000), init=False)
+    _last_revision: int = attrs.field(default=1000, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        self.resources.load_bundled()
+
+    def next_revision(self) -> str:
+        self._last_revision = next(self._revision)
+        return str(self._last_revision)
+
+    # --- request parsing (defects 1, 2, 3) ---------------------------------------------------
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        await raw_request.read()
+        try:
+            request = await self._parse(raw_request)
+            self._requests.append(request)
+            del self._requests[:-200]
+            try:
+                return await self._handle(request)
+            except rendering.StreamingError as e:
+                if e.__cause__ is not None:
+                    raise e.__cause__
+                raise
+        except k8s.KubernetesError as e:
+            return await self._render_error(e)
+        except Exception as e:  # an emulator bug must reach the client as a 500, not a hang
+            return await self._render_error(e)
+
+    async def _parse(self, raw_request: aiohttp.web.BaseRequest) -> rendering.Request:
+        path = raw_request.path.rstrip("/") or "/"
+        url = raw_request.url.with_path(path)
+        body = await raw_request.read()
+        text = body.decode("utf-8", "replace")
+        content_type = raw_request.headers.get("Content-Type", "")
+        data: Any = None
+        if body:
+            try:
+                data = yaml.safe_load(text) if "yaml" in content_type else json.loads(text)
+            except (ValueError, yaml.YAMLError):
+                data = None
+        group, version, namespace, plural, name, subresource = parse_api_path(path)
+        resource = None
+        action = None
+        if group is not None:
+            resource = references.resource(group=group, version=version, plural=plural)
+            method = enums.method(raw_request.method)
+            query = dict(raw_request.query)
+            if method == enums.method.GET and query.get("watch") in ("true", "1"):
+                action = enums.action.WATCH
+            elif name is None:
+                action = {enums.method.GET: enums.action.LIST, enums.method.POST: enums.action.CREATE}.get(method)
+            else:
+                action = {
+                    enums.method.GET: enums.action.FETCH,
+                    enums.method.PATCH: enums.action.UPDATE,
+                    enums.method.PUT: enums.action.UPDATE,
+                    enums.method.DELETE: enums.action.DELETE,
+                }.get(method)
+            if plural is None:
+                resource = references.resource(group=group, version=version)
+        return rendering.Request(
+            id=len(self._requests), raw_request=raw_request, url=yarl.URL(str(url)),
+            method=raw_request.method, params=dict(raw_request.query), headers=dict(raw_request.headers),
+            cookies=dict(raw_request.cookies), data=data, body=body, text=text,
+            action=action, resource=resource, namespace=namespace, name=name, subresource=subresource,
+        )
+
+    # --- state changes (defects 3, 4; patches; cascades) ---------------------------------------
+    async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        if request.resource is None or request.resource.plural is None:
+            return await super()._handle(request)
+        if request.resource == SSAR and request.action == enums.action.CREATE:
+            return aiohttp.web.json_response(self._review_access(request.data or {}), status=201)
+        if request.action == enums.action.CREATE:
+            if not isinstance(request.data, dict):
+                raise k8s.KubernetesError(status=400, reason="BadRequest", message="body must be a JSON object")
+            self._stamp_new(request.resource, request.namespace, request.data)
+            response = await super()._handle(request)
+            response.set_status(201)
+            return response
+        if request.action == enums.action.UPDATE:
+            return await self._update(request)
+        if request.action == enums.action.DELETE:
+            response = await super()._handle(request)
+            if request.resource == NAMESPACES:
+                await self._cascade_namespace(request.name)
+            return response
+        return await super()._handle(request)
+
+    def _stamp_new(self, resource: references.resource, namespace: str | None, data: dict[str, Any]) -> None:
+        meta = data.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        info = self.resources.get(resource) if resource in self.resources else None
+        if namespace:
+            meta["namespace"] = namespace
+        meta["uid"] = str(uuid.uuid4())
+        meta["resourceVersion"] = self.next_revision()
+        meta["creationTimestamp"] = _now()
+        meta["generation"] = 1
+        if info is not None and info.kind and "kind" not in data:
+            data["kind"] = info.kind
+        if resource == NAMESPACES:
+            data.setdefault("status", {"phase": "Active"})
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
+
+    async def _update(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        key = (request.resource, request.namespace, request.name)
+        content_type = request.headers.get("Content-Type", "")
+        is_apply = "apply-patch" in content_type
+        async with self._lock:
+            exists = key in self._objects and not self._objects[key].deleted
+            if not exists and not is_apply:
+                raise k8s.KubernetesObjectNotFoundError()
+            if not exists:
+                new = copy.deepcopy(request.data or {})
+                new.setdefault("metadata", {})["name"] = request.name
+                self._stamp_new(request.resource, request.namespace, new)
+                if key in self._objects:
+                    self._objects[key].create(new)
+                else:
+                    self._objects[key] = new
+                await self._buses[request.resource].put({"type": "ADDED", "object": copy.deepcopy(new)})
+                return aiohttp.web.json_response(new, status=201)
+            current = copy.deepcopy(self._objects[key].raw)
+            if request.method == "PUT":
+                new = copy.deepcopy(request.data or {})
+                if request.subresource == "status":
+                    new = {**current, "status": new.get("status", {})}
+            elif isinstance(request.data, list) or "json-patch" in content_type:
+                try:
+                    new = jsonpatch.apply_patch(current, request.data or [])
+                except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as e:
+                    raise k8s.KubernetesError(status=422, reason="Invalid", message=str(e))
+            else:
+                new = merge_patch(current, request.data or {})
+            meta = new.setdefault("metadata", {})
+            old_meta = current.get("metadata", {})
+            for field in ("name", "namespace", "uid", "creationTimestamp"):
+                if field in old_meta:
+                    meta[field] = old_meta[field]
+            meta["resourceVersion"] = self.next_revision()
+            generation = old_meta.get("generation", 1)
+            if request.subresource is None and new.get("spec") != current.get("spec"):
+                generation += 1
+            meta["generation"] = generation
+            new.setdefault("kind", current.get("kind"))
+            if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+                self._objects[key].create(new)
+                self._objects[key].delete()
+                await self._buses[request.resource].put({"type": "DELETED", "object": copy.deepcopy(new)})
+            else:
+                self._objects[key].create(new)
+                await self._buses[request.resource].put({"type": "MODIFIED", "object": copy.deepcopy(new)})
+        return aiohttp.web.json_response(new)
+
+    async def _cascade_namespace(self, namespace: str | None) -> None:
+        async with self._lock:
+            for (resource, ns, _name), obj in list(self._objects.items()):
+                if ns == namespace and not obj.deleted:
+                    raw = obj.raw
+                    obj.delete()
+                    await self._buses[resource].put({"type": "DELETED", "object": raw})
+
+    def _review_access(self, review: dict[str, Any]) -> dict[str, Any]:
+        attrs_ = review.get("spec", {}).get("resourceAttributes", {})
+        denied = []
+        if self.rig_dir is not None:
+            try:
+                denied = json.loads((self.rig_dir / "rbac.json").read_text()).get("deny", [])
+            except (OSError, ValueError):
+                denied = []
+        verb, resource = attrs_.get("verb", ""), attrs_.get("resource", "")
+        allowed = not any(rule in (f"{verb} {resource}", f"* {resource}", f"{verb} *") for rule in denied)
+        result = copy.deepcopy(review)
+        result.setdefault("apiVersion", "authorization.k8s.io/v1")
+        result.setdefault("kind", "SelfSubjectAccessReview")
+        result["status"] = {"allowed": allowed, **({} if allowed else {"reason": "denied by the rig's rbac.json"})}
+        return result
+
+    # --- reading (defects 5, 6, 7, 8; selectors) -----------------------------------------------
+    def _selected(self, request: rendering.Request, obj: dict[str, Any]) -> bool:
+        labels = obj.get("metadata", {}).get("labels") or {}
+        label_selector = request.params.get("labelSelector")
+        field_selector = request.params.get("fieldSelector")
+        if label_selector and not label_selector_matches(label_selector, labels):
+            return False
+        if field_selector and not field_selector_matches(field_selector, obj):
+            return False
+        return True
+
+    async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
+        if request.resource not in self._get_resources():
+            raise k8s.KubernetesResourceNotFoundError()
+        result = await super()._serve_list(request)
+        info = self.resources.get(request.resource) if request.resource in self.resources else None
+        kind = (info.kind if info is not None and info.kind else request.resource.plural.capitalize())
+        group_version = f"{request.resource.group}/{request.resource.version}".lstrip("/")
+        items = [item for item in result["items"] if self._selected(request, item)]
+        for item in items:
+            item.setdefault("kind", kind)
+            item.setdefault("apiVersion", group_version)
+        return {
+            "apiVersion": group_version,
+            "kind": f"{kind}List",
+            "metadata": {"resourceVersion": str(self._last_revision)},
+            "items": items,
+        }
+
+    async def _serve_watch(self, request: rendering.Request):  # type: ignore[override]
+        loop = asyncio.get_running_loop()
+        timeout = request.params.get("timeoutSeconds")
+        deadline = loop.time() + float(timeout) if timeout else None
+        since = request.params.get("resourceVersion")
+        since_revision = int(since) if since and since.isdigit() and since != "0" else None
+        stream = super()._serve_watch(request)
+        try:
+            while True:
+                remaining = None if deadline is None else deadline - loop.time()
+                if remaining is not None and remaining <= 0:
+                    return
+                try:
+                    item = await asyncio.wait_for(stream.__anext__(), remaining)
+                except (asyncio.TimeoutError, StopAsyncIteration):
+                    return
+                if isinstance(item, dict) and "object" in item:
+                    obj = item["object"]
+                    if not self._selected(request, obj):
+                        continue
+                    revision = obj.get("metadata", {}).get("resourceVersion", "")
+                    if since_revision is not None and revision.isdigit() and int(revision) <= since_revision:
+                        continue
+                yield item
+        finally:
+            await stream.aclose()
+
+    async def _serve_version(self, request: rendering.Request) -> rendering.Payload:
+        result = await super()._serve_version(request)
+        if request.resource is not None and request.resource.group == "":
+            result["groupVersion"] = request.resource.version
+        for entry in result["resources"]:
+            if "/" in entry["name"]:
+                entry["shortNames"] = []
+                entry["categories"] = []
+                if entry["name"].endswith("/scale"):
+                    entry["kind"], entry["group"], entry["version"] = "Scale", "autoscaling", "v1"
+        return result
+
+    async def _serve_api(self, request: rendering.Request) -> rendering.Payload:
+        return {"kind": "APIVersions", "apiVersion": "v1", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": request.url.host or ""}]}
+
+    async def _serve_server_version(self, request: rendering.Request) -> rendering.Payload:
+        major, minor, *_ = self.server_version.lstrip("v").split(".")
+        return {
+            "major": major, "minor": minor, "gitVersion": self.server_version,
+            "gitCommit": "0" * 40, "gitTreeState": "clean", "buildDate": "2024-04-16T00:00:00Z",
+            "goVersion": "go1.22.2", "compiler": "gc", "platform": "linux/amd64",
+        }
+
+    # --- in-process writers (rollout simulator) ------------------------------------------------
+    async def store(self, resource: references.resource, namespace: str | None, obj: dict[str, Any],
+                    subresource: bool = False) -> None:
+        """Create or replace an object as a controller would, emitting the watch event."""
+        obj = copy.deepcopy(obj)
+        name = obj["metadata"]["name"]
+        key = (resource, namespace, name)
+        async with self._lock:
+            if key in self._objects and not self._objects[key].deleted:
+                meta = obj["metadata"]
+                meta["resourceVersion"] = self.next_revision()
+                self._objects[key].create(obj)
+                event = "MODIFIED"
+            else:
+                self._stamp_new(resource, namespace, obj)
+                if key in self._objects:
+                    self._objects[key].create(obj)
+                else:
+                    self._objects[key] = obj
+                event = "ADDED"
+            await self._buses[resource].put({"type": event, "object": copy.deepcopy(obj)})
+
+    async def remove(self, resource: references.resource, namespace: str | None, name: str) -> None:
+        key = (resource, namespace, name)
+        async with self._lock:
+            if key in self._objects and not self._objects[key].deleted:
+                raw = self._objects[key].raw
+                self._objects[key].delete()
+                await self._buses[resource].put({"type": "DELETED", "object": raw})
+
+    # --- seeding --------------------------------------------------------------------------------
+    def seed(self, objects: list[dict[str, Any]]) -> None:
+        for obj in objects:
+            api_version = obj["apiVersion"]
+            group, _, version = api_version.rpartition("/")
+            kind = obj["kind"]
+            resource = next(
+                r for r in self.resources
+                if r.group == group and r.version == version and self.resources[r].kind == kind
+            )
+            obj = copy.deepcopy(obj)
+            namespace = obj["metadata"].get("namespace")
+            self._stamp_new(resource, namespace, obj)
+            self._objects[resource, namespace, obj["metadata"]["name"]] = obj
+
+
+async def serve(args: argparse.Namespace) -> None:
+    from tests.rig.rollout import RolloutSimulator
+
+    rig_dir = Path(args.dir)
+    emulator = RigKubernetes(rig_dir=rig_dir, server_version=args.server_version)
+    if args.seed:
+        emulator.seed(json.loads(Path(args.seed).read_text()))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with emulator:
+        server = aiohttp.web.Server(emulator)
+        runner = aiohttp.web.ServerRunner(server, handle_signals=False)
+        await runner.setup()
+        site = aiohttp.web.TCPSite(runner, args.host, args.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        simulator = RolloutSimulator(emulator, rig_dir / "rollout.json")
+        task = asyncio.create_task(simulator.run())
+        tmp = Path(args.port_file + ".tmp")
+        tmp.write_text(str(port))
+        tmp.rename(args.port_file)
+        await stop.wait()
+        task.cancel()
+        await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--seed")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--server-version", default=DEFAULT_SERVER_VERSION)
+    args = parser.parse_args()
+    Path(args.dir, "kube.pid").write_text(str(os.getpid()))
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
