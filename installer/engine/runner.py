@@ -277,15 +277,14 @@ class Engine:
             record.attempts, record.message, record.remediation = 0, "", ""
             record.digest, record.section_digests, record.run_id = decision.digest, decision.sections, self.run_id
             record.outputs, record.details = {}, {}
-            journal.save()
         self.current = (step, record)
         t0 = time.monotonic()
         attempt = 0
         try:
             while True:
                 attempt += 1
+                record.attempts = attempt
                 if not self.dry_run:
-                    record.attempts = attempt
                     journal.save()
                 self.bus.emit(ev.StepStarted(step.id, title=step.title, attempt=attempt))
                 status, value = self._attempt(step, outputs, attempt)
