@@ -53,6 +53,16 @@ def _state_dir(args: argparse.Namespace, answers: Any) -> Path:
     return state_dir_for(getattr(answers, "name", None), getattr(args, "state_dir", None))
 
 
+def register_generated(state_dir: Path) -> None:
+    """Generated secrets kept in the state dir are masked from the first line of output too."""
+    try:
+        from installer.secretstore import SecretStore
+
+        SecretStore(state_dir).load()
+    except Exception as exc:  # an unreadable store is the configure step's to report
+        sys.stderr.write(redact.mask(f"warning: generated secrets not loaded for masking: {exc}") + "\n")
+
+
 def _confirm(answers: Any, state_dir: Path) -> bool:
     target = answers.target
     where = getattr(target, "kubeconfig", None) or ", ".join(n.host for n in (getattr(target, "nodes", None) or []))
@@ -76,6 +86,7 @@ def run(args: argparse.Namespace, build_steps: Callable[[Any], list] | None = No
         return code
     register_secrets(answers)
     state_dir = _state_dir(args, answers)
+    register_generated(state_dir)
     if not args.yes and not args.dry_run and sys.stdin.isatty() and sys.stderr.isatty():
         if not _confirm(answers, state_dir):
             sys.stderr.write("not confirmed; nothing was changed\n")
@@ -129,6 +140,7 @@ def run_status(args: argparse.Namespace) -> int:
     if not (state_dir / "journal.json").exists():
         sys.stderr.write(f"no run recorded in {state_dir}\n")
         return EXIT_FAILED
+    register_generated(state_dir)
     order = None
     if answers is not None:
         from installer.pipeline import build_steps
@@ -159,6 +171,7 @@ def run_bundle(args: argparse.Namespace) -> int:
     if not state_dir.is_dir():
         sys.stderr.write(f"no state directory at {state_dir}\n")
         return EXIT_FAILED
+    register_generated(state_dir)
     name = getattr(answers, "name", None) or state_dir.name
     output = Path(args.output or f"digit-support-{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.tar.gz")
     manifest = write_bundle(state_dir, output, answers=answers, with_cluster=not args.no_cluster)

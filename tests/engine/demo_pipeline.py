@@ -65,6 +65,11 @@ def database(ctx: StepContext) -> dict:
     password = ctx.answers.secret(ctx.answers.database.password)
     ctx.log(f"connecting to {ctx.answers.database.host} with password {password}")
     ctx.warn(f"password {password} is short")
+    from installer import secretstore
+
+    generated = secretstore.get(ctx, "credentials.grafana_admin_password")
+    if generated:
+        ctx.log(f"grafana admin password is {generated}")
     _maybe_fail(ctx)
     return {"dsn": f"postgresql://{ctx.answers.database.username}:{password}@{ctx.answers.database.host}/egov"}
 

@@ -18,6 +18,7 @@ from installer.engine.lock import InstallLock
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "canary-7f3b9e21-do-not-leak"
+GENERATED = "generated-4d2a91c0-grafana"
 STEPS = ["validate", "objects", "database", "alerts", "summary"]
 
 ANSWERS = """\
@@ -108,12 +109,15 @@ def baseline(tmp_path_factory):
 
 def assert_no_canary(text: str, where: str) -> None:
     assert CANARY not in text, f"canary secret leaked into {where}"
+    assert GENERATED not in text, f"generated secret leaked into {where}"
 
 
 def assert_state_clean(site: Site) -> None:
     for path in site.state.rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), f"canary secret in {path}"
+            if path.name != "generated-secrets.json":
+                assert GENERATED.encode() not in path.read_bytes(), f"generated secret in {path}"
 
 
 def test_full_run_plain_output_and_log(site, baseline):
@@ -157,6 +161,10 @@ def run_in_pty(argv: list[str], env: dict, timeout: float = 60) -> tuple[int, st
 
 @pytest.mark.parametrize("fail_at", [None, "database", "summary"])
 def test_canary_never_leaks_under_any_face(site, fail_at):
+    site.state.mkdir(parents=True)
+    store = site.state / "generated-secrets.json"
+    store.write_text(json.dumps({"version": 1, "values": {"credentials.grafana_admin_password": GENERATED}}))
+    store.chmod(0o600)
     extra = {"DEMO_FAIL_AT": fail_at} if fail_at else {}
     expected = 1 if fail_at else 0
     for output in ("plain", "json"):
@@ -167,6 +175,8 @@ def test_canary_never_leaks_under_any_face(site, fail_at):
             events = [json.loads(line) for line in proc.stdout.splitlines()]
             assert events[0]["event"] == "run.started" and events[-1]["event"] == "run.finished"
             assert any(e["event"] == "step.warning" and "******" in e["message"] for e in events)
+    assert "grafana admin password is ******" in (site.state / "logs").joinpath(
+        sorted(p.name for p in (site.state / "logs").iterdir())[-1]).read_text()
     code, screen = run_in_pty(site.argv(output="rich"), site.env(**extra))
     assert code == expected, screen
     assert "\x1b[" in screen, "rich face did not draw on a terminal"
@@ -184,7 +194,8 @@ def test_canary_never_leaks_under_any_face(site, fail_at):
         assert any(n.endswith("/answers.yaml") for n in names)
         for member in tar.getmembers():
             if member.isfile():
-                assert CANARY.encode() not in tar.extractfile(member).read(), member.name
+                content = tar.extractfile(member).read()
+                assert CANARY.encode() not in content and GENERATED.encode() not in content, member.name
     if fail_at:
         journal = site.journal()
         assert journal[fail_at]["outcome"] == "failed"
