@@ -1,0 +1,216 @@
+"""SSH to the machines (paramiko), with host keys verified and a timeout on every step.
+
+Host keys are trusted only when pinned (SHA256 fingerprint from the answers file) or present in
+a known_hosts file. An unknown key is handed to a `confirm` callback (the wizard asks the
+operator); without one it is refused, naming the fingerprint so it can be pinned. A key that
+differs from the pinned or known one always fails. Nothing is ever accepted automatically.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+# confirm(host, port, fingerprint) -> True to trust an unknown key for this run
+ConfirmHostKey = Callable[[str, int, str], bool]
+
+
+class SSHError(Exception):
+    """Connecting, authenticating or running a command failed; the message says which."""
+
+
+class HostKeyError(SSHError):
+    """The server's host key is unknown (refused) or differs from the trusted one (changed)."""
+
+    def __init__(self, host: str, port: int, fingerprint: str, kind: str, expected: str | None = None) -> None:
+        self.host, self.port, self.fingerprint, self.kind, self.expected = host, port, fingerprint, kind, expected
+        where = host if port == 22 else f"{host}:{port}"
+        if kind == "changed":
+            message = (f"host key of {where} CHANGED: it presents {fingerprint} but {expected} is trusted; "
+                       "this can be a machine-in-the-middle, or the machine was reinstalled")
+        else:
+            message = f"host key of {where} is unknown: {fingerprint}; pin it in target.ssh.host_keys if it is right"
+        super().__init__(message)
+
+
+def fingerprint(key: Any) -> str:
+    """OpenSSH's SHA256 fingerprint (what `ssh-keygen -lf` prints) of a paramiko key."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+@dataclass
+class HostKeyPolicy:
+    pinned: dict[str, str] = field(default_factory=dict)  # host or host:port -> SHA256:...
+    known_hosts: Path | None = None
+    confirm: ConfirmHostKey | None = None
+
+    def _known(self) -> Any:
+        import paramiko
+
+        keys = paramiko.HostKeys()
+        if self.known_hosts is not None:
+            try:
+                keys.load(str(self.known_hosts))
+            except (OSError, paramiko.SSHException) as exc:
+                raise SSHError(f"known_hosts {self.known_hosts}: {exc}") from None
+        return keys
+
+    def known_key_types(self, host: str, port: int) -> list[str]:
+        entry = self._known().lookup(host if port == 22 else f"[{host}]:{port}")
+        return list(entry.keys()) if entry else []
+
+    def verify(self, host: str, port: int, key: Any) -> None:
+        presented = fingerprint(key)
+        for name in (f"{host}:{port}", f"[{host}]:{port}", host) if port != 22 else (host, f"{host}:22"):
+            if name in self.pinned:
+                expected = self.pinned[name].strip()
+                if expected.rstrip("=") != presented:
+                    raise HostKeyError(host, port, presented, "changed", expected)
+                return
+        entry = self._known().lookup(host if port == 22 else f"[{host}]:{port}")
+        if entry:
+            known = entry.get(key.get_name())
+            if known is not None and known.asbytes() == key.asbytes():
+                return
+            expected = ", ".join(fingerprint(k) for k in entry.values())
+            raise HostKeyError(host, port, presented, "changed", expected)
+        if self.confirm is not None and self.confirm(host, port, presented):
+            self.pinned[host if port == 22 else f"{host}:{port}"] = presented
+            return
+        raise HostKeyError(host, port, presented, "unknown")
+
+
+@dataclass
+class CommandResult:
+    exit_status: int
+    stdout: str
+    stderr: str
+    started: float  # time.time() just before the command was sent
+    finished: float  # time.time() when its output was complete
+
+
+def load_private_key(text: str) -> Any:
+    """A paramiko key from the private key file's text (OpenSSH or PEM; Ed25519, ECDSA or RSA)."""
+    import paramiko
+
+    errors = []
+    for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return cls.from_private_key(io.StringIO(text))
+        except paramiko.PasswordRequiredException:
+            raise SSHError("the SSH private key is protected by a passphrase; use an unencrypted deploy key "
+                           "or an agent-free key file") from None
+        except (paramiko.SSHException, ValueError) as exc:
+            errors.append(str(exc))
+    raise SSHError("the SSH private key cannot be read (Ed25519, ECDSA or RSA expected)")
+
+
+class SSHSession:
+    """One authenticated connection to one machine. Use as a context manager."""
+
+    def __init__(self, host: str, port: int, user: str, key: Any, policy: HostKeyPolicy, timeout: float) -> None:
+        self.host, self.port, self.user, self.timeout = host, port, user, timeout
+        self._key, self._policy = key, policy
+        self._transport: Any = None
+
+    def __enter__(self) -> "SSHSession":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        import paramiko
+
+        where = f"{self.host}:{self.port}"
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except OSError as exc:
+            raise SSHError(f"cannot reach {where}: {exc.strerror or exc}") from None
+        transport = paramiko.Transport(sock)
+        transport.banner_timeout = self.timeout
+        transport.handshake_timeout = self.timeout
+        transport.auth_timeout = self.timeout
+        known_types = self._policy.known_key_types(self.host, self.port)
+        if known_types:
+            options = transport.get_security_options()
+            preferred = [t for t in options.key_types if t in known_types]
+            if preferred:
+                options.key_types = preferred
+        self._transport = transport
+        try:
+            transport.start_client(timeout=self.timeout)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            raise SSHError(f"no SSH handshake with {where} within {self.timeout:g}s: {exc or type(exc).__name__}") from None
+        try:
+            self._policy.verify(self.host, self.port, transport.get_remote_server_key())
+        except SSHError:
+            self.close()
+            raise
+        try:
+            transport.auth_publickey(self.user, self._key)
+        except paramiko.AuthenticationException:
+            self.close()
+            raise SSHError(f"{self.user}@{where} refused the SSH key (not in the user's authorized_keys?)") from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            raise SSHError(f"authentication with {where} failed: {exc}") from None
+
+    def run(self, command: str, timeout: float | None = None) -> CommandResult:
+        """Run a shell command; raises SSHError if it does not finish within `timeout` seconds."""
+        import paramiko
+
+        if self._transport is None or not self._transport.is_active():
+            raise SSHError(f"not connected to {self.host}:{self.port}")
+        limit = timeout if timeout is not None else self.timeout
+        deadline = time.monotonic() + limit
+        try:
+            channel = self._transport.open_session(timeout=self.timeout)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise SSHError(f"cannot open a session on {self.host}:{self.port}: {exc}") from None
+        started = time.time()
+        out, err = bytearray(), bytearray()
+        try:
+            channel.settimeout(0.2)
+            channel.exec_command(command)
+            while True:
+                if channel.recv_ready():
+                    out += channel.recv(65536)
+                elif channel.recv_stderr_ready():
+                    err += channel.recv_stderr(65536)
+                elif channel.exit_status_ready():
+                    while channel.recv_ready():
+                        out += channel.recv(65536)
+                    while channel.recv_stderr_ready():
+                        err += channel.recv_stderr(65536)
+                    break
+                else:
+                    if time.monotonic() > deadline:
+                        raise SSHError(f"command on {self.host}:{self.port} did not finish within {limit:g}s")
+                    channel.status_event.wait(0.05)
+            status = channel.recv_exit_status()
+        except socket.timeout:
+            raise SSHError(f"command on {self.host}:{self.port} did not answer within {limit:g}s") from None
+        finally:
+            channel.close()
+        return CommandResult(status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), started, time.time())
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
+def connect(host: str, port: int, user: str, private_key: Any, policy: HostKeyPolicy, timeout: float = 10.0) -> SSHSession:
+    """An open session (host key verified, key accepted) or SSHError/HostKeyError."""
+    session = SSHSession(host, port, user, private_key, policy, timeout)
+    session.open()
+    return session
