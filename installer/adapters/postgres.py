@@ -50,5 +50,5 @@ def connect(host: str, port: int, user: str, password: str, dbname: str = "postg
             application_name="digit-installer",
         )
     except psycopg.Error as exc:
-        first_line = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise DatabaseError(_classify(str(exc)), first_line) from None
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+        raise DatabaseError(_classify(message), message) from None
