@@ -23,6 +23,7 @@ log = logging.getLogger("installer.engine.bundle")
 CLUSTER_TIMEOUT = 10
 LOG_TAIL_LINES = 50
 MAX_LOG_BYTES = 20 * 1024 * 1024
+STEP_REPORTS = ("deploy-report.json", "summary.txt")
 
 
 def _add_text(tar: tarfile.TarFile, name: str, text: str) -> None:
@@ -160,6 +161,9 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
             add("answers.yaml", _read_text(Path(answers.source_path)))
         for path in preflight_reports(state_dir, journal):
             add(f"preflight/{path.name}", _read_text(path))
+        for report in STEP_REPORTS:
+            if (state_dir / report).is_file():
+                add(f"reports/{report}", _read_text(state_dir / report))
         releases = failed_releases(journal)
         kubeconfig, context = kubeconfig_of(answers, journal)
         if not with_cluster:
