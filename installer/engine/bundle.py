@@ -91,7 +91,8 @@ def cluster_facts(kubeconfig: str, context: str | None, releases: list[dict]) ->
 
     api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
     core = client.CoreV1Api(api_client)
-    facts: dict[str, Any] = {"namespaces": {}}
+    version = client.VersionApi(api_client).get_code(_request_timeout=CLUSTER_TIMEOUT)
+    facts: dict[str, Any] = {"server_version": getattr(version, "git_version", None), "namespaces": {}}
     for ns in sorted({r["namespace"] for r in releases}):
         entry: dict[str, Any] = {"events": [], "pods": []}
         try:
