@@ -1,0 +1,342 @@
+"""The deployment plan: releases, order, values, cluster objects and rendered manifests.
+
+    plan = build_plan(answers, state_dir=..., outputs=ctx.outputs, store=SecretStore(...))
+    render_plan(plan, engine)          # Helm's real engine, offline; fills plan.rendered
+    plan.release_dicts()               # what the deploy step needs per release (values included)
+    plan.summary()                     # plan.json content: no secret values
+    plan.text()                        # the readable table (plan.txt)
+
+The wizard's review screen, the `plan` command and the configure step all call build_plan, so
+they show and apply the same thing. The same answers (and stored secrets) give the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from installer import redact
+from installer.plan.graph import PlanError, PlannedRelease, ReleaseGraph, build_graph, conditions_for
+from installer.plan.objects import (
+    ClusterObject,
+    namespaces,
+    pull_secrets,
+    service_secrets,
+    static_storage,
+    tls_secrets,
+)
+from installer.plan.values import (
+    DatabaseEndpoint,
+    EnvFiles,
+    Pending,
+    Secrets,
+    Sizing,
+    build_env_files,
+    database_endpoint,
+    deep_merge,
+    effective_sizing,
+    release_values,
+    storage_class_for,
+    values_digest,
+)
+
+__all__ = ["Pending", "Plan", "PlanError", "PlannedRelease", "ReleaseGraph", "RenderedRelease", "build_plan",
+           "render_plan"]
+
+
+@dataclass
+class RenderedRelease:
+    name: str
+    manifests: dict[str, str] = field(default_factory=dict)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    error: str | None = None
+    error_kind: str | None = None
+
+
+@dataclass
+class Plan:
+    name: str
+    profile: str
+    charts_root: Path
+    graph: ReleaseGraph
+    sizing: Sizing
+    database: DatabaseEndpoint
+    env_files: EnvFiles
+    values: dict[str, dict[str, Any]]
+    chart_digests: dict[str, str]
+    secrets: Secrets
+    generated: list[str]
+    objects: list[ClusterObject]
+    storage_class: str | None
+    registry: str | None
+    rendered: dict[str, RenderedRelease] = field(default_factory=dict)
+    _answers: Any = None
+
+    @property
+    def pending(self) -> list[Pending]:
+        return list(self.env_files.pending)
+
+    @property
+    def secret_values(self) -> set[str]:
+        return {v for v in self.secrets.values.values() if v}
+
+    def values_digest(self, name: str) -> str:
+        return values_digest(self.values[name])
+
+    def unmirrored_images(self, name: str) -> list[str]:
+        if not self.registry or name not in self.rendered:
+            return []
+        return sorted(i for i in self.rendered[name].images if not i.startswith(self.registry + "/"))
+
+    def release_dicts(self) -> list[dict[str, Any]]:
+        """Per release: name, chart (absolute), namespace, module, needs, wave, values, digests, timeout."""
+        return [{"name": r.name, "chart": str(r.chart), "namespace": r.namespace, "module": r.module,
+                 "needs": list(r.waits_for), "wave": r.wave, "values": self.values[r.name],
+                 "chart_digest": self.chart_digests[r.name], "values_digest": self.values_digest(r.name),
+                 "timeout": r.timeout_seconds}
+                for r in self.graph.releases]
+
+    def summary(self) -> dict[str, Any]:
+        releases = []
+        for r in self.graph.releases:
+            entry = r.to_dict()
+            entry.pop("chart_path")
+            entry["chart_digest"] = self.chart_digests[r.name]
+            entry["values_digest"] = self.values_digest(r.name)
+            rendered = self.rendered.get(r.name)
+            if rendered is not None:
+                kinds: dict[str, int] = {}
+                for doc in rendered.documents:
+                    kinds[doc.get("kind", "?")] = kinds.get(doc.get("kind", "?"), 0) + 1
+                entry["rendered"] = {"ok": rendered.error is None, "kinds": dict(sorted(kinds.items())),
+                                     "images": rendered.images}
+                if rendered.error:
+                    entry["rendered"]["error"] = redact.mask(rendered.error)
+                unmirrored = self.unmirrored_images(r.name)
+                if unmirrored:
+                    entry["rendered"]["images_not_from_mirror"] = unmirrored
+            releases.append(entry)
+        return {
+            "name": self.name,
+            "release_profile": self.profile,
+            "modules": list(self.graph.modules),
+            "waves": self.graph.waves,
+            "releases": releases,
+            "skipped": [{"release": n, "why": why} for n, why in self.graph.skipped],
+            "namespaces": self.graph.namespaces,
+            "cluster_objects": [o.key for o in self.objects],
+            "storage_class": self.storage_class,
+            "registry_mirror": self.registry,
+            "database": {"host": str(self.database.host), "port": self.database.port, "name": self.database.name,
+                         "username": self.database.username, "flyway_username": self.database.flyway_username},
+            "pending": [{"key": p.key, "from": p.source} for p in self.pending],
+            "generated_secrets": sorted(self.generated),
+        }
+
+    @property
+    def render_failures(self) -> list[str]:
+        return sorted(n for n, r in self.rendered.items() if r.error)
+
+    def text(self) -> str:
+        rows = [("WAVE", "RELEASE", "NAMESPACE", "MODULE", "CHART", "WAITS FOR", "RENDER")]
+        for r in self.graph.releases:
+            rendered = self.rendered.get(r.name)
+            status = "-" if rendered is None else (f"FAILED ({rendered.error_kind})" if rendered.error
+                                                   else f"ok, {len(rendered.documents)} objects")
+            explicit = ", ".join(r.needs) if r.needs else ""
+            implicit = len(set(r.waits_for) - set(r.needs))
+            waits = explicit + (f"{' + ' if explicit else ''}{implicit} earlier-module releases" if implicit else "")
+            rows.append((str(r.wave), r.name, r.namespace, r.module, r.chart_ref, waits or "-", status))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = [f"DIGIT plan for {self.name} ({self.profile}; modules: {', '.join(self.graph.modules)})", ""]
+        lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+        lines.append("")
+        lines.append(f"{len(self.graph.releases)} releases in {len(self.graph.waves)} waves")
+        for name, why in self.graph.skipped:
+            lines.append(f"left out: {name} ({why})")
+        lines.append(f"database: {self.database.host}:{self.database.port}/{self.database.name} "
+                     f"as {self.database.username} (flyway: {self.database.flyway_username})")
+        lines.append(f"storage class: {self.storage_class or 'the cluster default'}")
+        if self.registry:
+            lines.append(f"images from mirror: {self.registry}")
+            for name in sorted(self.rendered):
+                unmirrored = self.unmirrored_images(name)
+                if unmirrored:
+                    lines.append(f"  not rewritten in {name}: {', '.join(unmirrored)}")
+        lines.append("cluster objects: " + ", ".join(o.key for o in self.objects))
+        for p in self.pending:
+            lines.append(f"PENDING {p.key}: known after {p.source} (rendered with {p.stand_in})")
+        for name in self.render_failures:
+            lines.append(f"RENDER FAILED {name}: {redact.mask(self.rendered[name].error or '')}")
+        if self.generated:
+            lines.append("generated now (kept in the state dir; configure copies them into the cluster): " + ", ".join(sorted(self.generated)))
+        return "\n".join(lines) + "\n"
+
+
+def _resolve(answers: Any, ref: Any, key: str) -> str | None:
+    from installer.answers import SecretUnavailable
+
+    try:
+        return answers.secret(ref)
+    except SecretUnavailable as exc:
+        raise PlanError(f"{key}: {exc}", key=key) from None
+
+
+def resolve_secrets(answers: Any, store: Any) -> tuple[Secrets, list[str]]:
+    """Every secret the plan needs: answers references first, the secret store for generated ones."""
+    from installer.secretstore import generated_keys
+
+    values: dict[str, str] = {}
+    db = answers.database
+    for key, ref in (("database.password", getattr(db, "password", None)),
+                     ("database.flyway_password", getattr(db, "flyway_password", None)),
+                     ("config_repos.ssh_key", answers.config_repos.ssh_key),
+                     ("registry.password", answers.registry.password if answers.registry else None),
+                     ("domain.tls.key", getattr(answers.domain.tls, "key", None))):
+        value = _resolve(answers, ref, key) if ref is not None else None
+        if value:
+            values[key] = value
+    known_hosts = answers.config_repos.known_hosts
+    if known_hosts is not None:
+        try:
+            values["config_repos.known_hosts"] = Path(known_hosts).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PlanError(f"config_repos.known_hosts: {known_hosts}: {exc.strerror}",
+                            key="config_repos.known_hosts") from None
+    for key, ref in answers.credentials.model_dump().items():
+        ref_obj = getattr(answers.credentials, key)
+        if ref_obj is not None and not ref_obj.generate:
+            value = _resolve(answers, ref_obj, f"credentials.{key}")
+            if value:
+                values[f"credentials.{key}"] = value
+    wanted = generated_keys(answers)
+    generated: list[str] = []
+    if wanted:
+        stored, generated = store.ensure(wanted)
+        values.update(stored)
+    for value in values.values():
+        redact.register(value)
+    return Secrets(values), generated
+
+
+def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = None) -> Plan:
+    """Everything an install would apply, without touching a cluster (static PVs come with render_plan)."""
+    from installer.profiles import ProfileError, release_profile, sizing_profile
+    from installer.adapters.helm import ChartStager, HelmEngineError, tree_digest
+
+    outputs = outputs or {}
+    try:
+        profile = release_profile(answers.release.version, answers.base_dir)
+    except ProfileError as exc:
+        raise PlanError(str(exc), key="release.version") from None
+    try:
+        sizing_spec = sizing_profile(answers.sizing.profile, answers.base_dir)
+    except ProfileError as exc:
+        raise PlanError(str(exc), key="sizing.profile") from None
+    charts_root = Path(answers.release.charts)
+    if not charts_root.is_dir():
+        raise PlanError(f"release.charts: {charts_root} is not a directory", key="release.charts")
+    sizing = effective_sizing(answers, sizing_spec)
+    graph = build_graph(profile, charts_root, list(answers.release.modules), conditions_for(answers),
+                        default_timeout=sizing.release_timeout_seconds)
+    secrets, generated = resolve_secrets(answers, store)
+    db = database_endpoint(answers, outputs)
+    env_files = build_env_files(answers, graph, sizing, db, secrets, outputs)
+    storage_class = storage_class_for(answers)
+    values = {r.name: release_values(r.name, env_files, sizing, storage_class) for r in graph.releases}
+    for name, overlay in addon_overlays(answers).items():
+        if name in values:
+            values[name] = deep_merge(values[name], overlay)
+
+    import tempfile
+
+    chart_digests: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="digit-plan-") as scratch:
+        stager = ChartStager(Path(scratch))
+        for r in graph.releases:
+            try:
+                chart_digests[r.name] = tree_digest(stager.stage(r.chart))
+            except HelmEngineError as exc:
+                raise PlanError(f"release {r.name}: {exc}", key="release.charts") from None
+
+    plan_namespaces = graph.namespaces
+    objects = namespaces(plan_namespaces)
+    objects += pull_secrets(answers, plan_namespaces, secrets.optional("registry.password"))
+    objects += tls_secrets(answers, plan_namespaces, secrets.optional("domain.tls.key"))
+    objects += service_secrets(env_files.env_secrets)
+    return Plan(name=answers.name, profile=profile.name, charts_root=charts_root, graph=graph, sizing=sizing,
+                database=db, env_files=env_files, values=values, chart_digests=chart_digests, secrets=secrets,
+                generated=generated, objects=objects, storage_class=storage_class,
+                registry=answers.registry.mirror if answers.registry else None, _answers=answers)
+
+
+def addon_overlays(answers: Any) -> dict[str, dict[str, Any]]:
+    """The monitoring and Jenkins values the deploy area adds (admin passwords via existingSecret)."""
+    from installer.deploy import addons
+
+    overlays: dict[str, dict[str, Any]] = {}
+    if answers.monitoring.enabled:
+        overlays.update(addons.monitoring_overlays(answers.monitoring))
+    if answers.ci.jenkins:
+        overlays["jenkins"] = addons.jenkins_overlay(answers.config_repos, answers.domain.fqdn)
+    return overlays
+
+
+def _images(documents: list[dict[str, Any]]) -> list[str]:
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("containers", "initContainers"):
+                for container in node.get(key) or []:
+                    if isinstance(container, dict) and container.get("image"):
+                        found.add(str(container["image"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(documents)
+    return sorted(found)
+
+
+def render_plan(plan: Plan, engine: Any, outputs: dict[str, Any] | None = None) -> Plan:
+    """Render every release with Helm's engine; failures are recorded per release, not raised."""
+    from ruamel.yaml import YAML
+
+    from installer.adapters.helm import HelmEngineError
+
+    yaml = YAML(typ="safe", pure=True)
+    for r in plan.graph.releases:
+        rendered = RenderedRelease(r.name)
+        try:
+            rendered.manifests = engine.render(r.chart, plan.values[r.name], release=r.name, namespace=r.namespace)
+        except HelmEngineError as exc:
+            rendered.error, rendered.error_kind = str(exc), exc.kind
+        else:
+            for path, text in sorted(rendered.manifests.items()):
+                if path.endswith("NOTES.txt") or not text.strip():
+                    continue
+                try:
+                    rendered.documents += [d for d in yaml.load_all(text) if isinstance(d, dict)]
+                except Exception as exc:
+                    rendered.error, rendered.error_kind = f"{path}: rendered YAML does not parse: {exc}", "render"
+            for doc in rendered.documents:
+                meta = doc.get("metadata")
+                if isinstance(meta, dict) and not meta.get("namespace") and doc.get("kind") not in _CLUSTER_SCOPED:
+                    meta["namespace"] = r.namespace
+            rendered.images = _images(rendered.documents)
+        plan.rendered[r.name] = rendered
+    answers = plan._answers
+    if answers is not None:
+        plan.objects = [o for o in plan.objects if o.kind not in ("PersistentVolume", "StorageClass")]
+        plan.objects += static_storage(answers, {n: r.documents for n, r in plan.rendered.items()}, outputs or {})
+    return plan
+
+
+_CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
+                   "PersistentVolume", "PriorityClass", "ValidatingWebhookConfiguration",
+                   "MutatingWebhookConfiguration", "IngressClass", "APIService"}

@@ -1,0 +1,172 @@
+"""`./install.sh plan --answers FILE --out DIR [--reveal-secrets]`: the whole plan, offline.
+
+Writes plan.json, plan.txt, env.yaml, env-secrets.yaml, cluster-objects.yaml and, per release,
+releases/<name>/values.yaml and releases/<name>/manifest.yaml. Secret values are masked unless
+--reveal-secrets is given; then every file holding one is mode 0600. Contacts no cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+ANSWERS_SECTIONS = ("target", "sizing", "domain", "database", "registry", "release", "config_repos",
+                    "credentials", "monitoring", "ci", "name")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--answers", required=True, metavar="FILE", help="answers file")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write the plan into")
+    parser.add_argument("--state-dir", metavar="DIR", help="state directory (generated secrets live there)")
+    parser.add_argument("--reveal-secrets", action="store_true",
+                        help="write secret values in clear (files holding them get mode 0600)")
+
+
+def _dump_yaml(data: Any) -> str:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def _dump_all(documents: list[dict[str, Any]]) -> str:
+    return "".join("---\n" + _dump_yaml(doc) for doc in documents)
+
+
+def _write(path: Path, text: str, private: bool) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = 0o600 if private else 0o644
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    return path
+
+
+def _masked_documents(documents: list[dict[str, Any]], mask: str) -> list[dict[str, Any]]:
+    shown = []
+    for doc in documents:
+        if doc.get("kind") == "Secret":
+            doc = dict(doc)
+            for field in ("data", "stringData"):
+                if isinstance(doc.get(field), dict):
+                    doc[field] = {key: mask for key in doc[field]}
+        shown.append(doc)
+    return shown
+
+
+def write_plan(plan: Any, out: Path, reveal: bool) -> list[Path]:
+    """Every plan file; masked unless `reveal` (then files with secrets are 0600)."""
+    from installer import redact
+    from installer.plan.objects import masked_manifest
+    from installer.plan.values import mask_tree
+
+    out.mkdir(parents=True, exist_ok=True)
+    secrets = plan.secret_values
+    mask = redact.MASK
+
+    def shown_tree(tree: Any) -> Any:
+        return tree if reveal else mask_tree(tree, secrets, mask)
+
+    def text(value: str) -> str:
+        return value if reveal else redact.mask(value)
+
+    written = [
+        _write(out / "plan.json", json.dumps(plan.summary(), indent=2, sort_keys=False) + "\n", False),
+        _write(out / "plan.txt", redact.mask(plan.text()), False),
+        _write(out / "env.yaml", _dump_yaml(plan.env_files.env), False),
+        _write(out / "env-secrets.yaml", _dump_yaml(shown_tree(plan.env_files.env_secrets)), reveal),
+        _write(out / "cluster-objects.yaml",
+               _dump_all([o.manifest if reveal else masked_manifest(o, mask) for o in plan.objects]), reveal),
+    ]
+    for release in plan.graph.releases:
+        folder = out / "releases" / release.name
+        written.append(_write(folder / "values.yaml", _dump_yaml(shown_tree(plan.values[release.name])), reveal))
+        rendered = plan.rendered.get(release.name)
+        if rendered is None:
+            continue
+        if rendered.error:
+            written.append(_write(folder / "render-error.txt", redact.mask(rendered.error) + "\n", False))
+            continue
+        if reveal:
+            manifest = "".join(f"---\n# Source: {path}\n{body.strip()}\n"
+                               for path, body in sorted(rendered.manifests.items()) if body.strip())
+        else:
+            manifest = text(_dump_all(shown_tree(_masked_documents(rendered.documents, mask))))
+        written.append(_write(folder / "manifest.yaml", manifest, reveal))
+    return written
+
+
+def _problem_line(answers_path: Path, key: str, message: str) -> str:
+    """FILE:LINE:COL: key: message, pointing into the answers file where the key is."""
+    from installer.answers import load_tree
+    from installer.answers.loader import locate
+
+    line, col, path = 1, 1, key
+    if key and key.split(".", 1)[0].split("[", 1)[0] in ANSWERS_SECTIONS:
+        try:
+            tree, _ = load_tree(answers_path)
+            parts: list[Any] = []
+            for part in key.split("."):
+                head, _, rest = part.partition("[")
+                parts.append(head)
+                if rest:
+                    parts.append(int(rest.rstrip("]")))
+            line, col, path = locate(tree, tuple(parts))
+            path = path or key
+        except Exception:
+            pass
+    else:
+        path = "release.version"
+    return f"{answers_path}:{line}:{col}: {path}: {message}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from installer import redact
+    from installer.answers import AnswersError, load_answers
+    from installer.plan import PlanError, build_plan, render_plan
+    from installer.secretstore import SecretStore, SecretStoreError
+    from installer.state import ensure_state_dir, state_dir_for
+
+    answers_path = Path(args.answers).expanduser()
+    try:
+        answers = load_answers(answers_path)
+    except AnswersError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    state_dir = ensure_state_dir(state_dir_for(answers.name, args.state_dir))
+    try:
+        plan = build_plan(answers, store=SecretStore(state_dir))
+    except PlanError as exc:
+        print(redact.mask(_problem_line(answers_path, exc.key, str(exc))), file=sys.stderr)
+        return EXIT_USAGE
+    except SecretStoreError as exc:
+        print(redact.mask(f"{answers_path}: generated secrets: {exc}"), file=sys.stderr)
+        return EXIT_USAGE
+
+    from installer.adapters.helm import HelmSdkEngine
+
+    with HelmSdkEngine() as engine:
+        render_plan(plan, engine)
+    out = Path(args.out).expanduser()
+    write_plan(plan, out, bool(args.reveal_secrets))
+    print(redact.mask(plan.text()), end="")
+    print(f"plan written to {out}" + ("" if args.reveal_secrets else " (secret values masked)"))
+    if plan.render_failures:
+        print(f"{len(plan.render_failures)} release(s) failed to render: {', '.join(plan.render_failures)}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK

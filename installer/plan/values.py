@@ -1,0 +1,327 @@
+"""DIGIT-native env.yaml and env-secrets.yaml, and the values each release gets.
+
+Every value comes from a typed field of the answers, the sizing profile, an earlier step's
+recorded outputs or the secret store; nothing is produced by substituting `<placeholders>` in a
+template. The key structure follows DIGIT's own LTS files (charts/environments/env.yaml and
+env-secrets.yaml), so the two files also work with DIGIT's helmfiles.
+
+A value that is only known after an earlier step (a managed database's endpoint before
+provisioning) is a `Pending` value: the offline plan shows it and renders with a reserved
+`.invalid` host name, and the configure step refuses to go on while any is left.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from installer.plan.graph import PlanError, ReleaseGraph
+
+BACKBONE = "backbone"
+ES_HOST = "elasticsearch-data.backbone"
+ES_MASTER_HOST = "elasticsearch-master.backbone"
+KAFKA_BROKERS = "kafka-kraft-controller-headless.backbone:9092"
+IN_CLUSTER_DB_HOST = "postgresql.backbone"
+STATIC_STORAGE_CLASS = "digit-static"
+PULL_SECRET = "digit-registry"
+GIT_SYNC_SECRET = "git-creds"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A value an earlier step provides; `source` says which."""
+
+    key: str
+    source: str
+    stand_in: str
+
+    def __str__(self) -> str:
+        return self.stand_in
+
+
+@dataclass(frozen=True)
+class DatabaseEndpoint:
+    host: str | Pending
+    port: int
+    name: str
+    username: str
+    flyway_username: str
+    sslmode: str
+
+
+@dataclass(frozen=True)
+class Sizing:
+    replicas: int
+    heap_scale: float
+    memory_scale: float
+    volumes: dict[str, tuple[int, int]]   # kind -> (count, size_gb)
+    release_timeout_seconds: int
+
+
+@dataclass
+class Secrets:
+    """Resolved secret values by answers key path (registered with the redactor by their resolvers)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def need(self, key: str) -> str:
+        value = self.values.get(key)
+        if not value:
+            raise PlanError(f"{key} has no value: neither the answers nor the secret store provide it", key=key)
+        return value
+
+    def optional(self, key: str) -> str | None:
+        return self.values.get(key) or None
+
+
+def effective_sizing(answers: Any, profile: Any) -> Sizing:
+    overrides = answers.sizing.overrides
+    volumes = {kind: (spec.count, spec.size_gb) for kind, spec in profile.volumes.items()}
+    for kind in volumes:
+        override = getattr(overrides, f"{kind}_volume_gb", None)
+        if override:
+            volumes[kind] = (volumes[kind][0], int(override))
+    return Sizing(
+        replicas=int(overrides.replicas or profile.services.replicas),
+        heap_scale=float(profile.services.heap_scale),
+        memory_scale=float(profile.services.memory_scale),
+        volumes=volumes,
+        release_timeout_seconds=int(profile.release_timeout_seconds),
+    )
+
+
+def database_endpoint(answers: Any, outputs: dict[str, Any]) -> DatabaseEndpoint:
+    db = answers.database
+    if db.mode == "external":
+        return DatabaseEndpoint(db.host, db.port, db.name, db.username, db.flyway_username or db.username,
+                                db.sslmode)
+    if db.mode == "in-cluster":
+        return DatabaseEndpoint(IN_CLUSTER_DB_HOST, 5432, db.name, db.username, db.username, "disable")
+    provisioned = (outputs.get("provision") or {}).get("database") or {}
+    host = provisioned.get("host") or Pending("database.host", "the provision step (managed database endpoint)",
+                                              "managed-database.pending.invalid")
+    return DatabaseEndpoint(host, int(provisioned.get("port") or 5432), provisioned.get("name") or db.name,
+                            provisioned.get("username") or db.username, provisioned.get("username") or db.username,
+                            "require")
+
+
+# --- sizing of DIGIT services -------------------------------------------------------------------
+
+_HEAP = re.compile(r"-X(mx|ms)(\d+)([kmgKMG])")
+_MEMORY = re.compile(r"^(\d+)(Mi|Gi|M|G)$")
+
+
+def scale_heap(heap: str, factor: float) -> str:
+    return _HEAP.sub(lambda m: f"-X{m.group(1)}{int(round(int(m.group(2)) * factor))}{m.group(3)}", heap)
+
+
+def scale_memory(limit: str, factor: float) -> str:
+    match = _MEMORY.match(str(limit).strip())
+    if not match:
+        return str(limit)
+    return f"{int(round(int(match.group(1)) * factor))}{match.group(2)}"
+
+
+def _chart_defaults(chart: Path) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    path = chart / "values.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")) or {}
+    except Exception as exc:
+        raise PlanError(f"{path}: unreadable values: {exc}", key="release.charts") from None
+
+
+def _uses_common(chart: Path) -> bool:
+    from ruamel.yaml import YAML
+
+    meta = YAML(typ="safe", pure=True).load((chart / "Chart.yaml").read_text(encoding="utf-8")) or {}
+    return any(str(d.get("name")) == "common" for d in meta.get("dependencies") or [])
+
+
+# --- the two DIGIT files --------------------------------------------------------------------------
+
+@dataclass
+class EnvFiles:
+    env: dict[str, Any]
+    env_secrets: dict[str, Any]
+    pending: list[Pending]
+    secret_paths: list[tuple[str, ...]]      # leaves of env_secrets that hold secret values
+
+    def merged(self) -> dict[str, Any]:
+        return deep_merge(self.env, self.env_secrets)
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Pending):
+        return value.stand_in
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: DatabaseEndpoint, secrets: Secrets,
+                    outputs: dict[str, Any]) -> EnvFiles:
+    pending = [v for v in (db.host,) if isinstance(v, Pending)]
+    fqdn = answers.domain.fqdn
+    tls_mode = answers.domain.tls.mode
+    global_values: dict[str, Any] = {"domain": fqdn}
+    if answers.registry is not None:
+        global_values["containerRegistry"] = answers.registry.mirror
+        global_values["imageRegistry"] = answers.registry.mirror
+        if answers.registry.username:
+            global_values["imagePullSecrets"] = [PULL_SECRET]
+    storage_class = storage_class_for(answers)
+    if storage_class:
+        global_values["storageClass"] = storage_class
+
+    db_url = f"jdbc:postgresql://{db.host}:{db.port}/{db.name}"
+    env: dict[str, Any] = {
+        "global": global_values,
+        "root-ingress": {"cert-issuer": "letsencrypt-prod" if tls_mode == "letsencrypt" else "",
+                         "tls-secret": f"{fqdn}-tls-certs"},
+        "configmaps": {"egov-config": {"data": {
+            "db-host": db.host,
+            "db-name": db.name,
+            "db-url": db_url,
+            "es-host": ES_HOST,
+            "es-indexer-host": f"https://{ES_HOST}:9200/",
+            "kafka-brokers": KAFKA_BROKERS,
+            "egov-services-fqdn-name": f"https://{fqdn}/",
+        }}},
+    }
+
+    repos = answers.config_repos
+    bucket = (outputs.get("provision") or {}).get("bucket")
+    for release in graph.releases:
+        if not _uses_common(release.chart):
+            continue
+        defaults = _chart_defaults(release.chart)
+        entry: dict[str, Any] = {"replicas": sizing.replicas}
+        if isinstance(defaults.get("heap"), str):
+            entry["heap"] = scale_heap(defaults["heap"], sizing.heap_scale)
+        if defaults.get("memory_limits"):
+            entry["memory_limits"] = scale_memory(defaults["memory_limits"], sizing.memory_scale)
+        init = defaults.get("initContainers") or {}
+        git_sync = init.get("gitSync") if isinstance(init, dict) else None
+        if isinstance(git_sync, dict) and git_sync.get("enabled"):
+            repo = repos.mdms if "mdms" in release.name else repos.configs
+            entry["initContainers"] = {"gitSync": {"enabled": True, "repo": repo.url, "branch": repo.branch}}
+        if release.name == "egov-filestore" and bucket:
+            entry["fixed-bucketname"] = bucket
+        env[release.name] = entry
+
+    secret_values: dict[str, Any] = {"secrets": {}}
+    s = secret_values["secrets"]
+    password_key = "database.password"
+    flyway_key = "database.flyway_password" if secrets.optional("database.flyway_password") else password_key
+    s["db"] = {"username": db.username, "password": secrets.need(password_key),
+               "flywayUsername": db.flyway_username, "flywayPassword": secrets.need(flyway_key)}
+    s["egov-enc-service"] = {"master_password": secrets.need("credentials.enc_master_password"),
+                             "master_salt": secrets.need("credentials.enc_master_salt"),
+                             "master_initialvector": secrets.need("credentials.enc_master_iv")}
+    s["kafka"] = {"clusterID": secrets.need("credentials.kafka_cluster_id")}
+    s["elasticsearch"] = {"password": secrets.need("credentials.elasticsearch_password")}
+    git_sync = {"ssh": secrets.need("config_repos.ssh_key")}
+    known_hosts = secrets.optional("config_repos.known_hosts")
+    if known_hosts:
+        git_sync["known_hosts"] = known_hosts
+    s["git-sync"] = git_sync
+    secret_paths = [("secrets", "db", "password"), ("secrets", "db", "flywayPassword"),
+                    ("secrets", "egov-enc-service", "master_password"), ("secrets", "egov-enc-service", "master_salt"),
+                    ("secrets", "egov-enc-service", "master_initialvector"), ("secrets", "kafka", "clusterID"),
+                    ("secrets", "elasticsearch", "password"), ("secrets", "git-sync", "ssh")]
+    if known_hosts:
+        secret_paths.append(("secrets", "git-sync", "known_hosts"))
+    return EnvFiles(env=_plain(env), env_secrets=secret_values, pending=pending, secret_paths=secret_paths)
+
+
+def storage_class_for(answers: Any) -> str | None:
+    """The class every claim asks for: the answers' choice, the static one on SDC VMs, else the default."""
+    explicit = getattr(answers.target, "storage_class", None)
+    if explicit:
+        return explicit
+    if answers.target.kind == "sdc-vms":
+        return STATIC_STORAGE_CLASS
+    return None
+
+
+# --- what the helmfiles add per release ------------------------------------------------------------
+
+def _set(tree: dict[str, Any], dotted: tuple[str, ...], value: Any) -> None:
+    node = tree
+    for part in dotted[:-1]:
+        node = node.setdefault(part, {})
+    node[dotted[-1]] = value
+
+
+def release_extras(name: str, env_files: EnvFiles, sizing: Sizing, storage_class: str | None) -> dict[str, Any]:
+    """The inline values DIGIT's backbone helmfile gives each backbone release, from the same data."""
+    secrets = env_files.env_secrets["secrets"]
+    extras: dict[str, Any] = {}
+    volumes = sizing.volumes
+    if name == "postgresql":
+        _set(extras, ("global", "postgresql", "auth", "postgresPassword"), secrets["db"]["password"])
+        _set(extras, ("primary", "persistence", "size"), f"{volumes['postgres'][1]}Gi")
+        if storage_class:
+            _set(extras, ("primary", "persistence", "storageClass"), storage_class)
+    elif name == "kafka-kraft":
+        _set(extras, ("kraft", "clusterId"), secrets["kafka"]["clusterID"])
+        count, size = volumes["kafka"]
+        _set(extras, ("controller", "replicaCount"), max(1, count))
+        _set(extras, ("controller", "persistence", "size"), f"{size}Gi")
+        if storage_class:
+            _set(extras, ("controller", "persistence", "storageClass"), storage_class)
+    elif name in ("elasticsearch", "elasticsearch-data"):
+        kind = "es_master" if name == "elasticsearch" else "es_data"
+        count, size = volumes[kind]
+        if name == "elasticsearch":
+            _set(extras, ("secret", "password"), secrets["elasticsearch"]["password"])
+        _set(extras, ("replicas",), max(1, count))
+        _set(extras, ("volumeClaimTemplate", "resources", "requests", "storage"), f"{size}Gi")
+        if storage_class:
+            _set(extras, ("volumeClaimTemplate", "storageClassName"), storage_class)
+    elif name == "jenkins" and storage_class:
+        _set(extras, ("persistence", "storageClass"), storage_class)
+    elif name in ("ingress-nginx", "kibana"):
+        _set(extras, ("domain",), env_files.env["global"]["domain"])
+    return extras
+
+
+def release_values(name: str, env_files: EnvFiles, sizing: Sizing, storage_class: str | None) -> dict[str, Any]:
+    return deep_merge(env_files.merged(), release_extras(name, env_files, sizing, storage_class))
+
+
+def values_digest(values: dict[str, Any]) -> str:
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def mask_tree(tree: Any, secret_values: set[str], mask: str) -> Any:
+    """A copy with every leaf equal to (or containing) a secret value replaced by `mask`."""
+    if isinstance(tree, dict):
+        return {k: mask_tree(v, secret_values, mask) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [mask_tree(v, secret_values, mask) for v in tree]
+    if isinstance(tree, str) and any(s and s in tree for s in secret_values):
+        return mask
+    return tree

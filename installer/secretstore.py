@@ -1,0 +1,207 @@
+"""Generated secrets: created once, kept in the cluster and in the state directory, reused forever.
+
+Keys are the answers key paths of `{generate: true}` references, e.g.
+`credentials.enc_master_password` or `database.password`.
+
+Two copies:
+- `<state dir>/generated-secrets.json`, mode 0600 (the plan works offline from it);
+- Secret `digit-installer-generated` in namespace `digit-installer`, labelled as managed by the
+  installer, so a rerun from another jump host that can read the cluster reuses the same values.
+The cluster copy wins when both hold a key (it is the one every jump host shares). A value
+present in either copy is never generated again; only absent keys are generated, and they are
+written to both copies before anything uses them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from installer import redact
+
+STATE_FILE = "generated-secrets.json"
+CLUSTER_NAMESPACE = "digit-installer"
+CLUSTER_SECRET = "digit-installer-generated"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "digit-installer"}
+KUBE_TIMEOUT = 15.0
+_ALNUM = string.ascii_letters + string.digits
+
+
+class SecretStoreError(Exception):
+    pass
+
+
+def _alnum(length: int) -> Callable[[], str]:
+    return lambda: "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def kafka_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid form)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
+
+
+# What each generated secret looks like. The enc-service salt and IV lengths are the ones its
+# AES-GCM setup takes (8 and 12 characters); passwords avoid characters that need quoting.
+GENERATORS: dict[str, Callable[[], str]] = {
+    "credentials.enc_master_password": _alnum(32),
+    "credentials.enc_master_salt": _alnum(8),
+    "credentials.enc_master_iv": _alnum(12),
+    "credentials.kafka_cluster_id": kafka_cluster_id,
+    "credentials.elasticsearch_password": _alnum(24),
+    "credentials.grafana_admin_password": _alnum(24),
+    "credentials.jenkins_admin_password": _alnum(24),
+    "database.password": _alnum(24),
+}
+
+
+def generator_for(key: str) -> Callable[[], str]:
+    return GENERATORS.get(key, _alnum(24))
+
+
+class ClusterCopy(Protocol):
+    def read(self) -> dict[str, str] | None: ...
+    def write(self, values: dict[str, str]) -> None: ...
+
+
+def _to_data(values: dict[str, str]) -> dict[str, str]:
+    # Secret data keys allow [-._a-zA-Z0-9]; answers key paths already fit.
+    return {key: base64.b64encode(value.encode()).decode() for key, value in values.items()}
+
+
+class KubeClusterCopy:
+    """The cluster copy through the official Kubernetes client (an ApiClient is passed in)."""
+
+    def __init__(self, api_client: Any, namespace: str = CLUSTER_NAMESPACE, name: str = CLUSTER_SECRET,
+                 timeout: float = KUBE_TIMEOUT) -> None:
+        self.api_client = api_client
+        self.namespace = namespace
+        self.name = name
+        self.timeout = timeout
+
+    def _core(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api_client)
+
+    def read(self) -> dict[str, str] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            secret = self._core().read_namespaced_secret(self.name, self.namespace, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise SecretStoreError(f"cannot read Secret {self.namespace}/{self.name}: {exc.status} {exc.reason}") from None
+        data = secret.data or {}
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+    def write(self, values: dict[str, str]) -> None:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        core = self._core()
+        try:
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+                name=self.namespace, labels=dict(MANAGED_BY))), _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise SecretStoreError(f"cannot create namespace {self.namespace}: {exc.status} {exc.reason}") from None
+        body = client.V1Secret(
+            metadata=client.V1ObjectMeta(name=self.name, namespace=self.namespace, labels=dict(MANAGED_BY)),
+            type="Opaque", data=_to_data(values),
+        )
+        try:
+            core.create_namespaced_secret(self.namespace, body, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise SecretStoreError(f"cannot store Secret {self.namespace}/{self.name}: {exc.status} {exc.reason}") from None
+            core.patch_namespaced_secret(self.name, self.namespace, {"data": _to_data(values)},
+                                         _request_timeout=self.timeout)
+
+
+@dataclass
+class SecretStore:
+    state_dir: Path
+    cluster: ClusterCopy | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.state_dir) / STATE_FILE
+
+    def _read_local(self) -> dict[str, str]:
+        if not self.path.is_file():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SecretStoreError(f"{self.path}: unreadable ({exc.__class__.__name__}); restore it from the "
+                                   f"cluster Secret {CLUSTER_NAMESPACE}/{CLUSTER_SECRET} or a backup") from None
+        values = data.get("values") if isinstance(data, dict) else None
+        if not isinstance(values, dict):
+            raise SecretStoreError(f"{self.path}: no 'values' mapping")
+        return {str(k): str(v) for k, v in values.items()}
+
+    def _write_local(self, values: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"version": 1, "values": dict(sorted(values.items()))}, handle, indent=2)
+            handle.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+    def load(self) -> dict[str, str]:
+        """Every stored value; cluster values win. Registers each with the redactor."""
+        values = self._read_local()
+        remote = self.cluster.read() if self.cluster is not None else None
+        if remote:
+            values.update(remote)
+        for value in values.values():
+            redact.register(value)
+        return values
+
+    def ensure(self, keys: list[str]) -> tuple[dict[str, str], list[str]]:
+        """The values of `keys`, generating only the absent ones; returns (values, generated keys)."""
+        local = self._read_local()
+        remote = self.cluster.read() if self.cluster is not None else None
+        merged = {**local, **(remote or {})}
+        generated = [key for key in keys if not merged.get(key)]
+        for key in generated:
+            merged[key] = generator_for(key)()
+        for value in merged.values():
+            redact.register(value)
+        if generated or merged != local:
+            self._write_local(merged)
+        if self.cluster is not None and (generated or remote is None or any(remote.get(k) != v for k, v in merged.items())):
+            self.cluster.write(merged)
+        return {key: merged[key] for key in keys}, generated
+
+    def get(self, key: str) -> str | None:
+        return self.load().get(key)
+
+
+def generated_keys(answers: Any) -> list[str]:
+    """Key paths of every `{generate: true}` reference in the answers that the plan may use."""
+    keys = []
+    credentials = answers.credentials
+    for field_name in type(credentials).model_fields:
+        ref = getattr(credentials, field_name)
+        if ref is not None and getattr(ref, "generate", None):
+            keys.append(f"credentials.{field_name}")
+    password = getattr(answers.database, "password", None)
+    if password is not None and getattr(password, "generate", None):
+        keys.append("database.password")
+    return keys
+
+
+def get(ctx: Any, key: str) -> str | None:
+    """A stored generated value for a pipeline step (the configure step created it)."""
+    value = SecretStore(Path(ctx.state_dir)).load().get(key)
+    return value
