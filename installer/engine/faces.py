@@ -27,7 +27,7 @@ def default_face(stream: IO[str] | None = None) -> str:
 
 
 class PlainFace:
-    """One timestamped line per event, for CI logs and tee.
+    """One timestamped line per event, for CI logs and tee (debug lines go to the log file only).
 
     Progress lines for one (step, task) are further limited to one per
     `progress_interval` seconds unless the count reaches its total, so a chatty
@@ -41,6 +41,8 @@ class PlainFace:
         self.lines = 0
 
     def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.StepLog) and event.level == "debug":
+            return
         if isinstance(event, ev.StepProgress):
             key = (event.step, event.task)
             now = time.monotonic()
@@ -84,11 +86,12 @@ class RichFace:
     def __init__(self, stream: IO[str] | None = None, refresh_per_second: float = 8,
                  force_terminal: bool | None = None) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.console = Console(file=stream or sys.stdout, force_terminal=force_terminal, highlight=False)
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=30),
-                                 MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[note]}"),
+                                 TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[note]}"),
                                  console=self.console, auto_refresh=True, refresh_per_second=refresh_per_second,
                                  redirect_stdout=False, redirect_stderr=False)
         self._tasks: dict[tuple[str | None, str | None], Any] = {}
@@ -105,7 +108,7 @@ class RichFace:
         key = (step, task)
         if key not in self._tasks:
             label = f"  {task}" if task else (title or step or "")
-            self._tasks[key] = self.progress.add_task(redact.mask(label), total=None, note="")
+            self._tasks[key] = self.progress.add_task(redact.mask(label), total=None, note="", count="")
         return self._tasks[key]
 
     def _drop(self, step: str | None, task: str | None = None) -> None:
@@ -124,9 +127,12 @@ class RichFace:
                     self.progress.update(tid, note=redact.mask(f"attempt {event.attempt}"))
             elif isinstance(event, ev.StepProgress):
                 tid = self._task(event.step, event.task)
+                count = f"{event.done:g}/{event.total:g}" if event.total is not None else f"{event.done:g}"
                 self.progress.update(tid, completed=event.done, total=event.total,
-                                     note=redact.mask(f"{event.unit} {event.message}".strip()))
+                                     count=f"{count} {event.unit}".strip(), note=redact.mask(event.message))
             elif isinstance(event, ev.StepLog):
+                if event.level == "debug":
+                    return
                 if event.level in ("warning", "error"):
                     self._print(describe(event), "yellow")
                 else:
