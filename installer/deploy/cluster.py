@@ -9,9 +9,10 @@ REQUEST_TIMEOUT = 10.0
 
 
 def api_client(kubeconfig: Path | None, context: str | None = None) -> Any:
-    from kubernetes import config
+    """The shared client factory's ApiClient: every call has a timeout."""
+    from installer.adapters.kube import api_client as make_client
 
-    return config.new_client_from_config(config_file=str(kubeconfig) if kubeconfig else None, context=context)
+    return make_client(kubeconfig, context, timeout=REQUEST_TIMEOUT)
 
 
 def publishes_openapi(client: Any) -> bool:

@@ -11,8 +11,7 @@ from typing import Any
 
 from installer import redact
 
-CONNECT_TIMEOUT = 10  # seconds
-STATEMENT_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT = 15.0  # seconds; also the statement timeout
 
 
 class DatabaseBootstrapError(Exception):
@@ -61,21 +60,21 @@ class BootstrapResult:
                 "actions": list(self.actions)}
 
 
-def _connect(target: DatabaseTarget, dbname: str, *, autocommit: bool = True) -> Any:
-    import psycopg
+def _connect(target: DatabaseTarget, dbname: str) -> Any:
+    from installer.adapters.postgres import connect
 
     user, password = target.admin
     redact.register(password)
-    return psycopg.connect(host=target.host, port=target.port, dbname=dbname, user=user,
-                           password=password, sslmode=target.sslmode, connect_timeout=CONNECT_TIMEOUT,
-                           autocommit=autocommit, application_name="digit-installer",
-                           options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}")
+    return connect(target.host, target.port, user, password, dbname=dbname, sslmode=target.sslmode,
+                   timeout=CONNECT_TIMEOUT)
 
 
 def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> BootstrapResult:
     """Create the database and the Flyway user when missing and grant what migrations need."""
     import psycopg
     from psycopg import sql
+
+    from installer.adapters.postgres import DatabaseError
 
     result = BootstrapResult()
     where = f"{target.admin[0]}@{target.host}:{target.port}"
@@ -130,7 +129,7 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
                     sql.Identifier(target.flyway_username)))
     except DatabaseBootstrapError:
         raise
-    except psycopg.OperationalError as error:
+    except (DatabaseError, psycopg.OperationalError) as error:
         raise DatabaseBootstrapError(
             f"cannot connect to PostgreSQL as {where}: {_first_line(error)}",
             "check database.host/port, that the server accepts connections from this machine, and the "
@@ -147,14 +146,16 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
 
 
 def _password_works(target: DatabaseTarget, user: str, password: str) -> bool:
-    import psycopg
+    from installer.adapters.postgres import DatabaseError, connect
 
     try:
-        psycopg.connect(host=target.host, port=target.port, dbname=target.name, user=user, password=password,
-                        sslmode=target.sslmode, connect_timeout=CONNECT_TIMEOUT).close()
+        connect(target.host, target.port, user, password, dbname=target.name, sslmode=target.sslmode,
+                timeout=CONNECT_TIMEOUT).close()
         return True
-    except psycopg.OperationalError:
-        return False
+    except DatabaseError as error:
+        if error.kind == "auth":
+            return False
+        raise
 
 
 def _first_line(error: BaseException) -> str:

@@ -111,11 +111,20 @@ class Cluster:
 def open_cluster(ctx: Any) -> Cluster:
     """A Kubernetes client and a Helm engine for the target; Helm storage follows HELM_DRIVER like Helm's CLI."""
     from installer.adapters.helm import HelmSdkEngine, KubeAccess, ReleaseStorage
+    from installer.adapters.kube import KubeConfigError
     from installer.deploy.cluster import api_client, publishes_openapi
 
+    StepFailed, _ = _step_errors()
     kubeconfig, context = kube_access(ctx)
-    api = api_client(kubeconfig, context)
-    emulated = not publishes_openapi(api)
+    try:
+        api = api_client(kubeconfig, context)
+        emulated = not publishes_openapi(api)
+    except KubeConfigError as error:
+        raise StepFailed(f"cannot use the kubeconfig: {error}",
+                         remediation="check target.kubeconfig / target.context in the answers") from None
+    except OSError as error:
+        raise StepFailed(f"the Kubernetes API does not answer: {error}",
+                         remediation="check that the cluster is up and reachable from this machine") from None
     driver = os.environ.get(HELM_DRIVER_ENV) or "secret"
     dsn = os.environ.get(HELM_SQL_DSN_ENV) if driver == "sql" else None
     if dsn:
