@@ -99,3 +99,95 @@ def helm_sql_dsn():
         subprocess.run([*run_as, _pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
                        capture_output=True, timeout=60)
         shutil.rmtree(work, ignore_errors=True)
+
+
+# --- example answers files, pointed at the sample chart tree ----------------------------------------
+
+EXAMPLES = REPO / "assets" / "examples"
+CANARY = "CANARY-7f3e-db-password"
+TEST_ENV = {
+    "DIGIT_DB_PASSWORD": CANARY,
+    "DIGIT_DB_ADMIN_PASSWORD": "admin-pw-for-tests-0001",
+    "DIGIT_REGISTRY_PASSWORD": "registry-pw-for-tests-0002",
+    "DIGIT_GIT_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\ngit-key-for-tests-0003\n-----END OPENSSH PRIVATE KEY-----\n",
+    "DIGIT_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nssh-key-for-tests-0004\n-----END OPENSSH PRIVATE KEY-----\n",
+    "DIGIT_TLS_KEY": "-----BEGIN PRIVATE KEY-----\ntls-key-for-tests-0005\n-----END PRIVATE KEY-----\n",
+    "OS_PASSWORD": "openstack-pw-for-tests-0006",
+    "ARM_CLIENT_SECRET": "azure-secret-for-tests-0007",
+}
+# Fixed stored values, so golden files and digests do not depend on the random generator.
+SEEDED_SECRETS = {
+    "credentials.enc_master_password": "seeded-enc-master-password-0008",
+    "credentials.enc_master_salt": "seedsalt",
+    "credentials.enc_master_iv": "seededivabcd",
+    "credentials.kafka_cluster_id": "c2VlZGVkLWthZmthLWlk",
+    "credentials.elasticsearch_password": "seeded-es-password-0009",
+    "credentials.grafana_admin_password": "seeded-grafana-password-0010",
+    "credentials.jenkins_admin_password": "seeded-jenkins-password-0011",
+    "database.password": "seeded-db-password-0012",
+}
+_PATH_KEYS = {"kubeconfig", "known_hosts", "cert", "ca_cert"}
+
+
+def _file_content(relative: str) -> str:
+    name = Path(relative).name
+    if name.endswith(".crt"):
+        return "-----BEGIN CERTIFICATE-----\nY2VydGlmaWNhdGUgZm9yIHRlc3Rz\n-----END CERTIFICATE-----\n"
+    if "known_hosts" in name:
+        return "git.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+    if name.endswith(".json"):
+        return "{}\n"
+    if name == "kubeconfig":
+        return _kubeconfig("http://127.0.0.1:9")
+    return f"-----BEGIN OPENSSH PRIVATE KEY-----\nfile-secret-for-tests-{name}\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+def materialize_example(example: str, directory: Path, monkeypatch: pytest.MonkeyPatch,
+                        charts: Path = SAMPLE_CHARTS, version: str = "sample") -> Path:
+    """The example answers file in `directory`, on the sample tree, with every file it names."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    data = yaml.load((EXAMPLES / example).read_text())
+    data["release"]["charts"] = str(charts)
+    data["release"]["version"] = version
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, dict) and set(value) == {"file"}:
+                    _touch(directory / value["file"], _file_content(value["file"]))
+                elif key in _PATH_KEYS and isinstance(value, str):
+                    _touch(directory / value, _file_content(value))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(data)
+    directory.mkdir(parents=True, exist_ok=True)
+    profiles = directory / "profiles"
+    if not profiles.exists():
+        profiles.symlink_to(SAMPLE_PROFILES)
+    for name, value in TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    answers = directory / "answers.yaml"
+    with answers.open("w") as handle:
+        yaml.dump(data, handle)
+    return answers
+
+
+def _touch(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(text)
+
+
+def seed_secrets(state_dir: Path) -> None:
+    import json as _json
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    target = state_dir / "generated-secrets.json"
+    target.write_text(_json.dumps({"version": 1, "values": SEEDED_SECRETS}))
+    target.chmod(0o600)

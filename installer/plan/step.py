@@ -1,0 +1,150 @@
+"""The pipeline's `configure` step: the plan's namespaces, secrets and storage, applied through the API.
+
+It builds the same plan as `./install.sh plan`, keeps the generated secrets in the cluster (so any
+jump host reuses them), refuses to go on while a value is still pending or a chart fails to render,
+and writes the masked plan files into the state directory for the operator and support bundles.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+PLAN_DIR = "plan"
+
+
+def _errors() -> tuple[type[Exception], type[Exception]]:
+    from installer.engine import Cancelled, StepFailed
+
+    return StepFailed, Cancelled
+
+
+def _kube_access(ctx: Any) -> tuple[Path | None, str | None]:
+    target = ctx.answers.target
+    provisioned = ctx.outputs.get("provision") or {}
+    kubeconfig = provisioned.get("kubeconfig") or getattr(target, "kubeconfig", None)
+    return (Path(kubeconfig) if kubeconfig else None), getattr(target, "context", None)
+
+
+def configure(ctx: Any) -> dict:
+    """Namespaces, image pull / TLS / git-sync / service secrets, static volumes; generated secrets kept."""
+    from installer import redact
+    from installer.adapters.helm import HelmSdkEngine
+    from installer.plan import PlanError, build_plan, render_plan
+    from installer.plan.command import write_plan
+    from installer.secretstore import KubeClusterCopy, SecretStore, SecretStoreError
+
+    StepFailed, _ = _errors()
+    api = None
+    if not ctx.dry_run:
+        from installer.adapters.kube import KubeConfigError, api_client
+
+        kubeconfig, context = _kube_access(ctx)
+        try:
+            api = api_client(kubeconfig, context)
+        except KubeConfigError as exc:
+            raise StepFailed(f"cannot use the kubeconfig: {exc}",
+                             remediation="check target.kubeconfig / target.context in the answers") from None
+    store = SecretStore(Path(ctx.state_dir), cluster=KubeClusterCopy(api) if api is not None else None)
+    ctx.progress(0, 3, "phases", "building the plan")
+    try:
+        plan = build_plan(ctx.answers, store=store, outputs=ctx.outputs)
+    except PlanError as exc:
+        raise StepFailed(redact.mask(f"the plan cannot be built: {exc}"),
+                         remediation=f"fix {exc.key} in the answers file" if exc.key else
+                         "run ./install.sh plan --answers FILE --out DIR to see the plan") from None
+    except SecretStoreError as exc:
+        raise StepFailed(f"generated secrets: {exc}", remediation="check access to the cluster and the state dir") from None
+    for key in plan.generated:
+        ctx.log(f"generated {key} (stored in the state dir and in the cluster)")
+    if plan.pending:
+        listed = "; ".join(f"{p.key} (from {p.source})" for p in plan.pending)
+        raise StepFailed(f"values still unknown: {listed}",
+                         remediation="run the steps that provide them first (--resume runs them in order)")
+    ctx.check_cancelled()
+    ctx.progress(1, 3, "phases", f"rendering {len(plan.graph.releases)} releases")
+    with HelmSdkEngine() as engine:
+        render_plan(plan, engine, ctx.outputs)
+    if plan.render_failures:
+        details = "; ".join(f"{n}: {redact.mask(plan.rendered[n].error or '')}" for n in plan.render_failures)
+        raise StepFailed(f"{len(plan.render_failures)} chart(s) do not render: {details}",
+                         remediation="fix the chart source or the answers; ./install.sh plan shows the same errors")
+    plan_dir = Path(ctx.state_dir) / PLAN_DIR
+    write_plan(plan, plan_dir, reveal=False)
+    ctx.check_cancelled()
+
+    ctx.progress(2, 3, "phases", f"applying {len(plan.objects)} cluster objects")
+    outcome: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+    for index, obj in enumerate(plan.objects):
+        ctx.check_cancelled()
+        if ctx.dry_run:
+            ctx.log(f"would apply {obj.key}")
+            continue
+        result = apply_object(api, obj)
+        outcome[result].append(obj.key)
+        ctx.progress(index + 1, len(plan.objects), "objects", f"{obj.key} {result}", task="objects")
+    ctx.progress(3, 3, "phases", "done")
+    return {
+        "dry_run": bool(ctx.dry_run),
+        "releases": len(plan.graph.releases),
+        "waves": len(plan.graph.waves),
+        "namespaces": plan.graph.namespaces,
+        "objects": outcome if not ctx.dry_run else {"planned": [o.key for o in plan.objects]},
+        "generated_secrets": sorted(plan.generated),
+        "plan_dir": str(plan_dir),
+        "storage_class": plan.storage_class,
+    }
+
+
+def apply_object(api: Any, obj: Any) -> str:
+    """Create the object, or bring a Namespace's labels / a Secret's data to the plan's; returns what happened."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    from installer.engine import StepFailed
+
+    manifest = obj.manifest
+    kind, name, namespace = obj.kind, obj.name, obj.namespace
+    core = client.CoreV1Api(api)
+    try:
+        if kind == "Namespace":
+            return _create_or(lambda: core.create_namespace(manifest), lambda: "unchanged")
+        if kind == "Secret":
+            try:
+                existing = core.read_namespaced_secret(name, namespace)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+                core.create_namespaced_secret(namespace, manifest)
+                return "created"
+            if (existing.data or {}) == manifest.get("data") and existing.type in (None, manifest.get("type")):
+                return "unchanged"
+            core.patch_namespaced_secret(name, namespace, {"data": manifest.get("data")})
+            return "updated"
+        if kind == "StorageClass":
+            storage = client.StorageV1Api(api)
+            return _create_or(lambda: storage.create_storage_class(manifest), lambda: "unchanged")
+        if kind == "PersistentVolume":
+            # A volume's spec is immutable once bound; an existing one is left as it is.
+            return _create_or(lambda: core.create_persistent_volume(manifest), lambda: "unchanged")
+    except ApiException as exc:
+        raise StepFailed(f"cannot apply {obj.key}: {exc.status} {exc.reason}",
+                         remediation="check the installer's permissions on the cluster") from None
+    raise StepFailed(f"the configure step does not know how to apply a {kind}")
+
+
+def _create_or(create: Any, exists: Any) -> str:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        create()
+        return "created"
+    except ApiException as exc:
+        if exc.status == 409:
+            return exists()
+        raise
+
+
+def decode_secret_data(data: dict[str, str]) -> dict[str, str]:
+    return {key: base64.b64decode(value).decode() for key, value in (data or {}).items()}
