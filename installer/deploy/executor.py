@@ -193,7 +193,7 @@ class Executor:
                 current.labels, chart_digest, values_digest):
             result.outcome, result.action, result.revision = UNCHANGED, "none", current.revision
             result.ready_at = time.time()
-            self._emit(ReleaseEvent(spec.name, "unchanged", f"unchanged at revision {current.revision}"))
+            self._emit(ReleaseEvent(spec.name, "unchanged", f"at revision {current.revision}"))
             return result
 
         previous = current.last_deployed_revision if current is not None else None

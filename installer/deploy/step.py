@@ -122,8 +122,8 @@ def open_cluster(ctx: Any) -> Cluster:
     except KubeConfigError as error:
         raise StepFailed(f"cannot use the kubeconfig: {error}",
                          remediation="check target.kubeconfig / target.context in the answers") from None
-    except OSError as error:
-        raise StepFailed(f"the Kubernetes API does not answer: {error}",
+    except Exception as error:  # urllib3 and socket errors alike: the API is not there
+        raise StepFailed(f"the Kubernetes API does not answer: {type(error).__name__}: {error}",
                          remediation="check that the cluster is up and reachable from this machine") from None
     driver = os.environ.get(HELM_DRIVER_ENV) or "secret"
     dsn = os.environ.get(HELM_SQL_DSN_ENV) if driver == "sql" else None
@@ -180,19 +180,18 @@ class _Reporter:
             if event.kind == "progress":
                 ctx.progress(event.ready, event.desired, "replicas", event.message, task=event.release)
             elif event.kind == "started":
-                ctx.log(f"{event.release}: {event.message}", task=event.release)
-                ctx.progress(0, None, "replicas", event.message, task=event.release)
+                ctx.log(event.message, task=event.release)
             elif event.kind in ("ready", "unchanged", "failed", "skipped", "cancelled"):
                 outcome = {"ready": "succeeded", "unchanged": "unchanged"}.get(event.kind, event.kind)
-                level = "error" if event.kind == "failed" else "info"
-                ctx.log(f"{event.release}: {event.message}", level=level, task=event.release)
-                ctx.task_done(event.release, outcome, event.message)
+                if event.kind == "failed":
+                    ctx.log(event.message, level="error", task=event.release)
+                ctx.task_done(event.release, outcome, event.message.splitlines()[0] if event.message else "")
                 with self.lock:
                     self.finished += 1
                     finished = self.finished
                 ctx.progress(finished, self.total, "releases", f"{event.release} {event.kind}")
             else:
-                ctx.log(f"{event.release}: {event.message}", level="warning", task=event.release)
+                ctx.log(event.message, level="warning", task=event.release)
         except Cancelled:
             pass  # the executor sees the same cancellation event and stops cleanly
 
@@ -379,6 +378,10 @@ def verify(ctx: Any) -> dict:
         checks = run_checks(ctx, cluster, [(name, namespaces.get(name, "default")) for name in releases])
     finally:
         cluster.helm.close()
+    for check in checks:
+        if check["outcome"] != "pass":
+            ctx.log(f"{check['id']}: {check['outcome']}: {check['message']}",
+                    level="warning" if check["outcome"] == "fail" else "info")
     failed = [c for c in checks if c["outcome"] == "fail"]
     outputs = {"checks": checks, "passed": sum(c["outcome"] == "pass" for c in checks),
                "skipped": sum(c["outcome"] == "skipped" for c in checks), "failed": len(failed)}

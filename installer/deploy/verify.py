@@ -117,13 +117,16 @@ def render_summary(ctx: Any) -> tuple[str, dict[str, Any]]:
         urls["jenkins"] = f"https://{fqdn}/jenkins/"
         secrets.append(_secret_hint(addons.JENKINS_NAMESPACE, addons.JENKINS_SECRET, "jenkins-admin-password",
                                     "Jenkins admin (user admin)"))
-    configure = ctx.outputs.get("configure") or {}
-    for entry in configure.get("generated_secrets") or []:
-        if isinstance(entry, dict) and entry.get("name"):
-            secrets.append(_secret_hint(entry.get("namespace", "egov"), entry["name"], entry.get("key", ""),
-                                        entry.get("description", "generated credentials")))
+    shown_above = {"credentials.grafana_admin_password": answers.monitoring.enabled,
+                   "credentials.jenkins_admin_password": answers.ci.jenkins}
+    for key in _stored_keys(ctx):
+        if shown_above.get(key):
+            continue  # listed above, as the Secret the chart reads
+        from installer.secretstore import CLUSTER_NAMESPACE, CLUSTER_SECRET
+
+        secrets.append(_secret_hint(CLUSTER_NAMESPACE, CLUSTER_SECRET, key, key))
     deploy = ctx.outputs.get("deploy") or {}
-    logs = sorted(str(p) for p in Path(ctx.state_dir).glob("**/*.log"))
+    logs = sorted((str(p) for p in Path(ctx.state_dir).glob("logs/*.log")), key=lambda p: Path(p).stat().st_mtime)
     answers_path = getattr(answers, "source_path", None)
     lines = [f"DIGIT {answers.release.version} is installed as {answers.name!r}.", "", "Open:"]
     lines += [f"  {name:<9} {url}" for name, url in urls.items()]
@@ -135,9 +138,9 @@ def render_summary(ctx: Any) -> tuple[str, dict[str, Any]]:
               + (f"; monitoring: {len(monitoring.get('deployed') or []) + len(monitoring.get('unchanged') or [])}"
                  if monitoring else "")]
     lines += ["", f"Answers file: {answers_path or '(not saved)'}", f"State directory: {ctx.state_dir}"]
-    lines += [f"Log: {path}" for path in logs[-3:]]
+    lines += [f"Log of this run: {path}" for path in logs[-1:]]
     outputs = {"urls": urls, "secrets": secrets, "answers": str(answers_path) if answers_path else None,
-               "state_dir": str(ctx.state_dir), "logs": logs[-3:]}
+               "state_dir": str(ctx.state_dir), "log": logs[-1] if logs else None}
     return "\n".join(lines), outputs
 
 
@@ -145,3 +148,13 @@ def _secret_hint(namespace: str, name: str, key: str, what: str) -> dict[str, st
     jsonpath = "{.data." + key.replace(".", "\\.") + "}" if key else "{.data}"
     command = f"kubectl -n {namespace} get secret {name} -o jsonpath='{jsonpath}'" + (" | base64 -d" if key else "")
     return {"namespace": namespace, "name": name, "key": key, "what": what, "command": command}
+
+
+def _stored_keys(ctx: Any) -> list[str]:
+    """Names (never values) of the generated secrets the installer keeps."""
+    from installer.secretstore import SecretStore, SecretStoreError
+
+    try:
+        return sorted(SecretStore(Path(ctx.state_dir)).load())
+    except SecretStoreError:
+        return []
