@@ -25,7 +25,7 @@ def secret_refs(value: Any, path: str = "") -> list[tuple[str, Any]]:
     found: list[tuple[str, Any]] = []
     if isinstance(value, SecretRef):
         return [(path, value)]
-    if hasattr(value, "model_fields"):
+    if hasattr(type(value), "model_fields"):
         for name in type(value).model_fields:
             found += secret_refs(getattr(value, name, None), f"{path}.{name}" if path else name)
     elif isinstance(value, dict):

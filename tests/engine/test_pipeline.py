@@ -1,0 +1,98 @@
+"""Which steps a target kind gets, their inputs, and honest failures for what is not built."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from installer.answers import load_answers
+from installer.engine import Engine, Step
+from installer.pipeline import build_steps, domain, secret_refs
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "assets" / "examples"
+
+
+def example(name: str):
+    return load_answers(EXAMPLES / f"{name}.yaml")
+
+
+def test_existing_cluster_has_no_provisioning_and_needs_form_a_chain():
+    steps = build_steps(example("existing-cluster"))
+    assert [s.id for s in steps] == ["validate", "preflight", "database", "configure", "deploy", "monitoring",
+                                     "verify", "summary"]
+    ids = [s.id for s in steps]
+    for index, step in enumerate(steps):
+        assert all(ids.index(need) < index for need in step.needs), step.id
+    by_id = {s.id: s for s in steps}
+    assert by_id["verify"].needs == ("deploy", "monitoring")
+    assert by_id["validate"].always_run
+
+
+@pytest.mark.parametrize("kind", ["sdc-vms", "aws", "azure", "gcp", "openstack-nic"])
+def test_targets_that_need_provisioning_stop_there_honestly(kind, tmp_path):
+    answers = example(kind)
+    steps = build_steps(answers)
+    ids = [s.id for s in steps]
+    assert ids[2:4] == ["provision", "storage"]
+    provision = steps[2]
+    result = Engine([Step(provision.id, provision.title, provision.run)], answers=answers,
+                    state_dir=tmp_path, install=answers.name).run()
+    assert result.exit_code == 1
+    assert result.message == (f"provisioning for target kind {answers.target.kind!r} is not built yet; "
+                              "nothing was changed")
+    assert "existing-cluster" in result.remediation
+
+
+def test_optional_steps_follow_the_answers():
+    answers = example("aws")
+    assert answers.ci.jenkins and answers.monitoring.enabled
+    assert {"monitoring", "ci"} <= {s.id for s in build_steps(answers)}
+    quiet = answers.model_copy(update={"monitoring": answers.monitoring.model_copy(update={"enabled": False}),
+                                       "ci": answers.ci.model_copy(update={"jenkins": False})})
+    steps = {s.id: s for s in build_steps(quiet)}
+    assert "monitoring" not in steps and "ci" not in steps
+    assert steps["verify"].needs == ("deploy",)
+
+
+def test_a_missing_domain_function_fails_saying_so(tmp_path):
+    steps = [Step("preflight", "Preflight", domain("installer.not_built_area.step", "preflight")),
+             Step("deploy", "Deploy", domain("installer.engine.steps", "no_such_function"))]
+    result = Engine(steps[:1], answers={}, state_dir=tmp_path, install="x").run()
+    assert (result.exit_code, result.message) == (
+        1, "step preflight is not built yet: installer.not_built_area.step.preflight does not exist in this build")
+    result = Engine(steps[1:], answers={}, state_dir=tmp_path, install="x").run()
+    assert result.message == "step deploy is not built yet: installer.engine.steps has no no_such_function()"
+
+
+def test_a_broken_import_inside_a_domain_module_is_not_called_missing(tmp_path):
+    pkg = tmp_path / "brokenarea"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "step.py").write_text("import a_library_that_is_not_installed\n\ndef run(ctx):\n    return {}\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        result = Engine([Step("s", "S", domain("brokenarea.step", "run"))], answers={},
+                        state_dir=tmp_path / "state", install="x").run()
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert result.exit_code == 1
+    assert result.message == ("unexpected error: ModuleNotFoundError: No module named "
+                              "'a_library_that_is_not_installed'")
+
+
+def test_input_digests_follow_only_the_sections_a_step_reads(tmp_path):
+    answers = example("existing-cluster")
+    engine = Engine(build_steps(answers), answers=answers, state_dir=tmp_path, install=answers.name)
+    before = {s.id: engine.digests(s) for s in engine.steps}
+    changed = answers.model_copy(update={"monitoring": answers.monitoring.model_copy(
+        update={"alerts": answers.monitoring.alerts.model_copy(update={"email": "someone@example.org"})})})
+    engine = Engine(build_steps(changed), answers=changed, state_dir=tmp_path, install=answers.name)
+    after = {s.id: engine.digests(s) for s in engine.steps}
+    assert [s for s in before if before[s] != after[s]] == ["validate", "monitoring"]
+
+
+def test_secret_refs_are_found_with_their_key_paths():
+    paths = {path for path, _ in secret_refs(example("existing-cluster"))}
+    assert {"target.ssh.private_key", "config_repos.ssh_key", "credentials.enc_master_password"} <= paths
