@@ -151,7 +151,12 @@ class SSHSession:
             self.close()
             raise SSHError(f"no SSH handshake with {where} within {self.timeout:g}s: {exc or type(exc).__name__}") from None
         try:
-            self._policy.verify(self.host, self.port, transport.get_remote_server_key())
+            server_key = transport.get_remote_server_key()
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            raise SSHError(f"no SSH handshake with {where} within {self.timeout:g}s: {exc}") from None
+        try:
+            self._policy.verify(self.host, self.port, server_key)
         except SSHError:
             self.close()
             raise
