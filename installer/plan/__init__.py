@@ -22,7 +22,6 @@ from installer.plan.objects import (
     ClusterObject,
     namespaces,
     pull_secrets,
-    service_secrets,
     static_storage,
     tls_secrets,
 )
@@ -132,6 +131,7 @@ class Plan:
             "database": {"host": str(self.database.host), "port": self.database.port, "name": self.database.name,
                          "username": self.database.username, "flyway_username": self.database.flyway_username},
             "pending": [{"key": p.key, "from": p.source} for p in self.pending],
+            "warnings": list(self.env_files.warnings),
             "generated_secrets": sorted(self.generated),
         }
 
@@ -166,10 +166,16 @@ class Plan:
                 if unmirrored:
                     lines.append(f"  not rewritten in {name}: {', '.join(unmirrored)}")
         lines.append("cluster objects: " + ", ".join(o.key for o in self.objects))
+        for warning in self.env_files.warnings:
+            lines.append(f"WARNING {warning}")
         for p in self.pending:
             lines.append(f"PENDING {p.key}: known after {p.source} (rendered with {p.stand_in})")
         for name in self.render_failures:
             lines.append(f"RENDER FAILED {name}: {redact.mask(self.rendered[name].error or '')}")
+        from installer.plan.values import NOT_CONFIGURED
+
+        lines.append("not configured (empty in env-secrets.yaml, fill in later): " + ", ".join(
+            f"secrets.{section}.{key}" for section, keys in NOT_CONFIGURED.items() for key in keys))
         if self.generated:
             lines.append("generated now (kept in the state dir; configure copies them into the cluster): " + ", ".join(sorted(self.generated)))
         return "\n".join(lines) + "\n"
@@ -265,7 +271,6 @@ def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = Non
     objects = namespaces(plan_namespaces)
     objects += pull_secrets(answers, plan_namespaces, secrets.optional("registry.password"))
     objects += tls_secrets(answers, plan_namespaces, secrets.optional("domain.tls.key"))
-    objects += service_secrets(env_files.env_secrets)
     return Plan(name=answers.name, profile=profile.name, charts_root=charts_root, graph=graph, sizing=sizing,
                 database=db, env_files=env_files, values=values, chart_digests=chart_digests, secrets=secrets,
                 generated=generated, objects=objects, storage_class=storage_class,

@@ -85,17 +85,6 @@ def tls_secrets(answers: Any, namespaces_: list[str], key: str | None) -> list[C
     return [_secret(name, ns, {"tls.crt": cert, "tls.key": key or ""}, "kubernetes.io/tls") for ns in sorted(namespaces_)]
 
 
-def service_secrets(env_secrets: dict[str, Any]) -> list[ClusterObject]:
-    """The Secrets DIGIT's services mount: database credentials, enc-service keys, the git-sync key."""
-    s = env_secrets["secrets"]
-    objects = [
-        _secret("db", SERVICES_NAMESPACE, {k: str(v) for k, v in s["db"].items()}),
-        _secret("egov-enc-service", SERVICES_NAMESPACE, {k: str(v) for k, v in s["egov-enc-service"].items()}),
-        _secret(GIT_SYNC_SECRET, SERVICES_NAMESPACE, {k: str(v) for k, v in s["git-sync"].items()}),
-    ]
-    return objects
-
-
 def static_storage(answers: Any, rendered: dict[str, list[dict[str, Any]]], outputs: dict[str, Any]) -> list[ClusterObject]:
     """StorageClass and PersistentVolumes for the StatefulSet claims that ask for the static class."""
     claims = []

@@ -29,6 +29,20 @@ KAFKA_BROKERS = "kafka-kraft-controller-headless.backbone:9092"
 IN_CLUSTER_DB_HOST = "postgresql.backbone"
 STATIC_STORAGE_CLASS = "digit-static"
 PULL_SECRET = "digit-registry"
+DIGIT_IMAGE_ORG = "egovio"
+SUPERUSER_NAME = "admin"
+# env-secrets.yaml entries DIGIT's configmaps chart turns into Secrets but the answers do not describe
+# (SMS/mail gateways, payment gateways, maps, S3 keys, oauth2-proxy): present and empty, so the
+# Secrets exist and an operator fills them later; the plan lists them as not configured.
+NOT_CONFIGURED = {
+    "egov-filestore": ("awskey", "awssecretkey"),
+    "egov-notification-sms": ("username", "password"),
+    "egov-notification-mail": ("mailsenderusername", "mailsenderpassword"),
+    "egov-location": ("gmapskey",),
+    "egov-pg-service": ("axis_merchant_accesscode", "axis_merchant_id", "axis_merchant_pwd",
+                        "axis_merchant_secretkey", "axis_merchant_user", "payu_merchant_key", "payu_merchant_salt"),
+    "oauth2-proxy": ("cookieSecret", "clientSecret", "clientID"),
+}
 GIT_SYNC_SECRET = "git-creds"
 
 
@@ -154,6 +168,7 @@ class EnvFiles:
     env_secrets: dict[str, Any]
     pending: list[Pending]
     secret_paths: list[tuple[str, ...]]      # leaves of env_secrets that hold secret values
+    warnings: list[str] = field(default_factory=list)
 
     def merged(self) -> dict[str, Any]:
         return deep_merge(self.env, self.env_secrets)
@@ -186,7 +201,9 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
     tls_mode = answers.domain.tls.mode
     global_values: dict[str, Any] = {"domain": fqdn}
     if answers.registry is not None:
-        global_values["containerRegistry"] = answers.registry.mirror
+        # DIGIT's common chart prefixes slash-less repositories with containerRegistry (default egovio);
+        # Bitnami charts read imageRegistry.
+        global_values["containerRegistry"] = f"{answers.registry.mirror}/{DIGIT_IMAGE_ORG}"
         global_values["imageRegistry"] = answers.registry.mirror
         if answers.registry.username:
             global_values["imagePullSecrets"] = [PULL_SECRET]
@@ -242,17 +259,27 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
     s["kafka"] = {"clusterID": secrets.need("credentials.kafka_cluster_id")}
     s["elasticsearch"] = {"password": secrets.need("credentials.elasticsearch_password")}
     git_sync = {"ssh": secrets.need("config_repos.ssh_key")}
+    # DIGIT's chart needs the key present; empty means git-sync will refuse the server's host key,
+    # which the plan reports as a warning.
     known_hosts = secrets.optional("config_repos.known_hosts")
-    if known_hosts:
-        git_sync["known_hosts"] = known_hosts
+    git_sync["known_hosts"] = known_hosts or ""
     s["git-sync"] = git_sync
+    s["user"] = {"username": SUPERUSER_NAME, "password": secrets.need("credentials.digit_superuser_password")}
+    for section, keys in NOT_CONFIGURED.items():
+        s[section] = {key: "" for key in keys}
     secret_paths = [("secrets", "db", "password"), ("secrets", "db", "flywayPassword"),
                     ("secrets", "egov-enc-service", "master_password"), ("secrets", "egov-enc-service", "master_salt"),
                     ("secrets", "egov-enc-service", "master_initialvector"), ("secrets", "kafka", "clusterID"),
-                    ("secrets", "elasticsearch", "password"), ("secrets", "git-sync", "ssh")]
+                    ("secrets", "elasticsearch", "password"), ("secrets", "git-sync", "ssh"),
+                    ("secrets", "user", "password")]
     if known_hosts:
         secret_paths.append(("secrets", "git-sync", "known_hosts"))
-    return EnvFiles(env=_plain(env), env_secrets=secret_values, pending=pending, secret_paths=secret_paths)
+    warnings = []
+    if not known_hosts:
+        warnings.append("config_repos.known_hosts is not set: git-sync will refuse the git server's host key "
+                        "and services that clone the MDMS/config repos will not start")
+    return EnvFiles(env=_plain(env), env_secrets=secret_values, pending=pending, secret_paths=secret_paths,
+                    warnings=warnings)
 
 
 def storage_class_for(answers: Any) -> str | None:

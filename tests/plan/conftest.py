@@ -125,6 +125,7 @@ SEEDED_SECRETS = {
     "credentials.grafana_admin_password": "seeded-grafana-password-0010",
     "credentials.jenkins_admin_password": "seeded-jenkins-password-0011",
     "database.password": "seeded-db-password-0012",
+    "credentials.digit_superuser_password": "seeded-superuser-password-0013",
 }
 _PATH_KEYS = {"kubeconfig", "known_hosts", "cert", "ca_cert"}
 
