@@ -251,7 +251,9 @@ def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = Non
     db = database_endpoint(answers, outputs)
     env_files = build_env_files(answers, graph, sizing, db, secrets, outputs)
     storage_class = storage_class_for(answers)
-    values = {r.name: release_values(r.name, env_files, sizing, storage_class) for r in graph.releases}
+    mirror = answers.registry.mirror if answers.registry else None
+    values = {r.name: release_values(r.name, env_files, sizing, storage_class, r.chart, mirror)
+              for r in graph.releases}
     for name, overlay in addon_overlays(answers).items():
         if name in values:
             values[name] = deep_merge(values[name], overlay)

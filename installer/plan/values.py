@@ -160,6 +160,63 @@ def _uses_common(chart: Path) -> bool:
     return any(str(d.get("name")) == "common" for d in meta.get("dependencies") or [])
 
 
+# --- images from the registry mirror ------------------------------------------------------------
+
+def _has_host(reference: str) -> bool:
+    first = reference.split("/", 1)[0]
+    return "/" in reference and ("." in first or ":" in first or first == "localhost")
+
+
+def _strip_host(reference: str) -> str:
+    return reference.split("/", 1)[1] if _has_host(reference) else reference
+
+
+def image_overrides(defaults: Any, mirror: str, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
+    """Value paths that name an image's registry or full repository, rewritten to the mirror.
+
+    The mirror holds each image under its reference without the registry host
+    (docker.elastic.co/kibana/kibana -> MIRROR/kibana/kibana). DIGIT's slash-less repositories
+    are left to global.containerRegistry; images written into templates cannot be reached here
+    and are reported by the render check.
+    """
+    found: dict[tuple[str, ...], str] = {}
+    if isinstance(defaults, dict):
+        registry = defaults.get("registry")
+        repository = defaults.get("repository")
+        if isinstance(registry, str) and registry and ("repository" in defaults or "image" in defaults):
+            found[path + ("registry",)] = mirror
+        elif isinstance(repository, str) and "/" in repository:
+            found[path + ("repository",)] = f"{mirror}/{_strip_host(repository)}"
+        image = defaults.get("image")
+        if isinstance(image, str) and _has_host(image):
+            found[path + ("image",)] = f"{mirror}/{_strip_host(image)}"
+        for key, value in defaults.items():
+            if isinstance(value, dict):
+                found.update(image_overrides(value, mirror, path + (str(key),)))
+    return found
+
+
+def chart_image_overrides(chart: Path, mirror: str) -> dict[str, Any]:
+    """Mirror overrides for a chart and its local dependencies (DIGIT's common values sit at the top)."""
+    from ruamel.yaml import YAML
+
+    found = image_overrides(_chart_defaults(chart), mirror)
+    meta = YAML(typ="safe", pure=True).load((chart / "Chart.yaml").read_text(encoding="utf-8")) or {}
+    for dep in meta.get("dependencies") or []:
+        repository = str(dep.get("repository") or "")
+        source = (chart / repository[len("file://"):]).resolve() if repository.startswith("file://") else chart / "charts" / str(dep.get("name"))
+        if not (source / "Chart.yaml").is_file():
+            continue
+        name = str(dep.get("alias") or dep.get("name"))
+        prefix: tuple[str, ...] = () if name == "common" else (name,)
+        for dep_path, value in image_overrides(_chart_defaults(source), mirror).items():
+            found.setdefault(prefix + dep_path, value)
+    tree: dict[str, Any] = {}
+    for dotted, value in sorted(found.items()):
+        _set(tree, dotted, value)
+    return tree
+
+
 # --- the two DIGIT files --------------------------------------------------------------------------
 
 @dataclass
@@ -245,6 +302,8 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
             entry["initContainers"] = {"gitSync": {"enabled": True, "repo": repo.url, "branch": repo.branch}}
         if release.name == "egov-filestore" and bucket:
             entry["fixed-bucketname"] = bucket
+        if answers.registry is not None:
+            entry = deep_merge(chart_image_overrides(release.chart, answers.registry.mirror), entry)
         env[release.name] = entry
 
     secret_values: dict[str, Any] = {"secrets": {}}
@@ -334,8 +393,12 @@ def release_extras(name: str, env_files: EnvFiles, sizing: Sizing, storage_class
     return extras
 
 
-def release_values(name: str, env_files: EnvFiles, sizing: Sizing, storage_class: str | None) -> dict[str, Any]:
-    return deep_merge(env_files.merged(), release_extras(name, env_files, sizing, storage_class))
+def release_values(name: str, env_files: EnvFiles, sizing: Sizing, storage_class: str | None,
+                   chart: Path | None = None, mirror: str | None = None) -> dict[str, Any]:
+    values = deep_merge(env_files.merged(), release_extras(name, env_files, sizing, storage_class))
+    if mirror and chart is not None and not _uses_common(chart):
+        values = deep_merge(values, chart_image_overrides(chart, mirror))
+    return values
 
 
 def values_digest(values: dict[str, Any]) -> str:
