@@ -35,7 +35,7 @@ def offline_engine():
 
 
 def test_render_resolves_the_common_library_offline(offline_engine: HelmSdkEngine) -> None:
-    values = {"egov-user": {"replicas": 3, "heap": "-Xmx300m"}, "global": {"containerRegistry": "mirror.local:5000"}}
+    values = {"egov-user": {"replicas": 3, "heap": "-Xmx300m"}, "global": {"containerRegistry": "mirror.local:5000/egovio"}}
     docs = _documents(offline_engine.render(USER_CHART, values, release="egov-user", namespace="egov"))
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     assert deployment["metadata"] == {"name": "egov-user", "namespace": "egov",

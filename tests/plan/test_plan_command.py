@@ -57,9 +57,14 @@ def test_plan_matches_golden_files(example: str, tmp_path: Path, monkeypatch: py
     _compare(f"{stem}/env-secrets.yaml", (out / "env-secrets.yaml").read_text())
     for name in ("plan.txt", "env.yaml", "env-secrets.yaml", "cluster-objects.yaml"):
         assert (out / name).is_file()
-    for release in json.loads((out / "plan.json").read_text())["releases"]:
+    summary = json.loads((out / "plan.json").read_text())
+    for release in summary["releases"]:
         assert release["rendered"]["ok"], release
         assert (out / "releases" / release["name"] / "manifest.yaml").is_file()
+        mirror = summary["registry_mirror"]
+        if mirror:  # every image the sample charts take from values comes from the mirror, once
+            for image in release["rendered"]["images"]:
+                assert image.startswith(mirror + "/") and image.count(mirror) == 1, (release["name"], image)
 
 
 def _all_text(directory: Path) -> str:
