@@ -37,6 +37,9 @@ class HelmOperations(Protocol):
     def apply(self, spec: ReleaseSpec, labels: dict[str, str], install: bool) -> tuple[int, str]:
         """Install or upgrade; returns (revision, rendered manifest)."""
 
+    def manifest(self, name: str, namespace: str) -> str:
+        """The rendered manifest of the release's current revision."""
+
     def rollback(self, name: str, namespace: str, revision: int) -> None: ...
 
     def uninstall(self, name: str, namespace: str) -> None: ...
@@ -191,8 +194,25 @@ class Executor:
         current = self.helm.current(spec.name, spec.namespace)
         if current is not None and current.status == "deployed" and digests.is_unchanged(
                 current.labels, chart_digest, values_digest):
-            result.outcome, result.action, result.revision = UNCHANGED, "none", current.revision
-            result.ready_at = time.time()
+            # Nothing to upgrade; still make sure it is ready (a first install that never became
+            # ready stays 'deployed' in Helm's records, and a fix may have come from outside).
+            result.action, result.revision = "none", current.revision
+            try:
+                refs = workloads_from_manifest(self.helm.manifest(spec.name, spec.namespace), spec.namespace)
+                self.watcher.wait(refs, timeout=spec.timeout, on_progress=self._progress(spec),
+                                  cancelled=self.cancelled)
+            except WatchCancelled:
+                result.outcome, result.error = CANCELLED, "the run was cancelled while waiting for readiness"
+                self._emit(ReleaseEvent(spec.name, "cancelled", result.error))
+                return result
+            except ReleaseNotReady as error:
+                result.error, result.reason = redact.mask(error.breakage.describe()), error.breakage.reason
+                result.seconds = time.monotonic() - began
+                self._emit(ReleaseEvent(spec.name, "failed", f"unchanged at revision {current.revision} but not "
+                                                             f"ready: {result.error}"))
+                return result
+            result.outcome, result.ready_at = UNCHANGED, time.time()
+            result.seconds = time.monotonic() - began
             self._emit(ReleaseEvent(spec.name, "unchanged", f"at revision {current.revision}"))
             return result
 
@@ -214,13 +234,7 @@ class Executor:
             result.revision = revision
             refs = workloads_from_manifest(manifest, spec.namespace)
             remaining = max(1.0, spec.timeout - (time.monotonic() - began))
-
-            def progress(ready: int, desired: int, states: list[WorkloadState]) -> None:
-                waiting = [f"{s.kind.lower()}/{s.name}" for s in states if not s.done]
-                message = f"{ready}/{desired} ready" + (f"; waiting for {', '.join(waiting[:3])}" if waiting else "")
-                self._emit(ReleaseEvent(spec.name, "progress", message, ready, desired))
-
-            self.watcher.wait(refs, timeout=remaining, on_progress=progress, cancelled=self.cancelled)
+            self.watcher.wait(refs, timeout=remaining, on_progress=self._progress(spec), cancelled=self.cancelled)
             result.outcome = DEPLOYED
             result.ready_at = time.time()
             result.seconds = time.monotonic() - began
@@ -241,6 +255,14 @@ class Executor:
             return result  # leave it for --resume; rolling back now would only slow the exit
         self._undo(spec, result, previous, install)
         return result
+
+    def _progress(self, spec: ReleaseSpec) -> Callable[[int, int, list[WorkloadState]], None]:
+        def progress(ready: int, desired: int, states: list[WorkloadState]) -> None:
+            waiting = [f"{s.kind.lower()}/{s.name}" for s in states if not s.done]
+            message = f"{ready}/{desired} ready" + (f"; waiting for {', '.join(waiting[:3])}" if waiting else "")
+            self._emit(ReleaseEvent(spec.name, "progress", message, ready, desired))
+
+        return progress
 
     def _undo(self, spec: ReleaseSpec, result: ReleaseResult, previous: int | None, install: bool) -> None:
         try:

@@ -56,6 +56,10 @@ class EngineOperations:
             info = self.engine.upgrade(spec.name, spec.chart, spec.values, **kwargs)
         return info.revision, info.manifest or ""
 
+    def manifest(self, name: str, namespace: str) -> str:
+        info = self.engine.status(name, namespace=namespace)
+        return (info.manifest or "") if info is not None else ""
+
     def rollback(self, name: str, namespace: str, revision: int) -> None:
         self.engine.rollback(name, namespace=namespace, revision=revision, timeout=self.action_timeout)
 

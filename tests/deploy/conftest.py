@@ -88,9 +88,25 @@ def sample_specs(suffix: str, *, timeout: float = 30.0, values: dict[str, dict] 
         return depth[name]
 
     return [ReleaseSpec(name=r["name"], namespace=f"{r['namespace']}-{suffix}", chart=SAMPLE_CHARTS / r["chart"],
-                        values={**REQUIRED_VALUES.get(r["name"], {}), **(values or {}).get(r["name"], {})}, needs=tuple(r.get("needs") or ()),
+                        values={**required_values(r["name"], f"{r['namespace']}-{suffix}"),
+                                **(values or {}).get(r["name"], {})}, needs=tuple(r.get("needs") or ()),
                         wave=wave(r["name"]), timeout=timeout)
             for r in releases]
+
+
+def required_values(release: str, namespace: str) -> dict:
+    values = dict(REQUIRED_VALUES.get(release, {}))
+    if release == "configmaps":  # the service Secrets it renders go to this test's namespace
+        values["secrets"] = {
+            "db": {"name": "db", "namespace": namespace, "username": "egov", "password": "sample-db-password",
+                   "flywayUsername": "egov", "flywayPassword": "sample-db-password"},
+            "egov-enc-service": {"name": "egov-enc-service", "namespace": namespace, "master_password": "sample-mp",
+                                 "master_salt": "sample-ms", "master_initialvector": "sample-iv"},
+            "git-sync": {"name": "git-creds", "namespace": namespace, "ssh": "sample-key"},
+            "elasticsearch": {"name": "elasticsearch-credentials", "namespace": namespace,
+                              "password": "sample-es-password"},
+        }
+    return values
 
 
 def unique_suffix() -> str:

@@ -71,16 +71,16 @@ def test_full_deploy_runs_in_dependency_order_with_progress(rollout, helm, api) 
 
 def test_never_ready_release_fails_fast_skips_dependents_and_resumes(rollout, helm, api) -> None:
     suffix = unique_suffix()
-    specs = sample_specs(suffix, timeout=60)
+    specs = sample_specs(suffix, timeout=120)
     rollout.set_rollout(delay=0.2, never_ready={"egov-enc-service": "ImagePullBackOff"})
     recorder = Recorder()
     report = make_executor(helm, api, recorder, uninstall_failed_install=True).run(specs)
 
     enc = report.results["egov-enc-service"]
-    assert enc.outcome == FAILED
+    assert enc.outcome == FAILED, json.dumps(report.to_dict(), indent=1)
     assert enc.reason == "ImagePullBackOff"
     assert "pod egov-enc-service-" in enc.error and "simulated by the rig: ImagePullBackOff" in enc.error
-    assert enc.seconds < 20, "a broken pod is reported at once, not after the timeout"
+    assert enc.seconds < 40, "a broken pod is reported at once, not after the 120 s timeout"
     assert enc.uninstalled and helm.status("egov-enc-service", namespace=f"egov-{suffix}") is None
     assert report.by_outcome(SKIPPED) == ["egov-hrms", "egov-user"]
     assert report.results["egov-hrms"].skipped_because == ["egov-enc-service"]
@@ -123,7 +123,7 @@ def test_identical_rerun_changes_nothing_and_one_value_upgrades_one_release(roll
 
     rerun = make_executor(helm, api).run(sample_specs(suffix))
     assert rerun.by_outcome(UNCHANGED) == sorted(histories), rerun.summary_text()
-    assert rerun.seconds < 10
+    assert rerun.seconds < 15
     assert {s.name: len(helm.history(s.name, namespace=s.namespace)) for s in specs} == histories
 
     changed = make_executor(helm, api).run(sample_specs(suffix, values={"gateway": {"replicas": 2}}))
