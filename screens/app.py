@@ -1,0 +1,192 @@
+"""The Textual wizard: page order, draft saving, quitting, and the entry point the CLI calls."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from screens.state import PAGES, WizardState, state_from_args
+
+FORM_PAGES = tuple(PAGES)
+ALL_PAGES = ("welcome", *FORM_PAGES, "review", "preflight", "progress")
+
+
+def _page_class(page: str) -> type:
+    from screens import credentials, database, domain, monitoring, preflight, progress, release, review, sizing, target, welcome
+
+    return {
+        "welcome": welcome.WelcomeScreen,
+        "target": target.TargetScreen,
+        "sizing": sizing.SizingScreen,
+        "domain": domain.DomainScreen,
+        "database": database.DatabaseScreen,
+        "credentials": credentials.CredentialsScreen,
+        "release": release.ReleaseScreen,
+        "monitoring": monitoring.MonitoringScreen,
+        "review": review.ReviewScreen,
+        "preflight": preflight.PreflightScreen,
+        "progress": progress.ProgressScreen,
+    }[page]
+
+
+class QuitScreen(ModalScreen[str]):
+    """Quitting asks whether to keep what was typed."""
+
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    QuitScreen > Vertical { width: 60; max-width: 95%; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    QuitScreen Horizontal { height: auto; margin-top: 1; }
+    QuitScreen Button { margin-right: 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Save a draft of your answers before quitting?")
+            yield Static(f"It goes to {self.app.state.answers_path}.")  # type: ignore[attr-defined]
+            with Horizontal():
+                yield Button("Save and quit", id="save-quit", variant="primary")
+                yield Button("Quit without saving", id="quit", variant="error")
+                yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed)
+    def _chosen(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss("cancel")
+
+
+class WizardApp(App[int]):
+    """The full-screen wizard; every page reads and writes one WizardState."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "DIGIT installer"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("ctrl+s", "save_draft", "Save draft", priority=True),
+        Binding("ctrl+q", "request_quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, state: WizardState, *, pages: list[str] | None = None, interactive: bool = False,
+                 clock: Callable[[], float] = time.monotonic, event_source: Callable | None = None,
+                 preflight_source: Callable | None = None, build_steps: Callable | None = None) -> None:
+        super().__init__()
+        self.state = state
+        self.interactive = interactive
+        self.flow: list[str] = (list(pages) if pages is not None else ["welcome", *FORM_PAGES]) + ["review"]
+        self.clock = clock
+        self.event_source = event_source
+        self.preflight_source = preflight_source
+        self.build_steps = build_steps
+        self.current = self.flow[0]
+        self.exit_code = 0
+        self.saved_path: Path | None = None
+
+    # -- pages
+
+    def page(self, name: str):
+        if not self.is_screen_installed(name):
+            self.install_screen(_page_class(name)(), name)
+        return self.get_screen(name)
+
+    def reset_pages(self) -> None:
+        """After loading another file, rebuild pages so they show its values."""
+        for name in ALL_PAGES:
+            if name != self.current and self.is_screen_installed(name):
+                self.uninstall_screen(name)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.page(self.current))
+
+    def show(self, name: str) -> None:
+        self.current = name
+        self.switch_screen(self.page(name))
+
+    def position(self, page: str) -> str:
+        steps = [p for p in self.flow if p != "welcome"]
+        if page in steps:
+            return f"Step {steps.index(page) + 1} of {len(steps)}  ·  "
+        return ""
+
+    def can_go_back(self, page: str) -> bool:
+        return page in self.flow and self.flow.index(page) > 0
+
+    def go_next(self, page: str) -> None:
+        if page in self.flow and self.flow.index(page) + 1 < len(self.flow):
+            self.show(self.flow[self.flow.index(page) + 1])
+
+    def go_back(self, page: str) -> None:
+        if page in self.flow and self.flow.index(page) > 0:
+            self.show(self.flow[self.flow.index(page) - 1])
+
+    def start_install(self) -> None:
+        self.show("preflight")
+
+    # -- saving and quitting
+
+    def store_current(self) -> None:
+        store = getattr(self.screen, "store", None)
+        if store is not None:
+            store()
+
+    def action_save_draft(self) -> None:
+        self.store_current()
+        self._save_draft()
+
+    @work(thread=True, exclusive=True, group="save-draft")
+    def _save_draft(self, then_exit: bool = False) -> None:
+        try:
+            path = self.state.save_draft()
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"could not save the draft: {exc.strerror or exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"draft saved to {path}", title="Saved")
+        if then_exit:
+            self.call_from_thread(self.exit, 0)
+
+    def action_request_quit(self) -> None:
+        def chosen(answer: str | None) -> None:
+            if answer == "save-quit":
+                self.store_current()
+                self._save_draft(then_exit=True)
+            elif answer == "quit":
+                self.exit(self.exit_code or 0)
+
+        self.push_screen(QuitScreen(), chosen)
+
+    async def action_quit(self) -> None:
+        self.action_request_quit()
+
+
+def make_app(state: WizardState | None = None, *, args: argparse.Namespace | None = None, **options: Any) -> WizardApp:
+    """The wizard for a state or for command-line arguments (mixed mode with --interactive)."""
+    if state is None:
+        state = state_from_args(args or argparse.Namespace())
+    if args is not None and getattr(args, "interactive", False) and getattr(args, "answers", None):
+        named = [s.strip() for s in (getattr(args, "sections", None) or "").split(",") if s.strip()]
+        options.setdefault("pages", state.pages_needing_visit(named))
+        options.setdefault("interactive", True)
+    return WizardApp(state, **options)
+
+
+def run(args: argparse.Namespace) -> int:
+    from installer.answers import AnswersError
+
+    try:
+        app = make_app(args=args)
+    except AnswersError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    result = app.run()
+    return int(result if isinstance(result, int) else app.exit_code)

@@ -1,0 +1,206 @@
+"""What every wizard page shares: the step header, Back/Next, help, and a form per section."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Label, Static
+
+from screens.form import FieldRow, GroupBox, ItemsEditor, SectionForm, UnionBox
+from screens.questions import FieldError, Question, section_errors, section_question, top_level_question
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+
+class HelpScreen(ModalScreen[None]):
+    """F1: what the focused field means and what DIGIT needs it for."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical { width: 70; max-width: 95%; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
+    HelpScreen .help-title { text-style: bold; }
+    HelpScreen .help-key { color: $text-muted; }
+    HelpScreen Button { margin-top: 1; }
+    """
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def __init__(self, title: str, key: str, text: str) -> None:
+        super().__init__()
+        self.help_title, self.key, self.text = title, key, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.help_title, classes="help-title")
+            if self.key:
+                yield Label(f"answers file key: {self.key}", classes="help-key")
+            yield Static(self.text or "No further help for this field.")
+            yield Button("Close (Esc)", id="close-help")
+
+    @on(Button.Pressed, "#close-help")
+    def _close(self) -> None:
+        self.dismiss()
+
+
+class WizardScreen(Screen):
+    """A page of the wizard with a step header and Back/Next."""
+
+    DEFAULT_CSS = """
+    WizardScreen { layout: vertical; }
+    WizardScreen > .page-header { height: 1; background: $primary; color: $text; padding: 0 1; }
+    WizardScreen > .page-intro { padding: 0 1; color: $text-muted; height: auto; max-height: 3; }
+    WizardScreen > .page-body { height: 1fr; padding: 0 1; }
+    WizardScreen > .page-status { height: auto; max-height: 3; padding: 0 1; color: $warning; }
+    WizardScreen > .page-nav { height: 1; align-horizontal: right; padding: 0 1; }
+    WizardScreen > .page-nav Button { margin-left: 2; }
+    """
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next"),
+        Binding("ctrl+b", "back", "Back"),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("ctrl+s", "app.save_draft", "Save draft"),
+        Binding("ctrl+q", "app.request_quit", "Quit"),
+    ]
+    PAGE = ""
+    TITLE_TEXT = ""
+    INTRO = ""
+    NEXT_LABEL = "Next"
+
+    @property
+    def wizard(self) -> "WizardApp":
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.header_text(), classes="page-header")
+        if self.INTRO:
+            yield Static(self.INTRO, classes="page-intro")
+        with VerticalScroll(classes="page-body", id="body"):
+            yield from self.compose_body()
+        yield Static("", classes="page-status", id="status")
+        with Horizontal(classes="page-nav"):
+            yield from self.compose_buttons()
+        yield Footer()
+
+    def compose_buttons(self) -> ComposeResult:
+        if self.wizard.can_go_back(self.PAGE):
+            yield Button("< Back", id="back", compact=True)
+        yield Button(f"{self.NEXT_LABEL} >", id="next", variant="primary", compact=True)
+
+    def header_text(self) -> str:
+        position = self.wizard.position(self.PAGE)
+        return f" DIGIT installer  ·  {position}{self.TITLE_TEXT}"
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def set_status(self, text: str) -> None:
+        status = self.query_one("#status", Static)
+        if getattr(status, "_text", None) != text:
+            status._text = text  # type: ignore[attr-defined]
+            status.update(text)
+
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    def action_next(self) -> None:
+        self.wizard.go_next(self.PAGE)
+
+    def action_back(self) -> None:
+        self.store()
+        self.wizard.go_back(self.PAGE)
+
+    def store(self) -> None:
+        """Copy what this page holds into the draft."""
+
+    def action_help(self) -> None:
+        focused = self.focused
+        node: Any = focused
+        while node is not None and not isinstance(node, (FieldRow, GroupBox, UnionBox, ItemsEditor)):
+            node = node.parent
+        if node is None:
+            self.app.push_screen(HelpScreen(self.TITLE_TEXT, "", self.page_help()))
+            return
+        question: Question = node.question
+        section = getattr(node, "section", None) or getattr(getattr(node, "form", None), "section", "")
+        from screens.questions import key_path
+
+        self.app.push_screen(HelpScreen(question.title, key_path((section, *question.loc)), question.help))
+
+    def page_help(self) -> str:
+        return self.INTRO
+
+
+class SectionScreen(WizardScreen):
+    """A page made of generated forms, one per answers section."""
+
+    SECTIONS: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, SectionForm] = {}
+
+    def make_form(self, section: str, **options: Any) -> SectionForm:
+        state = self.wizard.state
+        if section == "name":
+            from screens.state import name_errors
+
+            question = top_level_question("name")
+            options.setdefault("validator", name_errors)
+        else:
+            question = section_question(section)
+        form = SectionForm(section, question, state.section(section), base_dir=lambda: state.base_dir,
+                           secrets=state.secrets, answers_path=lambda: state.answers_path, **options)
+        self.forms[section] = form
+        return form
+
+    def compose_body(self) -> ComposeResult:
+        for section in self.SECTIONS:
+            yield self.make_form(section)
+
+    def on_mount(self) -> None:
+        for form in self.forms.values():
+            form.call_after_refresh(form.validate)
+
+    def store(self) -> None:
+        for section, form in self.forms.items():
+            self.wizard.state.put(section, form.data())
+
+    def page_errors(self) -> list[FieldError]:
+        errors: list[FieldError] = []
+        for form in self.forms.values():
+            form.show_all = True
+            errors += form.validate()
+        return errors
+
+    def on_section_form_changed(self, event: SectionForm.Changed) -> None:
+        errors = [e for form in self.forms.values() for e in form.errors if form.show_all or not e.missing]
+        if not errors:
+            self.set_status("")
+
+    def action_next(self) -> None:
+        errors = self.page_errors()
+        if errors:
+            first = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            self.set_status(f"Next is blocked: {first.key or 'this page'}: {first.message}{more}")
+            for form in self.forms.values():
+                row = form.first_invalid()
+                if row is not None:
+                    row.scroll_visible()
+                    target = row.query("Input, Select, Switch").first()
+                    target.focus()
+                    break
+            return
+        self.set_status("")
+        self.store()
+        self.wizard.go_next(self.PAGE)

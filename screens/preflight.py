@@ -1,0 +1,124 @@
+"""Preflight: every check against the target before anything changes; failures with what to do about them.
+
+The checks come from installer.preflight and run in a worker thread. A check
+source is any callable(answers, names) -> list of results with name, status
+('pass' | 'warn' | 'fail'), message and remediation attributes.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Button, DataTable, Static
+
+from screens.base import WizardScreen
+
+STATUS_TEXT = {"pass": "✓ pass", "warn": "! warn", "fail": "✗ FAIL", "error": "✗ error", "skip": "· skip"}
+
+
+def engine_preflight_source() -> Callable | None:
+    """The preflight engine's runner, when this build has one."""
+    try:
+        from installer.preflight import run_checks  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return run_checks
+
+
+class PreflightScreen(WizardScreen):
+    CSS_PATH = "preflight.tcss"
+    PAGE = "preflight"
+    TITLE_TEXT = "Preflight checks"
+    INTRO = "Checks of the machines, cluster, database and domain. Nothing has been changed yet."
+    NEXT_LABEL = "Start install"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: dict[str, Any] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="checks", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="remediation")
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button("Back", id="back", compact=True)
+        yield Button("Re-run selected check", id="rerun", disabled=True, compact=True)
+        yield Button(self.NEXT_LABEL, id="next", variant="primary", disabled=True, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#checks", DataTable).add_columns("check", "result", "detail")
+        self.source = self.wizard.preflight_source or engine_preflight_source()
+        if self.source is None:
+            self.set_status("")
+            self.query_one("#remediation", Static).update(
+                "This build has no preflight engine to run from the wizard; the install's own preflight step "
+                "runs the same checks first and stops before changing anything if one fails.")
+            self.query_one("#next", Button).disabled = False
+            return
+        self.run_checks(None)
+
+    @work(thread=True, exclusive=True, group="preflight")
+    def run_checks(self, names: list[str] | None) -> None:
+        self.app.call_from_thread(self.set_status, "running checks…" if not names else f"re-running {', '.join(names)}…")
+        try:
+            answers = self.wizard.state.validate()
+            results = list(self.source(answers, names))
+        except Exception as exc:  # a broken check must be reported, not crash the wizard
+            from installer import redact
+
+            self.app.call_from_thread(self.set_status, redact.mask(f"preflight could not run: {type(exc).__name__}: {exc}"))
+            self.app.call_from_thread(self._enable, True)
+            return
+        self.app.call_from_thread(self._show, results)
+
+    def _enable(self, allow_next: bool) -> None:
+        self.query_one("#next", Button).disabled = not allow_next
+        self.query_one("#rerun", Button).disabled = not self.results
+
+    def _show(self, results: list[Any]) -> None:
+        for result in results:
+            self.results[result.name] = result
+        table = self.query_one("#checks", DataTable)
+        table.clear()
+        ordered = sorted(self.results.values(), key=lambda r: ({"fail": 0, "error": 0, "warn": 1}.get(r.status, 2), r.name))
+        for result in ordered:
+            status = STATUS_TEXT.get(result.status, result.status)
+            style = "bold red" if result.status in ("fail", "error") else "yellow" if result.status == "warn" else ""
+            from rich.text import Text
+
+            table.add_row(result.name, Text(status, style=style), result.message, key=result.name)
+        failed = [r for r in self.results.values() if r.status in ("fail", "error")]
+        self.set_status(f"{len(failed)} check(s) failed: fix them and re-run, or go back to change the answers" if failed
+                        else f"all {len(self.results)} checks passed" if self.results else "")
+        self._enable(not failed)
+        if failed:
+            self._describe(failed[0].name)
+
+    def _describe(self, name: str) -> None:
+        result = self.results.get(name)
+        if result is None:
+            return
+        text = f"{result.name}: {result.message}"
+        if getattr(result, "remediation", ""):
+            text += f"\nwhat to do: {result.remediation}"
+        self.query_one("#remediation", Static).update(text)
+
+    @on(DataTable.RowHighlighted, "#checks")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value:
+            self._describe(event.row_key.value)
+
+    @on(Button.Pressed, "#rerun")
+    def _rerun(self) -> None:
+        table = self.query_one("#checks", DataTable)
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            self.run_checks([key])
+
+    def action_next(self) -> None:
+        if not self.query_one("#next", Button).disabled:
+            self.wizard.show("progress")
+
+    def action_back(self) -> None:
+        self.wizard.show("review")

@@ -1,0 +1,285 @@
+"""Progress: one row per step and per Helm release, a log pane for any row, and the final summary.
+
+Consumes installer.engine events. The engine runs in a worker thread; its
+event sink hands each event to the UI thread with call_from_thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Label, ProgressBar, RichLog, Static
+
+from installer.engine import events as ev
+from screens.base import WizardScreen
+
+ICONS = {"pending": "·", "running": "▶", "ok": "✓", "succeeded": "✓", "skipped": "↷", "failed": "✗",
+         "cancelled": "■", "interrupted": "■", "timeout": "✗"}
+
+
+def _elapsed(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60:d}:{seconds % 60:02d}"
+
+
+@dataclass
+class RowState:
+    key: str
+    title: str
+    status: str = "pending"
+    started: float | None = None
+    finished: float | None = None
+    logs: list[str] = field(default_factory=list)
+
+
+class ProgressRow(Horizontal, can_focus=True):
+    """A step or a task: status, name, bar, elapsed time. Enter opens its log."""
+
+    class Opened(Message):
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    BINDINGS = [Binding("enter", "open", "Show log")]
+
+    def __init__(self, row: RowState, indent: bool) -> None:
+        super().__init__(classes="progress-row" + (" -task" if indent else ""))
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        yield Static(ICONS["pending"], classes="row-icon")
+        yield Static(self.row.title, classes="row-title")
+        yield ProgressBar(total=None, show_eta=False, classes="row-bar")
+        yield Static("", classes="row-elapsed")
+
+    def action_open(self) -> None:
+        self.post_message(self.Opened(self.row.key))
+
+    def on_click(self) -> None:
+        self.focus()
+        self.action_open()
+
+    def refresh_row(self, now: float, message: str = "") -> None:
+        row = self.row
+        self.query_one(".row-icon", Static).update(ICONS.get(row.status, "?"))
+        self.set_class(row.status == "failed", "-failed")
+        self.set_class(row.status in ("ok", "succeeded"), "-done")
+        if message:
+            self.query_one(".row-title", Static).update(f"{row.title}  {message}")
+        if row.started is not None:
+            end = row.finished if row.finished is not None else now
+            self.query_one(".row-elapsed", Static).update(_elapsed(end - row.started))
+
+
+class ProgressScreen(WizardScreen):
+    CSS_PATH = "progress.tcss"
+    PAGE = "progress"
+    TITLE_TEXT = "Installing"
+    BINDINGS = [Binding("escape", "close_log", "Close log", show=False), Binding("ctrl+c", "cancel_run", "Cancel install")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, RowState] = {}
+        self.widgets: dict[str, ProgressRow] = {}
+        self.open_key: str | None = None
+        self.engine: Any = None
+        self.finished: ev.RunFinished | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Vertical(id="rows")
+        yield Static("", id="summary")
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button("Cancel install", id="cancel-run", variant="error", compact=True)
+        yield Button("Close", id="close", disabled=True, compact=True)
+
+    def on_mount(self) -> None:
+        self.mount(RichLog(id="log", wrap=True, markup=False, max_lines=2000), after=self.query_one("#body"))
+        self.query_one("#log").display = False
+        self.set_interval(1.0, self._tick)
+        self.start()
+
+    # -- running
+
+    def start(self) -> None:
+        source = self.wizard.event_source
+        if source is not None:
+            self._run_source(source)
+        else:
+            self._run_engine()
+
+    def sink(self, event: ev.Event) -> None:
+        """Called on the engine's dispatcher thread."""
+        self.app.call_from_thread(self.handle, event)
+
+    @work(thread=True, exclusive=True, group="run")
+    def _run_source(self, source) -> None:
+        source(self.sink)
+
+    @work(thread=True, exclusive=True, group="run")
+    def _run_engine(self) -> None:
+        from installer.engine import Engine
+        from installer.pipeline import build_steps, register_secrets
+        from installer.state import state_dir_for
+
+        state = self.wizard.state
+        try:
+            answers = state.validate()
+        except Exception as exc:  # the review page validated already; say what changed
+            self.app.call_from_thread(self.set_status, f"cannot start: {exc}")
+            return
+        register_secrets(answers)
+        steps = (self.wizard.build_steps or build_steps)(answers)
+        self.engine = Engine(steps, answers=answers, state_dir=state_dir_for(answers.name, state.state_dir),
+                             install=answers.name, resume=state.resume, sinks=[self.sink],
+                             answers_path=self.wizard.saved_path or state.answers_path)
+        self.engine.run()
+
+    def action_cancel_run(self) -> None:
+        if self.engine is not None and self.finished is None:
+            self.engine.cancel("cancelled from the wizard")
+            self.set_status("cancelling: the current step stops at its next safe point…")
+
+    @on(Button.Pressed, "#cancel-run")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel_run()
+
+    @on(Button.Pressed, "#close")
+    def _close_pressed(self) -> None:
+        self.app.exit(self.wizard.exit_code)
+
+    # -- events
+
+    def _row(self, key: str, title: str, parent: str | None = None) -> RowState:
+        if key not in self.rows:
+            self.rows[key] = RowState(key, title)
+            widget = ProgressRow(self.rows[key], indent=parent is not None)
+            self.widgets[key] = widget
+            container = self.query_one("#rows", Vertical)
+            after = None
+            if parent is not None:
+                siblings = [k for k in self.widgets if k == parent or k.startswith(parent + "/")]
+                after = self.widgets[siblings[-2]] if len(siblings) > 1 else None
+            container.mount(widget, after=after) if after is not None else container.mount(widget)
+        return self.rows[key]
+
+    def handle(self, event: ev.Event) -> None:
+        now = self.wizard.clock()
+        step = event.step or "run"
+        if isinstance(event, ev.RunStarted):
+            for step_id in event.steps:
+                self._row(step_id, step_id)
+            self.set_status(f"installing {event.install}; debug log: {event.log_path}")
+            return
+        if isinstance(event, ev.RunFinished):
+            self.finished = event
+            self._finish(event)
+            return
+        key = f"{step}/{event.task}" if getattr(event, "task", None) else step
+        if key != step:
+            self._row(step, step)
+        row = self._row(key, event.task if key != step else step, parent=step if key != step else None)
+        widget = self.widgets[key]
+        message = ""
+        if isinstance(event, ev.StepStarted):
+            row.title, row.status, row.started, row.finished = event.title, "running", now, None
+            widget.query_one(".row-title", Static).update(event.title + (f" (attempt {event.attempt})" if event.attempt > 1 else ""))
+        elif isinstance(event, ev.StepProgress):
+            if row.started is None:
+                row.started, row.status = now, "running"
+            bar = widget.query_one(ProgressBar)
+            bar.update(total=event.total, progress=event.done)
+            message = event.message
+        elif isinstance(event, (ev.StepLog, ev.StepWarning)):
+            level = "warning" if isinstance(event, ev.StepWarning) else event.level
+            row.logs.append(f"[{level}] {event.message}")
+            if key != step:
+                self.rows[step].logs.append(f"[{level}] {event.task}: {event.message}")
+            if self.open_key in (key, step):
+                self.query_one("#log", RichLog).write(f"[{level}] {event.message}")
+        elif isinstance(event, ev.TaskFinished):
+            row.status, row.finished = event.outcome, now
+            message = event.message
+            self._complete_bar(widget, event.outcome)
+        elif isinstance(event, ev.StepSkipped):
+            row.status = "skipped"
+            message = f"skipped: {event.reason}"
+        elif isinstance(event, ev.StepFinished):
+            row.status, row.finished = event.outcome, now
+            if row.started is None:
+                row.started = now - event.duration
+            message = event.message if event.outcome != "ok" else ""
+            if event.remediation:
+                row.logs.append(f"[remediation] {event.remediation}")
+            self._complete_bar(widget, event.outcome)
+        widget.refresh_row(now, message)
+
+    @staticmethod
+    def _complete_bar(widget: ProgressRow, outcome: str) -> None:
+        bar = widget.query_one(ProgressBar)
+        if outcome in ("ok", "succeeded"):
+            total = bar.total or 1
+            bar.update(total=total, progress=total)
+
+    def _finish(self, event: ev.RunFinished) -> None:
+        self.wizard.exit_code = event.exit_code
+        self.query_one("#cancel-run", Button).disabled = True
+        close = self.query_one("#close", Button)
+        close.disabled = False
+        close.focus()
+        lines = []
+        if event.outcome == "ok" or event.exit_code == 0:
+            lines.append("✓ DIGIT is installed.")
+        else:
+            lines.append(f"✗ The install stopped at {event.failed_step or 'a step'}: {event.message}")
+            failed = self.rows.get(event.failed_step or "")
+            remediation = [line for line in (failed.logs if failed else []) if line.startswith("[remediation]")]
+            lines += [line.replace("[remediation] ", "  what to do: ") for line in remediation]
+            lines.append("  Fix it, then resume with ./install.sh --answers FILE --resume")
+        summary = self.rows.get("summary")
+        if summary is not None:
+            lines += [line.split("] ", 1)[-1] for line in summary.logs if line.startswith("[info]")]
+        else:
+            fqdn = (self.wizard.state.draft.get("domain") or {}).get("fqdn")
+            if fqdn:
+                lines.append(f"  DIGIT: https://{fqdn}/digit-ui/employee   citizens: https://{fqdn}/digit-ui/citizen")
+        lines.append(f"  debug log: {event.log_path}")
+        self.query_one("#summary", Static).update("\n".join(lines))
+        self.set_status("")
+
+    # -- the log pane
+
+    def on_progress_row_opened(self, message: ProgressRow.Opened) -> None:
+        log = self.query_one("#log", RichLog)
+        log.clear()
+        self.open_key = message.key
+        row = self.rows[message.key]
+        log.write(f"— log of {row.title} (Esc closes) —")
+        for line in row.logs:
+            log.write(line)
+        log.display = True
+
+    def action_close_log(self) -> None:
+        self.open_key = None
+        self.query_one("#log").display = False
+
+    def _tick(self) -> None:
+        now = self.wizard.clock()
+        for key, widget in self.widgets.items():
+            if self.rows[key].status == "running":
+                widget.refresh_row(now)
+
+    def action_next(self) -> None:
+        if self.finished is not None:
+            self.app.exit(self.wizard.exit_code)
+
+    def action_back(self) -> None:
+        """There is no going back once the install runs."""

@@ -1,0 +1,255 @@
+"""The questions both wizard faces ask, derived from the answers models.
+
+Every field's `title` is the question and its `description` the help, so the
+Textual screens and the line-mode prompts are generated from this one tree and
+validate through the same pydantic models as the headless loader. A question's
+`loc` is the pydantic error location relative to its section (union tags
+included), so a validation error maps straight back onto the question asking it.
+"""
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from installer.answers import SECTION_MODELS, SecretRef
+from installer.answers import models as answer_models
+from installer.answers.loader import _message as problem_message
+from installer.answers.refs import generate_ref
+
+Loc = tuple[Any, ...]
+
+# the order the wizard visits sections in; each entry is (screen title, sections on it)
+SECTION_ORDER = ("target", "sizing", "domain", "database", "registry", "credentials", "config_repos", "release", "monitoring", "ci")
+UNION_TAGS = frozenset(
+    {*answer_models.TARGET_KINDS, "letsencrypt", "provided", "self-signed", "external", "managed", "in-cluster"}
+)
+
+
+@dataclass
+class Question:
+    """One thing to ask: a leaf field, a group of fields, a choice of variants or a list of items."""
+
+    loc: Loc
+    name: str
+    title: str
+    help: str = ""
+    kind: str = "text"  # text int float bool choice secret path strlist map group union items
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    children: list["Question"] = field(default_factory=list)
+    variants: dict[str, "Question"] = field(default_factory=dict)
+    discriminator: str = ""
+    item: "Question | None" = None
+    optional: bool = False
+    allow_generate: bool = False
+
+    @property
+    def key(self) -> str:
+        """Dotted key path without union tags, as the loader reports it."""
+        return key_path(self.loc)
+
+    def walk(self) -> Iterator["Question"]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+        for variant in self.variants.values():
+            yield from variant.walk()
+
+
+def key_path(loc: Loc) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
+        elif part in UNION_TAGS:
+            continue
+        else:
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _strip_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) < len(get_args(annotation)):
+            inner = args[0] if len(args) == 1 else Union[tuple(args)]  # type: ignore[valid-type]
+            return inner, True
+    return annotation, False
+
+
+def _unwrap_annotated(annotation: Any) -> tuple[Any, str | None]:
+    discriminator = None
+    while get_origin(annotation) is typing.Annotated:
+        args = get_args(annotation)
+        for meta in args[1:]:
+            found = getattr(meta, "discriminator", None)
+            if isinstance(found, str):
+                discriminator = found
+        annotation = args[0]
+    return annotation, discriminator
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _default(info: FieldInfo) -> Any:
+    if info.default_factory is not None:
+        value = info.default_factory()  # type: ignore[call-arg]
+        if isinstance(value, BaseModel):
+            return value.model_dump(mode="json", exclude_none=True)
+        return value
+    from pydantic_core import PydanticUndefined
+
+    return None if info.default is PydanticUndefined else info.default
+
+
+def _union_question(loc: Loc, name: str, title: str, help_text: str, members: tuple, discriminator: str) -> Question:
+    variants: dict[str, Question] = {}
+    for member in members:
+        tag_field = member.model_fields[discriminator]
+        tag = get_args(tag_field.annotation)[0]
+        variant = model_question(member, (*loc, tag), name, title=member.__doc__ or title, skip=(discriminator,))
+        variants[tag] = variant
+    return Question(
+        loc=loc, name=name, title=title, help=help_text, kind="union", required=True,
+        choices=tuple(variants), variants=variants, discriminator=discriminator, default=next(iter(variants)),
+    )
+
+
+def field_question(info: FieldInfo, loc: Loc, name: str) -> Question:
+    title = info.title or name.replace("_", " ").capitalize()
+    help_text = info.description or ""
+    annotation, optional = _strip_optional(info.annotation)
+    annotation, discriminator = _unwrap_annotated(annotation)
+    discriminator = discriminator or (info.discriminator if isinstance(info.discriminator, str) else None)
+    required = info.is_required()
+    default = _default(info)
+    base = dict(loc=loc, name=name, title=title, help=help_text, required=required, default=default, optional=optional)
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType) and discriminator:
+        union = _union_question(loc, name, title, help_text, get_args(annotation), discriminator)
+        union.optional = optional
+        return union
+    if annotation is SecretRef:
+        allow_generate = info.default_factory is generate_ref
+        return Question(kind="secret", allow_generate=allow_generate, **base)
+    if _is_model(annotation):
+        group = model_question(annotation, loc, name, title=title)
+        group.help, group.required, group.optional = help_text or group.help, required, optional
+        return group
+    if origin is Literal:
+        return Question(kind="choice", choices=tuple(str(a) for a in get_args(annotation)), **base)
+    if origin is list:
+        (item_type,) = get_args(annotation)
+        if _is_model(item_type):
+            item = model_question(item_type, (*loc, 0), name)
+            return Question(kind="items", item=item, **base)
+        return Question(kind="strlist", **base)
+    if origin is dict:
+        return Question(kind="map", **base)
+    if annotation is bool:
+        return Question(kind="bool", **base)
+    if annotation is int:
+        return Question(kind="int", **base)
+    if annotation is float:
+        return Question(kind="float", **base)
+    if annotation is Path:
+        return Question(kind="path", **base)
+    return Question(kind="text", **base)
+
+
+def model_question(model: type[BaseModel], loc: Loc, name: str, title: str | None = None, skip: tuple[str, ...] = ()) -> Question:
+    children = [
+        field_question(info, (*loc, field_name), field_name)
+        for field_name, info in model.model_fields.items()
+        if field_name not in skip
+    ]
+    doc = (model.__doc__ or "").strip()
+    return Question(loc=loc, name=name, title=(title or doc or name).strip(), help=doc, kind="group", children=children)
+
+
+def section_question(section: str) -> Question:
+    """The question tree of one top-level section of the answers file."""
+    info = answer_models.Answers.model_fields[section]
+    question = field_question(info, (), section)
+    return question
+
+
+def top_level_question(name: str) -> Question:
+    return field_question(answer_models.Answers.model_fields[name], (), name)
+
+
+# ---------------------------------------------------------------- data and validation
+
+
+def get_in(data: Any, loc: Loc, default: Any = None) -> Any:
+    """Read a value from nested plain data by a question's loc (union tags are skipped)."""
+    node = data
+    for part in loc:
+        if isinstance(part, str) and part in UNION_TAGS:
+            continue
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+@dataclass(frozen=True)
+class FieldError:
+    loc: Loc
+    key: str
+    message: str
+    missing: bool = False
+
+
+def section_errors(section: str, data: Any, base_dir: Path) -> list[FieldError]:
+    """Validate one section exactly as the loader would; every error with its loc."""
+    adapter = _adapter(section)
+    if data is None and section == "registry":
+        return []
+    try:
+        adapter.validate_python(data, context={"base_dir": str(base_dir)})
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            errors.append(FieldError(loc, key_path((section, *loc)), problem_message(error), error["type"] == "missing"))
+        return errors
+    return []
+
+
+_ADAPTERS: dict[str, TypeAdapter] = {}
+
+
+def _adapter(section: str) -> TypeAdapter:
+    if section not in _ADAPTERS:
+        _ADAPTERS[section] = TypeAdapter(SECTION_MODELS[section])
+    return _ADAPTERS[section]
+
+
+def errors_for(errors: list[FieldError], loc: Loc, exact: bool = False) -> list[FieldError]:
+    """Errors located at `loc` (or below it unless exact)."""
+    size = len(loc)
+    return [e for e in errors if e.loc == loc or (not exact and e.loc[:size] == loc)]
+
+
+def secret_describe(value: Any) -> str:
+    if isinstance(value, dict):
+        for kind in ("env", "file"):
+            if value.get(kind):
+                return f"{kind}: {value[kind]}"
+        if value.get("generate"):
+            return "generated by the installer"
+    return "(not set)"

@@ -1,0 +1,81 @@
+"""Release and modules: the DIGIT version and which modules to deploy; dependencies come along and are explained."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Label, SelectionList, Static
+
+from screens.base import SectionScreen
+
+
+class ReleaseScreen(SectionScreen):
+    CSS_PATH = "release.tcss"
+    PAGE = "release"
+    TITLE_TEXT = "Release and modules"
+    INTRO = "Choose the DIGIT version and the modules to deploy. What a module needs is added for you."
+    SECTIONS = ("release",)
+
+    def compose_body(self) -> ComposeResult:
+        catalog = self.wizard.state.catalog
+        form = self.make_form("release", choices={("version",): list(catalog.releases)}, hidden={("modules",)})
+        form.extra[()] = lambda: {"modules": self.selected()}
+        yield form
+        yield Label("Modules", classes="modules-title")
+        yield Static("Space toggles a module.", classes="modules-help")
+        yield SelectionList[str](id="modules")
+        yield Static("", id="modules-explained")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._fill_modules()
+
+    def _profile(self):
+        data = self.forms["release"].data() or {}
+        return self.wizard.state.catalog.releases.get(str(data.get("version")))
+
+    def _fill_modules(self) -> None:
+        profile = self._profile()
+        chosen_before = (self.wizard.state.section("release") or {}).get("modules")
+        listing = self.query_one("#modules", SelectionList)
+        listing.clear_options()
+        if profile is None:
+            return
+        if chosen_before is None:
+            chosen_before = [m for m in profile.default_modules if (profile.module(m) and profile.module(m).selectable)]
+        for module in profile.modules:
+            if module.selectable:
+                listing.add_option((f"{module.name}: {module.description}", module.name, module.name in chosen_before))
+        self._explain()
+
+    def selected(self) -> list[str]:
+        if not self.query("#modules"):
+            return list((self.wizard.state.section("release") or {}).get("modules") or [])
+        listing = self.query_one("#modules", SelectionList)
+        order = [listing.get_option_at_index(i).value for i in range(listing.option_count)]
+        return [name for name in order if name in listing.selected]
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        self._explain()
+        self.forms["release"].changed()
+
+    def on_section_form_changed(self, event) -> None:
+        super().on_section_form_changed(event)
+        profile = self._profile()
+        if profile is not None and self.query("#modules") and profile.name != getattr(self, "_shown_profile", None):
+            self._shown_profile = profile.name
+            self._fill_modules()
+
+    def _explain(self) -> None:
+        profile = self._profile()
+        if profile is None:
+            return
+        selected = self.selected()
+        everything = profile.with_dependencies(selected)
+        added = [name for name in everything if name not in selected]
+        lines = []
+        if not selected:
+            lines.append(f"Nothing chosen: the profile's default set is deployed ({', '.join(profile.default_modules)}).")
+        for name in added:
+            needed_by = [m for m in everything if name in (profile.module(m).depends if profile.module(m) else [])]
+            module = profile.module(name)
+            lines.append(f"+ {name} (needed by {', '.join(needed_by) or 'the release'}): {module.description if module else ''}")
+        self.query_one("#modules-explained", Static).update("\n".join(lines))

@@ -1,0 +1,107 @@
+"""Target: where DIGIT goes (SDC VMs, an existing cluster, a cloud), with only the fields that kind needs."""
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Static
+
+from screens.base import SectionScreen
+from screens.form import ItemsEditor, UnionBox
+from screens.hostkeys import HostKeyResult, fetch_fingerprint
+
+
+class TargetScreen(SectionScreen):
+    CSS_PATH = "target.tcss"
+    PAGE = "target"
+    TITLE_TEXT = "Target"
+    INTRO = "Name this installation and say where DIGIT will run. Only the fields the chosen kind needs are shown."
+    SECTIONS = ("name", "target")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scanned: list[HostKeyResult] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield from super().compose_body()
+        with Vertical(id="hostkeys-box"):
+            yield Static("Test connection reads each node's SSH host key so you can compare it with the fingerprint "
+                         "your administrator gives you (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before pinning it.",
+                         classes="hostkeys-help")
+            with Horizontal(classes="hostkeys-actions"):
+                yield Button("Test connection", id="test-connection")
+                yield Button("Pin these host keys", id="pin-keys", disabled=True)
+            yield DataTable(id="hostkeys", cursor_type="row", show_cursor=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#hostkeys", DataTable)
+        table.add_columns("host", "port", "fingerprint / problem")
+        self._show_hostkeys_box()
+
+    def _kind(self) -> str:
+        return self.forms["target"].query_one(UnionBox).chosen
+
+    def on_section_form_changed(self, event) -> None:
+        super().on_section_form_changed(event)
+        self._show_hostkeys_box()
+
+    def _show_hostkeys_box(self) -> None:
+        self.query_one("#hostkeys-box").display = self._kind() in ("sdc-vms", "existing-cluster")
+
+    def _ssh_port(self, kind: str) -> tuple[int, float]:
+        data = self.forms["target"].data() or {}
+        ssh = data.get("ssh") or {}
+        try:
+            port = int(ssh.get("port", 22))
+        except (TypeError, ValueError):
+            port = 22
+        try:
+            timeout = float(ssh.get("connect_timeout", 10))
+        except (TypeError, ValueError):
+            timeout = 10.0
+        return port, min(max(timeout, 1.0), 120.0)
+
+    @on(Button.Pressed, "#test-connection")
+    def _test(self) -> None:
+        kind = self._kind()
+        editor = next((e for e in self.forms["target"].query(ItemsEditor) if e.question.loc[0] == kind), None)
+        hosts = editor.hosts() if editor else []
+        if not hosts:
+            self.set_status("Add at least one node with a host first.")
+            return
+        port, timeout = self._ssh_port(kind)
+        self.set_status(f"Reading host keys of {len(hosts)} node(s)…")
+        self.query_one("#test-connection", Button).disabled = True
+        self._scan([(host, node_port or port) for host, node_port in hosts], timeout)
+
+    @work(thread=True, exclusive=True, group="hostkeys")
+    def _scan(self, hosts: list[tuple[str, int]], timeout: float) -> None:
+        results = [fetch_fingerprint(host, port, timeout) for host, port in hosts]
+        self.app.call_from_thread(self._scanned, results)
+
+    def _scanned(self, results: list[HostKeyResult]) -> None:
+        self.scanned = results
+        table = self.query_one("#hostkeys", DataTable)
+        table.clear()
+        for result in results:
+            table.add_row(result.host, str(result.port), result.fingerprint or f"✗ {result.error}")
+        good = [r for r in results if r.fingerprint]
+        self.query_one("#test-connection", Button).disabled = False
+        self.query_one("#pin-keys", Button).disabled = not good
+        failed = len(results) - len(good)
+        self.set_status(f"{len(good)} host key(s) read" + (f", {failed} node(s) not reachable" if failed else "")
+                        + (". Compare the fingerprints, then pin them." if good else "."))
+
+    @on(Button.Pressed, "#pin-keys")
+    def _pin(self) -> None:
+        kind = self._kind()
+        form = self.forms["target"]
+        row = form.field_row((kind, "ssh", "host_keys"))
+        if row is None:
+            return
+        pinned = dict(row.initial or {})
+        pinned.update({r.host: r.fingerprint for r in self.scanned if r.fingerprint})
+        row.set_value(pinned)
+        form.changed()
+        self.set_status(f"pinned {len(pinned)} host key(s) under target.ssh.host_keys")

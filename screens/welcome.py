@@ -1,0 +1,109 @@
+"""Welcome: what will happen, what to have ready, and how to begin."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, Label, RadioButton, RadioSet, Static
+
+from screens.base import WizardScreen
+
+WHAT_HAPPENS = """\
+This wizard writes an answers file for one DIGIT installation, then can start it. \
+Nothing on your machines changes before you start it from the Review page.
+Have ready: the machines (addresses, an SSH user with sudo and its key) or a kubeconfig; \
+the domain name and its TLS certificate if the state provides one; the PostgreSQL server \
+(or let the installer run one); the DIGIT-DevOps charts and the MDMS/configs repos with a deploy key.
+Tab moves between fields · Ctrl+N next · Ctrl+B back · F1 help · Ctrl+S save a draft · Ctrl+Q quit"""
+
+
+class WelcomeScreen(WizardScreen):
+    CSS_PATH = "welcome.tcss"
+    PAGE = "welcome"
+    TITLE_TEXT = "Welcome"
+    NEXT_LABEL = "Begin"
+
+    def compose_body(self) -> ComposeResult:
+        state = self.wizard.state
+        yield Static(WHAT_HAPPENS, id="what-happens")
+        yield Label("How do you want to begin?", classes="welcome-question")
+        with RadioSet(id="start-mode"):
+            yield RadioButton("A fresh install", value=True, id="mode-fresh")
+            yield RadioButton(f"Resume a previous install ({len(state.previous)} found)", id="mode-resume",
+                              disabled=not state.previous)
+            yield RadioButton("Load an answers file to review and edit", id="mode-load")
+        with Vertical(id="resume-box"):
+            with RadioSet(id="previous"):
+                for index, previous in enumerate(state.previous):
+                    yield RadioButton(f"{previous.name}  ({previous.outcome}, {previous.state_dir})", value=index == 0,
+                                      id=f"previous-{index}")
+        with Vertical(id="load-box"):
+            yield Label("Answers file to load")
+            yield Input(placeholder="path/to/answers.yaml", id="load-path")
+        with Vertical(id="save-box"):
+            yield Label("Save the answers to")
+            yield Input(str(state.answers_path), id="save-path")
+            yield Static("", classes="welcome-error", id="welcome-error")
+
+    def on_mount(self) -> None:
+        self._show_boxes()
+
+    def _mode(self) -> str:
+        pressed = self.query_one("#start-mode", RadioSet).pressed_button
+        return (pressed.id or "mode-fresh").removeprefix("mode-") if pressed else "fresh"
+
+    @on(RadioSet.Changed, "#start-mode")
+    def _show_boxes(self) -> None:
+        mode = self._mode()
+        self.query_one("#resume-box").display = mode == "resume"
+        self.query_one("#load-box").display = mode == "load"
+        self.query_one("#save-box").display = mode != "resume"
+
+    def store(self) -> None:
+        path = self.query_one("#save-path", Input).value.strip()
+        if path:
+            self.wizard.state.answers_path = Path(path).expanduser().absolute()
+
+    def action_next(self) -> None:
+        mode = self._mode()
+        self.query_one("#welcome-error", Static).update("")
+        if mode == "fresh":
+            self.store()
+            self.wizard.go_next(self.PAGE)
+        elif mode == "load":
+            path = self.query_one("#load-path", Input).value.strip()
+            if not path:
+                self.set_status("Next is blocked: give the path of the answers file to load")
+                return
+            self._load(Path(path).expanduser(), resume=False)
+        else:
+            pressed = self.query_one("#previous", RadioSet).pressed_index
+            previous = self.wizard.state.previous[max(pressed, 0)]
+            self._load(previous.answers, resume=True)
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self, path: Path, resume: bool) -> None:
+        from installer.answers import AnswersError
+
+        state = self.wizard.state
+        save_to = self.query_one("#save-path", Input).value.strip()
+        try:
+            state.load(path)
+        except AnswersError as exc:
+            text = "\n".join(str(p) for p in exc.problems[:3])
+            self.app.call_from_thread(self.set_status, f"Next is blocked: {text}")
+            return
+        if not resume and save_to:
+            state.answers_path = Path(save_to).expanduser().absolute()
+        state.resume = resume
+        self.app.call_from_thread(self._loaded, resume)
+
+    def _loaded(self, resume: bool) -> None:
+        self.wizard.reset_pages()
+        self.set_status("")
+        if resume:
+            self.wizard.show("review")
+        else:
+            self.wizard.go_next(self.PAGE)

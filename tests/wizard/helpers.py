@@ -1,0 +1,139 @@
+"""Drive the wizard as a person would: focus a field, type, press Next."""
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Input, Select, Switch
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARTS = ROOT / "tests" / "fixtures" / "charts"
+FQDN = "uat.digit.example.gov.in"
+
+
+def make_site(tmp: Path) -> Path:
+    """A folder like an operator's: keys, a certificate for the FQDN, a kubeconfig."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    (tmp / "keys").mkdir(parents=True, exist_ok=True)
+    (tmp / "certs").mkdir(exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, FQDN)])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    for cert_name, host in (("tls.crt", FQDN), ("other.crt", "other.example.org")):
+        cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+                .issuer_name(name).public_key(key.public_key()).serial_number(1)
+                .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+                .sign(key, hashes.SHA256()))
+        (tmp / "certs" / cert_name).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "keys" / "id_ed25519").write_text("not a real key\n")
+    (tmp / "keys" / "git-sync").write_text("not a real key\n")
+    (tmp / "kubeconfig").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    return tmp
+
+
+class Driver:
+    def __init__(self, app, pilot) -> None:
+        self.app, self.pilot = app, pilot
+
+    @property
+    def screen(self):
+        return self.app.screen
+
+    def row(self, section: str, loc: tuple):
+        row = self.screen.forms[section].field_row(loc)
+        assert row is not None, f"no visible field {section} {loc} on {self.screen}"
+        return row
+
+    async def type(self, section: str, loc: tuple, text: str) -> None:
+        """Focus the field, put in text (its last character typed as a key press), then leave it with Tab."""
+        field = self.row(section, loc).query_one("#value", Input)
+        field.focus()
+        await self.pilot.pause()
+        field.value = text[:-1]
+        field.cursor_position = len(field.value)
+        if text:
+            await self.pilot.press(text[-1] if text[-1] != " " else "space")
+        await self.pilot.press("tab")
+        await self.pilot.pause()
+
+    async def set(self, section: str, loc: tuple, value: Any) -> None:
+        widget = self.row(section, loc).query_one("#value")
+        if isinstance(widget, Select):
+            widget.value = value
+        elif isinstance(widget, Switch):
+            widget.value = bool(value)
+        else:
+            widget.value = str(value)
+        await self.pilot.pause()
+
+    async def secret(self, section: str, loc: tuple, mode: str, text: str = "") -> None:
+        row = self.row(section, loc)
+        row.query_one("#mode", Select).value = mode
+        await self.pilot.pause()
+        if mode != "generate":
+            field = row.query_one("#value", Input)
+            field.focus()
+            await self.pilot.pause()
+            field.value = text[:-1]
+            field.cursor_position = len(field.value)
+            await self.pilot.pause()
+            await self.pilot.press(text[-1])
+            await self.pilot.press("tab")
+        await self.pilot.pause()
+
+    async def choose(self, section: str, loc: tuple, tag: str) -> None:
+        from screens.form import UnionBox
+
+        for box in self.screen.forms[section].query(UnionBox):
+            if box.question.loc == loc:
+                box.query_one(Select).value = tag
+                await self.pilot.pause()
+                return
+        raise AssertionError(f"no choice {loc} in {section}")
+
+    def errors(self, section: str, loc: tuple) -> str:
+        row = self.row(section, loc)
+        return str(row.query_one(".field-error").render()) if row.has_class("-invalid") else ""
+
+    def status(self) -> str:
+        return str(self.screen.query_one("#status").render())
+
+    async def next(self) -> None:
+        await self.pilot.press("ctrl+n")
+        await self.pilot.pause()
+        await self.pilot.pause()
+
+    async def back(self) -> None:
+        await self.pilot.press("ctrl+b")
+        await self.pilot.pause()
+
+    async def wait_for(self, condition, what: str, timeout: float = 10.0) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await self.pilot.pause(0.05)
+
+    async def node(self, index: int, **values: str) -> None:
+        from screens.form import ItemsEditor
+
+        editor = next(e for e in self.screen.query(ItemsEditor) if self.screen.forms["target"]._visible(e))
+        while len(editor.lines) <= index:
+            editor.query_one("#add-item").press()
+            await self.pilot.pause()
+            await self.pilot.pause()
+        _line, rows, _item = editor.lines[index]
+        for row in rows:
+            if row.question.name in values:
+                widget = row.query_one("#value")
+                widget.value = values[row.question.name]
+        await self.pilot.pause()

@@ -1,0 +1,149 @@
+"""Walk every page of the wizard with pilot, as an operator would, and check what it saves."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from installer.answers import load_answers
+from screens.app import make_app
+from screens.state import Catalog, WizardState
+from tests.wizard.helpers import CHARTS, FQDN, Driver, make_site
+
+pytestmark = pytest.mark.timeout(120)
+
+TYPED_TLS_KEY = "-----BEGIN PRIVATE KEY-----typed-in-the-wizard"
+
+
+def new_app(path, **options):
+    state = WizardState(path, catalog=Catalog.load(path.parent))
+    return make_app(state, **options)
+
+
+async def fill_common(d: Driver, kind: str, tmp) -> None:
+    """Pages after the target, with an invalid value first on each."""
+    assert d.screen.PAGE == "sizing"
+    profile = "sdc-dev" if kind == "sdc-vms" else "dev"
+    await d.set("sizing", ("profile",), profile)
+    await d.type("sizing", ("overrides", "workers"), "1")
+    assert "below profile" in d.errors("sizing", ("overrides", "workers"))
+    await d.next()
+    assert d.screen.PAGE == "sizing" and "Next is blocked" in d.status()
+    await d.type("sizing", ("overrides", "workers"), "6")
+    assert d.errors("sizing", ("overrides", "workers")) == ""
+    await d.next()
+
+    assert d.screen.PAGE == "domain"
+    await d.type("domain", ("fqdn",), "not a domain")
+    assert "fully qualified" in d.errors("domain", ("fqdn",))
+    await d.type("domain", ("fqdn",), FQDN)
+    await d.choose("domain", ("tls",), "provided")
+    await d.type("domain", ("tls", "provided", "cert"), "certs/other.crt")
+    await d.wait_for(lambda: "not " + FQDN in d.errors("domain", ("tls", "provided", "cert")), "certificate mismatch")
+    await d.type("domain", ("tls", "provided", "cert"), "certs/tls.crt")
+    await d.wait_for(lambda: d.errors("domain", ("tls", "provided", "cert")) == "", "certificate accepted")
+    await d.secret("domain", ("tls", "provided", "key"), "type", TYPED_TLS_KEY)
+    await d.next()
+
+    assert d.screen.PAGE == "database"
+    if kind == "sdc-vms":
+        await d.type("database", ("external", "host"), "10.10.0.40")
+        await d.type("database", ("external", "username"), "egov")
+        await d.secret("database", ("external", "password"), "env", "1BAD")
+        await d.next()
+        assert d.screen.PAGE == "database" and "not a valid environment variable name" in d.status()
+        await d.secret("database", ("external", "password"), "env", "DIGIT_DB_PASSWORD")
+    else:
+        await d.choose("database", (), "in-cluster")
+    await d.next()
+
+    assert d.screen.PAGE == "credentials"
+    await d.type("config_repos", ("mdms", "url"), "git@git.sdc.local:digit/egov-mdms-data.git")
+    await d.type("config_repos", ("mdms", "branch"), "uat")
+    await d.type("config_repos", ("configs", "url"), "git@git.sdc.local:digit/configs.git")
+    await d.type("config_repos", ("configs", "branch"), "uat")
+    await d.secret("config_repos", ("ssh_key",), "file", "keys/git-sync")
+    await d.next()
+
+    assert d.screen.PAGE == "release"
+    await d.next()
+    assert d.screen.PAGE == "release" and "charts" in d.status()
+    await d.type("release", ("charts",), str(CHARTS))
+    await d.next()
+
+    assert d.screen.PAGE == "monitoring"
+    await d.type("monitoring", ("alerts", "email"), "ops")
+    assert "not an email" in d.errors("monitoring", ("alerts", "email"))
+    await d.type("monitoring", ("alerts", "email"), "ops@example.gov.in")
+    await d.set("ci", ("jenkins",), True)
+    await d.next()
+    assert d.screen.PAGE == "review"
+
+
+async def walk_back_and_forth(d: Driver) -> None:
+    """Back to the target page and forward again: nothing typed may be lost."""
+    pages = []
+    while d.screen.PAGE != "target":
+        await d.back()
+        pages.append(d.screen.PAGE)
+    assert pages == ["monitoring", "release", "credentials", "database", "domain", "sizing", "target"]
+    assert d.row("name", ()).value() == "punjab-uat"
+    while d.screen.PAGE != "review":
+        await d.next()
+        assert "blocked" not in d.status(), d.status()
+
+
+async def save_on_review(d: Driver, tmp) -> None:
+    review = d.screen
+    await d.pilot.click("#save")
+    await d.wait_for(lambda: "Saved" in d.status(), "the save")
+
+
+@pytest.mark.asyncio
+async def test_sdc_vms_walk(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    app = new_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        assert d.screen.PAGE == "welcome"
+        await d.next()
+        assert d.screen.PAGE == "target"
+        await d.next()
+        assert "Next is blocked" in d.status() and d.screen.PAGE == "target"
+        await d.type("name", (), "Punjab UAT")
+        assert "lower-case" in d.errors("name", ())
+        await d.type("name", (), "punjab-uat")
+        assert d.errors("name", ()) == ""
+        await d.node(0, name="cp1", host="10.10.0.11", role="control-plane")
+        await d.node(1, name="w1", host="bad host!", role="worker")
+        await d.type("target", ("sdc-vms", "ssh", "user"), "digit")
+        await d.secret("target", ("sdc-vms", "ssh", "private_key"), "file", "keys/id_ed25519")
+        await d.next()
+        assert d.screen.PAGE == "target" and "neither an IP address" in d.status()
+        await d.node(1, host="10.10.0.21")
+        await d.next()
+        await fill_common(d, "sdc-vms", tmp_path)
+        await walk_back_and_forth(d)
+        await save_on_review(d, tmp_path)
+
+    saved = load_answers(path)
+    held = app.state.validate()
+    assert saved.model_dump() == held.model_dump()
+    assert saved.name == "punjab-uat" and saved.target.kind == "sdc-vms"
+    assert [(n.name, n.host, n.role) for n in saved.target.nodes] == [("cp1", "10.10.0.11", "control-plane"), ("w1", "10.10.0.21", "worker")]
+    assert saved.target.ssh.user == "digit" and saved.target.ssh.private_key.file == "keys/id_ed25519"
+    assert saved.sizing.profile == "sdc-dev" and saved.sizing.overrides.workers == 6
+    assert saved.domain.tls.mode == "provided" and saved.domain.tls.cert == site / "certs" / "tls.crt"
+    assert saved.database.mode == "external" and saved.database.password.env == "DIGIT_DB_PASSWORD"
+    assert saved.release.charts == CHARTS and saved.release.modules == ["core", "m_pgr"]
+    assert saved.monitoring.alerts.email == "ops@example.gov.in" and saved.ci.jenkins is True
+    assert saved.credentials.enc_master_password.generate is True
+    text = path.read_text()
+    assert TYPED_TLS_KEY not in text
+    key_file = saved.domain.tls.key.path(site)
+    assert key_file.read_text() == TYPED_TLS_KEY
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
