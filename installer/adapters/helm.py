@@ -195,10 +195,21 @@ class HelmEngine(Protocol):
 
 # --- chart staging (pure Python, no Helm needed) -------------------------------------------
 
-def _read_yaml(path: Path) -> Any:
-    from ruamel.yaml import YAML
+def load_yaml(text: str) -> Any:
+    """Safe YAML through libyaml (PyYAML, a dependency of the Kubernetes client): charts are big."""
+    import yaml
 
-    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_yaml_all(text: str) -> list[Any]:
+    import yaml
+
+    return list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+def _read_yaml(path: Path) -> Any:
+    return load_yaml(path.read_text(encoding="utf-8"))
 
 
 def _declared_dependencies(chart_dir: Path) -> list[dict[str, Any]]:
@@ -225,6 +236,25 @@ def tree_digest(root: Path) -> str:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def chart_digest(chart: Path, _trail: tuple[Path, ...] = ()) -> str:
+    """The digest of a chart as it would be staged: its files plus, recursively, its file:// dependencies."""
+    chart = Path(chart).resolve()
+    digest = hashlib.sha256(tree_digest(chart).encode())
+    if chart in _trail:
+        raise HelmEngineError(f"file:// dependency cycle at {chart}", kind="chart")
+    for dep in _declared_dependencies(chart):
+        repository = str(dep.get("repository", "") or "")
+        if repository.startswith("file://"):
+            source = (chart / repository[len("file://"):]).resolve()
+            if not (source / "Chart.yaml").is_file():
+                raise HelmEngineError(f"{chart / 'Chart.yaml'}: dependency {dep.get('name')!r} points to "
+                                      f"{repository!r}, which is not a chart directory ({source})", kind="chart")
+            digest.update(chart_digest(source, (*_trail, chart)).encode())
+        elif not _vendored(chart, str(dep.get("name", ""))):
+            raise ChartNeedsNetwork(chart, str(dep.get("name", "")), repository)
     return "sha256:" + digest.hexdigest()
 
 

@@ -230,7 +230,7 @@ def resolve_secrets(answers: Any, store: Any) -> tuple[Secrets, list[str]]:
 def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = None) -> Plan:
     """Everything an install would apply, without touching a cluster (static PVs come with render_plan)."""
     from installer.profiles import ProfileError, release_profile, sizing_profile
-    from installer.adapters.helm import ChartStager, HelmEngineError, tree_digest
+    from installer.adapters.helm import HelmEngineError, chart_digest
 
     outputs = outputs or {}
     try:
@@ -258,16 +258,12 @@ def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = Non
         if name in values:
             values[name] = deep_merge(values[name], overlay)
 
-    import tempfile
-
     chart_digests: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="digit-plan-") as scratch:
-        stager = ChartStager(Path(scratch))
-        for r in graph.releases:
-            try:
-                chart_digests[r.name] = tree_digest(stager.stage(r.chart))
-            except HelmEngineError as exc:
-                raise PlanError(f"release {r.name}: {exc}", key="release.charts") from None
+    for r in graph.releases:
+        try:
+            chart_digests[r.name] = chart_digest(r.chart)
+        except HelmEngineError as exc:
+            raise PlanError(f"release {r.name}: {exc}", key="release.charts") from None
 
     plan_namespaces = graph.namespaces
     objects = namespaces(plan_namespaces)
@@ -312,11 +308,8 @@ def _images(documents: list[dict[str, Any]]) -> list[str]:
 
 def render_plan(plan: Plan, engine: Any, outputs: dict[str, Any] | None = None) -> Plan:
     """Render every release with Helm's engine; failures are recorded per release, not raised."""
-    from ruamel.yaml import YAML
+    from installer.adapters.helm import HelmEngineError, load_yaml_all
 
-    from installer.adapters.helm import HelmEngineError
-
-    yaml = YAML(typ="safe", pure=True)
     for r in plan.graph.releases:
         rendered = RenderedRelease(r.name)
         try:
@@ -328,7 +321,7 @@ def render_plan(plan: Plan, engine: Any, outputs: dict[str, Any] | None = None) 
                 if path.endswith("NOTES.txt") or not text.strip():
                     continue
                 try:
-                    rendered.documents += [d for d in yaml.load_all(text) if isinstance(d, dict)]
+                    rendered.documents += [d for d in load_yaml_all(text) if isinstance(d, dict)]
                 except Exception as exc:
                     rendered.error, rendered.error_kind = f"{path}: rendered YAML does not parse: {exc}", "render"
             for doc in rendered.documents:

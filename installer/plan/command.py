@@ -8,7 +8,6 @@ releases/<name>/values.yaml and releases/<name>/manifest.yaml. Secret values are
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -29,14 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _dump_yaml(data: Any) -> str:
-    from ruamel.yaml import YAML
+    import yaml
 
-    yaml = YAML()
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    return buffer.getvalue()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
 
 
 def _dump_all(documents: list[dict[str, Any]]) -> str:

@@ -13,6 +13,7 @@ provisioning) is a `Pending` value: the offline plan shows it and renders with a
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -141,22 +142,30 @@ def scale_memory(limit: str, factor: float) -> str:
     return f"{int(round(int(match.group(1)) * factor))}{match.group(2)}"
 
 
-def _chart_defaults(chart: Path) -> dict[str, Any]:
-    from ruamel.yaml import YAML
+@functools.lru_cache(maxsize=256)
+def _read_chart_file(path: Path, mtime_ns: int) -> Any:
+    from installer.adapters.helm import load_yaml
 
-    path = chart / "values.yaml"
+    try:
+        return load_yaml(path.read_text(encoding="utf-8")) or {}
+    except Exception as exc:
+        raise PlanError(f"{path}: unreadable: {exc}", key="release.charts") from None
+
+
+def _chart_file(chart: Path, name: str) -> dict[str, Any]:
+    path = Path(chart) / name
     if not path.is_file():
         return {}
-    try:
-        return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")) or {}
-    except Exception as exc:
-        raise PlanError(f"{path}: unreadable values: {exc}", key="release.charts") from None
+    data = _read_chart_file(path, path.stat().st_mtime_ns)
+    return copy.deepcopy(data) if isinstance(data, dict) else {}
+
+
+def _chart_defaults(chart: Path) -> dict[str, Any]:
+    return _chart_file(chart, "values.yaml")
 
 
 def _uses_common(chart: Path) -> bool:
-    from ruamel.yaml import YAML
-
-    meta = YAML(typ="safe", pure=True).load((chart / "Chart.yaml").read_text(encoding="utf-8")) or {}
+    meta = _chart_file(chart, "Chart.yaml")
     return any(str(d.get("name")) == "common" for d in meta.get("dependencies") or [])
 
 
@@ -198,10 +207,8 @@ def image_overrides(defaults: Any, mirror: str, path: tuple[str, ...] = ()) -> d
 
 def chart_image_overrides(chart: Path, mirror: str) -> dict[str, Any]:
     """Mirror overrides for a chart and its local dependencies (DIGIT's common values sit at the top)."""
-    from ruamel.yaml import YAML
-
     found = image_overrides(_chart_defaults(chart), mirror)
-    meta = YAML(typ="safe", pure=True).load((chart / "Chart.yaml").read_text(encoding="utf-8")) or {}
+    meta = _chart_file(chart, "Chart.yaml")
     for dep in meta.get("dependencies") or []:
         repository = str(dep.get("repository") or "")
         source = (chart / repository[len("file://"):]).resolve() if repository.startswith("file://") else chart / "charts" / str(dep.get("name"))
