@@ -1,0 +1,61 @@
+"""The real thing: DIGIT-DevOps DIGIT-2.9LTS charts, planned and rendered offline.
+
+Needs a checkout that the repository does not carry: set DIGIT_LTS_CHARTS to its
+deploy-as-code/charts (or place it at /tmp/digit-devops/deploy-as-code/charts). Skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.plan.conftest import REPO
+
+CHARTS = Path(os.environ.get("DIGIT_LTS_CHARTS", "/tmp/digit-devops/deploy-as-code/charts"))
+pytestmark = pytest.mark.skipif(not (CHARTS / "common" / "Chart.yaml").is_file(),
+                                reason=f"no DIGIT-DevOps DIGIT-2.9LTS chart tree at {CHARTS} (set DIGIT_LTS_CHARTS)")
+
+# Images that DIGIT's templates write literally, so no value can point them at a mirror.
+HARD_CODED = {"egov-user": {"busybox", "egovio/playground:ubuntu-18-elasticdump"}}
+
+
+def test_the_default_module_set_renders_with_every_image_from_the_mirror(tmp_path: Path) -> None:
+    (tmp_path / "kubeconfig").write_text("")
+    (tmp_path / "known_hosts").write_text("git.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0\n")
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(f"""version: 1
+name: lts-check
+target: {{kind: existing-cluster, kubeconfig: kubeconfig, storage_class: standard}}
+sizing: {{profile: dev}}
+domain: {{fqdn: digit.lts.example.org, tls: {{mode: self-signed}}}}
+database: {{mode: in-cluster}}
+registry: {{mirror: "registry.sdc.local:5000", username: digit, password: {{env: LTS_REGISTRY_PASSWORD}}}}
+release: {{version: 2.9-lts, charts: {CHARTS}}}
+config_repos:
+  mdms: {{url: "git@git.example.org:digit/egov-mdms-data.git", branch: main}}
+  configs: {{url: "git@git.example.org:digit/configs.git", branch: main}}
+  ssh_key: {{env: LTS_GIT_KEY}}
+  known_hosts: known_hosts
+monitoring: {{enabled: false}}
+""")
+    env = dict(os.environ, PYTHONPATH=str(REPO), LTS_REGISTRY_PASSWORD="lts-registry-pw-0001",
+               LTS_GIT_KEY="-----BEGIN OPENSSH PRIVATE KEY-----\nlts-git-key\n-----END OPENSSH PRIVATE KEY-----\n")
+    result = subprocess.run([sys.executable, "-m", "installer", "plan", "--answers", str(answers), "--out",
+                             str(tmp_path / "out"), "--state-dir", str(tmp_path / "state")],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    names = {r["name"] for r in plan["releases"]}
+    assert {"postgresql", "kafka-kraft", "elasticsearch", "configmaps", "egov-mdms-service", "egov-enc-service",
+            "egov-user", "egov-hrms", "egov-workflow-v2", "pgr-services", "gateway", "digit-ui"} <= names
+    assert len(plan["waves"]) >= 3
+    for release in plan["releases"]:
+        assert release["rendered"]["ok"], release
+        assert set(release["rendered"].get("images_not_from_mirror", [])) <= HARD_CODED.get(release["name"], set())
+    env_secrets = (tmp_path / "out" / "env-secrets.yaml").read_text()
+    assert "lts-git-key" not in env_secrets and "lts-registry-pw-0001" not in (tmp_path / "out" / "cluster-objects.yaml").read_text()
