@@ -139,6 +139,17 @@ def _api_message(exc: Any) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def _raw(call: Any, **kwargs: Any) -> dict[str, Any]:
+    """The response as plain JSON: lists are read for a few fields, so building client models is wasted time."""
+    import json
+
+    response = call(_preload_content=False, **kwargs)
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
+
+
 def collect_cluster(kubeconfig: Path, context: str | None, timeout: float, namespaces_of_interest: set[str]) -> ClusterFacts:
     from kubernetes import client
     from kubernetes.utils import parse_quantity
@@ -160,14 +171,14 @@ def collect_cluster(kubeconfig: Path, context: str | None, timeout: float, names
     core = client.CoreV1Api(api)
     try:
         facts.nodes = []
-        for node in core.list_node().items:
-            status = node.status
-            ready = next((c for c in (status.conditions or []) if c.type == "Ready"), None)
-            allocatable = status.allocatable or {}
+        for node in _raw(core.list_node)["items"]:
+            status = node.get("status") or {}
+            ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+            allocatable = status.get("allocatable") or {}
             facts.nodes.append({
-                "name": node.metadata.name,
-                "ready": bool(ready and ready.status == "True"),
-                "reason": (ready.reason if ready else "no Ready condition") or "",
+                "name": node["metadata"]["name"],
+                "ready": bool(ready and ready.get("status") == "True"),
+                "reason": (ready.get("reason") if ready else "no Ready condition") or "",
                 "cpu": float(parse_quantity(allocatable.get("cpu", "0"))),
                 "memory": float(parse_quantity(allocatable.get("memory", "0"))),
             })
@@ -175,9 +186,9 @@ def collect_cluster(kubeconfig: Path, context: str | None, timeout: float, names
         facts.nodes, facts.nodes_error = None, _api_message(exc)
     try:
         facts.storage_classes = [
-            {"name": sc.metadata.name,
-             "default": (sc.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"}
-            for sc in client.StorageV1Api(api).list_storage_class().items
+            {"name": sc["metadata"]["name"],
+             "default": (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"}
+            for sc in _raw(client.StorageV1Api(api).list_storage_class)["items"]
         ]
     except Exception as exc:
         facts.storage_error = _api_message(exc)
@@ -195,14 +206,14 @@ def collect_cluster(kubeconfig: Path, context: str | None, timeout: float, names
         facts.access, facts.access_error = None, _api_message(exc)
     try:
         facts.namespaces = {
-            ns.metadata.name: dict(ns.metadata.labels or {})
-            for ns in core.list_namespace().items if ns.metadata.name in namespaces_of_interest
+            ns["metadata"]["name"]: dict(ns["metadata"].get("labels") or {})
+            for ns in _raw(core.list_namespace)["items"] if ns["metadata"]["name"] in namespaces_of_interest
         }
         facts.helm_releases = []
-        for secret in core.list_secret_for_all_namespaces(label_selector="owner=helm").items:
-            labels = secret.metadata.labels or {}
-            facts.helm_releases.append({"namespace": secret.metadata.namespace, "name": labels.get("name", ""),
-                                        "status": labels.get("status", "")})
+        for secret in _raw(core.list_secret_for_all_namespaces, label_selector="owner=helm")["items"]:
+            labels = secret["metadata"].get("labels") or {}
+            facts.helm_releases.append({"namespace": secret["metadata"].get("namespace", ""),
+                                        "name": labels.get("name", ""), "status": labels.get("status", "")})
     except Exception as exc:
         facts.existing_error = _api_message(exc)
     return facts

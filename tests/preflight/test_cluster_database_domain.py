@@ -22,9 +22,10 @@ def test_permissions_storageclass_and_not_ready_nodes(fresh_rig) -> None:
     rig = fresh_rig(nodes=2, rollout_delay=0)
     api = api_client(rig.kubeconfig_path, timeout=5)
     rig.deny("create secrets", "create roles")
-    client.StorageV1Api(api).delete_storage_class("local-path")
+    client.StorageV1Api(api).delete_storage_class("local-path", _preload_content=False)
     client.CoreV1Api(api).patch_node_status("n2", {"status": {"conditions": [
-        {"type": "Ready", "status": "False", "reason": "KubeletNotReady", "message": "PLEG is not healthy"}]}})
+        {"type": "Ready", "status": "False", "reason": "KubeletNotReady", "message": "PLEG is not healthy"}]}},
+        _preload_content=False)
     code, report, _, _ = run_json(rig, "--only", "cluster")
     assert code == 1
     assert problems(report) == {("k8s.permissions", "digit-rig"), ("k8s.default_storageclass", "digit-rig"),
