@@ -63,3 +63,22 @@ def is_unchanged(labels: dict[str, str] | None, chart: str, values: str) -> bool
         return False
     return (labels.get(LABEL_CHART_DIGEST) == label_value(chart)
             and labels.get(LABEL_VALUES_DIGEST) == label_value(values))
+
+
+def manifest_fingerprint(manifest: str) -> str:
+    """sha256 of a release's objects, independent of document order and formatting; hooks left out.
+
+    Helm stores hooks apart from the manifest, so a freshly rendered chart and a deployed revision
+    compare equal exactly when the objects Helm would apply are the same.
+    """
+    from ruamel.yaml import YAML
+
+    objects = []
+    for document in YAML(typ="safe", pure=True).load_all(manifest or ""):
+        if not isinstance(document, dict):
+            continue
+        annotations = (document.get("metadata") or {}).get("annotations") or {}
+        if "helm.sh/hook" in annotations:
+            continue
+        objects.append(json.dumps(document, sort_keys=True, default=str))
+    return "sha256:" + hashlib.sha256("\n".join(sorted(objects)).encode()).hexdigest()

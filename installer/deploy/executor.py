@@ -40,6 +40,9 @@ class HelmOperations(Protocol):
     def manifest(self, name: str, namespace: str) -> str:
         """The rendered manifest of the release's current revision."""
 
+    def render(self, spec: ReleaseSpec) -> str:
+        """The manifest the spec would install, rendered offline."""
+
     def rollback(self, name: str, namespace: str, revision: int) -> None: ...
 
     def uninstall(self, name: str, namespace: str) -> None: ...
@@ -192,8 +195,9 @@ class Executor:
         chart_digest = spec.chart_digest or digests.chart_digest(spec.chart)
         values_digest = spec.values_digest or digests.values_digest(spec.values)
         current = self.helm.current(spec.name, spec.namespace)
-        if current is not None and current.status == "deployed" and digests.is_unchanged(
-                current.labels, chart_digest, values_digest):
+        if current is not None and current.status == "deployed" and (
+                digests.is_unchanged(current.labels, chart_digest, values_digest)
+                or self._renders_the_same(spec, current, chart_digest)):
             # Nothing to upgrade; still make sure it is ready (a first install that never became
             # ready stays 'deployed' in Helm's records, and a fix may have come from outside).
             result.action, result.revision = "none", current.revision
@@ -255,6 +259,21 @@ class Executor:
             return result  # leave it for --resume; rolling back now would only slow the exit
         self._undo(spec, result, previous, install)
         return result
+
+    def _renders_the_same(self, spec: ReleaseSpec, current: InstalledRelease, chart_digest: str) -> bool:
+        """Same chart, other values, yet the same objects: the change does not reach this release.
+
+        DIGIT hands every chart the whole environment file, so most value changes touch only a few
+        releases' objects; upgrading the others would only add Helm revisions.
+        """
+        if current.labels.get(digests.LABEL_CHART_DIGEST) != digests.label_value(chart_digest):
+            return False
+        try:
+            rendered = self.helm.render(spec)
+            deployed = self.helm.manifest(spec.name, spec.namespace)
+        except Exception:  # cannot tell: upgrading is the safe answer
+            return False
+        return bool(deployed) and digests.manifest_fingerprint(rendered) == digests.manifest_fingerprint(deployed)
 
     def _progress(self, spec: ReleaseSpec) -> Callable[[int, int, list[WorkloadState]], None]:
         def progress(ready: int, desired: int, states: list[WorkloadState]) -> None:

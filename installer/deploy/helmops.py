@@ -60,6 +60,10 @@ class EngineOperations:
         info = self.engine.status(name, namespace=namespace)
         return (info.manifest or "") if info is not None else ""
 
+    def render(self, spec: ReleaseSpec) -> str:
+        manifests = self.engine.render(spec.chart, spec.values, release=spec.name, namespace=spec.namespace)
+        return "\n---\n".join(text for path, text in sorted(manifests.items()) if not path.endswith("NOTES.txt"))
+
     def rollback(self, name: str, namespace: str, revision: int) -> None:
         self.engine.rollback(name, namespace=namespace, revision=revision, timeout=self.action_timeout)
 

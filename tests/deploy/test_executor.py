@@ -126,6 +126,10 @@ def test_identical_rerun_changes_nothing_and_one_value_upgrades_one_release(roll
     assert rerun.seconds < 15
     assert {s.name: len(helm.history(s.name, namespace=s.namespace)) for s in specs} == histories
 
+    # A value no template of the chart reads: the objects are the same, so no upgrade either.
+    unread = make_executor(helm, api).run(sample_specs(suffix, values={"gateway": {"notReadByAnyTemplate": 1}}))
+    assert unread.by_outcome(UNCHANGED) == sorted(histories), unread.summary_text()
+
     changed = make_executor(helm, api).run(sample_specs(suffix, values={"gateway": {"replicas": 2}}))
     assert changed.by_outcome(DEPLOYED) == ["gateway"]
     assert changed.results["gateway"].action == "upgrade"
