@@ -395,8 +395,12 @@ def release_extras(name: str, env_files: EnvFiles, sizing: Sizing, storage_class
             _set(extras, ("volumeClaimTemplate", "storageClassName"), storage_class)
     elif name == "jenkins" and storage_class:
         _set(extras, ("persistence", "storageClass"), storage_class)
-    elif name in ("ingress-nginx", "kibana"):
+    elif name == "ingress-nginx":
         _set(extras, ("domain",), env_files.env["global"]["domain"])
+    elif name == "kibana":
+        fqdn = env_files.env["global"]["domain"]
+        _set(extras, ("ingress", "hosts"), [{"host": fqdn, "paths": [{"path": "/kibana"}]}])
+        _set(extras, ("ingress", "tls"), [{"secretName": f"{fqdn}-tls-certs", "hosts": [fqdn]}])
     return extras
 
 
