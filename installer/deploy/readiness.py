@@ -110,6 +110,12 @@ class ReadinessWatcher:
     def observe(self, refs: Iterable[WorkloadRef], started: float | None = None
                 ) -> tuple[list[WorkloadState], Breakage | None]:
         """Current state of the given workloads, and the first breakage found, if any."""
+        states, breakage, _ = self.observe_with_hint(refs, started)
+        return states, breakage
+
+    def observe_with_hint(self, refs: Iterable[WorkloadRef], started: float | None = None
+                          ) -> tuple[list[WorkloadState], Breakage | None, Breakage | None]:
+        """Like observe, plus what the first pod that is not ready is waiting for (for timeout messages)."""
         refs = list(refs)
         namespaces = sorted({ref.namespace for ref in refs})
         cache: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
@@ -162,6 +168,8 @@ class ReadinessWatcher:
                 selectors.append((ref.kind, dict(labels), ref))
             states.append(state)
 
+        hint: Breakage | None = None
+        unfinished = any(not state.done for state in states)
         for namespace in namespaces:
             if breakage is not None:
                 break
@@ -175,14 +183,17 @@ class ReadinessWatcher:
                 breakage = self._pod_breakage(pod, namespace)
                 if breakage:
                     break
-            if breakage is None and claims and started is not None and time.monotonic() - started > self.claim_grace:
+                if hint is None and unfinished:
+                    hint = _waiting_hint(pod)
+            if (breakage is None and unfinished and claims and started is not None
+                    and time.monotonic() - started > self.claim_grace):
                 for name in sorted(claims):
                     claim = lookup("PersistentVolumeClaim", namespace).get(name)
                     phase = ((claim or {}).get("status") or {}).get("phase")
                     if claim is not None and phase in ("Pending", "Lost"):
                         breakage = Breakage("UnboundClaim", f"PersistentVolumeClaim {namespace}/{name} is {phase}")
                         break
-        return states, breakage
+        return states, breakage, hint
 
     def _pod_breakage(self, pod: dict[str, Any], namespace: str) -> Breakage | None:
         name = (pod.get("metadata") or {}).get("name") or "?"
@@ -226,12 +237,13 @@ class ReadinessWatcher:
         deadline = started + timeout
         last_report: tuple[int, int] | None = None
         states: list[WorkloadState] = []
+        hint: Breakage | None = None
         last_error = ""
         while True:
             if cancelled is not None and cancelled.is_set():
                 raise WatchCancelled()
             try:
-                states, breakage = self.observe(refs, started)
+                states, breakage, hint = self.observe_with_hint(refs, started)
                 last_error = ""
             except Exception as error:  # the API is down or slow: keep trying until the deadline
                 breakage, last_error = None, f"{type(error).__name__}: {error}"
@@ -249,6 +261,11 @@ class ReadinessWatcher:
             if now >= deadline:
                 waiting = [f"{s.kind}/{s.name} {s.ready}/{s.desired}" for s in workloads if not s.done]
                 message = f"not ready after {timeout:.0f}s: " + (", ".join(waiting) or last_error or "unknown")
+                if hint is not None:
+                    message += f"; pod {hint.pod} is waiting: {hint.reason}" + (f" ({hint.message})" if hint.message else "")
+                    log_tail = self.pod_log_tail(hint.pod, next(iter(refs)).namespace, hint.container)
+                    raise ReleaseNotReady(Breakage("Timeout", message, pod=hint.pod, container=hint.container,
+                                                   log_tail=log_tail), states)
                 raise ReleaseNotReady(Breakage("Timeout", message), states)
             wait_for = min(self.poll_interval, deadline - now)
             if cancelled is not None:
@@ -256,6 +273,23 @@ class ReadinessWatcher:
                     raise WatchCancelled()
             else:
                 time.sleep(wait_for)
+
+
+def _waiting_hint(pod: dict[str, Any]) -> Breakage | None:
+    """What a pod that is not ready is waiting for, from its container states or scheduling condition."""
+    name = (pod.get("metadata") or {}).get("name") or "?"
+    status = pod.get("status") or {}
+    for container in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason"):
+            return Breakage(waiting["reason"], waiting.get("message") or "", pod=name,
+                            container=container.get("name") or "")
+    for condition in status.get("conditions") or []:
+        if condition.get("status") == "False" and condition.get("reason"):
+            return Breakage(condition["reason"], condition.get("message") or "", pod=name)
+    if status.get("phase") and status.get("phase") != "Running":
+        return Breakage(status["phase"], status.get("message") or "", pod=name)
+    return None
 
 
 def _matches(pod: dict[str, Any], selector: dict[str, str]) -> bool:

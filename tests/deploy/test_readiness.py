@@ -1,0 +1,106 @@
+"""The readiness watch against the rig's Kubernetes API and rollout simulator: progress, breakage, timeout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kubernetes import client
+
+from installer.deploy.readiness import ReadinessWatcher, ReleaseNotReady, WorkloadRef
+from tests.deploy.conftest import unique_suffix
+
+
+@pytest.fixture
+def namespace(api) -> str:
+    name = f"watch-{unique_suffix()}"
+    client.CoreV1Api(api).create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    return name
+
+
+def deployment(api, namespace: str, name: str, replicas: int = 1) -> WorkloadRef:
+    labels = {"app": name, "app.kubernetes.io/instance": name}
+    client.AppsV1Api(api).create_namespaced_deployment(namespace, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "main", "image": f"egovio/{name}:1"}]}}}})
+    return WorkloadRef("Deployment", name, namespace)
+
+
+def stray_pod(api, namespace: str, app: str, status: dict) -> str:
+    """A pod of the workload that the simulator does not own, carrying the status a kubelet would report."""
+    name = f"{app}-manual"
+    client.CoreV1Api(api).create_namespaced_pod(namespace, {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": app}},
+        "spec": {"containers": [{"name": "main", "image": f"egovio/{app}:1"}]}, "status": status})
+    return name
+
+
+def test_progress_reports_ready_over_desired_until_ready(rollout, api, namespace) -> None:
+    rollout.set_rollout(delay=0.8)
+    refs = [deployment(api, namespace, "egov-user", replicas=2), deployment(api, namespace, "egov-hrms")]
+    seen: list[tuple[int, int]] = []
+    ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=20, on_progress=lambda r, d, _: seen.append((r, d)))
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+
+
+def test_crash_loop_is_reported_at_once_with_the_pod(rollout, api, namespace) -> None:
+    rollout.set_rollout(never_ready={"egov-enc-service": "CrashLoopBackOff"})
+    refs = [deployment(api, namespace, "egov-enc-service")]
+    started = time.monotonic()
+    with pytest.raises(ReleaseNotReady) as caught:
+        ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=60)
+    assert time.monotonic() - started < 15
+    breakage = caught.value.breakage
+    assert breakage.reason == "CrashLoopBackOff" and breakage.pod.startswith("egov-enc-service-")
+    assert breakage.container == "main" and "simulated by the rig" in breakage.message
+
+
+def test_timeout_names_what_the_pod_waits_for(rollout, api, namespace) -> None:
+    rollout.set_rollout(never_ready={"egov-idgen": "ContainerCreating"})
+    refs = [deployment(api, namespace, "egov-idgen")]
+    started = time.monotonic()
+    with pytest.raises(ReleaseNotReady) as caught:
+        ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=2)
+    assert 2 <= time.monotonic() - started < 10
+    breakage = caught.value.breakage
+    assert breakage.reason == "Timeout"
+    assert "Deployment/egov-idgen 0/1" in breakage.message and "is waiting: ContainerCreating" in breakage.message
+
+
+def test_failed_migration_init_container_stops_the_wait(rollout, api, namespace) -> None:
+    rollout.set_rollout(never_ready={"egov-user": "ContainerCreating"})
+    refs = [deployment(api, namespace, "egov-user")]
+    pod = stray_pod(api, namespace, "egov-user", {
+        "phase": "Pending",
+        "initContainerStatuses": [{"name": "egov-user-db-migration", "image": "egovio/egov-user-db:1", "imageID": "", "ready": False,
+                                   "restartCount": 0, "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]})
+    with pytest.raises(ReleaseNotReady) as caught:
+        ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=60)
+    breakage = caught.value.breakage
+    assert (breakage.pod, breakage.container, breakage.reason) == (pod, "egov-user-db-migration", "Error")
+    assert breakage.message == "database migration failed: init container egov-user-db-migration exited with code 1"
+
+
+def test_unbound_claim_is_reported_at_once(rollout, api, namespace) -> None:
+    rollout.set_rollout(never_ready={"elasticsearch": "ContainerCreating"})
+    refs = [deployment(api, namespace, "elasticsearch")]
+    message = "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims."
+    stray_pod(api, namespace, "elasticsearch", {
+        "phase": "Pending",
+        "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}]})
+    with pytest.raises(ReleaseNotReady) as caught:
+        ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=60)
+    assert caught.value.breakage.reason == "UnboundClaim" and caught.value.breakage.message == message
+
+
+def test_jobs_count_as_ready_when_complete(rollout, api, namespace) -> None:
+    rollout.set_rollout(delay=0.5)
+    labels = {"app.kubernetes.io/instance": "egov-persister"}
+    client.BatchV1Api(api).create_namespaced_job(namespace, {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "seed-data", "labels": labels},
+        "spec": {"template": {"metadata": {"labels": labels},
+                              "spec": {"restartPolicy": "Never", "containers": [{"name": "seed", "image": "x:1"}]}}}})
+    states = ReadinessWatcher(api, poll_interval=0.1).wait([WorkloadRef("Job", "seed-data", namespace)], timeout=20)
+    assert [(s.kind, s.ready, s.desired, s.done) for s in states] == [("Job", 1, 1, True)]
