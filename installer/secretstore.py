@@ -132,6 +132,8 @@ class KubeClusterCopy:
 class SecretStore:
     state_dir: Path
     cluster: ClusterCopy | None = None
+    # A dry run shows what would be generated without keeping anything.
+    persist: bool = True
 
     @property
     def path(self) -> Path:
@@ -180,6 +182,8 @@ class SecretStore:
             merged[key] = generator_for(key)()
         for value in merged.values():
             redact.register(value)
+        if not self.persist:
+            return {key: merged[key] for key in keys}, generated
         if generated or merged != local:
             self._write_local(merged)
         if self.cluster is not None and (generated or remote is None or any(remote.get(k) != v for k, v in merged.items())):

@@ -46,7 +46,8 @@ def configure(ctx: Any) -> dict:
         except KubeConfigError as exc:
             raise StepFailed(f"cannot use the kubeconfig: {exc}",
                              remediation="check target.kubeconfig / target.context in the answers") from None
-    store = SecretStore(Path(ctx.state_dir), cluster=KubeClusterCopy(api) if api is not None else None)
+    store = SecretStore(Path(ctx.state_dir), cluster=KubeClusterCopy(api) if api is not None else None,
+                        persist=not ctx.dry_run)
     ctx.progress(0, 3, "phases", "building the plan")
     try:
         plan = build_plan(ctx.answers, store=store, outputs=ctx.outputs)
@@ -57,7 +58,7 @@ def configure(ctx: Any) -> dict:
     except SecretStoreError as exc:
         raise StepFailed(f"generated secrets: {exc}", remediation="check access to the cluster and the state dir") from None
     for key in plan.generated:
-        ctx.log(f"generated {key} (stored in the state dir and in the cluster)")
+        ctx.log(f"would generate {key}" if ctx.dry_run else f"generated {key} (stored in the state dir and in the cluster)")
     if plan.pending:
         listed = "; ".join(f"{p.key} (from {p.source})" for p in plan.pending)
         raise StepFailed(f"values still unknown: {listed}",
@@ -71,7 +72,8 @@ def configure(ctx: Any) -> dict:
         raise StepFailed(f"{len(plan.render_failures)} chart(s) do not render: {details}",
                          remediation="fix the chart source or the answers; ./install.sh plan shows the same errors")
     plan_dir = Path(ctx.state_dir) / PLAN_DIR
-    write_plan(plan, plan_dir, reveal=False)
+    if not ctx.dry_run:
+        write_plan(plan, plan_dir, reveal=False)
     ctx.check_cancelled()
 
     ctx.progress(2, 3, "phases", f"applying {len(plan.objects)} cluster objects")

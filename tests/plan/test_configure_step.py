@@ -110,3 +110,13 @@ def test_configure_refuses_a_chart_that_does_not_render(tmp_path: Path, monkeypa
     record = Journal.load(tmp_path / "state").get("configure")
     assert "egov-user" in record.message and "egov-user.mandatory is required" in record.message
     assert CANARY not in record.message
+
+
+def test_a_dry_run_keeps_nothing(emulated_site: Path, tmp_path: Path) -> None:
+    answers = load_answers(emulated_site)
+    state = tmp_path / "dry"
+    result = Engine([Step("configure", "Configure the cluster", configure)], answers=answers,
+                    state_dir=state, install=answers.name, dry_run=True).run()
+    assert result.exit_code == EXIT_OK
+    assert not (state / "generated-secrets.json").exists()
+    assert not (state / "plan").exists()
