@@ -165,7 +165,7 @@ class Engine:
             digest = combine(parts)
             record = journal.get(step.id)
             reason = ""
-            cascade = True
+            cascade = not step.always_run
             if not self.resume:
                 reason = "dry run" if self.dry_run else "full run"
             elif record is None or record.outcome in (jr.PENDING, jr.SKIPPED):
@@ -181,11 +181,11 @@ class Engine:
                 reason = f"depends on {', '.join(upstream)}, which reruns"
             elif step.always_run:
                 reason = "always rechecked"
-                cascade = False
             if reason:
                 if cascade:
                     cascading.add(step.id)
-                decisions.append(Decision(step, True, reason, digest, parts, recheck=not cascade))
+                recheck = step.always_run and record is not None and record.outcome == jr.SUCCEEDED
+                decisions.append(Decision(step, True, reason, digest, parts, recheck=recheck))
             else:
                 done = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.finished or 0))
                 decisions.append(Decision(step, False, f"succeeded {done} UTC, inputs unchanged", digest, parts))

@@ -54,7 +54,7 @@ class Step:
     sections: the answer sections (dotted paths) its input digest covers.
     stall_after: seconds without progress before the watchdog warns.
     timeout: hard limit in seconds for one attempt.
-    always_run: rerun on every resume (cheap, changes nothing); its rerun alone does not force dependents.
+    always_run: rerun on every resume (cheap, changes nothing); its rerun never forces dependents.
     waiting_for: what a stall warning names when the step has reported nothing yet.
     extra_inputs: named digests of inputs outside the answers (e.g. chart contents).
     """

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from installer.engine import Step, StepContext, StepFailed
 from installer.engine.command import main
-from installer.pipeline import validate
+from installer.pipeline import ALL_SECTIONS, validate
 
 OBJECTS = 6
 
@@ -91,7 +91,7 @@ def summary(ctx: StepContext) -> dict:
 
 def build_steps(answers) -> list[Step]:
     return [
-        Step("validate", "Check answers", validate, sections=("database", "release"), always_run=True),
+        Step("validate", "Check answers", validate, sections=ALL_SECTIONS, always_run=True),
         Step("objects", "Write objects", objects, needs=("validate",), sections=("domain",)),
         Step("database", "Database", database, needs=("objects",), sections=("database",)),
         Step("alerts", "Alerts", alerts, needs=("database",), sections=("monitoring",)),
