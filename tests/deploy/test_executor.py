@@ -40,7 +40,7 @@ def test_graph_errors_name_the_culprit() -> None:
 
 
 def test_full_deploy_runs_in_dependency_order_with_progress(rollout, helm, api) -> None:
-    rollout.set_rollout(delay=0.6)
+    rollout.set_rollout(delay=0.4)
     specs = sample_specs(unique_suffix())
     recorder = Recorder()
     report = make_executor(helm, api, recorder).run(specs)
@@ -71,7 +71,8 @@ def test_full_deploy_runs_in_dependency_order_with_progress(rollout, helm, api) 
 
 def test_never_ready_release_fails_fast_skips_dependents_and_resumes(rollout, helm, api) -> None:
     suffix = unique_suffix()
-    specs = sample_specs(suffix, timeout=120)
+    subset = ("configmaps", "redis", "egov-mdms-service", "egov-workflow-v2", "egov-idgen", *CORE_CHAIN)
+    specs = [s for s in sample_specs(suffix, timeout=120) if s.name in subset]
     rollout.set_rollout(delay=0.2, never_ready={"egov-enc-service": "ImagePullBackOff"})
     recorder = Recorder()
     report = make_executor(helm, api, recorder, uninstall_failed_install=True).run(specs)
@@ -117,20 +118,25 @@ def test_failed_upgrade_is_rolled_back_to_the_previous_revision(rollout, helm, a
 
 def test_identical_rerun_changes_nothing_and_one_value_upgrades_one_release(rollout, helm, api) -> None:
     suffix = unique_suffix()
-    specs = sample_specs(suffix)
+    subset = ("configmaps", "redis", "egov-mdms-service", "egov-idgen", "gateway")
+
+    def specs_with(values=None):
+        return [s for s in sample_specs(suffix, values=values) if s.name in subset]
+
+    specs = specs_with()
     assert make_executor(helm, api).run(specs).ok
     histories = {s.name: len(helm.history(s.name, namespace=s.namespace)) for s in specs}
 
-    rerun = make_executor(helm, api).run(sample_specs(suffix))
+    rerun = make_executor(helm, api).run(specs_with())
     assert rerun.by_outcome(UNCHANGED) == sorted(histories), rerun.summary_text()
-    assert rerun.seconds < 15
+    assert rerun.seconds < 10
     assert {s.name: len(helm.history(s.name, namespace=s.namespace)) for s in specs} == histories
 
     # A value no template of the chart reads: the objects are the same, so no upgrade either.
-    unread = make_executor(helm, api).run(sample_specs(suffix, values={"gateway": {"notReadByAnyTemplate": 1}}))
+    unread = make_executor(helm, api).run(specs_with({"gateway": {"notReadByAnyTemplate": 1}}))
     assert unread.by_outcome(UNCHANGED) == sorted(histories), unread.summary_text()
 
-    changed = make_executor(helm, api).run(sample_specs(suffix, values={"gateway": {"replicas": 2}}))
+    changed = make_executor(helm, api).run(specs_with({"gateway": {"replicas": 2}}))
     assert changed.by_outcome(DEPLOYED) == ["gateway"]
     assert changed.results["gateway"].action == "upgrade"
     assert len(changed.by_outcome(UNCHANGED)) == len(specs) - 1
