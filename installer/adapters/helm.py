@@ -10,17 +10,24 @@ Interface (`HelmEngine`; `HelmSdkEngine` is the implementation):
         chart = engine.load(path)          -> ChartInfo (name, version, staged dir, digest, deps)
         engine.lint(path, values)          -> LintReport (messages, errors, ok)
         engine.render(path, values, release=, namespace=)  -> dict[template path, manifest]
-        engine.install(release, path, values, namespace=, timeout=, description=)  -> ReleaseInfo
-        engine.upgrade(release, path, values, namespace=, timeout=, install=False) -> ReleaseInfo
+        engine.install(release, path, values, namespace=, timeout=, description=, labels=)  -> ReleaseInfo
+        engine.upgrade(release, path, values, namespace=, timeout=, description=, labels=,
+                       install=False)      -> ReleaseInfo (install=True: install when absent)
         engine.rollback(release, namespace=, revision=None, timeout=)            -> ReleaseInfo
         engine.history(release, namespace=)  -> list[ReleaseInfo], oldest first
         engine.status(release, namespace=)   -> ReleaseInfo | None
         engine.uninstall(release, namespace=, timeout=, keep_history=False)      -> None
         engine.list(namespace=None, all_states=False)  -> list[ReleaseInfo] (None = every namespace)
         engine.cancel()                      cancels the install/upgrade in flight
+    ReleaseInfo: name, namespace, revision, status, chart_name, chart_version, deployed_at,
+            description, manifest (install/upgrade/status only), labels (Helm's release labels).
     Errors: HelmEngineError (.kind: chart|values|render|kube|release|not-found|storage|
             timeout|cancelled|worker), ChartNeedsNetwork (an air-gap defect of the chart tree),
-            ReleaseNotFound.
+            ReleaseNotFound. A call that outlives its deadline (Helm's timeout + 30 s, or
+            call_timeout for reads) kills the worker and raises kind "timeout"; the next call
+            starts a fresh worker (memory storage is then empty).
+    Helpers: load_yaml / load_yaml_all (libyaml), tree_digest / chart_digest (chart content with
+            its file:// dependencies), ChartStager.
 
 Charts are staged before loading: every `file://` dependency (DIGIT's `common`
 library chart) is copied into a private copy's `charts/`, recursively, so the
@@ -58,6 +65,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +77,7 @@ DEFAULT_CALL_TIMEOUT = 120.0
 WORKER_START_TIMEOUT = 30.0
 # Slack beyond Helm's own timeout before the worker is presumed hung.
 DEADLINE_SLACK = 30.0
+CANCEL_GRACE = 5.0
 
 
 class HelmEngineError(Exception):
@@ -319,11 +328,12 @@ class HelmSdkEngine:
 
     def __init__(self, kube: KubeAccess | None = None, storage: ReleaseStorage | None = None, *,
                  emulator: bool = False, call_timeout: float = DEFAULT_CALL_TIMEOUT,
-                 work_dir: Path | None = None) -> None:
+                 cancel_grace: float = CANCEL_GRACE, work_dir: Path | None = None) -> None:
         self.kube = kube or KubeAccess()
         self.storage = storage or ReleaseStorage()
         self.emulator = emulator
         self.call_timeout = call_timeout
+        self.cancel_grace = cancel_grace
         self._own_work_dir = work_dir is None
         self._work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="digit-helm-"))
         self.stager = ChartStager(self._work_dir / "charts")
@@ -434,12 +444,12 @@ class HelmSdkEngine:
     def _call(self, op: str, args: dict[str, Any], *, deadline: float | None = None) -> Any:
         with self._lock:
             if self._worker is None or not self._worker.alive():
-                self._worker = _Worker(self._settings(), self.storage)
+                self._worker = _Worker(self._settings(), self.storage, self.cancel_grace)
             worker = self._worker
             try:
                 return worker.call(op, args, deadline or self.call_timeout)
             except HelmEngineError as exc:
-                if exc.kind in ("timeout", "worker"):
+                if exc.kind in ("timeout", "worker") or worker.stuck:
                     worker.kill()
                     self._worker = None
                 raise
@@ -456,7 +466,8 @@ class HelmSdkEngine:
 class _Worker:
     """The child process speaking JSON lines on stdin/stdout."""
 
-    def __init__(self, settings: dict[str, Any], storage: ReleaseStorage) -> None:
+    def __init__(self, settings: dict[str, Any], storage: ReleaseStorage, cancel_grace: float = CANCEL_GRACE) -> None:
+        self.cancel_grace = cancel_grace
         env = dict(os.environ)
         env.pop(SQL_DSN_ENV, None)
         if storage.sql_dsn is not None:
@@ -464,6 +475,8 @@ class _Worker:
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         self._stderr: deque[str] = deque(maxlen=40)
+        self.cancel_at: float | None = None
+        self.stuck = False
         self._replies: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "installer.adapters.helm", json.dumps(settings)],
@@ -489,16 +502,32 @@ class _Worker:
         return self.process.poll() is None
 
     def call(self, op: str, args: dict[str, Any], timeout: float) -> Any:
+        try:
+            return self._exchange(op, args, timeout)
+        finally:
+            self.cancel_at = None
+
+    def _exchange(self, op: str, args: dict[str, Any], timeout: float) -> Any:
         assert self.process.stdin is not None
         try:
             self.process.stdin.write(json.dumps({"op": op, "args": args}) + "\n")
             self.process.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise HelmEngineError(f"the Helm worker is gone: {exc}; {self._tail()}", kind="worker") from exc
-        try:
-            line = self._replies.get(timeout=timeout)
-        except queue.Empty:
-            raise HelmEngineError(f"Helm {op} did not answer within {timeout:.0f} s", kind="timeout") from None
+        deadline = time.monotonic() + timeout
+        line: str | None = ""
+        while line == "":
+            now = time.monotonic()
+            if self.cancel_at is not None and now >= self.cancel_at:
+                self.stuck = True
+                raise HelmEngineError(f"Helm {op} was cancelled (stopped after {self.cancel_grace:g} s)",
+                                      kind="cancelled")
+            if now >= deadline:
+                raise HelmEngineError(f"Helm {op} did not answer within {timeout:.0f} s", kind="timeout")
+            try:
+                line = self._replies.get(timeout=min(0.2, deadline - now))
+            except queue.Empty:
+                line = ""
         if line is None:
             raise HelmEngineError(f"the Helm worker exited during {op}; {self._tail()}", kind="worker")
         reply = json.loads(line)
@@ -513,8 +542,12 @@ class _Worker:
         return "worker stderr: " + (" | ".join(self._stderr) or "(empty)")
 
     def interrupt(self) -> None:
+        """Ask Helm to cancel; an action stuck where Helm's context does not reach (a silent API
+        server during discovery) is cut off after cancel_grace seconds by killing the worker."""
         if self.alive():
             self.process.send_signal(signal.SIGUSR1)
+            if self.cancel_at is None:
+                self.cancel_at = time.monotonic() + self.cancel_grace
 
     def kill(self) -> None:
         self.process.kill()
@@ -602,18 +635,31 @@ class _Server:
         if op in ("install", "upgrade"):
             config = self.config(ns)
             with helm.Chart.load(args["chart"]) as chart, helm.HelmContext() as context:
+                options = self._apply_options(ns, args["timeout"], args.get("description"), op == "upgrade",
+                                              args.get("labels"))
+                outcome: dict[str, Any] = {}
+
+                def act() -> None:
+                    try:
+                        outcome["payload"] = native.call_string(
+                            f"helm_{op}", config._raw(), context._raw(), chart._raw(), None,
+                            args["release"], None if values is None else json.dumps(values), options)
+                    except BaseException as exc:  # handed to the serving thread below
+                        outcome["error"] = exc
+
+                # The action runs in a thread so this (main) thread stays free to run the
+                # SIGUSR1 handler that cancels it.
                 self.context = context
+                worker = threading.Thread(target=act, daemon=True)
+                worker.start()
                 try:
-                    payload = native.call_string(
-                        f"helm_{op}", config._raw(), context._raw(), chart._raw(), None,
-                        args["release"], None if values is None else json.dumps(values),
-                        self._apply_options(ns, args["timeout"], args.get("description"), op == "upgrade",
-                                            args.get("labels")),
-                    )
+                    while worker.is_alive():
+                        worker.join(0.2)
                 finally:
                     self.context = None
-            release = json.loads(payload)
-            return release
+            if "error" in outcome:
+                raise outcome["error"]
+            return json.loads(outcome["payload"])
         if op == "rollback":
             options: dict[str, Any] = {"timeout_seconds": args["timeout"]}
             if args.get("revision") is not None:

@@ -161,6 +161,33 @@ def test_a_silent_api_server_is_cut_off_by_the_deadline(tmp_path: Path) -> None:
         silent.close()
 
 
+def test_cancel_stops_an_install_stuck_on_a_silent_api_server(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters: [{{name: s, cluster: {{server: 'http://127.0.0.1:{silent.getsockname()[1]}'}}}}]\n"
+        "contexts: [{name: s, context: {cluster: s, user: u}}]\ncurrent-context: s\nusers: [{name: u, user: {}}]\n"
+    )
+    try:
+        with HelmSdkEngine(KubeAccess(kubeconfig), ReleaseStorage("memory"), cancel_grace=1) as engine:
+            engine.render(USER_CHART, {}, release="warm", namespace="egov")  # worker up
+            threading.Timer(0.5, engine.cancel).start()
+            started = time.monotonic()
+            with pytest.raises(HelmEngineError) as caught:
+                engine.install("redis", SAMPLE_CHARTS / "backbone-services" / "redis", {}, namespace="x", timeout=60)
+            assert caught.value.kind == "cancelled"
+            assert time.monotonic() - started < 10
+            assert engine.render(USER_CHART, {}, release="after", namespace="egov")
+    finally:
+        silent.close()
+
+
 def test_storage_settings_are_checked() -> None:
     with pytest.raises(ValueError):
         ReleaseStorage("sql")
