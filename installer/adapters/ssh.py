@@ -186,21 +186,22 @@ class SSHSession:
         try:
             channel.settimeout(0.2)
             channel.exec_command(command)
+            # sshd may report the exit status before the last output: read until EOF as well.
             while True:
-                if channel.recv_ready():
+                progressed = False
+                while channel.recv_ready():
                     out += channel.recv(65536)
-                elif channel.recv_stderr_ready():
+                    progressed = True
+                while channel.recv_stderr_ready():
                     err += channel.recv_stderr(65536)
-                elif channel.exit_status_ready():
-                    while channel.recv_ready():
-                        out += channel.recv(65536)
-                    while channel.recv_stderr_ready():
-                        err += channel.recv_stderr(65536)
+                    progressed = True
+                finished = channel.exit_status_ready() and (channel.eof_received or channel.closed)
+                if finished and not channel.recv_ready() and not channel.recv_stderr_ready():
                     break
-                else:
+                if not progressed:
                     if time.monotonic() > deadline:
                         raise SSHError(f"command on {self.host}:{self.port} did not finish within {limit:g}s")
-                    channel.status_event.wait(0.05)
+                    time.sleep(0.01)
             status = channel.recv_exit_status()
         except socket.timeout:
             raise SSHError(f"command on {self.host}:{self.port} did not answer within {limit:g}s") from None
