@@ -48,9 +48,11 @@ engine, for four reasons found by probing:
 Release storage: "secret" on real clusters (Helm's default). The kmock emulator cannot
 read the protobuf Helm's secret/configmap drivers send, so against it use "memory"
 (forgotten when the engine closes) or "sql" with a PostgreSQL DSN (releases survive the
-process and are seen by any other engine using the same DSN). With `emulator=True`
+process and are seen by any other engine using the same DSN). Helm's memory driver keeps one
+store per namespace, so with it `list()` must be given the namespace. With `emulator=True`
 install/upgrade/rollback pass the native options `disable_openapi_validation: true`
-(the emulator has no OpenAPI) and `server_side_apply: false`.
+(the emulator has no OpenAPI), `server_side_apply: false`, and `disable_hooks: true` (Helm
+validates hook manifests against OpenAPI regardless, and nothing there would complete a hook Job).
 """
 
 from __future__ import annotations
@@ -610,6 +612,9 @@ class _Server:
             options["labels"] = labels
         if self.settings.get("emulator"):
             options["disable_openapi_validation"] = True
+            # Helm validates hook manifests against OpenAPI whatever the flag above says, and no
+            # controller would ever complete a hook Job there.
+            options["disable_hooks"] = True
             # The upgrade action takes this flag as a string ("auto" is its default).
             options["server_side_apply"] = "false" if upgrade else False
         return json.dumps(options)

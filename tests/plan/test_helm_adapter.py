@@ -140,6 +140,20 @@ def test_memory_storage_is_forgotten_with_the_engine(kube_api: Path) -> None:
         assert engine.list(namespace="backbone") == []
 
 
+def test_charts_with_hooks_install_on_the_emulator(tmp_path: Path, kube_api: Path) -> None:
+    chart = tmp_path / "hooked"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: hooked\nversion: 0.1.0\n")
+    (chart / "templates" / "job.yaml").write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n"
+        "  annotations: {helm.sh/hook: pre-install}\n"
+        "spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: busybox}]}}}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: hooked}\ndata: {a: b}\n")
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), emulator=True) as engine:
+        assert engine.install("hooked", chart, {}, namespace="hooks", timeout=30).status == "deployed"
+    assert _api_get(kube_api, "/api/v1/namespaces/hooks/configmaps/hooked") is not None
+
+
 def test_a_silent_api_server_is_cut_off_by_the_deadline(tmp_path: Path) -> None:
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
