@@ -432,6 +432,14 @@ class HelmSdkEngine:
         except ReleaseNotFound:
             return None
 
+    def get(self, release: str, *, namespace: str, revision: int | None = None) -> ReleaseInfo | None:
+        """A stored revision with its manifest, read from release storage only (no cluster queries)."""
+        try:
+            return ReleaseInfo.from_sdk(self._call("get", {"release": release, "namespace": namespace,
+                                                           "revision": revision}))
+        except ReleaseNotFound:
+            return None
+
     def uninstall(self, release: str, *, namespace: str, timeout: float = 300,
                   keep_history: bool = False) -> None:
         self._call("uninstall", {"release": release, "namespace": namespace, "timeout": int(timeout),
@@ -677,6 +685,10 @@ class _Server:
             return self.config(ns).history(args["release"])
         if op == "status":
             return self.config(ns).status(args["release"])
+        if op == "get":
+            options = json.dumps({"revision": args["revision"]}) if args.get("revision") else None
+            return json.loads(native.call_string("helm_get", self.config(ns)._raw(), args["release"],
+                                                 options))["summary"]
         if op == "uninstall":
             self.config(ns).uninstall(args["release"], timeout=args["timeout"],
                                       keep_history=args.get("keep_history", False))

@@ -36,7 +36,7 @@ def run_checks(ctx: Any, cluster: Any, releases: list[tuple[str, str]]) -> list[
     total = len(releases) + 2
     for index, (name, namespace) in enumerate(releases, 1):
         ctx.check_cancelled()
-        info = cluster.helm.status(name, namespace=namespace)
+        info = (getattr(cluster.helm, "get", None) or cluster.helm.status)(name, namespace=namespace)
         if info is None:
             checks.append(_check(f"release.{name}", "fail", f"release {namespace}/{name} is not installed"))
             continue
