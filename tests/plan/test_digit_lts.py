@@ -59,3 +59,43 @@ monitoring: {{enabled: false}}
         assert set(release["rendered"].get("images_not_from_mirror", [])) <= HARD_CODED.get(release["name"], set())
     env_secrets = (tmp_path / "out" / "env-secrets.yaml").read_text()
     assert "lts-git-key" not in env_secrets and "lts-registry-pw-0001" not in (tmp_path / "out" / "cluster-objects.yaml").read_text()
+
+
+def test_the_default_module_set_installs_on_the_emulator(tmp_path: Path, kube_api: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Helm's real install of every release, in plan order; cert-manager needs its CRDs served."""
+    from installer.adapters.helm import HelmEngineError, HelmSdkEngine, KubeAccess, ReleaseStorage
+    from installer.answers import load_answers
+    from installer.plan import build_plan
+    from installer.secretstore import SecretStore
+
+    (tmp_path / "kubeconfig").write_text("")
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(f"""version: 1
+name: lts-install
+target: {{kind: existing-cluster, kubeconfig: kubeconfig}}
+sizing: {{profile: dev}}
+domain: {{fqdn: digit.lts.example.org, tls: {{mode: self-signed}}}}
+database: {{mode: in-cluster}}
+release: {{version: 2.9-lts, charts: {CHARTS}}}
+config_repos:
+  mdms: {{url: "git@git.example.org:digit/egov-mdms-data.git", branch: main}}
+  configs: {{url: "git@git.example.org:digit/configs.git", branch: main}}
+  ssh_key: {{env: LTS_GIT_KEY}}
+monitoring: {{enabled: false}}
+""")
+    monkeypatch.setenv("LTS_GIT_KEY", "-----BEGIN OPENSSH PRIVATE KEY-----\nlts\n-----END OPENSSH PRIVATE KEY-----\n")
+    plan = build_plan(load_answers(answers), store=SecretStore(tmp_path / "state"))
+    failed = {}
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), emulator=True) as engine:
+        for release in plan.graph.releases:
+            try:
+                info = engine.install(release.name, release.chart, plan.values[release.name],
+                                      namespace=release.namespace, timeout=60)
+                assert info.status == "deployed"
+            except HelmEngineError as exc:
+                failed[release.name] = str(exc)
+    # The emulator does not serve kinds from CustomResourceDefinitions; a real cluster installs the
+    # chart's crds/ first.
+    assert list(failed) == ["cert-manager"], failed
+    assert 'no matches for kind "ClusterIssuer"' in failed["cert-manager"]
