@@ -51,8 +51,8 @@ class QuitScreen(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Save a draft of your answers before quitting?")
-            yield Static(f"It goes to {self.app.state.answers_path}.")  # type: ignore[attr-defined]
+            yield Label("Save a draft of your answers before quitting?", markup=False)
+            yield Static(f"It goes to {self.app.state.answers_path}.", markup=False)  # type: ignore[attr-defined]
             with Horizontal():
                 yield Button("Save and quit", id="save-quit", variant="primary")
                 yield Button("Quit without saving", id="quit", variant="error")

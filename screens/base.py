@@ -35,10 +35,10 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.help_title, classes="help-title")
+            yield Label(self.help_title, classes="help-title", markup=False)
             if self.key:
-                yield Label(f"answers file key: {self.key}", classes="help-key")
-            yield Static(self.text or "No further help for this field.")
+                yield Label(f"answers file key: {self.key}", classes="help-key", markup=False)
+            yield Static(self.text or "No further help for this field.", markup=False)
             yield Button("Close (Esc)", id="close-help")
 
     @on(Button.Pressed, "#close-help")
@@ -76,12 +76,12 @@ class WizardScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Label(self.header_text(), classes="page-header")
+        yield Label(self.header_text(), classes="page-header", markup=False)
         if self.INTRO:
-            yield Static(self.INTRO, classes="page-intro")
+            yield Static(self.INTRO, classes="page-intro", markup=False)
         with VerticalScroll(classes="page-body", id="body"):
             yield from self.compose_body()
-        yield Static("", classes="page-status", id="status")
+        yield Static("", classes="page-status", id="status", markup=False)
         with Horizontal(classes="page-nav"):
             yield from self.compose_buttons()
         yield Footer()
@@ -172,8 +172,13 @@ class SectionScreen(WizardScreen):
             form.call_after_refresh(form.validate)
 
     def store(self) -> None:
+        from installer.answers import Answers
+
         for section, form in self.forms.items():
-            self.wizard.state.put(section, form.data())
+            value = form.data()
+            if value == {} and not Answers.model_fields[section].is_required() and section not in (form.initial or {}) and not form.initial:
+                value = None
+            self.wizard.state.put(section, value)
 
     def page_errors(self) -> list[FieldError]:
         errors: list[FieldError] = []

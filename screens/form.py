@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -118,12 +119,12 @@ class FieldRow(Vertical):
         q = self.question
         marker = " *" if q.required and q.kind not in ("bool",) else ""
         if not self.compact:
-            yield Label(f"{q.title}{marker}", classes="field-title")
+            yield Label(f"{q.title}{marker}", classes="field-title", markup=False)
         value = self.initial
         if q.kind == "bool":
             with Horizontal(classes="switch-line"):
                 yield Switch(value=bool(value if value is not None else q.default), id="value")
-                yield Label(q.help.split(". ")[0] if q.help else "")
+                yield Label(q.help.split(". ")[0] if q.help else "", markup=False)
         elif q.kind == "choice":
             options = [(c, c) for c in q.choices]
             chosen = value if value in q.choices else (q.default if q.default in q.choices else Select.NULL)
@@ -134,15 +135,15 @@ class FieldRow(Vertical):
         elif q.kind == "map":
             entries = value if isinstance(value, dict) else {}
             text = "\n".join(f"{k}  {v}" for k, v in entries.items()) or "(none yet)"
-            yield Static(text, id="value", classes="map-value")
+            yield Static(text, id="value", classes="map-value", markup=False)
         else:
             shown = _text(value if value is not None else q.default)
             kind = {"int": "integer", "float": "number"}.get(q.kind, "text")
             yield Input(value=shown, placeholder=q.title if self.compact else "", type=kind, id="value",
                         valid_empty=True, compact=True)
         if not self.compact and q.help and q.kind != "bool":
-            yield Static(q.help, classes="field-help")
-        yield Static("", classes="field-error")
+            yield Static(q.help, classes="field-help", markup=False)
+        yield Static("", classes="field-error", markup=False)
 
     def _compose_secret(self, value: Any) -> ComposeResult:
         q = self.question
@@ -193,6 +194,17 @@ class FieldRow(Vertical):
         self.touched = True
 
     def value(self) -> Any:
+        """The field's plain value; a default left as shown stays implicit, as in a hand-written file."""
+        value = self._value()
+        q = self.question
+        if self.initial is None and q.default is not None and value is not OMIT:
+            if q.kind == "secret" and value == q.default:
+                return OMIT
+            if q.kind != "secret" and (value == q.default or _text(value) == _text(q.default)):
+                return OMIT
+        return value
+
+    def _value(self) -> Any:
         q = self.question
         if q.kind == "bool":
             return self.query_one("#value", Switch).value
@@ -264,11 +276,11 @@ class GroupBox(Vertical):
     def compose(self) -> ComposeResult:
         q = self.question
         if self.show_title:
-            yield Label(q.title, classes="group-title")
+            yield Label(q.title, classes="group-title", markup=False)
         if q.optional:
             with Horizontal(classes="group-switch"):
                 yield Switch(value=self.enabled, id="use")
-                yield Label(f"Use {q.title.lower()}")
+                yield Label(f"Use {q.title.lower()}", markup=False)
         with Vertical(classes="group-body"):
             for child in q.children:
                 yield self.form.build(child, get_in(self.initial, (child.name,)) if isinstance(self.initial, dict) else None)
@@ -295,6 +307,8 @@ class GroupBox(Vertical):
             if value is not OMIT:
                 data[child.name] = value
         data.update(self.form.extra_values(self.question.loc))
+        if not data and not self.question.required and not self.question.optional and self.initial is None:
+            return OMIT
         return data
 
 
@@ -319,27 +333,35 @@ class UnionBox(Vertical):
 
     def compose(self) -> ComposeResult:
         q = self.question
-        yield Label(q.title, classes="union-title")
+        yield Label(q.title, classes="union-title", markup=False)
         if q.help:
-            yield Static(q.help, classes="union-help")
-        options = [(self._label(tag, variant), tag) for tag, variant in q.variants.items()]
+            yield Static(q.help, classes="union-help", markup=False)
+        options = [(Text(self._label(tag, variant)), tag) for tag, variant in q.variants.items()]
         yield Select(options, value=self.chosen, allow_blank=False, id=_dom_id((self.form.section, *q.loc), "kind"), compact=True)
-        for tag, variant in q.variants.items():
-            initial = self.initial if tag == self.chosen else {}
-            box = GroupBox(variant, initial, self.form, show_title=False)
-            self.form.register(variant, box)
-            box.set_class(tag == self.chosen, "-chosen")
-            yield box
+        yield self._variant_box(self.chosen)
+
+    def _variant_box(self, tag: str) -> GroupBox:
+        """Variants are built when first chosen; once built they stay, hidden, so their values survive."""
+        variant = self.question.variants[tag]
+        initial = self.initial if tag == self.initial.get(self.question.discriminator, self.question.default) else {}
+        box = GroupBox(variant, initial, self.form, show_title=False)
+        box.add_class("-chosen")
+        self.form.register(variant, box)
+        return box
 
     @staticmethod
     def _label(tag: str, variant: Question) -> str:
         doc = variant.help.split(";")[0].split(". ")[0].rstrip(".")
         return f"{tag}: {doc}" if doc else tag
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    async def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id != _dom_id((self.form.section, *self.question.loc), "kind") or event.value is Select.NULL:
             return
+        if str(event.value) == self.chosen:
+            return
         self.chosen = str(event.value)
+        if self.form.widget_for(self.question.variants[self.chosen]) is None:
+            await self.mount(self._variant_box(self.chosen))
         for box in self.query_children(GroupBox):
             box.set_class(box.question.loc[-1] == self.chosen, "-chosen")
         self.form.changed()
@@ -378,11 +400,11 @@ class ItemsEditor(Vertical):
 
     def compose(self) -> ComposeResult:
         q = self.question
-        yield Label(q.title + (" *" if q.required else ""), classes="items-title")
+        yield Label(q.title + (" *" if q.required else ""), classes="items-title", markup=False)
         if q.help:
-            yield Static(f"{q.help}  Columns: {', '.join(c.name for c in self._columns())}", classes="items-help")
+            yield Static(f"{q.help}  Columns: {', '.join(c.name for c in self._columns())}", classes="items-help", markup=False)
         yield Vertical(id="lines", classes="items-lines")
-        yield Static("", classes="items-error").set_styles("display: none;")
+        yield Static("", classes="items-error", markup=False).set_styles("display: none;")
         with Horizontal(classes="items-actions"):
             yield Button("Add a node", id="add-item", variant="primary", compact=True)
 
@@ -519,7 +541,7 @@ class SectionForm(Vertical):
                 yield self.build(child, get_in(self.initial, (child.name,)))
         else:
             yield self.build(self.question, self.initial)
-        yield Static("", classes="form-error").set_styles("display: none;")
+        yield Static("", classes="form-error", markup=False).set_styles("display: none;")
 
     def register(self, question: Question, widget: Widget) -> None:
         self._widgets[id(question)] = widget

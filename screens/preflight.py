@@ -39,7 +39,7 @@ class PreflightScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="checks", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="remediation")
+        yield Static("", id="remediation", markup=False)
 
     def compose_buttons(self) -> ComposeResult:
         yield Button("Back", id="back", compact=True)
@@ -87,7 +87,7 @@ class PreflightScreen(WizardScreen):
             style = "bold red" if result.status in ("fail", "error") else "yellow" if result.status == "warn" else ""
             from rich.text import Text
 
-            table.add_row(result.name, Text(status, style=style), result.message, key=result.name)
+            table.add_row(Text(result.name), Text(status, style=style), Text(result.message), key=result.name)
         failed = [r for r in self.results.values() if r.status in ("fail", "error")]
         self.set_status(f"{len(failed)} check(s) failed: fix them and re-run, or go back to change the answers" if failed
                         else f"all {len(self.results)} checks passed" if self.results else "")

@@ -52,10 +52,10 @@ class ProgressRow(Horizontal, can_focus=True):
         self.row = row
 
     def compose(self) -> ComposeResult:
-        yield Static(ICONS["pending"], classes="row-icon")
-        yield Static(self.row.title, classes="row-title")
+        yield Static(ICONS["pending"], classes="row-icon", markup=False)
+        yield Static(self.row.title, classes="row-title", markup=False)
         yield ProgressBar(total=None, show_eta=False, classes="row-bar")
-        yield Static("", classes="row-elapsed")
+        yield Static("", classes="row-elapsed", markup=False)
 
     def action_open(self) -> None:
         self.post_message(self.Opened(self.row.key))
@@ -92,7 +92,7 @@ class ProgressScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Vertical(id="rows")
-        yield Static("", id="summary")
+        yield Static("", id="summary", markup=False)
 
     def compose(self) -> ComposeResult:
         yield from super().compose()

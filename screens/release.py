@@ -1,6 +1,7 @@
 """Release and modules: the DIGIT version and which modules to deploy; dependencies come along and are explained."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Label, SelectionList, Static
 
@@ -17,20 +18,24 @@ class ReleaseScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         catalog = self.wizard.state.catalog
         form = self.make_form("release", choices={("version",): list(catalog.releases)}, hidden={("modules",)})
-        form.extra[()] = lambda: {"modules": self.selected()}
+        form.extra[()] = self._modules_value
+        self._touched = "modules" in (self.wizard.state.section("release") or {})
+        self._syncing = False
         yield form
-        yield Label("Modules", classes="modules-title")
-        yield Static("Space toggles a module.", classes="modules-help")
+        yield Label("Modules", classes="modules-title", markup=False)
+        yield Static("Space toggles a module.", classes="modules-help", markup=False)
         yield SelectionList[str](id="modules")
-        yield Static("", id="modules-explained")
+        yield Static("", id="modules-explained", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
         self._fill_modules()
 
     def _profile(self):
+        from installer.answers.models import Release
+
         data = self.forms["release"].data() or {}
-        return self.wizard.state.catalog.releases.get(str(data.get("version")))
+        return self.wizard.state.catalog.releases.get(str(data.get("version") or Release.model_fields["version"].default))
 
     def _fill_modules(self) -> None:
         profile = self._profile()
@@ -43,7 +48,8 @@ class ReleaseScreen(SectionScreen):
             chosen_before = [m for m in profile.default_modules if (profile.module(m) and profile.module(m).selectable)]
         for module in profile.modules:
             if module.selectable:
-                listing.add_option((f"{module.name}: {module.description}", module.name, module.name in chosen_before))
+                listing.add_option((Text(f"{module.name}: {module.description}"), module.name, module.name in chosen_before))
+        self._initial_selection = self.selected()
         self._explain()
 
     def selected(self) -> list[str]:
@@ -53,7 +59,24 @@ class ReleaseScreen(SectionScreen):
         order = [listing.get_option_at_index(i).value for i in range(listing.option_count)]
         return [name for name in order if name in listing.selected]
 
+    def _modules_value(self) -> dict:
+        """Untouched, the answers keep saying "the profile's default set" rather than listing it."""
+        chosen = self.selected()
+        return {"modules": chosen} if self._touched or chosen != getattr(self, "_initial_selection", chosen) else {}
+
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        if self._syncing:
+            return
+        profile = self._profile()
+        listing = self.query_one("#modules", SelectionList)
+        if profile is not None:
+            needed = profile.with_dependencies(self.selected())
+            missing = [name for name in needed if name not in listing.selected and profile.module(name).selectable]
+            if missing:
+                self._syncing = True
+                for name in missing:
+                    listing.select(name)
+                self._syncing = False
         self._explain()
         self.forms["release"].changed()
 
@@ -74,8 +97,9 @@ class ReleaseScreen(SectionScreen):
         lines = []
         if not selected:
             lines.append(f"Nothing chosen: the profile's default set is deployed ({', '.join(profile.default_modules)}).")
-        for name in added:
-            needed_by = [m for m in everything if name in (profile.module(m).depends if profile.module(m) else [])]
+        for name in everything:
             module = profile.module(name)
-            lines.append(f"+ {name} (needed by {', '.join(needed_by) or 'the release'}): {module.description if module else ''}")
+            needed_by = [m for m in everything if name in (profile.module(m).depends if profile.module(m) else [])]
+            if name in added or (needed_by and module is not None and module.selectable):
+                lines.append(f"+ {name}, needed by {', '.join(needed_by) or 'the release'}: {module.description if module else ''}")
         self.query_one("#modules-explained", Static).update("\n".join(lines))

@@ -19,13 +19,13 @@ class ReviewScreen(WizardScreen):
     INTRO = "Check the answers file below. Secrets appear only as references. Save it, then start the install or replay it later."
 
     def compose_body(self) -> ComposeResult:
-        yield Label("Save to", classes="review-label")
+        yield Label("Save to", classes="review-label", markup=False)
         yield Input(str(self.wizard.state.answers_path), id="answers-path")
-        yield Static("", id="problems")
-        yield Label("Steps that will run", classes="review-label")
-        yield Static("", id="steps")
-        yield Label("Answers file", classes="review-label")
-        yield Static("", id="yaml")
+        yield Static("", id="problems", markup=False)
+        yield Label("Steps that will run", classes="review-label", markup=False)
+        yield Static("", id="steps", markup=False)
+        yield Label("Answers file", classes="review-label", markup=False)
+        yield Static("", id="yaml", markup=False)
 
     def compose_buttons(self) -> ComposeResult:
         yield Button("Back", id="back", disabled=not self.wizard.can_go_back(self.PAGE), compact=True)

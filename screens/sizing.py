@@ -24,7 +24,7 @@ class SizingScreen(SectionScreen):
     async def on_mount(self) -> None:
         super().on_mount()
         form = self.forms["sizing"]
-        await form.mount(Static("", id="profile-description"), DataTable(id="profile-nodes", cursor_type="none", zebra_stripes=True),
+        await form.mount(Static("", id="profile-description", markup=False), DataTable(id="profile-nodes", cursor_type="none", zebra_stripes=True),
                          DataTable(id="profile-volumes", cursor_type="none", zebra_stripes=True),
                          after=form.field_row(("profile",)))
         self.query_one("#profile-nodes", DataTable).add_columns("role", "count", "vCPU", "RAM GB", "disk GB")

@@ -1,6 +1,7 @@
 """Target: where DIGIT goes (SDC VMs, an existing cluster, a cloud), with only the fields that kind needs."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -27,7 +28,7 @@ class TargetScreen(SectionScreen):
         with Vertical(id="hostkeys-box"):
             yield Static("Test connection reads each node's SSH host key so you can compare it with the fingerprint "
                          "your administrator gives you (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before pinning it.",
-                         classes="hostkeys-help")
+                         classes="hostkeys-help", markup=False)
             with Horizontal(classes="hostkeys-actions"):
                 yield Button("Test connection", id="test-connection")
                 yield Button("Pin these host keys", id="pin-keys", disabled=True)
@@ -85,7 +86,7 @@ class TargetScreen(SectionScreen):
         table = self.query_one("#hostkeys", DataTable)
         table.clear()
         for result in results:
-            table.add_row(result.host, str(result.port), result.fingerprint or f"✗ {result.error}")
+            table.add_row(Text(result.host), str(result.port), Text(result.fingerprint or f"✗ {result.error}"))
         good = [r for r in results if r.fingerprint]
         self.query_one("#test-connection", Button).disabled = False
         self.query_one("#pin-keys", Button).disabled = not good

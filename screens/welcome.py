@@ -27,8 +27,8 @@ class WelcomeScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         state = self.wizard.state
-        yield Static(WHAT_HAPPENS, id="what-happens")
-        yield Label("How do you want to begin?", classes="welcome-question")
+        yield Static(WHAT_HAPPENS, id="what-happens", markup=False)
+        yield Label("How do you want to begin?", classes="welcome-question", markup=False)
         with RadioSet(id="start-mode"):
             yield RadioButton("A fresh install", value=True, id="mode-fresh")
             yield RadioButton(f"Resume a previous install ({len(state.previous)} found)", id="mode-resume",
@@ -40,12 +40,12 @@ class WelcomeScreen(WizardScreen):
                     yield RadioButton(f"{previous.name}  ({previous.outcome}, {previous.state_dir})", value=index == 0,
                                       id=f"previous-{index}")
         with Vertical(id="load-box"):
-            yield Label("Answers file to load")
+            yield Label("Answers file to load", markup=False)
             yield Input(placeholder="path/to/answers.yaml", id="load-path")
         with Vertical(id="save-box"):
-            yield Label("Save the answers to")
+            yield Label("Save the answers to", markup=False)
             yield Input(str(state.answers_path), id="save-path")
-            yield Static("", classes="welcome-error", id="welcome-error")
+            yield Static("", classes="welcome-error", id="welcome-error", markup=False)
 
     def on_mount(self) -> None:
         self._show_boxes()

@@ -12,7 +12,7 @@ CHARTS = ROOT / "tests" / "fixtures" / "charts"
 FQDN = "uat.digit.example.gov.in"
 
 
-def make_site(tmp: Path) -> Path:
+def make_site(tmp: Path, fqdn: str = FQDN) -> Path:
     """A folder like an operator's: keys, a certificate for the FQDN, a kubeconfig."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -22,9 +22,9 @@ def make_site(tmp: Path) -> Path:
     (tmp / "keys").mkdir(parents=True, exist_ok=True)
     (tmp / "certs").mkdir(exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, FQDN)])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, fqdn)])
     now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-    for cert_name, host in (("tls.crt", FQDN), ("other.crt", "other.example.org")):
+    for cert_name, host in (("tls.crt", fqdn), ("other.crt", "other.example.org")):
         cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
                 .issuer_name(name).public_key(key.public_key()).serial_number(1)
                 .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))

@@ -18,7 +18,9 @@ TYPED_TLS_KEY = "-----BEGIN PRIVATE KEY-----typed-in-the-wizard"
 
 def new_app(path, **options):
     state = WizardState(path, catalog=Catalog.load(path.parent))
-    return make_app(state, **options)
+    app = make_app(state, **options)
+    app.animation_level = "none"
+    return app
 
 
 async def fill_common(d: Driver, kind: str, tmp) -> None:
@@ -70,6 +72,13 @@ async def fill_common(d: Driver, kind: str, tmp) -> None:
     await d.next()
     assert d.screen.PAGE == "release" and "charts" in d.status()
     await d.type("release", ("charts",), str(CHARTS))
+    if kind == "sdc-vms":
+        from textual.widgets import SelectionList
+
+        d.screen.query_one("#modules", SelectionList).select("m_dss")
+        await d.wait_for(lambda: "business" in str(d.screen.query_one("#modules-explained").render()), "the explanation")
+        explained = str(d.screen.query_one("#modules-explained").render())
+        assert "business, needed by m_dss" in explained and "backbone, needed by core" in explained
     await d.next()
 
     assert d.screen.PAGE == "monitoring"
@@ -138,7 +147,7 @@ async def test_sdc_vms_walk(tmp_path, monkeypatch):
     assert saved.sizing.profile == "sdc-dev" and saved.sizing.overrides.workers == 6
     assert saved.domain.tls.mode == "provided" and saved.domain.tls.cert == site / "certs" / "tls.crt"
     assert saved.database.mode == "external" and saved.database.password.env == "DIGIT_DB_PASSWORD"
-    assert saved.release.charts == CHARTS and saved.release.modules == ["core", "m_pgr"]
+    assert saved.release.charts == CHARTS and saved.release.modules == ["core", "business", "m_pgr", "m_dss"]
     assert saved.monitoring.alerts.email == "ops@example.gov.in" and saved.ci.jenkins is True
     assert saved.credentials.enc_master_password.generate is True
     text = path.read_text()
@@ -147,3 +156,49 @@ async def test_sdc_vms_walk(tmp_path, monkeypatch):
     assert key_file.read_text() == TYPED_TLS_KEY
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+
+
+@pytest.mark.asyncio
+async def test_existing_cluster_walk_and_draft(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    app = new_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.next()
+        await d.type("name", (), "demo-cluster")
+        await d.choose("target", (), "existing-cluster")
+        await d.next()
+        assert d.screen.PAGE == "target" and "target.kubeconfig: required key is missing" in d.status()
+        await d.type("target", ("existing-cluster", "kubeconfig"), "kubeconfig")
+        await d.type("target", ("existing-cluster", "context"), "digit-admin")
+        await d.node(0, name="n1", host="192.168.56.11", role="worker")
+        await d.next()
+        assert d.screen.PAGE == "target" and "ssh access is needed" in d.status()
+        from screens.form import GroupBox
+
+        ssh_box = next(b for b in d.screen.query(GroupBox) if b.question.loc == ("existing-cluster", "ssh"))
+        ssh_box.query_one("#use").value = True
+        await pilot.pause()
+        await d.type("target", ("existing-cluster", "ssh", "user"), "ubuntu")
+        await d.secret("target", ("existing-cluster", "ssh", "private_key"), "env", "DIGIT_SSH_KEY")
+        await d.next()
+        assert d.screen.PAGE == "sizing", d.status()
+
+        await pilot.press("ctrl+s")
+        await d.wait_for(lambda: path.exists(), "the draft")
+        draft = path.read_text()
+        assert "draft" in draft and "demo-cluster" in draft and "existing-cluster" in draft
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+        await fill_common(d, "existing-cluster", tmp_path)
+        await save_on_review(d, tmp_path)
+
+    saved = load_answers(path)
+    assert saved.model_dump() == app.state.validate().model_dump()
+    assert saved.target.kind == "existing-cluster" and saved.target.kubeconfig == site / "kubeconfig"
+    assert saved.target.context == "digit-admin" and saved.target.ssh.private_key.env == "DIGIT_SSH_KEY"
+    assert saved.database.mode == "in-cluster" and saved.database.password.generate is True
+    assert saved.release.modules == []
+    assert "# draft" not in path.read_text()
