@@ -135,8 +135,13 @@ def cluster_facts(kubeconfig: str, context: str | None, releases: list[dict]) ->
 def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluster: bool = True) -> dict:
     """Write the tar.gz; returns the manifest (what is inside, what could not be collected)."""
     state_dir = Path(state_dir)
-    journal = jr.Journal.load(state_dir)
-    manifest: dict[str, Any] = {"created": time.time(), "install": journal.install, "files": [], "notes": []}
+    notes = []
+    try:
+        journal = jr.Journal.load(state_dir)
+    except jr.JournalError as exc:
+        journal = jr.Journal(state_dir)
+        notes.append(str(exc))
+    manifest: dict[str, Any] = {"created": time.time(), "install": journal.install, "files": [], "notes": notes}
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -146,7 +151,9 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
             _add_text(tar, f"{root}/{name}", text)
             manifest["files"].append(name)
 
-        if journal.exists():
+        if journal.exists() and notes:
+            add("journal.json", _read_text(journal.path))
+        elif journal.exists():
             add("journal.json", json.dumps(jr.mask_tree(journal.to_dict()), indent=2, default=str))
         else:
             manifest["notes"].append("no journal: the install has not run yet")

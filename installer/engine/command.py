@@ -77,6 +77,7 @@ def _confirm(answers: Any, state_dir: Path) -> bool:
 
 def run(args: argparse.Namespace, build_steps: Callable[[Any], list] | None = None) -> int:
     """The headless install; build_steps replaces the standard pipeline (tests, tools)."""
+    from installer.engine.journal import JournalError
     from installer.engine.lock import LockHeld
     from installer.engine.runner import Engine
     from installer.pipeline import build_steps as standard_steps, register_secrets
@@ -100,6 +101,9 @@ def run(args: argparse.Namespace, build_steps: Callable[[Any], list] | None = No
         result = engine.run()
     except LockHeld as exc:
         sys.stderr.write(redact.mask(f"refusing to start: {exc}") + "\n")
+        return EXIT_FAILED
+    except JournalError as exc:
+        sys.stderr.write(redact.mask(f"cannot resume: {exc}") + "\n")
         return EXIT_FAILED
     finally:
         for sig, handler in previous.items():
@@ -146,7 +150,13 @@ def run_status(args: argparse.Namespace) -> int:
         from installer.pipeline import build_steps
 
         order = [s.id for s in build_steps(answers)]
-    data = status_data(state_dir, order)
+    from installer.engine.journal import JournalError
+
+    try:
+        data = status_data(state_dir, order)
+    except JournalError as exc:
+        sys.stderr.write(redact.mask(str(exc)) + "\n")
+        return EXIT_FAILED
     (render_status_json if args.output == "json" else render_status)(data, sys.stdout)
     return EXIT_OK
 

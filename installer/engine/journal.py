@@ -103,6 +103,10 @@ class RunRecord:
     log_path: str = ""
 
 
+class JournalError(Exception):
+    """The journal file exists but cannot be read."""
+
+
 class Journal:
     """Step records and run history of one install, persisted as JSON in the state dir."""
 
@@ -117,7 +121,13 @@ class Journal:
     def load(cls, state_dir: Path, install: str = "") -> "Journal":
         journal = cls(state_dir, install)
         if journal.path.exists():
-            data = json.loads(journal.path.read_text(encoding="utf-8"))
+            try:
+                data = json.loads(journal.path.read_text(encoding="utf-8"))
+                if not isinstance(data, dict) or not isinstance(data.get("steps", []), list):
+                    raise ValueError("not a journal object")
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise JournalError(f"{journal.path} cannot be read ({exc.__class__.__name__}: {exc}); move it aside "
+                                   "to start the install over (steps are idempotent)") from None
             journal.install = data.get("install") or install
             journal.runs = list(data.get("runs", []))
             for item in data.get("steps", []):

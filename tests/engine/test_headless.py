@@ -339,3 +339,19 @@ def test_bad_answers_exit_2_with_file_line_key(site):
     assert proc.returncode == 2
     assert f"{site.answers}:" in proc.stderr and "database.port" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_unreadable_journal_is_reported_not_crashed_on(site):
+    assert site.run().returncode == 0
+    (site.state / "journal.json").write_text('{"steps": [ truncated')
+    proc = site.run("--resume")
+    assert proc.returncode == 1
+    assert "cannot resume: " in proc.stderr and "journal.json cannot be read" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    status = site.cli("status", "--state-dir", str(site.state))
+    assert status.returncode == 1 and "move it aside" in status.stderr
+    bundle = site.base / "b.tar.gz"
+    proc = site.cli("support-bundle", "--state-dir", str(site.state), "-o", str(bundle))
+    assert proc.returncode == 0 and "journal.json cannot be read" in proc.stdout
+    with tarfile.open(bundle) as tar:
+        assert any(name.endswith("/journal.json") for name in tar.getnames())
