@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from installer.plan.values import GIT_SYNC_SECRET, PULL_SECRET, STATIC_STORAGE_CLASS
@@ -80,7 +81,12 @@ def tls_secrets(answers: Any, namespaces_: list[str], key: str | None) -> list[C
     tls = answers.domain.tls
     if tls.mode != "provided":
         return []
-    cert = tls.cert.read_text(encoding="utf-8")
+    try:
+        cert = Path(tls.cert).read_text(encoding="utf-8")
+    except OSError as exc:
+        from installer.plan.graph import PlanError
+
+        raise PlanError(f"domain.tls.cert: {tls.cert}: {exc.strerror}", key="domain.tls.cert") from None
     name = f"{answers.domain.fqdn}-tls-certs"
     return [_secret(name, ns, {"tls.crt": cert, "tls.key": key or ""}, "kubernetes.io/tls") for ns in sorted(namespaces_)]
 

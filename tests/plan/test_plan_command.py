@@ -136,3 +136,12 @@ def test_an_unset_secret_variable_is_bad_input(tmp_path: Path, monkeypatch: pyte
     assert result.returncode == 2
     assert "database.password" in result.stderr and "DIGIT_DB_PASSWORD" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_certificate_file_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = materialize_example("sdc-vms.yaml", tmp_path / "site", monkeypatch)
+    (tmp_path / "site" / "certs" / "tls.crt").unlink()
+    result = run_plan(answers, tmp_path / "out", tmp_path / "state")
+    assert result.returncode == 2, result.stderr
+    assert "domain.tls.cert" in result.stderr and "No such file" in result.stderr
+    assert "Traceback" not in result.stderr
