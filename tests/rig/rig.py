@@ -90,9 +90,9 @@ def parse_facts(facts: Iterable[str]) -> dict[str, dict[str, str]]:
     return parsed
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -110,8 +110,18 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _stop_pid(pid: int, timeout: float = 5.0) -> None:
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _stop_pid(pid: int, timeout: float = 5.0, expect: str | None = None) -> None:
+    """Stop a process by pid; with `expect`, only if its command line names it (a reused pid is left alone)."""
     if not _pid_alive(pid):
+        return
+    if expect is not None and expect not in _cmdline(pid):
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
@@ -224,6 +234,7 @@ class Rig:
         for node_name in fact_map:
             if node_name not in names:
                 raise RigError(f"--fact for {node_name!r}: the rig has nodes {', '.join(names)}")
+        cls.collect_orphans()
         rig = cls(dir)
         rig.down(quiet=True)
         rig = cls(dir)
@@ -254,7 +265,8 @@ class Rig:
                 net = ipaddress.ip_network(self.subnet)
                 host, port, ns = str(net.network_address + 10 + index), 22, f"dr{self.rig_id}{name}"
             else:
-                host, port, ns = "127.0.0.1", _free_port(), None
+                host = f"127.{int(self.rig_id[:2], 16) % 200 + 20}.{int(self.rig_id[2:4], 16)}.{10 + index}"
+                port, ns = _free_port(host), None
             self.nodes.append(RigNode(name=name, host=host, port=port, role=role, netns=ns,
                                       machine_id=machine_id, facts=facts))
         self._save_state()
@@ -274,15 +286,14 @@ class Rig:
     def down(self, quiet: bool = False) -> None:
         """Stop everything recorded under the directory (also the leftovers of a crashed run)."""
         errors: list[str] = []
-        for pidfile in sorted(self.dir.glob("nodes/*/sshd.pid")) if self.dir.exists() else []:
+        pidfiles = [(path, str(self.runtime)) for path in [*self.dir.glob("nodes/*/sshd.pid"),
+                                                           *self.runtime.glob("nodes/*/sshd.pid")]]
+        pidfiles += [(self.dir / "kube.pid", str(self.dir)), (self.runtime / "kube.pid", str(self.dir))]
+        for pidfile, expect in pidfiles:
             pid = _read_pid(pidfile)
             if pid:
-                _stop_pid(pid)
+                _stop_pid(pid, expect=expect)
             pidfile.unlink(missing_ok=True)
-        kube_pid = _read_pid(self.dir / "kube.pid")
-        if kube_pid:
-            _stop_pid(kube_pid)
-            (self.dir / "kube.pid").unlink(missing_ok=True)
         pg_data = self.runtime / "pg" / "data"
         if (pg_data / "postmaster.pid").exists():
             result = subprocess.run(["runuser", "-u", "postgres", "--", "pg_ctl", "-D", str(pg_data), "-m", "immediate",
@@ -290,10 +301,10 @@ class Rig:
             if result.returncode != 0:
                 pid = _read_pid(pg_data / "postmaster.pid")
                 if pid:
-                    _stop_pid(pid)
+                    _stop_pid(pid, expect=str(pg_data))
         pg_pid = _read_pid(self.dir / "postgres.pid")
         if pg_pid and _pid_alive(pg_pid):
-            _stop_pid(pg_pid)
+            _stop_pid(pg_pid, expect=str(pg_data))
         (self.dir / "postgres.pid").unlink(missing_ok=True)
         listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10).stdout
         for line in listing.splitlines():
@@ -321,6 +332,18 @@ class Rig:
         os.chmod(RUNTIME_ROOT, 0o755)
         self.runtime.mkdir(parents=True, exist_ok=True)
         os.chmod(self.runtime, 0o755)
+        (self.runtime / "owner").write_text(str(self.dir))
+
+    @classmethod
+    def collect_orphans(cls) -> list[str]:
+        """Stop rigs whose directory is gone (a test run killed before its teardown); returns their directories."""
+        stopped = []
+        for runtime in sorted(RUNTIME_ROOT.glob("*/owner")) if RUNTIME_ROOT.exists() else []:
+            owner = Path(runtime.read_text().strip())
+            if owner.is_absolute() and not owner.exists():
+                cls(owner).down(quiet=True)
+                stopped.append(str(owner))
+        return stopped
 
     def _ensure_user(self) -> None:
         if _run(["id", "-u", SSH_USER], check=False).returncode != 0:
@@ -514,15 +537,27 @@ class Rig:
         Path("/run/sshd").mkdir(exist_ok=True)
         _run(argv, timeout=30)
         self._wait_port(node.host, node.port, f"sshd of {node.name}")
+        self._copy_pid(self.dir / "nodes" / node.name / "sshd.pid", self.node_dir(node) / "sshd.pid")
+
+    @staticmethod
+    def _copy_pid(source: Path, copy: Path) -> None:
+        """A second pidfile outside the rig directory, so a rig whose directory vanished can still be stopped."""
+        deadline = time.monotonic() + 5
+        while _read_pid(source) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pid = _read_pid(source)
+        if pid:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(f"{pid}\n")
 
     def stop_node(self, name: str) -> None:
         """Stop one node's sshd (the node is 'down'); start_node brings it back."""
         node = self.node(name)
-        pidfile = self.dir / "nodes" / node.name / "sshd.pid"
-        pid = _read_pid(pidfile)
-        if pid:
-            _stop_pid(pid)
-        pidfile.unlink(missing_ok=True)
+        for pidfile in (self.dir / "nodes" / node.name / "sshd.pid", self.node_dir(node) / "sshd.pid"):
+            pid = _read_pid(pidfile)
+            if pid:
+                _stop_pid(pid, expect=str(self.runtime))
+            pidfile.unlink(missing_ok=True)
 
     def pause_node(self, name: str) -> None:
         """Freeze one node's sshd (SIGSTOP): connections hang instead of being refused."""
@@ -650,6 +685,7 @@ class Rig:
                 raise RigError(f"the Kubernetes emulator did not start; see {self.dir / 'kube.log'}")
             time.sleep(0.05)
         self.api_url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+        self._copy_pid(self.dir / "kube.pid", self.runtime / "kube.pid")
 
     # --- files for the installer ----------------------------------------------------------------
     def _add_jump_host_dns(self) -> None:
