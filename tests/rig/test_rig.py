@@ -149,3 +149,28 @@ def test_up_is_idempotent_and_down_cleans(tmp_path) -> None:
     assert f"dr{second.rig_id}" not in listing
     assert second.fqdn not in open("/etc/hosts").read()
     assert not (tmp_path / "r" / "kube.pid").exists()
+
+
+def test_loopback_nodes_without_namespaces(fresh_rig) -> None:
+    small = fresh_rig(nodes=2, netns=False, facts=["n2:max_map_count=65530"], rollout_delay=0)
+    assert not small.use_netns and {n.netns for n in small.nodes} == {None}
+    assert len({n.host for n in small.nodes}) == 2 and all(n.host.startswith("127.") for n in small.nodes)
+    assert _ssh(small, "n2", "sysctl -n vm.max_map_count").strip() == "65530"
+    ids = {_ssh(small, n.name, "cat /etc/machine-id").strip() for n in small.nodes}
+    assert len(ids) == 2
+    assert small.fqdn in _ssh(small, "n1", f"getent hosts {small.fqdn}")
+
+
+def test_rig_whose_directory_vanished_is_collected(tmp_path) -> None:
+    import shutil
+
+    lost = Rig.up(tmp_path / "lost", nodes=1, rollout_delay=0)
+    pids = [int((tmp_path / "lost" / "kube.pid").read_text()), int((lost.node_dir(lost.nodes[0]) / "sshd.pid").read_text())]
+    shutil.rmtree(tmp_path / "lost")
+    assert str(lost.dir) in Rig.collect_orphans()
+    deadline = time.monotonic() + 10
+    while any(subprocess.run(["kill", "-0", str(p)], capture_output=True).returncode == 0 for p in pids):
+        assert time.monotonic() < deadline, "orphaned rig processes still running"
+        time.sleep(0.1)
+    assert not lost.runtime.exists()
+    assert lost.fqdn not in open("/etc/hosts").read()
