@@ -260,6 +260,18 @@ class Executor:
         self._undo(spec, result, previous, install)
         return result
 
+    def preview(self, spec: ReleaseSpec) -> str:
+        """What a run would do to this release: install, upgrade or unchanged (read-only)."""
+        chart_digest = spec.chart_digest or digests.chart_digest(spec.chart)
+        values_digest = spec.values_digest or digests.values_digest(spec.values)
+        current = self.helm.current(spec.name, spec.namespace)
+        if current is None or current.last_deployed_revision is None:
+            return "install"
+        if current.status == "deployed" and (digests.is_unchanged(current.labels, chart_digest, values_digest)
+                                             or self._renders_the_same(spec, current, chart_digest)):
+            return "unchanged"
+        return "upgrade"
+
     def _renders_the_same(self, spec: ReleaseSpec, current: InstalledRelease, chart_digest: str) -> bool:
         """Same chart, other values, yet the same objects: the change does not reach this release.
 

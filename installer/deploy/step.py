@@ -210,13 +210,13 @@ def run_releases(ctx: Any, specs: list[ReleaseSpec], label: str, cluster: Cluste
     cluster = cluster or open_cluster(ctx)
     try:
         operations = EngineOperations(cluster.helm)
-        if ctx.dry_run:
-            return _dry_run(ctx, specs, operations)
         watcher = ReadinessWatcher(cluster.api, poll_interval=float(os.environ.get(POLL_ENV, "0.5")))
         executor = Executor(operations, watcher, installer_version=__version__,
                             concurrency=_env_int(CONCURRENCY_ENV, DEFAULT_CONCURRENCY),
                             uninstall_failed_install=os.environ.get(UNINSTALL_FAILED_ENV, "") in ("1", "true", "yes"),
                             on_event=_Reporter(ctx, len(specs)), cancelled=ctx.cancelled)
+        if ctx.dry_run:
+            return _dry_run(ctx, specs, executor)
         ctx.progress(0, len(specs), "releases", f"{label}: {len(specs)} releases")
         try:
             report = executor.run(specs)
@@ -251,20 +251,10 @@ def run_releases(ctx: Any, specs: list[ReleaseSpec], label: str, cluster: Cluste
     return outputs
 
 
-def _dry_run(ctx: Any, specs: list[ReleaseSpec], operations: Any) -> dict:
-    from installer.deploy import digests
-
+def _dry_run(ctx: Any, specs: list[ReleaseSpec], executor: Any) -> dict:
     plan: dict[str, str] = {}
     for spec in sorted(specs, key=lambda s: (s.wave, s.name)):
-        current = operations.current(spec.name, spec.namespace)
-        chart = spec.chart_digest or digests.chart_digest(spec.chart)
-        values = spec.values_digest or digests.values_digest(spec.values)
-        if current is None:
-            action = "install"
-        elif current.status == "deployed" and digests.is_unchanged(current.labels, chart, values):
-            action = "unchanged"
-        else:
-            action = "upgrade"
+        action = executor.preview(spec)
         plan[spec.name] = action
         ctx.log(f"would {action} {spec.name} in {spec.namespace} (wave {spec.wave})" if action != "unchanged"
                 else f"{spec.name} in {spec.namespace} is unchanged", task=spec.name)

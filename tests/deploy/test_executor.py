@@ -164,3 +164,33 @@ def test_a_second_process_sees_the_releases(rollout, helm, api, helm_storage_dsn
     assert seen["redis"][2][digests.LABEL_VALUES_DIGEST] == digests.label_value(digests.values_digest({}))
     # And its view makes a rerun a no-op.
     assert EngineOperations(helm).current("redis", f"backbone-{suffix}").labels == seen["redis"][2]
+
+
+def test_cancel_stops_waiting_at_once_and_a_rerun_completes(rollout, helm, api) -> None:
+    import threading
+    import time
+
+    from installer.deploy.model import CANCELLED
+
+    suffix = unique_suffix()
+    specs = [s for s in sample_specs(suffix, timeout=120) if s.name in ("configmaps", "redis", "egov-idgen", "gateway")]
+    rollout.set_rollout(delay=60)
+    recorder = Recorder()
+    executor = make_executor(helm, api, recorder)
+
+    def cancel_once_waiting() -> None:
+        while not any(e.kind == "progress" and e.desired for e in list(recorder.events)):
+            time.sleep(0.05)
+        executor.cancelled.set()
+
+    threading.Thread(target=cancel_once_waiting, daemon=True).start()
+    started = time.monotonic()
+    report = executor.run(specs)
+    assert time.monotonic() - started < 20, "cancellation does not wait for the 60 s rollout"
+    outcomes = {name: result.outcome for name, result in report.results.items()}
+    assert CANCELLED in outcomes.values() and FAILED not in outcomes.values(), outcomes
+    assert not any(e.kind in ("rolled-back", "uninstalled") for e in recorder.events)
+
+    rollout.set_rollout(delay=0)
+    again = make_executor(helm, api).run(specs)
+    assert again.ok, again.summary_text()
