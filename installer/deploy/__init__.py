@@ -1,4 +1,29 @@
 """Deploying DIGIT: Helm releases in dependency order, readiness watch, rollback, DB bootstrap, verify, summary.
 
 Importing this package is cheap; Helm, Kubernetes and PostgreSQL clients load only when used.
+
+Pipeline steps (step.py), each `def step(ctx) -> dict`:
+    database    external/managed PostgreSQL: create the database and the Flyway user if missing
+    deploy      every plan release except monitoring/ci modules, through the executor
+    monitoring  Grafana admin Secret (+ Jaeger's Elasticsearch Secret), then the monitoring releases
+    ci          Jenkins admin Secret, then the Jenkins release (configuration as code, seed job)
+    verify      workloads of every deployed release ready, ingress address, core health endpoints
+    summary     URLs, where generated credentials live and how to read them, answers and log paths
+
+Building blocks:
+    executor.Executor(helm_ops, watcher, installer_version=, concurrency=4, uninstall_failed_install=False,
+                      on_event=callable(ReleaseEvent), cancelled=threading.Event).run(specs) -> DeployReport
+        .preview(spec) -> "install" | "upgrade" | "unchanged"
+    helmops.EngineOperations(engine)       the executor's Helm actions over installer.adapters.helm
+    readiness.ReadinessWatcher(api_client, poll_interval=0.5).wait(refs, timeout=, on_progress=, cancelled=)
+        raises ReleaseNotReady(breakage) on CrashLoopBackOff, ImagePullBackOff, a failed migration init
+        container, an unbound claim, a failed Job, or the timeout (naming what the pod waits for)
+    database.bootstrap_database(DatabaseTarget(...), dry_run=False) -> BootstrapResult
+    digests: values/chart digests, release labels, manifest fingerprint
+
+Configuration (environment, like Helm's own CLI):
+    HELM_DRIVER / HELM_DRIVER_SQL_CONNECTION_STRING    release storage (default: secret)
+    DIGIT_INSTALLER_DEPLOY_CONCURRENCY                 releases deployed at once (default 4)
+    DIGIT_INSTALLER_UNINSTALL_FAILED_INSTALL=1         uninstall a first install that never became ready
+    DIGIT_INSTALLER_READINESS_POLL                     seconds between readiness rounds (default 0.5)
 """
