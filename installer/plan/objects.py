@@ -92,10 +92,18 @@ def tls_secrets(answers: Any, namespaces_: list[str], key: str | None) -> list[C
 
 
 def static_storage(answers: Any, rendered: dict[str, list[dict[str, Any]]], outputs: dict[str, Any]) -> list[ClusterObject]:
-    """StorageClass and PersistentVolumes for the StatefulSet claims that ask for the static class."""
+    """StorageClass and PersistentVolumes for the claims (StatefulSet templates or plain claims) that ask
+    for the static class."""
     claims = []
     for release in sorted(rendered):
         for doc in rendered[release]:
+            if doc.get("kind") == "PersistentVolumeClaim":
+                spec = doc.get("spec") or {}
+                if spec.get("storageClassName") == STATIC_STORAGE_CLASS:
+                    size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+                    claims.append((doc["metadata"].get("namespace") or "", doc["metadata"]["name"], size,
+                                   spec.get("accessModes") or ["ReadWriteOnce"], release))
+                continue
             if doc.get("kind") != "StatefulSet":
                 continue
             sts = doc["metadata"]["name"]

@@ -393,6 +393,10 @@ def release_extras(name: str, env_files: EnvFiles, sizing: Sizing, storage_class
         _set(extras, ("volumeClaimTemplate", "resources", "requests", "storage"), f"{size}Gi")
         if storage_class:
             _set(extras, ("volumeClaimTemplate", "storageClassName"), storage_class)
+    elif name == "minio":
+        _set(extras, ("persistence", "size"), f"{volumes['filestore'][1]}Gi")
+        if storage_class:
+            _set(extras, ("persistence", "storageClass"), storage_class)
     elif name == "jenkins" and storage_class:
         _set(extras, ("persistence", "storageClass"), storage_class)
     elif name == "ingress-nginx":
