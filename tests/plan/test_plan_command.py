@@ -145,3 +145,20 @@ def test_a_missing_certificate_file_is_bad_input(tmp_path: Path, monkeypatch: py
     assert result.returncode == 2, result.stderr
     assert "domain.tls.cert" in result.stderr and "No such file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_chart_that_would_need_the_network_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from tests.plan.conftest import SAMPLE_CHARTS
+
+    charts = tmp_path / "charts"
+    shutil.copytree(SAMPLE_CHARTS, charts)
+    with (charts / "backbone-services" / "redis" / "Chart.yaml").open("a") as handle:
+        handle.write("dependencies:\n  - name: common\n    version: 2.x.x\n"
+                     "    repository: https://charts.bitnami.com/bitnami\n")
+    answers = materialize_example("existing-cluster.yaml", tmp_path / "site", monkeypatch, charts=charts)
+    result = run_plan(answers, tmp_path / "out", tmp_path / "state")
+    assert result.returncode == 2
+    assert "release redis:" in result.stderr and "https://charts.bitnami.com/bitnami" in result.stderr
+    assert "would need the network" in result.stderr and "release.charts" in result.stderr
