@@ -16,7 +16,8 @@ def planned_releases(ctx: Any) -> list[dict[str, Any]]:
     if cached is not None:
         return cached
     try:
-        plan = build_plan(ctx.answers, store=SecretStore(Path(ctx.state_dir)), outputs=ctx.outputs)
+        plan = build_plan(ctx.answers, store=SecretStore(Path(ctx.state_dir), persist=not ctx.dry_run),
+                          outputs=ctx.outputs)
     except PlanError as error:
         key = getattr(error, "key", "")
         raise StepFailed(f"cannot build the deployment plan: {error}",

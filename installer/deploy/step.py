@@ -136,9 +136,21 @@ def open_cluster(ctx: Any) -> Cluster:
         raise StepFailed(f"{HELM_DRIVER_ENV}=sql needs {HELM_SQL_DSN_ENV}",
                          remediation=f"set {HELM_SQL_DSN_ENV} to the PostgreSQL DSN of Helm's release storage")
     if dsn:
-        redact.register(dsn)
+        _register_dsn(dsn)
     engine = HelmSdkEngine(KubeAccess(kubeconfig, context), ReleaseStorage(driver, sql_dsn=dsn), emulator=emulated)
     return Cluster(api, engine, emulated)
+
+
+def _register_dsn(dsn: str) -> None:
+    """Mask the DSN and the password inside it (URL or key=value form) wherever it could be echoed."""
+    import re
+    import urllib.parse
+
+    redact.register(dsn)
+    if "://" in dsn:
+        redact.register(urllib.parse.unquote(urllib.parse.urlsplit(dsn).password or ""))
+    for match in re.finditer(r"password\s*=\s*('[^']*'|\S+)", dsn):
+        redact.register(match.group(1).strip("'"))
 
 
 def _planned(ctx: Any) -> list[dict[str, Any]]:

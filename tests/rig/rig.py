@@ -37,6 +37,7 @@ HOSTS_FILE = Path("/etc/hosts")
 HOSTS_LOCK = Path("/var/tmp/digit-rig.hosts.lock")
 DB_USER = "egov"
 DB_NAME = "egov"
+HELM_DB = "helm"  # role and database of Helm's sql release storage
 
 # What every node reports unless a --fact says otherwise: enough for the dev, quickstart and sdc-dev profiles.
 DEFAULT_FACTS: dict[str, str] = {
@@ -620,12 +621,19 @@ class Rig:
               "-c shared_buffers=16MB -c max_connections=100 -c fsync=off", "start"], timeout=90)
         pid = _read_pid(data / "postmaster.pid")
         (self.dir / "postgres.pid").write_text(f"{pid}\n")
-        self.env = {"DIGIT_DB_PASSWORD": db_password}
+        # Helm's release records: the emulator cannot hold Helm's protobuf Secrets, so the installer is
+        # pointed at Helm's sql storage driver (HELM_DRIVER, as with Helm's own CLI) in this PostgreSQL.
+        helm_password = secrets.token_urlsafe(18)
+        self.env = {"DIGIT_DB_PASSWORD": db_password, "HELM_DRIVER": "sql",
+                    "HELM_DRIVER_SQL_CONNECTION_STRING":
+                        f"postgresql://{HELM_DB}:{helm_password}@127.0.0.1:{self.pg_port}/{HELM_DB}?sslmode=disable"}
         _write_private(self.env_path, "".join(f"{k}={v}\n" for k, v in self.env.items()))
         sql = f"CREATE ROLE {DB_USER} LOGIN CREATEDB CREATEROLE PASSWORD '{db_password}';"
-        _run(["runuser", "-u", "postgres", "--", "psql", "-h", str(sockets), "-p", str(self.pg_port),
-              "-v", "ON_ERROR_STOP=1", "-q", "-d", "postgres", "-c", sql],
-             env={**os.environ, "PGPASSWORD": self._pg_admin_password})
+        for statement in (sql, f"CREATE ROLE {HELM_DB} LOGIN PASSWORD '{helm_password}';",
+                          f"CREATE DATABASE {HELM_DB} OWNER {HELM_DB};"):
+            _run(["runuser", "-u", "postgres", "--", "psql", "-h", str(sockets), "-p", str(self.pg_port),
+                  "-v", "ON_ERROR_STOP=1", "-q", "-d", "postgres", "-c", statement],
+                 env={**os.environ, "PGPASSWORD": self._pg_admin_password})
 
     # --- kubernetes emulator --------------------------------------------------------------------
     def node_objects(self) -> list[dict[str, Any]]:
