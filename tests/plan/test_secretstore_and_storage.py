@@ -96,3 +96,26 @@ def test_static_volumes_follow_the_rendered_claims(tmp_path: Path, monkeypatch: 
     assert all(v["spec"]["storageClassName"] == "digit-static" for v in volumes)
     assert all(v["spec"]["hostPath"]["path"].startswith("/var/lib/digit-volumes/backbone/") for v in volumes)
     assert any(o.kind == "StorageClass" and o.name == "digit-static" for o in plan.objects)
+
+
+def test_registry_and_provided_certificate_become_secrets_in_every_namespace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from installer.answers import load_answers
+    from installer.plan import build_plan
+    from tests.plan.conftest import TEST_ENV
+
+    answers_path = materialize_example("sdc-vms.yaml", tmp_path / "site", monkeypatch)
+    plan = build_plan(load_answers(answers_path), store=SecretStore(tmp_path / "state"))
+    by_key = {o.key: o.manifest for o in plan.objects}
+    for namespace in plan.graph.namespaces:
+        pull = by_key[f"Secret/{namespace}/digit-registry"]
+        assert pull["type"] == "kubernetes.io/dockerconfigjson"
+        config = json.loads(base64.b64decode(pull["data"][".dockerconfigjson"]))
+        assert config["auths"]["registry.sdc.local:5000"]["password"] == TEST_ENV["DIGIT_REGISTRY_PASSWORD"]
+        tls = by_key[f"Secret/{namespace}/uat.digit.example.gov.in-tls-certs"]
+        assert tls["type"] == "kubernetes.io/tls"
+        assert base64.b64decode(tls["data"]["tls.crt"]).startswith(b"-----BEGIN CERTIFICATE-----")
+        assert b"file-secret-for-tests-tls.key" in base64.b64decode(tls["data"]["tls.key"])
+    assert plan.env_files.env["global"]["imagePullSecrets"] == ["digit-registry"]
