@@ -144,7 +144,7 @@ def test_kill_9_at_every_boundary_and_mid_step_then_resume_reaches_the_baseline(
     untouched = install.cluster_state()
     proc = install.run("--dry-run")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    assert "[deploy] would install" in proc.stdout
+    assert "[deploy] egov-user: would install egov-user in egov" in proc.stdout
     assert install.cluster_state() == untouched
     assert not (install.state / "journal.json").exists()
     assert not (install.state / "generated-secrets.json").exists()
