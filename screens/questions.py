@@ -112,12 +112,26 @@ def _default(info: FieldInfo) -> Any:
     return None if info.default is PydanticUndefined else info.default
 
 
+# how a kind is described when its model has no docstring of its own
+VARIANT_LABELS = {
+    "aws": "Amazon Web Services (EKS), provisioned by the installer",
+    "azure": "Microsoft Azure (AKS), provisioned by the installer",
+    "gcp": "Google Cloud (GKE), provisioned by the installer",
+    "letsencrypt": "Let's Encrypt issues the certificate (needs internet access)",
+    "provided": "a certificate you have, e.g. from the SDC or NIC",
+    "self-signed": "the installer makes its own (browsers will warn; for testing)",
+    "external": "an existing PostgreSQL server",
+}
+
+
 def _union_question(loc: Loc, name: str, title: str, help_text: str, members: tuple, discriminator: str) -> Question:
     variants: dict[str, Question] = {}
     for member in members:
         tag_field = member.model_fields[discriminator]
         tag = get_args(tag_field.annotation)[0]
         variant = model_question(member, (*loc, tag), name, title=member.__doc__ or title, skip=(discriminator,))
+        if not (member.__doc__ or "").strip() or tag in VARIANT_LABELS:
+            variant.help = VARIANT_LABELS.get(tag, variant.help)
         variants[tag] = variant
     return Question(
         loc=loc, name=name, title=title, help=help_text, kind="union", required=True,

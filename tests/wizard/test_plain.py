@@ -1,0 +1,120 @@
+"""Line mode through a pseudo-terminal: scripted answers in, a valid answers file out."""
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import pexpect
+import pytest
+
+from installer.answers import load_answers
+from tests.wizard.helpers import CHARTS, FQDN, ROOT, make_site
+
+DOWN = "\x1b[B"
+TYPED = "typed-deploy-key-value"
+pytestmark = pytest.mark.timeout(90)
+
+
+def spawn(site, *args):
+    env = {**os.environ, "TERM": "dumb", "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(site / "state")}
+    child = pexpect.spawn(sys.executable, ["-m", "installer", "--plain", *args], cwd=str(site), env=env,
+                          encoding="utf-8", timeout=20, dimensions=(24, 80))
+    child.logfile_read = open(site / "transcript.txt", "w")
+    return child
+
+
+def answer(child, prompt: str, *keys: str) -> None:
+    child.expect(prompt)
+    for key in keys:
+        child.send(key)
+    child.send("\r")
+
+
+def confirm(child, prompt: str, key: str) -> None:
+    """Yes/no questions take the key alone, without Enter."""
+    child.expect(prompt)
+    child.send(key)
+
+
+def test_line_mode_writes_a_valid_answers_file(tmp_path):
+    site = make_site(tmp_path)
+    child = spawn(site)
+    answer(child, "Installation name", "Bad Name")
+    child.expect("lower-case letters")
+    child.sendcontrol("u")
+    child.send("punjab-uat\r")
+    answer(child, "Target")                                    # sdc-vms, the first kind
+    answer(child, "Node name", "cp1")
+    answer(child, "Host or IP address", "10.10.0.11")
+    answer(child, "Role")                                      # control-plane
+    answer(child, "SSH port")
+    answer(child, "SSH user")
+    confirm(child, "Add another node", "n")
+    answer(child, "SSH user", "digit")
+    answer(child, "SSH port")
+    answer(child, "SSH private key: where", DOWN)              # a file
+    answer(child, "File path", "keys/id_ed25519")
+    confirm(child, "Read the nodes' SSH host keys", "n")
+    answer(child, "known_hosts file")
+    answer(child, "Connect timeout")
+    answer(child, "Load balancer address")
+    answer(child, "Sizing profile", DOWN, DOWN, DOWN)          # dev, prod, quickstart, sdc-dev
+    confirm(child, "Change Overrides", "n")
+    confirm(child, "Allow undersized", "n")
+    answer(child, r"Domain \(FQDN\)", FQDN)
+    answer(child, "TLS", DOWN, DOWN)                           # self-signed
+    answer(child, "Database", DOWN, DOWN)                      # in-cluster
+    answer(child, "Database name")
+    answer(child, "User")
+    answer(child, "Password: where")                           # generated
+    confirm(child, "Use registry mirror", "n")
+    confirm(child, "Change Credentials", "n")
+    answer(child, "Repository URL", "git@git.sdc.local:digit/egov-mdms-data.git")
+    answer(child, "Branch", "uat")
+    answer(child, "Repository URL", "git@git.sdc.local:digit/configs.git")
+    answer(child, "Branch", "uat")
+    answer(child, "Deploy key: where", DOWN, DOWN)              # type it now
+    answer(child, r"Deploy key \(not shown\)", TYPED)
+    child.expect("mode 0600")
+    answer(child, "known_hosts")
+    answer(child, "DIGIT version")
+    answer(child, "Chart source directory", str(CHARTS))
+    answer(child, "Modules to deploy")
+    confirm(child, "Change Monitoring", "n")
+    confirm(child, "Change CI", "n")
+    child.expect("== Review ==")
+    answer(child, "Save the answers file to")
+    child.expect("Saved (.*answers.yaml)")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    transcript = child.before
+    assert TYPED not in transcript
+
+    path = site / "answers.yaml"
+    saved = load_answers(path)
+    assert saved.name == "punjab-uat" and saved.target.kind == "sdc-vms"
+    assert [(n.name, n.host, n.role) for n in saved.target.nodes] == [("cp1", "10.10.0.11", "control-plane")]
+    assert saved.target.ssh.private_key.file == "keys/id_ed25519"
+    assert saved.sizing.profile == "sdc-dev" and saved.domain.tls.mode == "self-signed"
+    assert saved.database.mode == "in-cluster" and saved.release.charts == CHARTS
+    assert "credentials" not in path.read_text() and "allow_undersized" not in path.read_text()
+    assert TYPED not in path.read_text()
+    key_file = saved.config_repos.ssh_key.path(site)
+    assert key_file.read_text() == TYPED and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_line_mode_ctrl_c_keeps_a_draft(tmp_path):
+    site = make_site(tmp_path)
+    child = spawn(site)
+    answer(child, "Installation name", "draft-one")
+    child.expect("Target")
+    child.sendcontrol("c")
+    confirm(child, "Save a draft", "y")
+    child.expect("draft saved to")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "draft-one" in (site / "answers.yaml").read_text()
