@@ -174,8 +174,8 @@ class Plan:
             lines.append(f"RENDER FAILED {name}: {redact.mask(self.rendered[name].error or '')}")
         from installer.plan.values import NOT_CONFIGURED
 
-        lines.append("not configured (empty in env-secrets.yaml, fill in later): " + ", ".join(
-            f"secrets.{section}.{key}" for section, keys in NOT_CONFIGURED.items() for key in keys))
+        lines.append("not configured (empty in env-secrets.yaml, fill in later): "
+                     + "; ".join(f"secrets.{section}.{{{','.join(keys)}}}" for section, keys in NOT_CONFIGURED.items()))
         if self.generated:
             lines.append("generated now (kept in the state dir; configure copies them into the cluster): " + ", ".join(sorted(self.generated)))
         return "\n".join(lines) + "\n"
