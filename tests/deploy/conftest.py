@@ -37,6 +37,8 @@ def helm_dsn(rig) -> str:
     """Helm's sql release storage in the rig's PostgreSQL (the emulator cannot hold Helm's protobuf Secrets)."""
     import psycopg
 
+    if rig.env.get("HELM_DRIVER_SQL_CONNECTION_STRING"):
+        return rig.env["HELM_DRIVER_SQL_CONNECTION_STRING"]
     with psycopg.connect(rig.pg_dsn_admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (HELM_DATABASE,)).fetchone():
             conn.execute(f"CREATE DATABASE {HELM_DATABASE}")

@@ -26,8 +26,9 @@ class Install:
     def __init__(self, rig, tmp_path: Path):
         self.rig = rig
         self.state = tmp_path / "state"
-        self.env = {**os.environ, **rig.env, "HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING": helm_dsn(rig),
-                    "DIGIT_INSTALLER_READINESS_POLL": "0.2", "PYTHONPATH": str(REPO)}
+        # The rig's env file carries HELM_DRIVER=sql and its DSN, as an operator's shell would.
+        self.env = {**os.environ, "HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING": helm_dsn(rig),
+                    **rig.env, "DIGIT_INSTALLER_READINESS_POLL": "0.2", "PYTHONPATH": str(REPO)}
 
     def edit_answers(self, old: str, new: str) -> None:
         text = self.rig.answers_path.read_text()
