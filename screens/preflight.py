@@ -1,8 +1,8 @@
 """Preflight: every check against the target before anything changes; failures with what to do about them.
 
 The checks come from installer.preflight and run in a worker thread. A check
-source is any callable(answers, names) -> list of results with name, status
-('pass' | 'warn' | 'fail'), message and remediation attributes.
+source is any callable(answers, check_ids or None) -> list of results with id,
+target, status ('pass' | 'warn' | 'fail' | 'skip'), message and remediation.
 """
 from __future__ import annotations
 
@@ -18,12 +18,25 @@ STATUS_TEXT = {"pass": "✓ pass", "warn": "! warn", "fail": "✗ FAIL", "error"
 
 
 def engine_preflight_source() -> Callable | None:
-    """The preflight engine's runner, when this build has one."""
+    """The preflight engine, when this build has one. Unknown host keys are refused: pin them on the Target page."""
     try:
-        from installer.preflight import run_checks  # type: ignore[attr-defined]
+        from installer.preflight import run_preflight
     except ImportError:
         return None
-    return run_checks
+
+    def run(answers: Any, only: list[str] | None) -> list[Any]:
+        return list(run_preflight(answers, only=only, confirm_host_key=lambda host, port, fingerprint: False).results)
+
+    return run
+
+
+def result_key(result: Any) -> str:
+    return f"{result.id}@{result.target}" if getattr(result, "target", "") else result.id
+
+
+def result_title(result: Any) -> str:
+    title = getattr(result, "title", "") or result.id
+    return f"{title} ({result.target})" if getattr(result, "target", "") else title
 
 
 class PreflightScreen(WizardScreen):
@@ -78,28 +91,28 @@ class PreflightScreen(WizardScreen):
 
     def _show(self, results: list[Any]) -> None:
         for result in results:
-            self.results[result.name] = result
+            self.results[result_key(result)] = result
         table = self.query_one("#checks", DataTable)
         table.clear()
-        ordered = sorted(self.results.values(), key=lambda r: ({"fail": 0, "error": 0, "warn": 1}.get(r.status, 2), r.name))
+        ordered = sorted(self.results.values(), key=lambda r: ({"fail": 0, "error": 0, "warn": 1}.get(r.status, 2), result_key(r)))
         for result in ordered:
             status = STATUS_TEXT.get(result.status, result.status)
             style = "bold red" if result.status in ("fail", "error") else "yellow" if result.status == "warn" else ""
             from rich.text import Text
 
-            table.add_row(Text(result.name), Text(status, style=style), Text(result.message), key=result.name)
+            table.add_row(Text(result_title(result)), Text(status, style=style), Text(result.message), key=result_key(result))
         failed = [r for r in self.results.values() if r.status in ("fail", "error")]
         self.set_status(f"{len(failed)} check(s) failed: fix them and re-run, or go back to change the answers" if failed
                         else f"all {len(self.results)} checks passed" if self.results else "")
         self._enable(not failed)
         if failed:
-            self._describe(failed[0].name)
+            self._describe(result_key(failed[0]))
 
     def _describe(self, name: str) -> None:
         result = self.results.get(name)
         if result is None:
             return
-        text = f"{result.name}: {result.message}"
+        text = f"{result_title(result)}: {result.message}"
         if getattr(result, "remediation", ""):
             text += f"\nwhat to do: {result.remediation}"
         self.query_one("#remediation", Static).update(text)
@@ -114,7 +127,7 @@ class PreflightScreen(WizardScreen):
         table = self.query_one("#checks", DataTable)
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            self.run_checks([key])
+            self.run_checks([self.results[key].id])
 
     def action_next(self) -> None:
         if not self.query_one("#next", Button).disabled:

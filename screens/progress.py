@@ -158,7 +158,7 @@ class ProgressScreen(WizardScreen):
 
     # -- events
 
-    def _row(self, key: str, title: str, parent: str | None = None) -> RowState:
+    async def _row(self, key: str, title: str, parent: str | None = None) -> RowState:
         if key not in self.rows:
             self.rows[key] = RowState(key, title)
             widget = ProgressRow(self.rows[key], indent=parent is not None)
@@ -168,15 +168,18 @@ class ProgressScreen(WizardScreen):
             if parent is not None:
                 siblings = [k for k in self.widgets if k == parent or k.startswith(parent + "/")]
                 after = self.widgets[siblings[-2]] if len(siblings) > 1 else None
-            container.mount(widget, after=after) if after is not None else container.mount(widget)
+            if after is not None:
+                await container.mount(widget, after=after)
+            else:
+                await container.mount(widget)
         return self.rows[key]
 
-    def handle(self, event: ev.Event) -> None:
+    async def handle(self, event: ev.Event) -> None:
         now = self.wizard.clock()
         step = event.step or "run"
         if isinstance(event, ev.RunStarted):
             for step_id in event.steps:
-                self._row(step_id, step_id)
+                await self._row(step_id, step_id)
             self.set_status(f"installing {event.install}; debug log: {event.log_path}")
             return
         if isinstance(event, ev.RunFinished):
@@ -185,8 +188,8 @@ class ProgressScreen(WizardScreen):
             return
         key = f"{step}/{event.task}" if getattr(event, "task", None) else step
         if key != step:
-            self._row(step, step)
-        row = self._row(key, event.task if key != step else step, parent=step if key != step else None)
+            await self._row(step, step)
+        row = await self._row(key, event.task if key != step else step, parent=step if key != step else None)
         widget = self.widgets[key]
         message = ""
         if isinstance(event, ev.StepStarted):
@@ -216,7 +219,7 @@ class ProgressScreen(WizardScreen):
             row.status, row.finished = event.outcome, now
             if row.started is None:
                 row.started = now - event.duration
-            message = event.message if event.outcome != "ok" else ""
+            message = event.message if event.outcome not in ("ok", "succeeded") else ""
             if event.remediation:
                 row.logs.append(f"[remediation] {event.remediation}")
             self._complete_bar(widget, event.outcome)

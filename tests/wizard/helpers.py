@@ -118,7 +118,16 @@ class Driver:
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not condition():
+
+        def holds() -> bool:
+            from textual.css.query import NoMatches
+
+            try:
+                return bool(condition())
+            except NoMatches:
+                return False
+
+        while not holds():
             if loop.time() > deadline:
                 raise AssertionError(f"timed out waiting for {what}")
             await self.pilot.pause(0.05)

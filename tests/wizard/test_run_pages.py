@@ -1,0 +1,110 @@
+"""Preflight and progress pages: checks with remediations and single re-runs; engine events to rows, logs and summary."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from textual.widgets import Button, DataTable, RichLog
+
+from installer.engine import StepFailed
+from installer.engine.steps import Step
+from screens.app import make_app
+from screens.state import Catalog, WizardState
+from tests.wizard.helpers import ROOT, Driver, make_site
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@dataclass
+class Result:
+    id: str
+    target: str
+    status: str
+    message: str
+    remediation: str = ""
+    title: str = ""
+
+
+class ScriptedPreflight:
+    """Stands in for installer.preflight in the UI tests: the first run has a failure, re-runs pass."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str] | None] = []
+
+    def __call__(self, answers, only):
+        self.calls.append(only)
+        if only is None:
+            return [Result("node.ssh", "cp1", "pass", "key accepted", title="SSH reachable"),
+                    Result("node.memory", "w1", "fail", "7.6 GiB, needs 16 GiB",
+                           "Give the VM more RAM, or choose a smaller sizing profile (sizing.profile).", title="RAM")]
+        return [Result("node.memory", "w1", "pass", "16 GiB", title="RAM")]
+
+
+def loaded_state(tmp_path, example="existing-cluster"):
+    site = make_site(tmp_path, "digit.demo.example.org")
+    path = site / "answers.yaml"
+    shutil.copy(ROOT / "assets" / "examples" / f"{example}.yaml", path)
+    state = WizardState(path, catalog=Catalog.load(site), state_dir=tmp_path / "state")
+    state.load(path)
+    return state
+
+
+@pytest.mark.asyncio
+async def test_preflight_highlights_failures_and_reruns_one_check(tmp_path):
+    source = ScriptedPreflight()
+    app = make_app(loaded_state(tmp_path), pages=[], preflight_source=source)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        app.show("preflight")
+        await d.wait_for(lambda: app.screen.query_one(DataTable).row_count == 2, "the checks")
+        assert "1 check(s) failed" in d.status()
+        assert "choose a smaller sizing profile" in str(app.screen.query_one("#remediation").render())
+        assert app.screen.query_one("#next", Button).disabled
+        table = app.screen.query_one(DataTable)
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "node.memory@w1"
+        await pilot.click("#rerun")
+        await d.wait_for(lambda: "passed" in d.status(), "the re-run")
+        assert source.calls == [None, ["node.memory"]]
+        assert not app.screen.query_one("#next", Button).disabled
+
+
+def _steps(answers):
+    def check(ctx):
+        for done in range(1, 4):
+            ctx.progress(done, 3, "checks")
+        ctx.log("all nodes answer")
+        return {}
+
+    def deploy(ctx):
+        for index, release in enumerate(("egov-user", "egov-mdms-service")):
+            ctx.progress(index, 2, "releases", task=release)
+            ctx.log(f"installing {release}", task=release)
+        raise StepFailed("egov-mdms-service never became ready", remediation="kubectl -n egov logs deploy/egov-mdms-service")
+
+    return [Step("check", "Check the nodes", check), Step("deploy", "Deploy DIGIT releases", deploy, needs=("check",))]
+
+
+@pytest.mark.asyncio
+async def test_progress_runs_the_engine_and_shows_rows_logs_and_summary(tmp_path):
+    state = loaded_state(tmp_path)
+    app = make_app(state, pages=[], build_steps=_steps, clock=lambda: 100.0)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        app.show("progress")
+        screen = app.screen
+        await d.wait_for(lambda: screen.finished is not None, "the run to finish", timeout=30)
+        assert screen.rows["check"].status in ("ok", "succeeded")
+        assert screen.rows["deploy"].status == "failed"
+        assert "deploy/egov-user" in screen.rows and "deploy/egov-mdms-service" in screen.rows
+        summary = str(screen.query_one("#summary").render())
+        assert "stopped at deploy" in summary and "kubectl -n egov logs" in summary and "debug log:" in summary
+        screen.widgets["deploy/egov-user"].focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        log = screen.query_one("#log", RichLog)
+        assert log.display and any("installing egov-user" in line.text for line in log.lines)
+        assert app.exit_code == 1
+    assert (tmp_path / "state" / "journal.json").exists()
