@@ -16,6 +16,8 @@ Interface (`HelmEngine`; `HelmSdkEngine` is the implementation):
         engine.rollback(release, namespace=, revision=None, timeout=)            -> ReleaseInfo
         engine.history(release, namespace=)  -> list[ReleaseInfo], oldest first
         engine.status(release, namespace=)   -> ReleaseInfo | None
+        engine.get(release, namespace=, revision=None) -> ReleaseInfo | None (stored revision with its
+                                             manifest, from release storage only)
         engine.uninstall(release, namespace=, timeout=, keep_history=False)      -> None
         engine.list(namespace=None, all_states=False)  -> list[ReleaseInfo] (None = every namespace)
         engine.cancel()                      cancels the install/upgrade in flight

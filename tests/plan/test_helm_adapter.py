@@ -116,6 +116,10 @@ def test_release_lifecycle_survives_the_process(kube_api: Path, helm_sql_dsn: st
         assert upgraded.revision == 2
         assert _api_get(kube_api, "/apis/apps/v1/namespaces/egov/deployments/egov-user")["spec"]["replicas"] == 4
 
+        first = engine.get("egov-user", namespace="egov", revision=1)
+        assert first.revision == 1 and "replicas: 2" in first.manifest
+        assert "replicas: 4" in engine.get("egov-user", namespace="egov").manifest
+
         rolled = engine.rollback("egov-user", namespace="egov", revision=1, timeout=60)
         assert (rolled.revision, rolled.status) == (3, "deployed")
         assert _api_get(kube_api, "/apis/apps/v1/namespaces/egov/deployments/egov-user")["spec"]["replicas"] == 2
