@@ -42,9 +42,9 @@ class Install:
 
     def env(self, **extra: str) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIGIT_INSTALLER_TEST")}
+        env.update({"HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING": self.helm_dsn})
         env.update(self.rig.env)
-        env.update({"PYTHONPATH": str(ROOT), "HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING": self.helm_dsn,
-                    "DIGIT_INSTALLER_READINESS_POLL": "0.1"})
+        env.update({"PYTHONPATH": str(ROOT), "DIGIT_INSTALLER_READINESS_POLL": "0.1"})
         env.update(extra)
         return env
 
