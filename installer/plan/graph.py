@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 CONDITIONS = ("in_cluster_database", "monitoring", "tracing", "jenkins")
+# The answer that leaves out a release chosen by a condition.
+_SWITCHES = {"monitoring": "monitoring.enabled: false", "tracing": "monitoring.tracing: false",
+             "jenkins": "ci.jenkins: false"}
 
 
 class PlanError(Exception):
@@ -135,7 +138,9 @@ def build_graph(profile: Any, charts_root: Path, requested_modules: list[str], c
     missing = [spec for spec in chosen if not (charts_root / spec.chart / "Chart.yaml").is_file()]
     if missing:
         listed = ", ".join(f"{spec.name} ({charts_root / spec.chart})" for spec in missing)
-        raise PlanError(f"chart missing in {charts_root}: {listed}", key="release.charts")
+        hints = sorted({_SWITCHES[spec.when] for spec in missing if spec.when in _SWITCHES})
+        hint = f"; add the charts to the chart source, or set {' and '.join(hints)}" if hints else ""
+        raise PlanError(f"chart missing in {charts_root}: {listed}{hint}", key="release.charts")
 
     waves = _layers(waits)
     timeout_of = {spec.name: spec.timeout_seconds or default_timeout for spec in chosen}
