@@ -44,10 +44,11 @@ def kube_api(tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("kube")
     port_file = work / "port"
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.rig.kube_emulator", "--dir", str(work), "--port-file", str(port_file)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(work / "emulator.log", "w"),
-    )
+    with open(work / "emulator.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.rig.kube_emulator", "--dir", str(work), "--port-file", str(port_file)],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )
     try:
         port = _wait_for(port_file, 30)
         kubeconfig = work / "kubeconfig"
