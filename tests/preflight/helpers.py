@@ -47,3 +47,28 @@ def edited_answers(rig: Rig, name: str, edit) -> Path:
     with path.open("w") as handle:
         yaml.dump(data, handle)
     return path
+
+
+def run_inprocess(rig: Rig, *args: str, answers: Path | None = None,
+                  env: dict[str, str] | None = None) -> tuple[int, dict, str, float]:
+    """The same checks without a new interpreter: (exit code the command would give, JSON report, '', seconds)."""
+    from installer.answers import load_answers
+    from installer.preflight import run_preflight
+
+    options: dict[str, list[str]] = {}
+    for flag, value in zip(args[::2], args[1::2]):
+        options[flag.lstrip("-")] = [v for v in value.split(",") if v]
+    saved = {name: os.environ.get(name) for name in {**rig.env, **(env or {})}}
+    os.environ.update({**rig.env, **(env or {})})
+    try:
+        started = time.monotonic()
+        report = run_preflight(load_answers(answers or rig.answers_path), only=options.get("only"),
+                               skip=options.get("skip"))
+        seconds = time.monotonic() - started
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return (0 if report.ok else 1), json.loads(json.dumps(report.to_dict())), "", seconds

@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from installer.adapters.kube import api_client
-from tests.preflight.helpers import edited_answers, problems, run_json
+from tests.preflight.helpers import edited_answers, problems
+from tests.preflight.helpers import run_inprocess
 
 
 def _core(rig):
@@ -26,7 +27,7 @@ def test_permissions_storageclass_and_not_ready_nodes(fresh_rig) -> None:
     client.CoreV1Api(api).patch_node_status("n2", {"status": {"conditions": [
         {"type": "Ready", "status": "False", "reason": "KubeletNotReady", "message": "PLEG is not healthy"}]}},
         _preload_content=False)
-    code, report, _, _ = run_json(rig, "--only", "cluster")
+    code, report, _, _ = run_inprocess(rig, "--only", "cluster")
     assert code == 1
     assert problems(report) == {("k8s.permissions", "digit-rig"), ("k8s.default_storageclass", "digit-rig"),
                                 ("k8s.nodes_ready", "digit-rig")}
@@ -36,13 +37,13 @@ def test_permissions_storageclass_and_not_ready_nodes(fresh_rig) -> None:
     assert "no default" in checks["k8s.default_storageclass"]["measured"]
     assert checks["k8s.capacity"]["status"] == "pass"
     named = edited_answers(rig, "answers-sc.yaml", lambda d: d["target"].__setitem__("storage_class", "fast-ssd"))
-    _, report, _, _ = run_json(rig, "--only", "k8s.default_storageclass", answers=named)
+    _, report, _, _ = run_inprocess(rig, "--only", "k8s.default_storageclass", answers=named)
     assert report["checks"][0]["status"] == "fail" and "fast-ssd missing" in report["checks"][0]["measured"]
 
 
 def test_old_kubernetes_version_fails(fresh_rig) -> None:
     rig = fresh_rig(nodes=1, rollout_delay=0, server_version="v1.22.17")
-    code, report, _, _ = run_json(rig, "--only", "k8s.version,k8s.api")
+    code, report, _, _ = run_inprocess(rig, "--only", "k8s.version,k8s.api")
     assert code == 1
     assert problems(report) == {("k8s.version", "digit-rig")}
     assert report["checks"][-1]["measured"] == "v1.22.17"
@@ -59,7 +60,7 @@ def test_unreachable_api_fails_k8s_api_and_skips_the_rest(rig, tmp_path) -> None
         data["target"]["kubeconfig"] = str(kubeconfig)
 
     answers = edited_answers(rig, "answers-noapi.yaml", point_elsewhere)
-    code, report, _, seconds = run_json(rig, "--only", "cluster", answers=answers)
+    code, report, _, seconds = run_inprocess(rig, "--only", "cluster", answers=answers)
     assert code == 1 and seconds < 30
     assert problems(report) == {("k8s.api", "digit-rig")}
     assert {c["status"] for c in report["checks"] if c["id"] != "k8s.api"} == {"skip"}
@@ -69,12 +70,12 @@ def test_foreign_install_warns_and_own_install_passes(rig) -> None:
     core = _core(rig)
     core.create_namespace({"metadata": {"name": "egov"}})
     try:
-        code, report, _, _ = run_json(rig, "--only", "k8s.existing_install")
+        code, report, _, _ = run_inprocess(rig, "--only", "k8s.existing_install")
         assert code == 0
         assert problems(report, "warn") == {("k8s.existing_install", "digit-rig")}
         assert "egov" in report["checks"][0]["measured"]
         core.patch_namespace("egov", {"metadata": {"labels": {"app.kubernetes.io/managed-by": "digit-installer"}}})
-        code, report, _, _ = run_json(rig, "--only", "k8s.existing_install")
+        code, report, _, _ = run_inprocess(rig, "--only", "k8s.existing_install")
         assert code == 0 and report["checks"][0]["status"] == "pass"
         assert "rerun" in report["checks"][0]["measured"]
     finally:
@@ -90,7 +91,7 @@ def test_database_missing_without_createdb_and_unreachable(rig) -> None:
     try:
         answers = edited_answers(rig, "answers-plain.yaml",
                                  lambda d: d["database"].update({"username": "plainuser", "name": "nodb"}))
-        code, report, _, _ = run_json(rig, "--only", "database", answers=answers,
+        code, report, _, _ = run_inprocess(rig, "--only", "database", answers=answers,
                                       env={"DIGIT_DB_PASSWORD": "plain-pass-123"})
         assert code == 1
         assert problems(report) == {("db.database", f"127.0.0.1:{rig.pg_port}")}
@@ -102,7 +103,7 @@ def test_database_missing_without_createdb_and_unreachable(rig) -> None:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
     answers = edited_answers(rig, "answers-closed.yaml", lambda d: d["database"].__setitem__("port", closed_port))
-    code, report, _, _ = run_json(rig, "--only", "database", answers=answers)
+    code, report, _, _ = run_inprocess(rig, "--only", "database", answers=answers)
     assert code == 1
     assert problems(report) == {("db.reachable", f"127.0.0.1:{closed_port}")}
 
@@ -153,7 +154,7 @@ def test_provided_certificate(rig, tmp_path, case, failing) -> None:
         data["domain"]["tls"] = {"mode": "provided", "cert": str(cert), "key": {"file": str(key)}}
 
     answers = edited_answers(rig, f"answers-tls-{case}.yaml", provided)
-    code, report, _, _ = run_json(rig, "--only", "domain", answers=answers)
+    code, report, _, _ = run_inprocess(rig, "--only", "domain", answers=answers)
     assert {cid for cid, _ in problems(report)} == failing
     assert code == (1 if failing else 0)
     assert {c["id"] for c in report["checks"]} == {"domain.resolves", "domain.cert_name", "domain.cert_key",

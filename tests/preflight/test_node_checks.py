@@ -7,7 +7,8 @@ import time
 import pytest
 
 from installer.adapters.ssh import HostKeyPolicy, connect, load_private_key
-from tests.preflight.helpers import edited_answers, problems, run_cli, run_json
+from tests.preflight.helpers import edited_answers, problems, run_cli
+from tests.preflight.helpers import run_inprocess
 from tests.rig.rig import SSH_USER
 
 SHARED_ID = "0123456789abcdef0123456789abcdef"
@@ -27,7 +28,7 @@ def odd_rig(tmp_path_factory):
 
 
 def test_each_fact_fails_its_own_check(odd_rig) -> None:
-    code, report, _, _ = run_json(odd_rig, "--only", "node")
+    code, report, _, _ = run_inprocess(odd_rig, "--only", "node")
     assert code == 1
     assert problems(report) == {
         ("node.max_map_count", "n1"), ("node.clock", "n1"), ("node.dns", "n1"), ("node.kernel", "n1"),
@@ -47,7 +48,7 @@ def test_each_fact_fails_its_own_check(odd_rig) -> None:
 def test_live_fact_change_is_seen_on_the_next_run(odd_rig) -> None:
     odd_rig.set_fact("n1", "max_map_count", "262144")
     try:
-        _, report, _, _ = run_json(odd_rig, "--only", "node.max_map_count")
+        _, report, _, _ = run_inprocess(odd_rig, "--only", "node.max_map_count")
         assert problems(report) == set()
         assert {c["id"] for c in report["checks"]} == {"node.max_map_count"}
     finally:
@@ -61,7 +62,7 @@ def test_unknown_host_key_is_refused_headless_with_its_fingerprint(odd_rig) -> N
     assert "unknown host key, refused" in out and "PASS" not in out
     for node in odd_rig.nodes:
         assert f'"{node.host}": "{node.host_key_fingerprint}"' in err
-    code, report, _, _ = run_json(odd_rig, "--only", "node.host_key", answers=answers)
+    code, report, _, _ = run_inprocess(odd_rig, "--only", "node.host_key", answers=answers)
     assert {c["details"]["fingerprint"] for c in report["checks"]} == {n.host_key_fingerprint for n in odd_rig.nodes}
 
 
@@ -79,11 +80,11 @@ def test_known_hosts_file_is_honoured(odd_rig) -> None:
         data["target"]["ssh"]["known_hosts"] = "known_hosts"
 
     answers = edited_answers(odd_rig, "answers-known.yaml", use_known_hosts)
-    code, report, _, _ = run_json(odd_rig, "--only", "node.host_key,node.ssh", answers=answers)
+    code, report, _, _ = run_inprocess(odd_rig, "--only", "node.host_key,node.ssh", answers=answers)
     assert code == 0, report
     impostor = lines[1].replace(odd_rig.node("n2").host, odd_rig.node("n1").host, 1)
     known.write_text("\n".join([impostor, *lines[1:]]) + "\n")
-    code, report, _, _ = run_json(odd_rig, "--only", "node.host_key", answers=answers)
+    code, report, _, _ = run_inprocess(odd_rig, "--only", "node.host_key", answers=answers)
     assert problems(report) == {("node.host_key", "n1")}
     assert "CHANGED" in next(c["message"] for c in report["checks"] if c["target"] == "n1")
 
@@ -124,7 +125,7 @@ def test_busy_kubernetes_port_fails_on_sdc_vms(odd_rig) -> None:
                     "s.listen(); time.sleep(60)' >/dev/null 2>&1 & echo started")
         time.sleep(0.5)
         try:
-            code, report, _, _ = run_json(odd_rig, "--only", "node.ports", answers=answers)
+            code, report, _, _ = run_inprocess(odd_rig, "--only", "node.ports", answers=answers)
         finally:
             session.run("pkill -u $(id -u) -f 'time.sleep\\(60\\)' || true")
     assert code == 1
