@@ -374,13 +374,21 @@ def _name_matches(fqdn: str, names: list[str]) -> bool:
     return False
 
 
-def analyze_domain(facts: DomainFacts, results: Results, now: float | None = None) -> None:
+def analyze_domain(facts: DomainFacts, results: Results, now: float | None = None,
+                   load_balancer: tuple[str, list[str]] | None = None) -> None:
+    """load_balancer: (its address as written, the addresses it resolves to) when the answers name one."""
     fqdn = facts.fqdn
     results.fmt = {}
     if facts.resolve_error or not facts.addresses:
         results.add("domain.resolves", False, fqdn, facts.resolve_error or "no addresses", "resolves on the jump host")
+    elif load_balancer and not set(facts.addresses) & set(load_balancer[1]):
+        results.add("domain.resolves", False, fqdn, ", ".join(facts.addresses),
+                    f"resolves to the load balancer {load_balancer[0]}",
+                    "the domain does not point at the load balancer",
+                    remediation=f"Point the DNS record of {fqdn} at the load balancer {load_balancer[0]}.")
     else:
-        results.add("domain.resolves", True, fqdn, ", ".join(facts.addresses), "resolves on the jump host")
+        required = f"resolves to the load balancer {load_balancer[0]}" if load_balancer else "resolves on the jump host"
+        results.add("domain.resolves", True, fqdn, ", ".join(facts.addresses), required)
     if facts.tls_mode != "provided":
         return
     if facts.cert_error:

@@ -162,7 +162,7 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
     if "database" in facts:
         analyzers.analyze_database(facts["database"], results, db.username, db.name)
     if "domain" in facts:
-        analyzers.analyze_domain(facts["domain"], results)
+        analyzers.analyze_domain(facts["domain"], results, load_balancer=_load_balancer(answers))
     order = {cid: index for index, cid in enumerate(CATALOGUE)}
     sources_order = ["node", "cluster", "database", "domain"]
     results.items.sort(key=lambda r: (sources_order.index(r.source), order[r.id], r.target))
@@ -196,6 +196,20 @@ def _execute(tasks: dict[str, Callable[[], Any]], concurrency: int, progress: Pr
                 if progress:
                     progress(len(done), total, f"collected {name}")
     return done
+
+
+def _load_balancer(answers: Any) -> tuple[str, list[str]] | None:
+    """Where the domain must point on sdc-vms: target.load_balancer, else the load-balancer node."""
+    if answers.target.kind != "sdc-vms":
+        return None
+    address = answers.target.load_balancer or next(
+        (n.host for n in answers.target.nodes if n.role == "load-balancer"), None)
+    if not address:
+        return None
+    try:
+        return address, collectors.resolve(address, DNS_TIMEOUT)
+    except (OSError, TimeoutError):
+        return address, [address]
 
 
 def _crashed(name: str, tasks: dict[str, Any], exc: Exception) -> Any:

@@ -159,3 +159,24 @@ def test_provided_certificate(rig, tmp_path, case, failing) -> None:
     assert code == (1 if failing else 0)
     assert {c["id"] for c in report["checks"]} == {"domain.resolves", "domain.cert_name", "domain.cert_key",
                                                    "domain.cert_expiry"}
+
+
+def test_domain_must_point_at_the_load_balancer_on_sdc_vms(rig) -> None:
+    def sdc_vms(load_balancer: str):
+        def edit(data) -> None:
+            target = data["target"]
+            for field in ("kubeconfig", "context"):
+                target.pop(field)
+            target["kind"] = "sdc-vms"
+            target["load_balancer"] = load_balancer
+            data["sizing"]["profile"] = "sdc-dev"
+        return edit
+
+    lb = rig.nodes[0].host
+    right = edited_answers(rig, "answers-lb-right.yaml", sdc_vms(lb))
+    code, report, _, _ = run_inprocess(rig, "--only", "domain.resolves", answers=right)
+    assert code == 0 and report["checks"][0]["required"] == f"resolves to the load balancer {lb}"
+    wrong = edited_answers(rig, "answers-lb-wrong.yaml", sdc_vms(rig.nodes[1].host))
+    code, report, _, _ = run_inprocess(rig, "--only", "domain.resolves", answers=wrong)
+    assert code == 1 and report["checks"][0]["measured"] == lb
+    assert rig.nodes[1].host in report["checks"][0]["remediation"]
