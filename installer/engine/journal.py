@@ -120,6 +120,12 @@ class Journal:
     @classmethod
     def load(cls, state_dir: Path, install: str = "") -> "Journal":
         journal = cls(state_dir, install)
+        for leftover in journal.path.parent.glob(f".{journal.path.name}.*"):
+            try:
+                if time.time() - leftover.stat().st_mtime > 60:
+                    leftover.unlink()
+            except OSError:
+                pass
         if journal.path.exists():
             try:
                 data = json.loads(journal.path.read_text(encoding="utf-8"))

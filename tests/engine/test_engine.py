@@ -320,3 +320,14 @@ def test_journal_left_running_reads_back_as_interrupted(tmp_path):
     again = jr.Journal.load(tmp_path)
     assert again.get("deploy").outcome == "interrupted"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".journal")]
+
+
+def test_temporary_files_of_a_write_cut_short_are_cleaned_up(tmp_path):
+    journal = jr.Journal(tmp_path, "demo")
+    journal.record("deploy").outcome = jr.SUCCEEDED
+    journal.save()
+    leftover = tmp_path / ".journal.json.abc123"
+    leftover.write_text('{"half": ')
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+    assert jr.Journal.load(tmp_path).get("deploy").outcome == "succeeded"
+    assert not leftover.exists()
