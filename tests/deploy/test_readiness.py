@@ -55,6 +55,9 @@ def test_crash_loop_is_reported_at_once_with_the_pod(rollout, api, namespace) ->
     breakage = caught.value.breakage
     assert breakage.reason == "CrashLoopBackOff" and breakage.pod.startswith("egov-enc-service-")
     assert breakage.container == "main" and "simulated by the rig" in breakage.message
+    # The last lines the container wrote come with it (the rig serves pods/log for simulated pods).
+    assert breakage.log_tail == ["main: starting", "main: simulated by the rig: CrashLoopBackOff"]
+    assert "last log lines:\n    main: starting" in breakage.describe()
 
 
 def test_timeout_names_what_the_pod_waits_for(rollout, api, namespace) -> None:

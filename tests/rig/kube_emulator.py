@@ -34,6 +34,7 @@ from kmock._internal import enums, k8s, parsing, references, rendering
 NAMESPACES = references.resource("", "v1", "namespaces")
 SSAR = references.resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
 DEFAULT_SERVER_VERSION = "v1.29.4"
+POD_LOG_ANNOTATION = "rig.digit.test/log"  # what pods/log answers for a simulated pod
 
 
 def _now() -> str:
@@ -202,6 +203,8 @@ class RigKubernetes(k8s.KubernetesEmulator):
             return await super()._handle(request)
         if request.resource == SSAR and request.action == enums.action.CREATE:
             return aiohttp.web.json_response(self._review_access(request.data or {}), status=201)
+        if request.resource.plural == "pods" and request.subresource == "log" and request.action == enums.action.FETCH:
+            return self._serve_pod_log(request)
         if request.action == enums.action.CREATE:
             if not isinstance(request.data, dict):
                 raise k8s.KubernetesError(status=400, reason="BadRequest", message="body must be a JSON object")
@@ -217,6 +220,18 @@ class RigKubernetes(k8s.KubernetesEmulator):
                 await self._cascade_namespace(request.name)
             return response
         return await super()._handle(request)
+
+    def _serve_pod_log(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        """pods/log as text: the lines the rollout simulator put in the pod's POD_LOG_ANNOTATION."""
+        key = (references.resource("", "v1", "pods"), request.namespace, request.name)
+        stored = self._objects[key] if key in self._objects else None
+        if stored is None or stored.deleted:
+            raise k8s.KubernetesError(status=404, reason="NotFound", message=f"pods {request.name!r} not found")
+        lines = ((stored.raw.get("metadata") or {}).get("annotations") or {}).get(POD_LOG_ANNOTATION, "").splitlines()
+        tail = request.params.get("tailLines")
+        if tail and tail.isdigit():
+            lines = lines[-int(tail):] if int(tail) else []
+        return aiohttp.web.Response(text="".join(f"{line}\n" for line in lines), content_type="text/plain")
 
     def _stamp_new(self, resource: references.resource, namespace: str | None, data: dict[str, Any]) -> None:
         meta = data.setdefault("metadata", {})

@@ -163,10 +163,14 @@ class RolloutSimulator:
                 state = {"waiting": {"reason": reason, "message": f"simulated by the rig: {reason}"}}
                 phase = "Running" if reason != "ContainerCreating" else "Pending"
             restarts = 3 if reason in ("CrashLoopBackOff", "Error") and not ready else 0
+            main = containers[0].get("name", "main")
+            log = (f"{main}: starting\n{main}: simulated by the rig: {reason}\n" if not ready and restarts
+                   else f"{main}: started\n")
             pods.append({
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {
                     "name": pod_name, "namespace": meta.get("namespace"),
+                    "annotations": {"rig.digit.test/log": log},
                     "labels": dict(template.get("metadata", {}).get("labels") or {}),
                     "ownerReferences": [{"apiVersion": obj.get("apiVersion", ""), "kind": obj.get("kind", ""),
                                          "name": meta["name"], "uid": meta.get("uid"), "controller": True}],
@@ -195,7 +199,8 @@ class RolloutSimulator:
             wanted = desired.pop((namespace, name), None)
             if wanted is None:
                 await self.emulator.remove(resource, namespace, name)
-            elif wanted["status"] != raw.get("status") or wanted["metadata"]["labels"] != raw["metadata"].get("labels"):
+            elif (wanted["status"] != raw.get("status") or wanted["metadata"]["labels"] != raw["metadata"].get("labels")
+                  or wanted["metadata"]["annotations"] != raw["metadata"].get("annotations")):
                 await self.emulator.store(resource, namespace, {**raw, **wanted,
                                                                 "metadata": {**raw["metadata"], **wanted["metadata"]}})
         for (namespace, _name), pod in desired.items():
