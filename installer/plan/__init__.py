@@ -12,6 +12,7 @@ they show and apply the same thing. The same answers (and stored secrets) give t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class RenderedRelease:
     manifests: dict[str, str] = field(default_factory=dict)
     documents: list[dict[str, Any]] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    foreign_hosts: list[str] = field(default_factory=list)
     error: str | None = None
     error_kind: str | None = None
 
@@ -116,6 +118,8 @@ class Plan:
                 unmirrored = self.unmirrored_images(r.name)
                 if unmirrored:
                     entry["rendered"]["images_not_from_mirror"] = unmirrored
+                if rendered.foreign_hosts:
+                    entry["rendered"]["upstream_hosts"] = rendered.foreign_hosts
             releases.append(entry)
         return {
             "name": self.name,
@@ -168,6 +172,10 @@ class Plan:
         lines.append("cluster objects: " + ", ".join(o.key for o in self.objects))
         for warning in self.env_files.warnings:
             lines.append(f"WARNING {warning}")
+        for name in sorted(self.rendered):
+            if self.rendered[name].foreign_hosts:
+                lines.append(f"WARNING {name} still names eGov's own hosts (chart defaults): "
+                             + ", ".join(self.rendered[name].foreign_hosts))
         for p in self.pending:
             lines.append(f"PENDING {p.key}: known after {p.source} (rendered with {p.stand_in})")
         for name in self.render_failures:
@@ -306,6 +314,28 @@ def _images(documents: list[dict[str, Any]]) -> list[str]:
     return sorted(found)
 
 
+_UPSTREAM_HOST = re.compile(r"\b[a-z0-9][a-z0-9.-]*\.(?:egovernments\.org|digit\.org)\b", re.IGNORECASE)
+
+
+def _foreign_hosts(documents: list[dict[str, Any]], fqdn: str) -> list[str]:
+    """Host names of eGov's own environments left in chart defaults (the install's domain aside)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str):
+            found.update(h.lower() for h in _UPSTREAM_HOST.findall(node)
+                         if h.lower() != fqdn and not h.lower().endswith("." + fqdn))
+
+    walk(documents)
+    return sorted(found)
+
+
 def render_plan(plan: Plan, engine: Any, outputs: dict[str, Any] | None = None) -> Plan:
     """Render every release with Helm's engine; failures are recorded per release, not raised."""
     from installer.adapters.helm import HelmEngineError, load_yaml_all
@@ -329,6 +359,7 @@ def render_plan(plan: Plan, engine: Any, outputs: dict[str, Any] | None = None) 
                 if isinstance(meta, dict) and not meta.get("namespace") and doc.get("kind") not in _CLUSTER_SCOPED:
                     meta["namespace"] = r.namespace
             rendered.images = _images(rendered.documents)
+            rendered.foreign_hosts = _foreign_hosts(rendered.documents, plan.env_files.env["global"]["domain"])
         plan.rendered[r.name] = rendered
     answers = plan._answers
     if answers is not None:

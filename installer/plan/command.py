@@ -66,7 +66,7 @@ def write_plan(plan: Any, out: Path, reveal: bool) -> list[Path]:
     """Every plan file; masked unless `reveal` (then files with secrets are 0600)."""
     from installer import redact
     from installer.plan.objects import masked_manifest
-    from installer.plan.values import mask_tree
+    from installer.plan.values import EXTRA_SECRET_PATHS, mask_paths, mask_tree
 
     out.mkdir(parents=True, exist_ok=True)
     secrets = plan.secret_values
@@ -82,13 +82,18 @@ def write_plan(plan: Any, out: Path, reveal: bool) -> list[Path]:
         _write(out / "plan.json", json.dumps(plan.summary(), indent=2, sort_keys=False) + "\n", False),
         _write(out / "plan.txt", redact.mask(plan.text()), False),
         _write(out / "env.yaml", _dump_yaml(plan.env_files.env), False),
-        _write(out / "env-secrets.yaml", _dump_yaml(shown_tree(plan.env_files.env_secrets)), reveal),
+        _write(out / "env-secrets.yaml", _dump_yaml(
+            plan.env_files.env_secrets if reveal else
+            shown_tree(mask_paths(plan.env_files.env_secrets, plan.env_files.secret_paths, mask))), reveal),
         _write(out / "cluster-objects.yaml",
                _dump_all([o.manifest if reveal else masked_manifest(o, mask) for o in plan.objects]), reveal),
     ]
     for release in plan.graph.releases:
         folder = out / "releases" / release.name
-        written.append(_write(folder / "values.yaml", _dump_yaml(shown_tree(plan.values[release.name])), reveal))
+        values = plan.values[release.name]
+        if not reveal:
+            values = mask_paths(values, plan.env_files.secret_paths + EXTRA_SECRET_PATHS, mask)
+        written.append(_write(folder / "values.yaml", _dump_yaml(shown_tree(values)), reveal))
         rendered = plan.rendered.get(release.name)
         if rendered is None:
             continue

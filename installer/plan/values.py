@@ -28,8 +28,13 @@ ES_HOST = "elasticsearch-data.backbone"
 ES_MASTER_HOST = "elasticsearch-master.backbone"
 KAFKA_BROKERS = "kafka-kraft-controller-headless.backbone:9092"
 IN_CLUSTER_DB_HOST = "postgresql.backbone"
+MINIO_URL = "http://minio.backbone:9000/"
 STATIC_STORAGE_CLASS = "digit-static"
 PULL_SECRET = "digit-registry"
+MIN_SEARCHED_SECRET = 4
+# Where release_extras puts secret values in a release's values.
+EXTRA_SECRET_PATHS = [("global", "postgresql", "auth", "postgresPassword"), ("secret", "password"),
+                      ("kraft", "clusterId")]
 DIGIT_IMAGE_ORG = "egovio"
 SUPERUSER_NAME = "admin"
 # env-secrets.yaml entries DIGIT's configmaps chart turns into Secrets but the answers do not describe
@@ -233,6 +238,7 @@ class EnvFiles:
     pending: list[Pending]
     secret_paths: list[tuple[str, ...]]      # leaves of env_secrets that hold secret values
     warnings: list[str] = field(default_factory=list)
+    acme_email: str | None = None
 
     def merged(self) -> dict[str, Any]:
         return deep_merge(self.env, self.env_secrets)
@@ -288,6 +294,7 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
             "es-indexer-host": f"https://{ES_HOST}:9200/",
             "kafka-brokers": KAFKA_BROKERS,
             "egov-services-fqdn-name": f"https://{fqdn}/",
+            "domain": fqdn,
         }}},
     }
 
@@ -307,8 +314,14 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
         if isinstance(git_sync, dict) and git_sync.get("enabled"):
             repo = repos.mdms if "mdms" in release.name else repos.configs
             entry["initContainers"] = {"gitSync": {"enabled": True, "repo": repo.url, "branch": repo.branch}}
-        if release.name == "egov-filestore" and bucket:
-            entry["fixed-bucketname"] = bucket
+        if release.name == "egov-filestore":
+            if bucket:
+                entry["fixed-bucketname"] = bucket
+            if any(r.name == "minio" for r in graph.releases):
+                entry["minio.url"] = MINIO_URL
+        if release.name == "egov-hrms":
+            # Upstream's default points at eGov's own dev environment.
+            entry["employee-applink"] = f"https://{fqdn}/employee/user/login"
         if answers.registry is not None:
             entry = deep_merge(chart_image_overrides(release.chart, answers.registry.mirror), entry)
         env[release.name] = entry
@@ -345,7 +358,7 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
         warnings.append("config_repos.known_hosts is not set: git-sync will refuse the git server's host key "
                         "and services that clone the MDMS/config repos will not start")
     return EnvFiles(env=_plain(env), env_secrets=secret_values, pending=pending, secret_paths=secret_paths,
-                    warnings=warnings)
+                    warnings=warnings, acme_email=getattr(answers.domain.tls, "email", None))
 
 
 def storage_class_for(answers: Any) -> str | None:
@@ -393,6 +406,9 @@ def release_extras(name: str, env_files: EnvFiles, sizing: Sizing, storage_class
         _set(extras, ("volumeClaimTemplate", "resources", "requests", "storage"), f"{size}Gi")
         if storage_class:
             _set(extras, ("volumeClaimTemplate", "storageClassName"), storage_class)
+    elif name == "cert-manager" and env_files.acme_email:
+        for issuer in ("stage", "prod"):
+            _set(extras, ("clusterIssuer", issuer, "acme", "email"), env_files.acme_email)
     elif name == "minio":
         _set(extras, ("persistence", "size"), f"{volumes['filestore'][1]}Gi")
         if storage_class:
@@ -421,8 +437,25 @@ def values_digest(values: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def mask_paths(tree: dict[str, Any], paths: list[tuple[str, ...]], mask: str) -> dict[str, Any]:
+    """A copy with the leaves at `paths` replaced by `mask` (empty values stay visible as empty)."""
+    shown = copy.deepcopy(tree)
+    for path in paths:
+        node: Any = shown
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(path[-1]):
+            node[path[-1]] = mask
+    return shown
+
+
 def mask_tree(tree: Any, secret_values: set[str], mask: str) -> Any:
-    """A copy with every leaf equal to (or containing) a secret value replaced by `mask`."""
+    """A copy with every leaf equal to (or containing) a secret value replaced by `mask`.
+
+    Values shorter than the redactor's minimum are not searched for inside other text (a
+    one-letter secret would mask everything); structural masking covers them where they sit.
+    """
+    secret_values = {s for s in secret_values if len(s) >= MIN_SEARCHED_SECRET}
     if isinstance(tree, dict):
         return {k: mask_tree(v, secret_values, mask) for k, v in tree.items()}
     if isinstance(tree, list):

@@ -162,3 +162,17 @@ def test_a_chart_that_would_need_the_network_is_named(tmp_path: Path, monkeypatc
     assert result.returncode == 2
     assert "release redis:" in result.stderr and "https://charts.bitnami.com/bitnami" in result.stderr
     assert "would need the network" in result.stderr and "release.charts" in result.stderr
+
+
+def test_a_very_short_secret_is_masked_where_it_sits_without_masking_everything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = materialize_example("sdc-vms.yaml", tmp_path / "site", monkeypatch)
+    monkeypatch.setenv("DIGIT_DB_PASSWORD", "k")
+    result = run_plan(answers, tmp_path / "out", tmp_path / "state")
+    assert result.returncode == 0, result.stderr
+    env_secrets = (tmp_path / "out" / "env-secrets.yaml").read_text()
+    assert "password: '******'" in env_secrets and "password: k" not in env_secrets
+    values = (tmp_path / "out" / "releases" / "egov-user" / "values.yaml").read_text()
+    assert "password: k\n" not in values
+    assert "kafka-brokers: kafka-kraft-controller-headless.backbone:9092" in values
+    assert "db-host: 10.10.0.40" in values
