@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import socket
 import threading
@@ -350,7 +349,7 @@ class Engine:
         self._attempt_cancel = attempt_cancel
         ctx = StepContext(step=step, answers=self.answers, state_dir=self.state_dir, dry_run=self.dry_run,
                           outputs=outputs, bus=self.bus, cancelled=attempt_cancel, kill_hook=self.kill_hook,
-                          logger=log, attempt=attempt)
+                          attempt=attempt)
         box: dict[str, Any] = {}
 
         def work() -> None:

@@ -100,7 +100,7 @@ class StepContext:
 
     def __init__(self, *, step: Step, answers: Any, state_dir: Path, dry_run: bool,
                  outputs: dict[str, dict], bus: ev.EventBus, cancelled: threading.Event,
-                 kill_hook: KillHook, logger=None, attempt: int = 1) -> None:
+                 kill_hook: KillHook, attempt: int = 1) -> None:
         self.step = step
         self.step_id = step.id
         self.answers = answers
@@ -111,7 +111,6 @@ class StepContext:
         self.attempt = attempt
         self._bus = bus
         self._kill_hook = kill_hook
-        self._logger = logger
         self._progress_count = 0
         self._lock = threading.Lock()
         self.last_activity = time.monotonic()

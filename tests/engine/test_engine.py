@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from installer import redact
-from installer.engine import (Cancelled, Engine, LockHeld, Retry, Step, StepFailed, TransientError, events as ev)
+from installer.engine import Engine, LockHeld, Retry, Step, StepFailed, TransientError, events as ev
 from installer.engine import journal as jr
 from installer.engine.lock import InstallLock, current_holder
 
