@@ -284,8 +284,9 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
     db_url = f"jdbc:postgresql://{db.host}:{db.port}/{db.name}"
     env: dict[str, Any] = {
         "global": global_values,
-        "root-ingress": {"cert-issuer": "letsencrypt-prod" if tls_mode == "letsencrypt" else "",
-                         "tls-secret": f"{fqdn}-tls-certs"},
+        # DIGIT's root ingress always names the TLS secret <domain>-tls-certs; the issuer only matters
+        # when cert-manager obtains the certificate.
+        "root-ingress": {"cert-issuer": "letsencrypt-prod" if tls_mode == "letsencrypt" else ""},
         "configmaps": {"egov-config": {"data": {
             "db-host": db.host,
             "db-name": db.name,
