@@ -35,9 +35,17 @@ class Results:
             text = text.format(**self.fmt)
         except (KeyError, IndexError):
             pass
+        if message and message != str(measured):
+            details["note"] = message
+        if status == "skip":
+            sentence = message
+        elif details.get("note"):
+            sentence = f"{message}: measured {measured}, required {required}"
+        else:
+            sentence = f"measured {measured}, required {required}"
         self.items.append(CheckResult(
             id=check_id, status=status, target=target, measured=str(measured), required=str(required),
-            message=message, remediation="" if status == "pass" else text, details=details,
+            message=sentence, remediation="" if status == "pass" else text, details=details,
         ))
 
     def skip(self, check_id: str, target: str, why: str) -> None:

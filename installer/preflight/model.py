@@ -16,7 +16,7 @@ class CheckResult:
     target: str  # the node name, the cluster context, the database address or the domain
     measured: str
     required: str
-    message: str = ""
+    message: str = ""  # one sentence with the measured and the required value (the reason, when skipped)
     remediation: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -30,7 +30,8 @@ def render_table(report: Report, stream: IO[str], color: bool | None = None, wid
         table.add_column("required", overflow="fold")
         table.add_column("remediation", overflow="fold", ratio=2)
         for r in items:
-            measured = r.measured if not r.message or r.message == r.measured else f"{r.measured} ({r.message})"
+            note = r.message if r.status == "skip" else r.details.get("note", "")
+            measured = f"{r.measured} ({note})" if note and note != r.measured else r.measured
             table.add_row(Text(r.status.upper(), style=STATUS_STYLE[r.status]), r.id, r.target,
                           measured, r.required, r.remediation)
         console.print(table)

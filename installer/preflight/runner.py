@@ -168,6 +168,8 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
     results.items.sort(key=lambda r: (sources_order.index(r.source), order[r.id], r.target))
     for item in results.items:
         item.measured, item.message = redact.mask(item.measured), redact.mask(item.message)
+        if "note" in item.details:
+            item.details["note"] = redact.mask(item.details["note"])
     return Report(results=results.items, duration_s=time.monotonic() - started)
 
 

@@ -132,3 +132,24 @@ def test_busy_kubernetes_port_fails_on_sdc_vms(odd_rig) -> None:
     assert problems(report) == {("node.ports", "n2")}
     assert "10250" in next(c["measured"] for c in report["checks"] if c["target"] == "n2")
     assert not any(c["id"].startswith("k8s.") for c in report["checks"])
+
+
+def test_key_the_nodes_do_not_know_fails_node_ssh(odd_rig) -> None:
+    stranger = odd_rig.dir / "ssh" / "stranger"
+    stranger.unlink(missing_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True, timeout=30)
+    answers = edited_answers(odd_rig, "answers-stranger.yaml",
+                             lambda d: d["target"]["ssh"].__setitem__("private_key", {"file": "ssh/stranger"}))
+    code, report, _, _ = run_inprocess(odd_rig, "--only", "node.host_key,node.ssh,node.cpu", answers=answers)
+    assert code == 1
+    assert problems(report) == {("node.ssh", n.name) for n in odd_rig.nodes}
+    assert all(c["status"] == "pass" for c in report["checks"] if c["id"] == "node.host_key")
+    failure = next(c for c in report["checks"] if c["id"] == "node.ssh")
+    assert "refused the SSH key" in failure["message"] and "authorized_keys" in failure["remediation"]
+
+
+def test_messages_name_the_measured_and_required_values(odd_rig) -> None:
+    _, report, _, _ = run_inprocess(odd_rig, "--only", "node.memory")
+    memory = {c["target"]: c for c in report["checks"]}
+    assert memory["n3"]["message"] == "measured 4.0 GiB, required >= 16 GiB (worker)"
+    assert memory["n3"]["status"] == "fail" and memory["n1"]["status"] == "pass"
