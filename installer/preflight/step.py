@@ -20,8 +20,13 @@ def preflight(ctx: Any) -> dict:
     path = ctx.state_dir / REPORT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(redact.mask(to_json(report)))
+    summary = report.summary()
+    ctx.log(f"{summary['pass']} passed, {summary['warn']} warnings, {summary['fail']} failed, "
+            f"{summary['skip']} not checked in {report.duration_s:.1f}s; report: {path}")
     for result in report.results:
-        line = f"{result.id} {result.target}: {result.status} - {result.measured} (required {result.required})"
+        if result.status == "pass":
+            continue
+        line = f"{result.id} {result.target}: {result.status}: {result.message}"
         if result.status == "warn":
             ctx.warn(line, task=result.target)
         else:
