@@ -6,6 +6,7 @@ import json
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +175,26 @@ def test_rig_whose_directory_vanished_is_collected(tmp_path) -> None:
         time.sleep(0.1)
     assert not lost.runtime.exists()
     assert lost.fqdn not in open("/etc/hosts").read()
+
+
+def test_up_and_down_scripts(tmp_path) -> None:
+    root = Path(__file__).resolve().parent
+    bad = subprocess.run([str(root / "up"), "--dir", str(tmp_path / "bad"), "--nodes", "1", "--fact", "n2:cpus=1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "n2" in bad.stderr and "Traceback" not in bad.stderr
+    up = subprocess.run([str(root / "up"), "--dir", str(tmp_path / "r"), "--nodes", "1", "--rollout-delay", "0"],
+                        capture_output=True, text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "n1" in up.stdout and "answers" in up.stdout
+        rig = Rig(tmp_path / "r")
+        assert rig.nodes and rig.api_url and (tmp_path / "r" / "answers.yaml").exists()
+        assert oct((tmp_path / "r" / "env").stat().st_mode & 0o777) == "0o600"
+        assert oct((tmp_path / "r" / "kubeconfig").stat().st_mode & 0o777) == "0o600"
+        with urllib.request.urlopen(f"{rig.api_url}/version", timeout=5) as response:
+            assert json.load(response)["gitVersion"]
+    finally:
+        down = subprocess.run([str(root / "down"), "--dir", str(tmp_path / "r")], capture_output=True, text=True,
+                              timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert not (tmp_path / "r" / "kube.pid").exists()
