@@ -92,6 +92,7 @@ class FieldRow(Vertical):
     FieldRow.-invalid Input { background: $error 25%; }
     FieldRow Input { background: $boost; }
     FieldRow Input:focus { background: $primary 30%; }
+    FieldRow > Input, FieldRow > Select { width: 100%; }
     FieldRow .secret-line { height: auto; }
     FieldRow .secret-line Select { width: 30; margin-right: 1; }
     FieldRow .secret-line Input { width: 1fr; }
@@ -351,7 +352,7 @@ class UnionBox(Vertical):
 
     @staticmethod
     def _label(tag: str, variant: Question) -> str:
-        doc = variant.help.split(";")[0].split(". ")[0].rstrip(".")
+        doc = variant.help.split(";")[0].rstrip(".")
         return f"{tag}: {doc}" if doc else tag
 
     async def on_select_changed(self, event: Select.Changed) -> None:
@@ -381,8 +382,10 @@ class ItemsEditor(Vertical):
     ItemsEditor > .items-help { color: $text-muted; }
     ItemsEditor .items-lines { height: auto; }
     ItemsEditor .item-line { height: auto; }
-    ItemsEditor .item-line FieldRow { width: 1fr; margin: 0; }
-    ItemsEditor .item-line FieldRow.-host { width: 2fr; }
+    ItemsEditor .item-line FieldRow { width: 12; margin: 0; }
+    ItemsEditor .item-line FieldRow.-host { width: 1fr; }
+    ItemsEditor .item-line FieldRow.-role { width: 18; }
+    ItemsEditor .item-line FieldRow.-port { width: 8; }
     ItemsEditor .item-line FieldRow { margin-right: 1; }
     ItemsEditor .item-line Button { min-width: 3; width: 3; }
     ItemsEditor > .items-error { color: $error; }

@@ -54,7 +54,9 @@ class ProgressRow(Horizontal, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(ICONS["pending"], classes="row-icon", markup=False)
         yield Static(self.row.title, classes="row-title", markup=False)
-        yield ProgressBar(total=None, show_eta=False, classes="row-bar")
+        bar = ProgressBar(total=None, show_eta=False, classes="row-bar")
+        bar.visible = False
+        yield bar
         yield Static("", classes="row-elapsed", markup=False)
 
     def action_open(self) -> None:
@@ -199,6 +201,7 @@ class ProgressScreen(WizardScreen):
             if row.started is None:
                 row.started, row.status = now, "running"
             bar = widget.query_one(ProgressBar)
+            bar.visible = True
             bar.update(total=event.total, progress=event.done)
             message = event.message
         elif isinstance(event, (ev.StepLog, ev.StepWarning)):
@@ -229,6 +232,7 @@ class ProgressScreen(WizardScreen):
     def _complete_bar(widget: ProgressRow, outcome: str) -> None:
         bar = widget.query_one(ProgressBar)
         if outcome in ("ok", "succeeded"):
+            bar.visible = True
             total = bar.total or 1
             bar.update(total=total, progress=total)
 

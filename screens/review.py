@@ -20,7 +20,7 @@ class ReviewScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Save to", classes="review-label", markup=False)
-        yield Input(str(self.wizard.state.answers_path), id="answers-path")
+        yield Input(str(self.wizard.state.answers_path), id="answers-path", compact=True)
         yield Static("", id="problems", markup=False)
         yield Label("Steps that will run", classes="review-label", markup=False)
         yield Static("", id="steps", markup=False)

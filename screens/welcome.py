@@ -41,10 +41,10 @@ class WelcomeScreen(WizardScreen):
                                       id=f"previous-{index}")
         with Vertical(id="load-box"):
             yield Label("Answers file to load", markup=False)
-            yield Input(placeholder="path/to/answers.yaml", id="load-path")
+            yield Input(placeholder="path/to/answers.yaml", id="load-path", compact=True)
         with Vertical(id="save-box"):
             yield Label("Save the answers to", markup=False)
-            yield Input(str(state.answers_path), id="save-path")
+            yield Input(str(state.answers_path), id="save-path", compact=True)
             yield Static("", classes="welcome-error", id="welcome-error", markup=False)
 
     def on_mount(self) -> None:
