@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -13,9 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HELM_DATABASE = "helm_releases"
-KILL_CHAIN = ["after:validate", "progress:preflight:2", "after:preflight", "after:database", "progress:configure:2",
-              "after:configure", "progress:deploy:20", "after:deploy", "after:monitoring", "progress:verify:2",
-              "after:verify", "after:summary"]
+# SIGINT is a cooperative Ctrl+C in the middle of deploy; every other point is a kill -9 by the test hook.
+KILL_CHAIN = ["after:validate", "progress:preflight:2", "after:preflight", "progress:configure:2", "after:configure",
+              "SIGINT", "progress:deploy:20", "after:deploy", "after:monitoring", "after:verify", "after:summary"]
 VOLATILE_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink")
 
 
@@ -137,6 +138,30 @@ def test_uninterrupted_run_reports_every_step_as_json(baseline):
     assert any(e["event"] == "step.progress" and e["task"] for e in events)
 
 
+def interrupt_deploy(install: Install) -> None:
+    """Ctrl+C while releases roll out slowly: deploy stops cooperatively, is journalled interrupted, exit 130."""
+    install.rig.set_rollout(delay=3)
+    try:
+        argv = [str(ROOT / "install.sh"), "--answers", str(install.answers), "--state-dir", str(install.state),
+                "--output", "plain", "--resume"]
+        proc = subprocess.Popen(argv, cwd=ROOT, env=install.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and install.journal().get("deploy", {}).get("outcome") != "running":
+            time.sleep(0.1)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=60)
+        install.outputs.append(out + err)
+        assert proc.returncode == 130, out[-3000:] + err[-3000:]
+        assert time.monotonic() - sent < 20
+        record = install.journal()["deploy"]
+        assert (record["outcome"], record["message"]) == ("interrupted", "SIGINT received"), record
+    finally:
+        install.rig.set_rollout(delay=0)
+
+
 def test_kill_9_at_every_boundary_and_mid_step_then_resume_reaches_the_baseline(baseline, fresh_rig, tmp_path):
     _, expected = baseline
     install = Install(fresh_rig(nodes=3, rollout_delay=0), tmp_path)
@@ -150,6 +175,9 @@ def test_kill_9_at_every_boundary_and_mid_step_then_resume_reaches_the_baseline(
     faces = ["plain", "rich", "json"]
     for index, point in enumerate(KILL_CHAIN):
         args = ("--resume",) if index else ()
+        if point == "SIGINT":
+            interrupt_deploy(install)
+            continue
         proc = install.run(*args, output=faces[index % 3], DIGIT_INSTALLER_TEST_KILL_AT=point)
         assert proc.returncode == -signal.SIGKILL, (point, proc.stdout[-3000:], proc.stderr[-3000:])
     proc = install.run("--resume")
