@@ -38,6 +38,23 @@ def status_data(state_dir: Path, order: list[str] | None = None) -> dict:
             "running": holder, "last_run": last_run, "steps": steps}
 
 
+def _failed_items(details: dict) -> list[str]:
+    """What inside a failed step broke: releases (deploy) or checks (preflight, verify)."""
+    items = []
+    for release in details.get("failed_releases") or []:
+        if isinstance(release, dict):
+            reason = f": {release['reason']}" if release.get("reason") else ""
+            items.append(f"release {release.get('name')} in {release.get('namespace')}{reason}")
+    for check in details.get("failed_checks") or []:
+        if isinstance(check, dict):
+            target = f" on {check['target']}" if check.get("target") else ""
+            items.append(f"check {check.get('id')}{target}: {check.get('message', '')}".rstrip(": "))
+    for check in details.get("checks") or []:
+        if isinstance(check, dict) and check.get("outcome") == "fail":
+            items.append(f"check {check.get('id')}: {check.get('message', '')}".rstrip(": "))
+    return items
+
+
 def render_status(data: dict, out: IO[str]) -> None:
     lines = [f"install {data['install'] or '?'} (state: {data['state_dir']})"]
     if data["running"] is not None:
@@ -56,6 +73,8 @@ def render_status(data: dict, out: IO[str]) -> None:
             error = step["message"] + (f" -> {step['remediation']}" if step["remediation"] else "")
         lines.append(f"{step['id'].ljust(width)}  {step['outcome']:<11}  {_duration(record):>8}  "
                      f"{step['attempts']:>5}  {error}".rstrip())
+        if step["outcome"] in (jr.FAILED, jr.INTERRUPTED):
+            lines += [f"{' ' * width}    - {item}" for item in _failed_items(step.get("details") or {})]
     first_open = next((s for s in data["steps"] if s["outcome"] != jr.SUCCEEDED), None)
     if first_open is None and data["steps"]:
         lines.append("every step succeeded")

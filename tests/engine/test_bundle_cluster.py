@@ -81,6 +81,10 @@ def test_bundle_collects_failed_release_pods_and_has_no_secret(rig, tmp_path):
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         assert f"support bundle: {out}" in proc.stdout
+        status = subprocess.run([sys.executable, "-m", "installer", "status", "--state-dir", str(state)],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stderr
+        assert f"- release {RELEASE} in {NAMESPACE}: CrashLoopBackOff" in status.stdout
         members = bundle_members(out)
         facts = json.loads(members["cluster/failed-releases.json"])
         pods = facts["namespaces"][NAMESPACE]["pods"]
