@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.preflight.helpers import edited_answers, problems, run_cli, run_json
 
 
@@ -37,10 +39,23 @@ def test_undersized_and_swapping_nodes_fail_exactly(fresh_rig) -> None:
     assert code == 1 and "preflight FAILED" in out and "swapoff -a" in out
 
 
-def test_stopped_node_fails_within_its_timeout_others_pass(fresh_rig) -> None:
-    rig = fresh_rig(nodes=3, rollout_delay=0)
+@pytest.fixture(scope="module")
+def spare_rig(tmp_path_factory):
+    """A rig these tests may break a node of (each restores it, except the host-key test, which runs last)."""
+    from tests.rig.rig import Rig
+
+    rig = Rig.up(tmp_path_factory.mktemp("spare"), nodes=3, rollout_delay=0)
+    yield rig
+    rig.down()
+
+
+def test_stopped_node_fails_within_its_timeout_others_pass(spare_rig) -> None:
+    rig = spare_rig
     rig.stop_node("n2")
-    code, report, _, seconds = run_json(rig)
+    try:
+        code, report, _, seconds = run_json(rig)
+    finally:
+        rig.start_node("n2")
     assert code == 1
     assert problems(report) == {("node.ssh", "n2")}
     assert {c["target"] for c in report["checks"] if c["status"] == "skip"} == {"n2"}
@@ -49,8 +64,8 @@ def test_stopped_node_fails_within_its_timeout_others_pass(fresh_rig) -> None:
         assert all(c["status"] == "pass" for c in report["checks"] if c["target"].split(":")[0] == node)
 
 
-def test_hung_node_times_out_without_stalling_the_others(fresh_rig) -> None:
-    rig = fresh_rig(nodes=3, rollout_delay=0)
+def test_hung_node_times_out_without_stalling_the_others(spare_rig) -> None:
+    rig = spare_rig
     connect_timeout = 2
     answers = edited_answers(rig, "answers-2s.yaml", lambda d: d["target"]["ssh"].__setitem__("connect_timeout", connect_timeout))
     rig.pause_node("n3")
@@ -65,8 +80,8 @@ def test_hung_node_times_out_without_stalling_the_others(fresh_rig) -> None:
     assert seconds < connect_timeout + 8
 
 
-def test_changed_host_key_fails_hard(fresh_rig) -> None:
-    rig = fresh_rig(nodes=2, rollout_delay=0)
+def test_changed_host_key_fails_hard(spare_rig) -> None:
+    rig = spare_rig
     pinned = rig.node("n1").host_key_fingerprint
     new = rig.rotate_host_key("n1")
     code, report, _, _ = run_json(rig, "--only", "node")
