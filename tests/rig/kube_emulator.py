@@ -29,7 +29,7 @@ import attrs
 import jsonpatch
 import yaml
 import yarl
-from kmock._internal import enums, k8s, parsing, references, rendering
+from kmock._internal import enums, k8s, references, rendering
 
 NAMESPACES = references.resource("", "v1", "namespaces")
 SSAR = references.resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
