@@ -52,10 +52,16 @@ def helm_storage_dsn(rig) -> str:
 
 @pytest.fixture
 def rollout(rig):
-    """The rig's rollout simulator, put back to 'everything ready at once' after the test."""
+    """The shared rig's rollout simulator, ready at once for the test and put back as it was afterwards."""
+    saved = rig.rollout_path.read_text() if rig.rollout_path.exists() else None
     rig.set_rollout(delay=0.0, never_ready=[], reason="CrashLoopBackOff")
     yield rig
-    rig.set_rollout(delay=0.0, never_ready=[], reason="CrashLoopBackOff")
+    if saved is None:
+        rig.rollout_path.unlink(missing_ok=True)
+    else:
+        tmp = rig.rollout_path.with_suffix(".restore")
+        tmp.write_text(saved)
+        tmp.rename(rig.rollout_path)
 
 
 @pytest.fixture
