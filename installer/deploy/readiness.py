@@ -159,7 +159,8 @@ class ReadinessWatcher:
                     state.ready = int(status.get("readyReplicas") or 0)
                 generation = (obj.get("metadata") or {}).get("generation")
                 observed = status.get("observedGeneration")
-                current = generation is None or observed is None or int(observed) >= int(generation)
+                # A controller that has not looked at this generation yet has not rolled it out either.
+                current = generation is None or (observed is not None and int(observed) >= int(generation))
                 updated = status.get("updatedReplicas")
                 rolled = updated is None or int(updated) >= state.desired
                 state.done = current and rolled and state.ready >= state.desired
