@@ -171,7 +171,8 @@ class Engine:
                 reason = "not run yet"
             elif record.outcome != jr.SUCCEEDED:
                 when = time.strftime("%H:%M:%S", time.gmtime(record.finished or record.started or 0))
-                reason = f"{record.outcome} at {when} UTC" + (f": {record.message}" if record.message else "")
+                first_line = record.message.strip().splitlines()[0][:200] if record.message.strip() else ""
+                reason = f"{record.outcome} at {when} UTC" + (f": {first_line}" if first_line else "")
             elif record.digest != digest:
                 changed = sorted(k for k in set(parts) | set(record.section_digests)
                                  if parts.get(k) != record.section_digests.get(k))
