@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import ssl
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -86,20 +84,37 @@ def run_checks(ctx: Any, cluster: Any, releases: list[tuple[str, str]]) -> list[
     return checks
 
 
-def _health(service: str, fqdn: str, address: str, path: str, insecure: bool) -> dict[str, Any]:
-    """GET https://<ingress address><path> with the DIGIT host name, so DNS is not needed from here."""
-    context = ssl.create_default_context()
+def _health(service: str, fqdn: str, address: str, path: str, insecure: bool,
+            cafile: str | None = None) -> dict[str, Any]:
+    """GET https://<fqdn><path>, connecting to the ingress address: DNS is not needed from this machine,
+    yet TLS is checked against the DIGIT host name (SNI and certificate) as a browser would."""
+    import http.client
+    import socket
+
+    host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
+    context = ssl.create_default_context(cafile=cafile)
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    request = urllib.request.Request(f"https://{address}{path}", headers={"Host": fqdn})
+
+    class IngressConnection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            raw = socket.create_connection((host, int(port or 443)), self.timeout)
+            self.sock = context.wrap_socket(raw, server_hostname=fqdn)
+
+    url = f"https://{fqdn}{path}"
+    connection = IngressConnection(fqdn, int(port or 443), timeout=HEALTH_TIMEOUT, context=context)
     try:
-        with urllib.request.urlopen(request, timeout=HEALTH_TIMEOUT, context=context) as response:
-            return _check(f"health.{service}", "pass", f"https://{fqdn}{path} answered {response.status}")
-    except urllib.error.HTTPError as error:
-        return _check(f"health.{service}", "fail", f"https://{fqdn}{path} answered {error.code}")
-    except (urllib.error.URLError, OSError) as error:
-        return _check(f"health.{service}", "fail", f"https://{fqdn}{path}: {getattr(error, 'reason', error)}")
+        connection.request("GET", path, headers={"Host": fqdn})
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException) as error:
+        why = getattr(error, "verify_message", None) or getattr(error, "reason", None) or error
+        return _check(f"health.{service}", "fail", f"{url}: {why}")
+    finally:
+        connection.close()
+    if 200 <= status < 400:
+        return _check(f"health.{service}", "pass", f"{url} answered {status}")
+    return _check(f"health.{service}", "fail", f"{url} answered {status}")
 
 
 def render_summary(ctx: Any) -> tuple[str, dict[str, Any]]:
