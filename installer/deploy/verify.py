@@ -76,10 +76,12 @@ def run_checks(ctx: Any, cluster: Any, releases: list[tuple[str, str]]) -> list[
         checks.append(_check("health.core", "skipped", "no ingress address to send requests to"))
     else:
         fqdn = ctx.answers.domain.fqdn
-        insecure = ctx.answers.domain.tls.mode == "self-signed"
+        tls = ctx.answers.domain.tls
+        insecure = tls.mode == "self-signed"
+        cafile = str(tls.cert) if tls.mode == "provided" and getattr(tls, "cert", None) else None
         for service, path in sorted(HEALTH_PATHS.items()):
             if service in deployed:
-                checks.append(_health(service, fqdn, addresses[0], path, insecure))
+                checks.append(_health(service, fqdn, addresses[0], path, insecure, cafile))
     ctx.progress(total, total, "checks", "done")
     return checks
 
@@ -92,7 +94,9 @@ def _health(service: str, fqdn: str, address: str, path: str, insecure: bool,
     import socket
 
     host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
-    context = ssl.create_default_context(cafile=cafile)
+    context = ssl.create_default_context()
+    if cafile:
+        context.load_verify_locations(cafile)  # e.g. the chain of a state-issued certificate, besides system trust
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
