@@ -168,7 +168,7 @@ def test_rig_whose_directory_vanished_is_collected(tmp_path) -> None:
     lost = Rig.up(tmp_path / "lost", nodes=1, rollout_delay=0)
     pids = [int((tmp_path / "lost" / "kube.pid").read_text()), int((lost.node_dir(lost.nodes[0]) / "sshd.pid").read_text())]
     shutil.rmtree(tmp_path / "lost")
-    assert str(lost.dir) in Rig.collect_orphans()
+    Rig.collect_orphans()  # another process starting a rig may collect it first: judge by the effects
     deadline = time.monotonic() + 10
     while any(subprocess.run(["kill", "-0", str(p)], capture_output=True).returncode == 0 for p in pids):
         assert time.monotonic() < deadline, "orphaned rig processes still running"
