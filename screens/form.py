@@ -144,7 +144,8 @@ class FieldRow(Vertical):
                         valid_empty=True, compact=True)
         if not self.compact and q.help and q.kind != "bool":
             yield Static(q.help, classes="field-help", markup=False)
-        yield Static("", classes="field-error", markup=False)
+        if not self.compact:
+            yield Static("", classes="field-error", markup=False)
 
     def _compose_secret(self, value: Any) -> ComposeResult:
         q = self.question
@@ -248,6 +249,9 @@ class FieldRow(Vertical):
             return
         self._shown = messages
         self.set_class(bool(messages), "-invalid")
+        if self.compact:
+            self.tooltip = "\n".join(messages) or None
+            return
         self.query_one(".field-error", Static).update("\n".join(f"✗ {m}" for m in messages))
 
 
@@ -383,6 +387,7 @@ class ItemsEditor(Vertical):
     ItemsEditor .items-lines { height: auto; }
     ItemsEditor .item-line { height: auto; }
     ItemsEditor .item-line FieldRow { width: 12; margin: 0; }
+    ItemsEditor .item-line FieldRow.-invalid Select { background: $error 25%; }
     ItemsEditor .item-line FieldRow.-host { width: 1fr; }
     ItemsEditor .item-line FieldRow.-role { width: 18; }
     ItemsEditor .item-line FieldRow.-port { width: 8; }
@@ -483,6 +488,15 @@ class ItemsEditor(Vertical):
                 port = values.get("port")
                 found.append((str(host), int(port) if port not in (OMIT, None) and str(port).isdigit() else None))
         return found
+
+
+def _item_label(editor: "ItemsEditor", error: FieldError) -> str:
+    """'node 2 host: ' for an error inside one item of a list."""
+    size = len(editor.question.loc)
+    if len(error.loc) > size and isinstance(error.loc[size], int):
+        rest = ".".join(str(p) for p in error.loc[size + 1:])
+        return f"node {error.loc[size] + 1}{' ' + rest if rest else ''}: "
+    return ""
 
 
 class SectionForm(Vertical):
@@ -592,20 +606,23 @@ class SectionForm(Vertical):
 
     def _show(self) -> None:
         placed: set[int] = set()
+        touched_items: set[int] = set()
         for row in self.rows():
             if not self._visible(row):
                 row.show_error([])
                 continue
             found = errors_for(self.errors, row.question.loc)
-            placed.update(id(e) for e in found)
-            shown = [e.message for e in found if self.show_all or row.touched or not e.missing]
-            if not (self.show_all or row.touched):
-                shown = []
+            shown = [e.message for e in found if self.show_all or row.touched]
+            if not row.compact:
+                placed.update(id(e) for e in found)
+            elif shown:
+                touched_items.update(id(e) for e in found)
             row.show_error(shown)
         leftovers = [e for e in self.errors if id(e) not in placed]
         for editor in self.query(ItemsEditor):
             mine = [e for e in leftovers if e.loc[: len(editor.question.loc)] == editor.question.loc]
-            text = "\n".join(f"✗ {e.message}" for e in mine) if self.show_all or (mine and not all(e.missing for e in mine)) else ""
+            visible = [e for e in mine if self.show_all or id(e) in touched_items or (len(e.loc) == len(editor.question.loc) and not e.missing)]
+            text = "\n".join(f"✗ {_item_label(editor, e)}{e.message}" for e in visible)
             box = editor.query_one(".items-error", Static)
             if getattr(box, "_text", "") != text:
                 box._text = text  # type: ignore[attr-defined]

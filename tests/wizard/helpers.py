@@ -63,7 +63,10 @@ class Driver:
         await self.pilot.pause()
 
     async def set(self, section: str, loc: tuple, value: Any) -> None:
-        widget = self.row(section, loc).query_one("#value")
+        """Put a value in a field directly (as a paste would) and leave it."""
+        row = self.row(section, loc)
+        row.touched = True
+        widget = row.query_one("#value")
         if isinstance(widget, Select):
             widget.value = value
         elif isinstance(widget, Switch):

@@ -41,7 +41,7 @@ async def fill_common(d: Driver, kind: str, tmp) -> None:
     assert "fully qualified" in d.errors("domain", ("fqdn",))
     await d.type("domain", ("fqdn",), FQDN)
     await d.choose("domain", ("tls",), "provided")
-    await d.type("domain", ("tls", "provided", "cert"), "certs/other.crt")
+    await d.set("domain", ("tls", "provided", "cert"), "certs/other.crt")
     await d.wait_for(lambda: "not " + FQDN in d.errors("domain", ("tls", "provided", "cert")), "certificate mismatch")
     await d.type("domain", ("tls", "provided", "cert"), "certs/tls.crt")
     await d.wait_for(lambda: d.errors("domain", ("tls", "provided", "cert")) == "", "certificate accepted")
@@ -50,8 +50,8 @@ async def fill_common(d: Driver, kind: str, tmp) -> None:
 
     assert d.screen.PAGE == "database"
     if kind == "sdc-vms":
-        await d.type("database", ("external", "host"), "10.10.0.40")
-        await d.type("database", ("external", "username"), "egov")
+        await d.set("database", ("external", "host"), "10.10.0.40")
+        await d.set("database", ("external", "username"), "egov")
         await d.secret("database", ("external", "password"), "env", "1BAD")
         await d.next()
         assert d.screen.PAGE == "database" and "not a valid environment variable name" in d.status()
@@ -61,10 +61,10 @@ async def fill_common(d: Driver, kind: str, tmp) -> None:
     await d.next()
 
     assert d.screen.PAGE == "credentials"
-    await d.type("config_repos", ("mdms", "url"), "git@git.sdc.local:digit/egov-mdms-data.git")
-    await d.type("config_repos", ("mdms", "branch"), "uat")
-    await d.type("config_repos", ("configs", "url"), "git@git.sdc.local:digit/configs.git")
-    await d.type("config_repos", ("configs", "branch"), "uat")
+    await d.set("config_repos", ("mdms", "url"), "git@git.sdc.local:digit/egov-mdms-data.git")
+    await d.set("config_repos", ("mdms", "branch"), "uat")
+    await d.set("config_repos", ("configs", "url"), "git@git.sdc.local:digit/configs.git")
+    await d.set("config_repos", ("configs", "branch"), "uat")
     await d.secret("config_repos", ("ssh_key",), "file", "keys/git-sync")
     await d.next()
 
@@ -128,7 +128,7 @@ async def test_sdc_vms_walk(tmp_path, monkeypatch):
         assert d.errors("name", ()) == ""
         await d.node(0, name="cp1", host="10.10.0.11", role="control-plane")
         await d.node(1, name="w1", host="bad host!", role="worker")
-        await d.type("target", ("sdc-vms", "ssh", "user"), "digit")
+        await d.set("target", ("sdc-vms", "ssh", "user"), "digit")
         await d.secret("target", ("sdc-vms", "ssh", "private_key"), "file", "keys/id_ed25519")
         await d.next()
         assert d.screen.PAGE == "target" and "neither an IP address" in d.status()
@@ -172,7 +172,7 @@ async def test_existing_cluster_walk_and_draft(tmp_path, monkeypatch):
         await d.next()
         assert d.screen.PAGE == "target" and "target.kubeconfig: required key is missing" in d.status()
         await d.type("target", ("existing-cluster", "kubeconfig"), "kubeconfig")
-        await d.type("target", ("existing-cluster", "context"), "digit-admin")
+        await d.set("target", ("existing-cluster", "context"), "digit-admin")
         await d.node(0, name="n1", host="192.168.56.11", role="worker")
         await d.next()
         assert d.screen.PAGE == "target" and "ssh access is needed" in d.status()
@@ -181,7 +181,7 @@ async def test_existing_cluster_walk_and_draft(tmp_path, monkeypatch):
         ssh_box = next(b for b in d.screen.query(GroupBox) if b.question.loc == ("existing-cluster", "ssh"))
         ssh_box.query_one("#use").value = True
         await pilot.pause()
-        await d.type("target", ("existing-cluster", "ssh", "user"), "ubuntu")
+        await d.set("target", ("existing-cluster", "ssh", "user"), "ubuntu")
         await d.secret("target", ("existing-cluster", "ssh", "private_key"), "env", "DIGIT_SSH_KEY")
         await d.next()
         assert d.screen.PAGE == "sizing", d.status()
@@ -202,3 +202,24 @@ async def test_existing_cluster_walk_and_draft(tmp_path, monkeypatch):
     assert saved.database.mode == "in-cluster" and saved.database.password.generate is True
     assert saved.release.modules == []
     assert "# draft" not in path.read_text()
+
+
+@pytest.mark.asyncio
+async def test_help_on_a_field_and_quit_saves_a_draft(tmp_path):
+    path = make_site(tmp_path) / "answers.yaml"
+    app = new_app(path, pages=["target"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.type("name", (), "kept-on-quit")
+        d.row("target", ("sdc-vms", "ssh", "user")).query_one("#value").focus()
+        await pilot.press("f1")
+        await pilot.pause()
+        help_text = " ".join(str(w.render()) for w in app.screen.query("Label, Static"))
+        assert "SSH user" in help_text and "passwordless sudo" in help_text and "target.ssh.user" in help_text
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.click("#save-quit")
+        await d.wait_for(lambda: path.exists(), "the draft on quit")
+    assert "kept-on-quit" in path.read_text()
