@@ -5,6 +5,7 @@ source records why, so the analyzers can fail the right check and skip the rest 
 """
 from __future__ import annotations
 
+import re
 import shlex
 import socket
 import threading
@@ -136,7 +137,12 @@ def _api_message(exc: Any) -> str:
     reason = getattr(exc, "reason", None)
     if status:
         return f"HTTP {status} {reason or ''}".strip()
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = re.search(r"certificate verify failed: ([^(\'\"]+)", text)
+        return ("TLS certificate not trusted" + (f" ({detail[1].strip()})" if detail else "")
+                + ": the kubeconfig's certificate-authority must have signed the API server's certificate")
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _raw(call: Any, **kwargs: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import socket
 
 import pytest
@@ -180,3 +181,24 @@ def test_domain_must_point_at_the_load_balancer_on_sdc_vms(rig) -> None:
     code, report, _, _ = run_inprocess(rig, "--only", "domain.resolves", answers=wrong)
     assert code == 1 and report["checks"][0]["measured"] == lb
     assert rig.nodes[1].host in report["checks"][0]["remediation"]
+
+
+def test_api_tls_is_verified_as_the_kubeconfig_says(fresh_rig) -> None:
+    rig = fresh_rig(nodes=1, rollout_delay=0, kube_tls=True)
+    assert rig.api_url.startswith("https://")
+    code, report, _, _ = run_inprocess(rig, "--only", "k8s.api")
+    assert code == 0, report
+    config = json.loads(rig.kubeconfig_path.read_text())
+    cluster = config["clusters"][0]["cluster"]
+    del cluster["certificate-authority-data"]
+    untrusting = rig.dir / "kubeconfig-no-ca"
+    untrusting.write_text(json.dumps(config))
+    answers = edited_answers(rig, "answers-no-ca.yaml", lambda d: d["target"].__setitem__("kubeconfig", str(untrusting)))
+    code, report, _, _ = run_inprocess(rig, "--only", "k8s.api", answers=answers)
+    assert code == 1 and "TLS certificate not trusted" in report["checks"][0]["measured"]
+    cluster["insecure-skip-tls-verify"] = True
+    skipping = rig.dir / "kubeconfig-skip-verify"
+    skipping.write_text(json.dumps(config))
+    answers = edited_answers(rig, "answers-skip.yaml", lambda d: d["target"].__setitem__("kubeconfig", str(skipping)))
+    code, report, _, _ = run_inprocess(rig, "--only", "k8s.api", answers=answers)
+    assert code == 0, report

@@ -18,10 +18,12 @@ def up(argv: list[str] | None = None) -> int:
                         help="seconds before workloads turn ready (default 0.5)")
     parser.add_argument("--loopback", action="store_true", help="nodes on loopback ports, no network namespaces")
     parser.add_argument("--server-version", help="Kubernetes version the emulator reports, e.g. v1.22.0")
+    parser.add_argument("--kube-tls", action="store_true", help="serve the Kubernetes API over HTTPS (rig CA in the kubeconfig)")
     args = parser.parse_args(argv)
     try:
         rig = Rig.up(args.dir, nodes=args.nodes, facts=args.fact, rollout_delay=args.rollout_delay,
-                     netns=False if args.loopback else None, server_version=args.server_version)
+                     netns=False if args.loopback else None, server_version=args.server_version,
+                     kube_tls=args.kube_tls)
     except RigError as exc:
         print(f"tests/rig/up: {exc}", file=sys.stderr)
         return 2 if "--fact" in str(exc) or "--nodes" in str(exc) else 1

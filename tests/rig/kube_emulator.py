@@ -465,7 +465,13 @@ async def serve(args: argparse.Namespace) -> None:
         server = aiohttp.web.Server(emulator)
         runner = aiohttp.web.ServerRunner(server, handle_signals=False)
         await runner.setup()
-        site = aiohttp.web.TCPSite(runner, args.host, args.port)
+        ssl_context = None
+        if args.tls_cert:
+            import ssl
+
+            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
+        site = aiohttp.web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context)
         await site.start()
         port = runner.addresses[0][1]
         simulator = RolloutSimulator(emulator, rig_dir / "rollout.json")
@@ -486,6 +492,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--server-version", default=DEFAULT_SERVER_VERSION)
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = parser.parse_args()
     Path(args.dir, "kube.pid").write_text(str(os.getpid()))
     asyncio.run(serve(args))

@@ -11,6 +11,7 @@ Network traffic stays on loopback and inside the network namespaces the rig crea
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import hashlib
@@ -184,6 +185,8 @@ class Rig:
         self.subnet = ""
         self.bridge = f"drb{self.rig_id}"
         self._pg_admin_password = ""
+        self.kube_tls = False
+        self.kube_ca_path = self.dir / "kube-tls" / "ca.crt"
         if self.state_path.exists():
             self._load_state()
 
@@ -196,6 +199,7 @@ class Rig:
         self.use_netns = state.get("use_netns", False)
         self.subnet = state.get("subnet", "")
         self._pg_admin_password = state.get("pg_admin_password", "")
+        self.kube_tls = state.get("kube_tls", False)
         if self.env_path.exists():
             self.env = dict(line.split("=", 1) for line in self.env_path.read_text().splitlines() if "=" in line)
 
@@ -204,6 +208,7 @@ class Rig:
             "rig_id": self.rig_id, "runtime": str(self.runtime), "nodes": [asdict(n) for n in self.nodes],
             "api_url": self.api_url, "pg_port": self.pg_port, "use_netns": self.use_netns, "subnet": self.subnet,
             "bridge": self.bridge, "fqdn": self.fqdn, "pg_admin_password": self._pg_admin_password,
+            "kube_tls": self.kube_tls,
         }
         _write_private(self.state_path, json.dumps(state, indent=2))
 
@@ -227,7 +232,7 @@ class Rig:
     # --- up / down ------------------------------------------------------------------------------
     @classmethod
     def up(cls, dir: Path | str, nodes: int = 3, facts: Iterable[str] = (), rollout_delay: float = 0.5,
-           netns: bool | None = None, server_version: str | None = None) -> "Rig":
+           netns: bool | None = None, server_version: str | None = None, kube_tls: bool = False) -> "Rig":
         if nodes < 1 or nodes > 60:
             raise RigError(f"--nodes {nodes}: between 1 and 60")
         fact_map = parse_facts(facts)
@@ -241,6 +246,7 @@ class Rig:
         rig = cls(dir)
         rig.dir.mkdir(parents=True, exist_ok=True)
         rig.use_netns = netns_available() if netns is None else netns
+        rig.kube_tls = kube_tls
         try:
             rig._start(names, fact_map, rollout_delay, server_version)
         except BaseException:
@@ -684,6 +690,9 @@ class Rig:
                 "--port-file", str(port_file)]
         if server_version:
             argv += ["--server-version", server_version]
+        if self.kube_tls:
+            cert, key = self._kube_certificates()
+            argv += ["--tls-cert", str(cert), "--tls-key", str(key)]
         with open(self.dir / "kube.log", "ab") as log:
             subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                              start_new_session=True, env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -692,8 +701,44 @@ class Rig:
             if time.monotonic() > deadline:
                 raise RigError(f"the Kubernetes emulator did not start; see {self.dir / 'kube.log'}")
             time.sleep(0.05)
-        self.api_url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+        scheme = "https" if self.kube_tls else "http"
+        self.api_url = f"{scheme}://127.0.0.1:{port_file.read_text().strip()}"
         self._copy_pid(self.dir / "kube.pid", self.runtime / "kube.pid")
+
+    def _kube_certificates(self) -> tuple[Path, Path]:
+        """A throwaway CA and a server certificate for 127.0.0.1, so the API can be served over verified TLS."""
+        import datetime
+        import ipaddress as ip
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        folder = self.kube_ca_path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        now = datetime.datetime.now(datetime.UTC)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, f"digit-rig-{self.rig_id} CA")])
+        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+              .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+              .not_valid_after(now + datetime.timedelta(days=30))
+              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+              .sign(ca_key, hashes.SHA256()))
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "kube-apiserver")]))
+                .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip.ip_address("127.0.0.1")),
+                                                            x509.DNSName("localhost")]), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        self.kube_ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        cert_path, key_path = folder / "server.crt", folder / "server.key"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()).decode())
+        return cert_path, key_path
 
     # --- files for the installer ----------------------------------------------------------------
     def _add_jump_host_dns(self) -> None:
@@ -727,7 +772,9 @@ class Rig:
         token = secrets.token_hex(16)
         kubeconfig = {
             "apiVersion": "v1", "kind": "Config", "current-context": "digit-rig",
-            "clusters": [{"name": "digit-rig", "cluster": {"server": self.api_url}}],
+            "clusters": [{"name": "digit-rig", "cluster": {"server": self.api_url, **(
+                {"certificate-authority-data": base64.b64encode(self.kube_ca_path.read_bytes()).decode()}
+                if self.kube_tls else {})}}],
             "users": [{"name": "digit-rig-admin", "user": {"token": token}}],
             "contexts": [{"name": "digit-rig", "context": {"cluster": "digit-rig", "user": "digit-rig-admin"}}],
         }
@@ -809,10 +856,13 @@ class Rig:
         for node in self.nodes:
             self._wait_port(node.host, node.port, f"sshd of {node.name}")
         self._wait_port("127.0.0.1", self.pg_port, "PostgreSQL")
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(self.kube_ca_path)) if self.kube_tls else None
         deadline = time.monotonic() + 20
         while True:
             try:
-                with urllib.request.urlopen(f"{self.api_url}/version", timeout=2) as response:
+                with urllib.request.urlopen(f"{self.api_url}/version", timeout=2, context=context) as response:
                     json.loads(response.read())
                     return
             except OSError:
