@@ -231,3 +231,47 @@ def test_status_and_support_bundle_after_a_full_install(baseline, tmp_path):
             assert secret not in tar.extractfile(member).read(), member.name
     assert {"journal.json", "answers.yaml", "reports/deploy-report.json", "MANIFEST.json"} <= set(names)
     assert any(name.startswith("preflight/") for name in names)
+
+
+def test_failing_run_under_every_face_leaks_nothing_and_the_bundle_shows_the_failed_pods(baseline, tmp_path):
+    from tests.engine.test_headless import run_in_pty
+
+    installed, _ = baseline
+    generated = list(json.loads((installed.state / "generated-secrets.json").read_text())["values"].values())
+    secrets = [installed.rig.env["DIGIT_DB_PASSWORD"], *generated]
+    install = Install(installed.rig, tmp_path)
+    install.rig.set_rollout(never_ready=["egov-user"])
+    try:
+        texts = []
+        for output in ("plain", "json"):
+            proc = install.run(output=output)
+            assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr
+            texts.append(proc.stdout + proc.stderr)
+        argv = [str(ROOT / "install.sh"), "--answers", str(install.answers), "--state-dir", str(install.state),
+                "--output", "rich", "--yes"]
+        code, screen = run_in_pty(argv, install.env())
+        assert code == 1, screen[-3000:]
+        texts.append(screen)
+        assert "egov-user" in texts[0] and "failed" in texts[0]
+        bundle = tmp_path / "bundle.tar.gz"
+        proc = subprocess.run([str(ROOT / "install.sh"), "support-bundle", "--answers", str(install.answers),
+                               "--state-dir", str(install.state), "-o", str(bundle)], cwd=ROOT, env=install.env(),
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        texts.append(proc.stdout + proc.stderr)
+        with tarfile.open(bundle) as tar:
+            members = {m.name.split("/", 1)[1]: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    finally:
+        install.rig.set_rollout(never_ready=[])
+    facts = json.loads(members["cluster/failed-releases.json"])
+    pods = facts["namespaces"]["egov"]["pods"]
+    assert pods and all(p["name"].startswith("egov-user") for p in pods)
+    assert pods[0]["containers"][0]["waiting"] == "CrashLoopBackOff"
+    for secret in secrets:
+        for index, text in enumerate(texts):
+            assert secret not in text, f"a secret leaked into output {index}"
+        for name, content in members.items():
+            assert secret.encode() not in content, f"a secret leaked into {name} of the bundle"
+        for path in install.state.rglob("*"):
+            if path.is_file() and path.name != "generated-secrets.json":
+                assert secret.encode() not in path.read_bytes(), path
