@@ -137,7 +137,9 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
     state_dir = Path(state_dir)
     notes = []
     try:
-        journal = jr.Journal.load(state_dir)
+        from installer.engine.lock import current_holder
+
+        journal = jr.Journal.load(state_dir, running_is_dead=current_holder(state_dir) is None)
     except jr.JournalError as exc:
         journal = jr.Journal(state_dir)
         notes.append(str(exc))

@@ -118,7 +118,8 @@ class Journal:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, state_dir: Path, install: str = "") -> "Journal":
+    def load(cls, state_dir: Path, install: str = "", running_is_dead: bool = True) -> "Journal":
+        """Read the journal; running_is_dead=False when another process may hold the lock and be running."""
         journal = cls(state_dir, install)
         for leftover in journal.path.parent.glob(f".{journal.path.name}.*"):
             try:
@@ -139,7 +140,8 @@ class Journal:
             for item in data.get("steps", []):
                 record = StepRecord.from_dict(item)
                 journal.steps[record.id] = record
-            journal._mark_dead_runs()
+            if running_is_dead:
+                journal._mark_dead_runs()
         return journal
 
     def _mark_dead_runs(self) -> None:

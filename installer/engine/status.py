@@ -23,7 +23,8 @@ def _duration(record: jr.StepRecord) -> str:
 
 
 def status_data(state_dir: Path, order: list[str] | None = None) -> dict:
-    journal = jr.Journal.load(state_dir)
+    holder = current_holder(state_dir)
+    journal = jr.Journal.load(state_dir, running_is_dead=holder is None)
     ids = list(order or [])
     ids += [sid for sid in journal.steps if sid not in ids]
     steps = []
@@ -32,7 +33,6 @@ def status_data(state_dir: Path, order: list[str] | None = None) -> dict:
         steps.append({"id": sid, "outcome": record.outcome, "started": record.started, "finished": record.finished,
                       "duration": record.duration, "attempts": record.attempts, "message": record.message,
                       "remediation": record.remediation, "details": record.details})
-    holder = current_holder(state_dir)
     last_run = journal.runs[-1] if journal.runs else None
     return {"install": journal.install, "state_dir": str(state_dir), "journal": journal.exists(),
             "running": holder, "last_run": last_run, "steps": steps}
@@ -78,7 +78,7 @@ def render_status(data: dict, out: IO[str]) -> None:
     first_open = next((s for s in data["steps"] if s["outcome"] != jr.SUCCEEDED), None)
     if first_open is None and data["steps"]:
         lines.append("every step succeeded")
-    elif first_open is not None and data["journal"]:
+    elif first_open is not None and data["journal"] and data["running"] is None:
         lines.append(f"next: `--resume` continues at {first_open['id']}")
     out.write(redact.mask("\n".join(lines)) + "\n")
 

@@ -260,6 +260,22 @@ def test_signal_interrupts_cooperatively_and_resume_completes(site, baseline, si
     assert site.end_state() == baseline
 
 
+def test_status_during_a_run_names_the_running_step_and_the_holder(site):
+    proc = subprocess.Popen(site.argv(), cwd=ROOT, env=site.env(DEMO_DELAY="0.5"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: _objects_running(site))
+        status = site.cli("status", "--state-dir", str(site.state))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert status.returncode == 0, status.stderr
+    assert f"a run is in progress: install is locked by pid {proc.pid}" in status.stdout
+    rows = {line.split()[0]: line.split() for line in status.stdout.splitlines() if line.split()}
+    assert rows["objects"][1] == "running" and rows["validate"][1] == "succeeded"
+    assert "next:" not in status.stdout
+
+
 def test_second_ctrl_c_exits_at_once(site):
     proc = subprocess.Popen(site.argv(), cwd=ROOT, env=site.env(DEMO_DELAY="3", DEMO_STUBBORN="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
