@@ -331,3 +331,36 @@ def test_temporary_files_of_a_write_cut_short_are_cleaned_up(tmp_path):
     os.utime(leftover, (time.time() - 3600, time.time() - 3600))
     assert jr.Journal.load(tmp_path).get("deploy").outcome == "succeeded"
     assert not leftover.exists()
+
+
+def test_a_refused_connection_is_retried_until_the_server_is_up(tmp_path):
+    import socket
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    server: list[socket.socket] = []
+
+    def connect(ctx):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return {"port": port}
+        finally:
+            if not server:
+                listener = socket.socket()
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.bind(("127.0.0.1", port))
+                listener.listen()
+                server.append(listener)
+
+    engine, collect = make_engine(tmp_path, [Step("connect", "Connect", connect, retry=Retry(3, 0.05))])
+    try:
+        result = engine.run()
+    finally:
+        for listener in server:
+            listener.close()
+    assert result.exit_code == 0
+    warnings = [w.message for w in collect.kinds(ev.StepWarning)]
+    assert len(warnings) == 1 and warnings[0].startswith("attempt 1/3 failed: ConnectionRefusedError")
+    assert collect.kinds(ev.StepFinished)[0].attempts == 2
