@@ -120,7 +120,8 @@ def run(args: argparse.Namespace, build_steps: Callable[[Any], list] | None = No
 
 def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     _add_common(parser, answers_required=False)
-    parser.add_argument("--output", choices=("plain", "json"), default="plain")
+    parser.add_argument("--output", choices=("plain", "json"), default="plain",
+                        help="a table (default) or one JSON object")
 
 
 def _resolve_state(args: argparse.Namespace) -> tuple[Any, Path | None, int]:
