@@ -70,11 +70,15 @@ def render_status(data: dict, out: IO[str]) -> None:
         record = jr.StepRecord(step["id"], started=step["started"], finished=step["finished"])
         error = ""
         if step["outcome"] in (jr.FAILED, jr.INTERRUPTED):
-            error = step["message"] + (f" -> {step['remediation']}" if step["remediation"] else "")
-        lines.append(f"{step['id'].ljust(width)}  {step['outcome']:<11}  {_duration(record):>8}  "
-                     f"{step['attempts']:>5}  {error}".rstrip())
+            error = step["message"]
+            if step["remediation"]:
+                error += ("\n" if "\n" in error.strip() else " ") + f"-> {step['remediation']}"
+        prefix = f"{step['id'].ljust(width)}  {step['outcome']:<11}  {_duration(record):>8}  {step['attempts']:>5}  "
+        error_lines = error.splitlines() or [""]
+        lines.append((prefix + error_lines[0]).rstrip())
+        lines += [" " * len(prefix) + more for more in error_lines[1:]]
         if step["outcome"] in (jr.FAILED, jr.INTERRUPTED):
-            lines += [f"{' ' * width}    - {item}" for item in _failed_items(step.get("details") or {})]
+            lines += [" " * len(prefix) + f"- {item}" for item in _failed_items(step.get("details") or {})]
     first_open = next((s for s in data["steps"] if s["outcome"] != jr.SUCCEEDED), None)
     if first_open is None and data["steps"]:
         lines.append("every step succeeded")
