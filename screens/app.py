@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -91,6 +92,7 @@ class WizardApp(App[int]):
         self.current = self.flow[0]
         self.exit_code = 0
         self.saved_path: Path | None = None
+        self.saved_draft: dict | None = None
 
     # -- pages
 
@@ -145,8 +147,15 @@ class WizardApp(App[int]):
 
     @work(thread=True, exclusive=True, group="save-draft")
     def _save_draft(self, then_exit: bool = False) -> None:
+        """A complete, valid draft is saved as the answers file itself; otherwise as a draft."""
+        from installer.answers import AnswersError
+
         try:
-            path = self.state.save_draft()
+            try:
+                _answers, path = self.state.save()
+                self.saved_draft = copy.deepcopy(self.state.draft)
+            except AnswersError:
+                path = self.state.save_draft()
         except OSError as exc:
             self.call_from_thread(self.notify, f"could not save the draft: {exc.strerror or exc}", severity="error")
             return
@@ -155,6 +164,11 @@ class WizardApp(App[int]):
             self.call_from_thread(self.exit, 0)
 
     def action_request_quit(self) -> None:
+        self.store_current()
+        if self.saved_draft is not None and self.saved_draft == self.state.draft:
+            self.exit(self.exit_code or 0)
+            return
+
         def chosen(answer: str | None) -> None:
             if answer == "save-quit":
                 self.store_current()

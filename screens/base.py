@@ -66,6 +66,7 @@ class WizardScreen(Screen):
         Binding("ctrl+s", "app.save_draft", "Save draft"),
         Binding("ctrl+q", "app.request_quit", "Quit"),
     ]
+    AUTO_FOCUS = "#body Input, #body Select, #body RadioSet, #body SelectionList, #body DataTable, #body Switch, .page-nav Button"
     PAGE = ""
     TITLE_TEXT = ""
     INTRO = ""

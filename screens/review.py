@@ -100,7 +100,10 @@ class ReviewScreen(WizardScreen):
         self.app.call_from_thread(self._saved, path, start)
 
     def _saved(self, path: Path, start: bool) -> None:
+        import copy
+
         self.wizard.saved_path = path
+        self.wizard.saved_draft = copy.deepcopy(self.wizard.state.draft)
         written = len(self.wizard.state.secrets.values)
         extra = f"; {written} typed secret(s) in {path.stem}.secrets/ (mode 0600)" if written else ""
         self.set_status(f"Saved {path}{extra}. Replay it with: ./install.sh --answers {path}")
