@@ -136,18 +136,28 @@ class WizardState:
         pages = []
         rule_sections = {p.key_path.split(".")[0].split("[")[0] for p in self.problems()}
         for page, sections in PAGES.items():
-            bad = False
+            bad = page in named
             for section in sections:
-                if section == "name":
-                    bad = bad or _name_errors(self.draft.get("name"))
-                elif section == "registry":
-                    bad = bad or bool(self.draft.get("registry") is not None and section_errors("registry", self.draft["registry"], self.base_dir))
-                else:
-                    bad = bad or section not in self.draft or bool(section_errors(section, self.draft[section], self.base_dir))
-                bad = bad or section in rule_sections or section in named
-            if bad or page in named:
+                bad = bad or section in named or section in rule_sections or bool(self.section_problems(section))
+            if bad:
                 pages.append(page)
         return pages
+
+    def section_problems(self, section: str) -> list[str]:
+        """Why one section cannot stand as it is (missing, invalid, or naming an unknown profile)."""
+        from installer.answers import Answers
+
+        value = self.draft.get(section)
+        if section == "name":
+            return [e.message for e in name_errors(value)]
+        if value is None:
+            return [] if not Answers.model_fields[section].is_required() else ["missing"]
+        problems = [e.message for e in section_errors(section, value, self.base_dir)]
+        if section == "sizing" and isinstance(value, dict) and value.get("profile") not in self.catalog.sizing:
+            problems.append(f"no sizing profile {value.get('profile')!r}")
+        if section == "release" and isinstance(value, dict) and str(value.get("version", "2.9-lts")) not in self.catalog.releases:
+            problems.append(f"no release profile {value.get('version')!r}")
+        return problems
 
     # -- saving (called from worker threads)
 

@@ -1,0 +1,87 @@
+"""--answers FILE --interactive: the wizard opens pre-filled and visits only what is missing, invalid or named."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from installer.answers import load_answers
+from screens.app import make_app
+from tests.wizard.helpers import CHARTS, Driver, make_site
+
+pytestmark = pytest.mark.timeout(60)
+
+PARTIAL = f"""\
+# the operator's own notes survive the wizard
+version: 1
+name: mixed-mode
+target:
+  kind: existing-cluster
+  kubeconfig: kubeconfig
+sizing:
+  profile: no-such-profile
+database: {{mode: in-cluster}}
+release:
+  charts: {CHARTS}
+config_repos:
+  mdms: {{url: "git@git.example.org:digit/mdms.git", branch: main}}
+  configs: {{url: "git@git.example.org:digit/configs.git", branch: main}}
+  ssh_key: {{env: GIT_KEY}}
+"""
+
+
+@pytest.mark.asyncio
+async def test_interactive_visits_missing_invalid_and_named_sections(tmp_path):
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    path.write_text(PARTIAL)
+    args = argparse.Namespace(answers=str(path), interactive=True, sections="ci", plain=False, state_dir=None)
+    app = make_app(args=args)
+    app.animation_level = "none"
+    assert app.flow == ["sizing", "domain", "monitoring", "review"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        assert d.screen.PAGE == "sizing"
+        await d.next()
+        assert "no-such-profile" in d.status() or "Next is blocked" in d.status()
+        await d.set("sizing", ("profile",), "dev")
+        await d.next()
+        assert d.screen.PAGE == "domain"
+        await d.type("domain", ("fqdn",), "mixed.example.org")
+        await d.choose("domain", ("tls",), "self-signed")
+        await d.next()
+        assert d.screen.PAGE == "monitoring"
+        await d.set("ci", ("jenkins",), True)
+        await d.next()
+        assert d.screen.PAGE == "review"
+        await pilot.click("#save")
+        await d.wait_for(lambda: "Saved" in d.status(), "the save")
+    saved = load_answers(path)
+    assert saved.sizing.profile == "dev" and saved.domain.fqdn == "mixed.example.org" and saved.ci.jenkins is True
+    assert saved.target.kubeconfig == site / "kubeconfig" and saved.config_repos.ssh_key.env == "GIT_KEY"
+    assert path.read_text().startswith("# the operator's own notes survive the wizard")
+
+
+@pytest.mark.asyncio
+async def test_welcome_loads_a_file_to_review_and_edit(tmp_path, monkeypatch):
+    site = make_site(tmp_path)
+    source = site / "given.yaml"
+    source.write_text(PARTIAL.replace("no-such-profile", "dev"))
+    state_args = argparse.Namespace(answers=None, interactive=False, sections=None, plain=False, state_dir=None)
+    monkeypatch.chdir(site)
+    app = make_app(args=state_args)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        from textual.widgets import Input, RadioButton
+
+        app.screen.query_one("#mode-load", RadioButton).value = True
+        await pilot.pause()
+        app.screen.query_one("#load-path", Input).value = "missing.yaml"
+        await d.next()
+        await d.wait_for(lambda: "no such file" in d.status(), "the load error")
+        app.screen.query_one("#load-path", Input).value = str(source)
+        await d.next()
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "target", "the target page")
+        assert d.row("name", ()).value() == "mixed-mode"
+        assert app.state.answers_path == site / "answers.yaml"
