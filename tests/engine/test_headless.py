@@ -74,9 +74,10 @@ class Site:
         env.update(extra)
         return env
 
-    def argv(self, *args: str, output: str = "plain") -> list[str]:
+    def argv(self, *args: str, output: str | None = "plain") -> list[str]:
+        face = ["--output", output] if output else []
         return [sys.executable, "-m", "tests.engine.demo_pipeline", "--answers", str(self.answers),
-                "--state-dir", str(self.state), "--output", output, *args]
+                "--state-dir", str(self.state), *face, *args]
 
     def run(self, *args: str, output: str = "plain", **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(self.argv(*args, output=output), cwd=ROOT, env=self.env(**env),
@@ -177,9 +178,9 @@ def test_canary_never_leaks_under_any_face(site, fail_at):
             assert any(e["event"] == "step.warning" and "******" in e["message"] for e in events)
     assert "grafana admin password is ******" in (site.state / "logs").joinpath(
         sorted(p.name for p in (site.state / "logs").iterdir())[-1]).read_text()
-    code, screen = run_in_pty(site.argv(output="rich"), site.env(**extra))
+    code, screen = run_in_pty(site.argv(output=None), site.env(DEMO_DELAY="0.1", **extra))
     assert code == expected, screen
-    assert "\x1b[" in screen, "rich face did not draw on a terminal"
+    assert "\x1b[" in screen and "━" in screen, "the rich face (the default on a terminal) did not draw"
     assert_no_canary(screen, "rich terminal output")
     assert_state_clean(site)
     bundle = site.base / "bundle.tar.gz"
