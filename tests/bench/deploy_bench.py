@@ -10,6 +10,7 @@ rerun of the parallel deploy (every release unchanged).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -59,7 +60,7 @@ def main() -> int:
             rig.down(quiet=True)
 
     print(f"sample chart tree: {len(specs)} releases in {waves} dependency levels, rollout delay {args.delay:g} s, "
-          f"2 cores")
+          f"{os.cpu_count()} cores")
     for label, seconds, result in rows:
         outcome = "ok" if result.ok else "FAILED: " + result.summary_text().replace("\n", "; ")
         print(f"  {label:<40} {seconds:7.2f} s   {outcome}")
