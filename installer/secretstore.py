@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import string
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from installer import redact
+from installer.files import atomic_write
 
 STATE_FILE = "generated-secrets.json"
 CLUSTER_NAMESPACE = "digit-installer"
@@ -153,14 +153,8 @@ class SecretStore:
         return {str(k): str(v) for k, v in values.items()}
 
     def _write_local(self, values: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"version": 1, "values": dict(sorted(values.items()))}, handle, indent=2)
-            handle.write("\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        text = json.dumps({"version": 1, "values": dict(sorted(values.items()))}, indent=2) + "\n"
+        atomic_write(self.path, text, 0o600)
 
     def load(self) -> dict[str, str]:
         """Every stored value; cluster values win. Registers each with the redactor."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from installer.answers import models
 from installer.answers.models import ANSWERS_VERSION, Answers
 from installer.answers.rules import check_rules
+from installer.files import atomic_write
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -398,27 +398,7 @@ def dump_yaml(answers: Answers, path: Path | None = None, tree: Any = None, sche
 
 def write_private(path: Path, text: str) -> None:
     """Atomically replace `path` with `text`, mode 0600 from the first byte."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, text, 0o600)
 
 
 def save_answers(answers: Answers, path: str | os.PathLike, *, tree: Any = None, schema_ref: str | None = None) -> Path:

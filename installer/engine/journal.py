@@ -6,8 +6,6 @@ that is what --resume reruns first.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from installer import redact
+from installer.files import atomic_write  # noqa: F401  (re-exported: steps write their reports with it)
 
 JOURNAL_NAME = "journal.json"
 JOURNAL_VERSION = 1
@@ -37,30 +36,6 @@ def mask_tree(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [mask_tree(v) for v in value]
     return value
-
-
-def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write to a temporary sibling, fsync, rename over the target, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 @dataclass

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from installer.files import atomic_write
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ANSWERS_SECTIONS = ("target", "sizing", "domain", "database", "registry", "release", "config_repos",
@@ -39,15 +40,7 @@ def _dump_all(documents: list[dict[str, Any]]) -> str:
 
 
 def _write(path: Path, text: str, private: bool) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = 0o600 if private else 0o644
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, text, 0o600 if private else 0o644)
 
 
 def _masked_documents(documents: list[dict[str, Any]], mask: str) -> list[dict[str, Any]]:
