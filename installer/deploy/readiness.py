@@ -81,6 +81,7 @@ class ReadinessWatcher:
             "Job": self._batch.list_namespaced_job,
             "Pod": self._core.list_namespaced_pod,
             "PersistentVolumeClaim": self._core.list_namespaced_persistent_volume_claim,
+            "ReplicaSet": self._apps.list_namespaced_replica_set,
         }
         response = listers[kind](namespace, _preload_content=False, _request_timeout=self.request_timeout)
         return list(json.loads(response.data).get("items") or [])
@@ -129,6 +130,7 @@ class ReadinessWatcher:
         states: list[WorkloadState] = []
         breakage: Breakage | None = None
         selectors: list[tuple[str, dict[str, str], WorkloadRef]] = []
+        objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         for ref in refs:
             if ref.kind == "PersistentVolumeClaim":
                 continue
@@ -167,6 +169,8 @@ class ReadinessWatcher:
                 labels = (spec.get("selector") or {}).get("matchLabels") or {}
             if labels:
                 selectors.append((ref.kind, dict(labels), ref))
+                if obj is not None:
+                    objects[(ref.kind, ref.namespace, ref.name)] = obj
             states.append(state)
 
         hint: Breakage | None = None
@@ -179,7 +183,9 @@ class ReadinessWatcher:
             if not relevant and not claims:
                 continue
             pods = [pod for pod in lookup("Pod", namespace).values()
-                    if any(_matches(pod, labels) for labels, _ in relevant)]
+                    if any(_matches(pod, labels) and self._current_pod(
+                        pod, ref.kind, objects.get((ref.kind, ref.namespace, ref.name)), lookup)
+                        for labels, ref in relevant)]
             for pod in sorted(pods, key=lambda p: (p.get("metadata") or {}).get("name") or ""):
                 breakage = self._pod_breakage(pod, namespace)
                 if breakage:
@@ -195,6 +201,33 @@ class ReadinessWatcher:
                         breakage = Breakage("UnboundClaim", f"PersistentVolumeClaim {namespace}/{name} is {phase}")
                         break
         return states, breakage, hint
+
+    def _current_pod(self, pod: dict[str, Any], kind: str, workload: dict[str, Any] | None,
+                     lookup: Callable[[str, str], dict[str, dict[str, Any]]]) -> bool:
+        """False for a pod of an older revision that a rollout is replacing (its crash is not this revision's)."""
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        if workload is None:
+            return True
+        if kind in ("StatefulSet", "DaemonSet"):
+            revision = (workload.get("status") or {}).get("updateRevision")
+            return not (revision and labels.get("controller-revision-hash")) or \
+                labels["controller-revision-hash"] == revision
+        if kind == "Deployment" and labels.get("pod-template-hash"):
+            uid = (workload.get("metadata") or {}).get("uid")
+            namespace = (workload.get("metadata") or {}).get("namespace") or (pod.get("metadata") or {}).get("namespace")
+            owned = [rs for rs in lookup("ReplicaSet", namespace).values()
+                     if any(o.get("uid") == uid for o in (rs.get("metadata") or {}).get("ownerReferences") or [])]
+            if not owned:
+                return True
+
+            def revision_of(rs: dict[str, Any]) -> int:
+                value = ((rs.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision")
+                return int(value) if str(value or "").isdigit() else 0
+
+            newest = max(owned, key=revision_of)
+            return labels["pod-template-hash"] == ((newest.get("metadata") or {}).get("labels") or {}).get(
+                "pod-template-hash")
+        return True
 
     def _pod_breakage(self, pod: dict[str, Any], namespace: str) -> Breakage | None:
         name = (pod.get("metadata") or {}).get("name") or "?"

@@ -107,3 +107,39 @@ def test_jobs_count_as_ready_when_complete(rollout, api, namespace) -> None:
                               "spec": {"restartPolicy": "Never", "containers": [{"name": "seed", "image": "x:1"}]}}}})
     states = ReadinessWatcher(api, poll_interval=0.1).wait([WorkloadRef("Job", "seed-data", namespace)], timeout=20)
     assert [(s.kind, s.ready, s.desired, s.done) for s in states] == [("Job", 1, 1, True)]
+
+
+def test_a_crashing_pod_of_the_revision_being_replaced_is_not_this_rollouts_failure(rollout, api, namespace) -> None:
+    rollout.set_rollout(delay=1.0)
+    ref = deployment(api, namespace, "egov-user")
+    apps = client.AppsV1Api(api)
+    uid = apps.read_namespaced_deployment("egov-user", namespace).metadata.uid
+    for revision, template_hash in ((1, "old0hash"), (2, "new0hash")):
+        apps.create_namespaced_replica_set(namespace, {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": f"egov-user-{template_hash}", "labels": {"app": "egov-user",
+                                                                          "pod-template-hash": template_hash},
+                         "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "egov-user",
+                                              "uid": uid, "controller": True}]},
+            "spec": {"selector": {"matchLabels": {"app": "egov-user", "pod-template-hash": template_hash}},
+                     "template": {"metadata": {"labels": {"app": "egov-user", "pod-template-hash": template_hash}},
+                                  "spec": {"containers": [{"name": "main", "image": "egovio/egov-user:1"}]}}}})
+    crash = {"phase": "Running", "containerStatuses": [
+        {"name": "main", "image": "egovio/egov-user:0", "imageID": "", "ready": False, "restartCount": 5,
+         "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off restarting"}}}]}
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(namespace, {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "egov-user-old0hash-x1", "labels": {"app": "egov-user", "pod-template-hash": "old0hash"}},
+        "spec": {"containers": [{"name": "main", "image": "egovio/egov-user:0"}]}, "status": crash})
+    watcher = ReadinessWatcher(api, poll_interval=0.1)
+    states = watcher.wait([ref], timeout=20)  # the old pod's crash loop does not fail the new revision
+    assert states[0].done
+
+    core.create_namespaced_pod(namespace, {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "egov-user-new0hash-y1", "labels": {"app": "egov-user", "pod-template-hash": "new0hash"}},
+        "spec": {"containers": [{"name": "main", "image": "egovio/egov-user:1"}]}, "status": crash})
+    _, breakage = watcher.observe([ref])
+    assert breakage is not None and breakage.pod == "egov-user-new0hash-y1"
