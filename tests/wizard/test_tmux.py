@@ -34,7 +34,7 @@ class Terminal:
             shown = self.screen()
             if text in shown:
                 if text.startswith("Step "):
-                    time.sleep(1.0)  # let the new page take focus before typing into it
+                    time.sleep(0.6)  # let the new page take focus before typing into it
                 return shown
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
@@ -42,11 +42,11 @@ class Terminal:
     def keys(self, *keys: str) -> None:
         for key in keys:
             self.tmux("send-keys", "-t", "wizard", *([ "-l", key] if len(key) > 1 and not key[0].isupper() and "-" not in key[:2] else [key]))
-            time.sleep(0.15)
+            time.sleep(0.05)
 
     def type(self, text: str) -> None:
         self.tmux("send-keys", "-t", "wizard", "-l", text)
-        time.sleep(0.15)
+        time.sleep(0.05)
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
