@@ -161,17 +161,6 @@ def print_problems(problems, stream=None) -> None:
         print(problem, file=stream)
 
 
-def load_answers_or_exit(path: str):
-    """For commands: the answers, or (None, exit code 2) after printing every problem."""
-    from installer.answers import AnswersError, load_answers
-
-    try:
-        return load_answers(path), EXIT_OK
-    except AnswersError as exc:
-        print_problems(exc.problems)
-        return None, EXIT_USAGE
-
-
 def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="answers file")
     parser.add_argument("--strict", action="store_true", help="treat referenced files that do not exist as errors")

@@ -327,6 +327,18 @@ def load_answers(path: str | os.PathLike) -> Answers:
     return answers.bind(path.resolve())
 
 
+def load_or_report(path: str | os.PathLike, stream: Any = None) -> Answers | None:
+    """For commands: the answers, or None after printing every problem (the caller exits 2)."""
+    import sys
+
+    try:
+        return load_answers(path)
+    except AnswersError as exc:
+        for problem in exc.problems:
+            print(problem, file=stream or sys.stderr)
+        return None
+
+
 def file_warnings(answers: Answers, filename: str = "<answers>", tree: Any = None) -> list[Problem]:
     """Referenced files that do not exist (yet): worth saying, not worth refusing the file."""
     warnings = []

@@ -35,16 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load(path: str) -> tuple[Any, int]:
     """Answers or the usage exit code, with every problem printed as FILE:LINE:COL: key: message."""
-    from installer.answers import AnswersError, load_answers
+    from installer.answers import load_or_report
 
-    try:
-        return load_answers(Path(path)), EXIT_OK
-    except AnswersError as exc:
-        for p in exc.problems:
-            sys.stderr.write(redact.mask(f"{p.file}:{p.line}:{p.col}: {p.key_path}: {p.message}") + "\n")
-        if not exc.problems:
-            sys.stderr.write(redact.mask(f"{path}: {exc}") + "\n")
-        return None, EXIT_USAGE
+    answers = load_or_report(Path(path))
+    return (answers, EXIT_OK) if answers is not None else (None, EXIT_USAGE)
 
 
 def _state_dir(args: argparse.Namespace, answers: Any) -> Path:

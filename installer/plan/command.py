@@ -128,17 +128,14 @@ def _problem_line(answers_path: Path, key: str, message: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from installer import redact
-    from installer.answers import AnswersError, load_answers
+    from installer.answers import load_or_report
     from installer.plan import PlanError, build_plan, render_plan
     from installer.secretstore import SecretStore, SecretStoreError
     from installer.state import ensure_state_dir, state_dir_for
 
     answers_path = Path(args.answers).expanduser()
-    try:
-        answers = load_answers(answers_path)
-    except AnswersError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    answers = load_or_report(answers_path)
+    if answers is None:
         return EXIT_USAGE
     state_dir = ensure_state_dir(state_dir_for(answers.name, args.state_dir))
     try:

@@ -24,15 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from installer import redact
-    from installer.answers import AnswersError, load_answers
+    from installer.answers import load_or_report
     from installer.preflight.report import render_table, to_json
     from installer.preflight.runner import PreflightUsageError, run_preflight
 
-    try:
-        answers = load_answers(args.answers)
-    except AnswersError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    answers = load_or_report(args.answers)
+    if answers is None:
         return EXIT_USAGE
     if args.concurrency < 1:
         print("preflight: --concurrency must be 1 or more", file=sys.stderr)
