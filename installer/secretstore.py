@@ -57,10 +57,9 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "credentials.grafana_admin_password": _alnum(24),
     "credentials.jenkins_admin_password": _alnum(24),
     "database.password": _alnum(24),
-    # DIGIT's first SUPERUSER, created by egov-user's job; no answers field names it.
+    # DIGIT's first SUPERUSER, created by egov-user's job.
     "credentials.digit_superuser_password": _alnum(20),
 }
-ALWAYS_GENERATED = ("credentials.digit_superuser_password",)
 
 
 def generator_for(key: str) -> Callable[[], str]:
@@ -199,7 +198,7 @@ def generated_keys(answers: Any) -> list[str]:
     password = getattr(answers.database, "password", None)
     if password is not None and getattr(password, "generate", None):
         keys.append("database.password")
-    return keys + list(ALWAYS_GENERATED)
+    return keys
 
 
 def get(ctx: Any, key: str) -> str | None:

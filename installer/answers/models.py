@@ -449,6 +449,11 @@ class Credentials(Section):
     elasticsearch_password: SecretRef = Field(default_factory=generate_ref, title="Elasticsearch password")
     grafana_admin_password: SecretRef = Field(default_factory=generate_ref, title="Grafana admin password")
     jenkins_admin_password: SecretRef = Field(default_factory=generate_ref, title="Jenkins admin password")
+    digit_superuser_password: SecretRef = Field(
+        default_factory=generate_ref,
+        title="DIGIT superuser password",
+        description="The first DIGIT administrator, created by egov-user's bootstrap job.",
+    )
 
 
 class Alerts(Section):
