@@ -290,7 +290,7 @@ class Executor:
     def _progress(self, spec: ReleaseSpec) -> Callable[[int, int, list[WorkloadState]], None]:
         def progress(ready: int, desired: int, states: list[WorkloadState]) -> None:
             waiting = [f"{s.kind.lower()}/{s.name}" for s in states if not s.done]
-            message = f"{ready}/{desired} ready" + (f"; waiting for {', '.join(waiting[:3])}" if waiting else "")
+            message = f"waiting for {', '.join(waiting[:3])}" if waiting else "all ready"
             self._emit(ReleaseEvent(spec.name, "progress", message, ready, desired))
 
         return progress
