@@ -164,6 +164,11 @@ class WizardApp(App[int]):
             self.call_from_thread(self.exit, 0)
 
     def action_request_quit(self) -> None:
+        running = getattr(self.screen, "engine", None) is not None and getattr(self.screen, "finished", True) is None
+        if running:
+            self.screen.action_cancel_run()  # type: ignore[attr-defined]
+            self.notify("the install is being cancelled; quit again once it has stopped", severity="warning")
+            return
         self.store_current()
         if self.saved_draft is not None and self.saved_draft == self.state.draft:
             self.exit(self.exit_code or 0)

@@ -108,3 +108,26 @@ async def test_progress_runs_the_engine_and_shows_rows_logs_and_summary(tmp_path
         assert log.display and any("installing egov-user" in line.text for line in log.lines)
         assert app.exit_code == 1
     assert (tmp_path / "state" / "journal.json").exists()
+
+
+@pytest.mark.asyncio
+async def test_save_and_start_runs_preflight_then_the_install(tmp_path):
+    state = loaded_state(tmp_path)
+    passing = lambda answers, only: [Result("cluster.api", "digit-admin", "pass", "v1.34 answers", title="API reachable")]
+
+    def one_step(answers):
+        return [Step("hello", "Say hello", lambda ctx: {"said": "hello"})]
+
+    app = make_app(state, pages=[], preflight_source=passing, build_steps=one_step)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        assert app.screen.PAGE == "review"
+        app.screen.query_one("#save-start").press()
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "preflight", "the preflight page")
+        await d.wait_for(lambda: not app.screen.query_one("#next", Button).disabled, "the checks to pass")
+        await d.next()
+        await d.wait_for(lambda: getattr(app.screen, "finished", None) is not None, "the install", timeout=30)
+        assert app.screen.rows["hello"].status == "succeeded" and app.exit_code == 0
+        assert "DIGIT is installed" in str(app.screen.query_one("#summary").render())
+    assert state.answers_path.exists()
