@@ -59,6 +59,7 @@ class ReviewScreen(WizardScreen):
         steps = (self.wizard.build_steps or build_steps)(answers)
         self.query_one("#steps", Static).update("\n".join(f"{i}. {s.title}" for i, s in enumerate(steps, 1)))
         text = dump_yaml(answers, state.answers_path)
+        self.yaml_text = text
         self.query_one("#yaml", Static).update(Syntax(text, "yaml", theme="ansi_dark", word_wrap=True))
         self.query_one("#save", Button).disabled = False
         self.query_one("#save-start", Button).disabled = False

@@ -59,7 +59,7 @@ class WelcomeScreen(WizardScreen):
         mode = self._mode()
         self.query_one("#resume-box").display = mode == "resume"
         self.query_one("#load-box").display = mode == "load"
-        self.query_one("#save-box").display = mode != "resume"
+        self.query_one("#save-box").display = True
 
     def store(self) -> None:
         path = self.query_one("#save-path", Input).value.strip()
@@ -95,7 +95,8 @@ class WelcomeScreen(WizardScreen):
             text = "\n".join(str(p) for p in exc.problems[:3])
             self.app.call_from_thread(self.set_status, f"Next is blocked: {text}")
             return
-        if not resume and save_to:
+        if save_to:
+            # a resumed install's copy lives in its state directory, which the engine owns: save beside the operator
             state.answers_path = Path(save_to).expanduser().absolute()
         state.resume = resume
         self.app.call_from_thread(self._loaded, resume)

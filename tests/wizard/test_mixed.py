@@ -85,3 +85,31 @@ async def test_welcome_loads_a_file_to_review_and_edit(tmp_path, monkeypatch):
         await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "target", "the target page")
         assert d.row("name", ()).value() == "mixed-mode"
         assert app.state.answers_path == site / "answers.yaml"
+
+
+@pytest.mark.asyncio
+async def test_welcome_resumes_a_previous_install(tmp_path, monkeypatch):
+    import json
+
+    site = make_site(tmp_path)
+    monkeypatch.chdir(site)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    previous = tmp_path / "state" / "digit-installer" / "mixed-mode"
+    previous.mkdir(parents=True)
+    (previous / "journal.json").write_text(json.dumps({"outcome": "failed"}))
+    (previous / "answers.yaml").write_text(PARTIAL.replace("no-such-profile", "dev")
+                                           + "domain: {fqdn: mixed.example.org, tls: {mode: self-signed}}\n")
+    args = argparse.Namespace(answers=None, interactive=False, sections=None, plain=False, state_dir=None)
+    app = make_app(args=args)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        from textual.widgets import RadioButton
+
+        assert "1 found" in str(app.screen.query_one("#mode-resume", RadioButton).label)
+        app.screen.query_one("#mode-resume", RadioButton).value = True
+        await pilot.pause()
+        await d.next()
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "review", "the review page")
+        assert app.state.resume is True and app.state.answers_path == site / "answers.yaml"
+        assert "name: mixed-mode" in app.screen.yaml_text
