@@ -11,7 +11,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
 from screens.form import FieldRow, GroupBox, ItemsEditor, SectionForm, UnionBox
-from screens.questions import FieldError, Question, section_errors, section_question, top_level_question
+from screens.questions import FieldError, Question, section_question, top_level_question
 
 if TYPE_CHECKING:
     from screens.app import WizardApp

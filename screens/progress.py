@@ -11,9 +11,9 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Label, ProgressBar, RichLog, Static
+from textual.widgets import Button, ProgressBar, RichLog, Static
 
 from installer.engine import events as ev
 from screens.base import WizardScreen
@@ -95,9 +95,6 @@ class ProgressScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         yield Vertical(id="rows")
         yield Static("", id="summary", markup=False)
-
-    def compose(self) -> ComposeResult:
-        yield from super().compose()
 
     def compose_buttons(self) -> ComposeResult:
         yield Button("Cancel install", id="cancel-run", variant="error", compact=True)

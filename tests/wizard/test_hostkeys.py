@@ -1,7 +1,6 @@
 """Test connection reads each node's real SSH host key (a real sshd on loopback) and pins it on request."""
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time

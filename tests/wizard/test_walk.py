@@ -104,7 +104,6 @@ async def walk_back_and_forth(d: Driver) -> None:
 
 
 async def save_on_review(d: Driver, tmp) -> None:
-    review = d.screen
     await d.pilot.click("#save")
     await d.wait_for(lambda: "Saved" in d.status(), "the save")
 
