@@ -35,3 +35,16 @@ def _matches(pattern: str, name: str) -> bool:
     if pattern.startswith("*."):
         return name.count(".") == pattern.count(".") and fnmatch.fnmatchcase(name, pattern)
     return pattern == name
+
+
+def key_file_problems(key_path: Path) -> list[str]:
+    """A private key referenced by file must exist and be PEM; its content is never returned."""
+    try:
+        head = Path(key_path).read_bytes()[:64]
+    except FileNotFoundError:
+        return [f"{key_path} does not exist"]
+    except OSError as exc:
+        return [f"{key_path} cannot be read: {exc.strerror or exc}"]
+    if b"-----BEGIN" not in head or b"PRIVATE KEY" not in head:
+        return [f"{key_path} is not a PEM private key"]
+    return []

@@ -6,7 +6,7 @@ from pathlib import Path
 from textual import work
 
 from screens.base import SectionScreen
-from screens.certs import certificate_problems
+from screens.certs import certificate_problems, key_file_problems
 from screens.questions import FieldError
 
 
@@ -39,22 +39,32 @@ class DomainScreen(SectionScreen):
                 form.validate()
             self._checked = None
             return
+        base = self.wizard.state.base_dir
         cert = Path(str(tls["cert"])).expanduser()
-        cert = cert if cert.is_absolute() else self.wizard.state.base_dir / cert
-        key = (str(cert), str(data["fqdn"]).strip().lower().rstrip("."))
+        cert = cert if cert.is_absolute() else base / cert
+        key_ref = tls.get("key") if isinstance(tls.get("key"), dict) else {}
+        key_file = None
+        if key_ref.get("file") and self.forms["domain"].secrets is not None and \
+                "domain.tls.key" not in self.forms["domain"].secrets.values:
+            key_file = Path(str(key_ref["file"])).expanduser()
+            key_file = key_file if key_file.is_absolute() else base / key_file
+        key = (str(cert), str(data["fqdn"]).strip().lower().rstrip("."), str(key_file))
         if key != self._checked:
             self._checked = key
-            self._check(cert, key[1])
+            self._check(cert, key[1], key_file)
 
     @work(thread=True, exclusive=True, group="certificate")
-    def _check(self, cert: Path, fqdn: str) -> None:
-        problems = certificate_problems(cert, fqdn)
+    def _check(self, cert: Path, fqdn: str, key_file: Path | None) -> None:
+        problems = [(("tls", "provided", "cert"), "domain.tls.cert", p) for p in certificate_problems(cert, fqdn)]
+        if key_file is not None:
+            problems += [(("tls", "provided", "key"), "domain.tls.key", p) for p in key_file_problems(key_file)]
         self.app.call_from_thread(self._checked_certificate, problems)
 
-    def _checked_certificate(self, problems: list[str]) -> None:
+    def _checked_certificate(self, problems: list[tuple]) -> None:
         form = self.forms["domain"]
-        row = form.field_row(("tls", "provided", "cert"))
-        if row is not None and problems:
-            row.touched = True
-        form.extra_errors = [FieldError(("tls", "provided", "cert"), "domain.tls.cert", p) for p in problems]
+        for loc, _key, _message in problems:
+            row = form.field_row(loc)
+            if row is not None:
+                row.touched = True
+        form.extra_errors = [FieldError(loc, key, message) for loc, key, message in problems]
         form.validate()

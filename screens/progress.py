@@ -255,6 +255,8 @@ class ProgressScreen(WizardScreen):
             fqdn = (self.wizard.state.draft.get("domain") or {}).get("fqdn")
             if fqdn:
                 lines.append(f"  DIGIT: https://{fqdn}/digit-ui/employee   citizens: https://{fqdn}/digit-ui/citizen")
+            if self.engine is not None:
+                lines.append(f"  generated credentials: in the cluster's secrets and under {self.engine.state_dir} (mode 0600)")
         lines.append(f"  debug log: {event.log_path}")
         self.query_one("#summary", Static).update("\n".join(lines))
         self.set_status("")

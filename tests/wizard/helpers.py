@@ -31,6 +31,8 @@ def make_site(tmp: Path, fqdn: str = FQDN) -> Path:
                 .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
                 .sign(key, hashes.SHA256()))
         (tmp / "certs" / cert_name).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "certs" / "tls.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                              serialization.NoEncryption()))
     (tmp / "keys" / "id_ed25519").write_text("not a real key\n")
     (tmp / "keys" / "git-sync").write_text("not a real key\n")
     (tmp / "kubeconfig").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")

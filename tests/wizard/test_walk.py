@@ -222,3 +222,22 @@ async def test_help_on_a_field_and_quit_saves_a_draft(tmp_path):
         await pilot.click("#save-quit")
         await d.wait_for(lambda: path.exists(), "the draft on quit")
     assert "kept-on-quit" in path.read_text()
+
+
+@pytest.mark.asyncio
+async def test_domain_checks_certificate_and_key_files(tmp_path):
+    site = make_site(tmp_path)
+    app = new_app(site / "answers.yaml", pages=["domain"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.set("domain", ("fqdn",), FQDN)
+        await d.choose("domain", ("tls",), "provided")
+        await d.set("domain", ("tls", "provided", "cert"), "certs/missing.crt")
+        await d.secret("domain", ("tls", "provided", "key"), "file", "keys/id_ed25519")
+        await d.wait_for(lambda: "does not exist" in d.errors("domain", ("tls", "provided", "cert")), "the missing certificate")
+        await d.wait_for(lambda: "not a PEM private key" in d.errors("domain", ("tls", "provided", "key")), "the bad key")
+        await d.set("domain", ("tls", "provided", "cert"), "certs/tls.crt")
+        await d.secret("domain", ("tls", "provided", "key"), "file", "certs/tls.key")
+        await d.wait_for(lambda: not d.errors("domain", ("tls", "provided", "key")) and not d.errors("domain", ("tls", "provided", "cert")), "both accepted")
+        await d.next()
+        assert d.screen.PAGE == "review"
