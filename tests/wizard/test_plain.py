@@ -118,3 +118,17 @@ def test_line_mode_ctrl_c_keeps_a_draft(tmp_path):
     child.close()
     assert child.exitstatus == 130
     assert "draft-one" in (site / "answers.yaml").read_text()
+
+
+def test_a_dumb_terminal_gets_line_mode(tmp_path):
+    site = make_site(tmp_path)
+    env = {**os.environ, "TERM": "dumb", "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(site / "state")}
+    child = pexpect.spawn(sys.executable, ["-m", "installer"], cwd=str(site), env=env, encoding="utf-8", timeout=20,
+                          dimensions=(24, 80))
+    child.expect("line mode")
+    child.expect("Installation name")
+    child.sendcontrol("c")
+    confirm(child, "Save a draft", "n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130 and not (site / "answers.yaml").exists()

@@ -46,6 +46,7 @@ async def fill_common(d: Driver, kind: str, tmp) -> None:
     await d.type("domain", ("tls", "provided", "cert"), "certs/tls.crt")
     await d.wait_for(lambda: d.errors("domain", ("tls", "provided", "cert")) == "", "certificate accepted")
     await d.secret("domain", ("tls", "provided", "key"), "type", TYPED_TLS_KEY)
+    assert TYPED_TLS_KEY[-12:] not in d.app.export_screenshot()
     await d.next()
 
     assert d.screen.PAGE == "database"
@@ -135,6 +136,8 @@ async def test_sdc_vms_walk(tmp_path, monkeypatch):
         await d.next()
         await fill_common(d, "sdc-vms", tmp_path)
         await walk_back_and_forth(d)
+        assert TYPED_TLS_KEY[-12:] not in app.export_screenshot()
+        assert TYPED_TLS_KEY not in app.screen.yaml_text and "answers.secrets/domain.tls.key" in app.screen.yaml_text
         await save_on_review(d, tmp_path)
 
     saved = load_answers(path)
