@@ -81,10 +81,39 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
     return line, col
 
 
+def _check_flow_depth(text: str, filename: str) -> None:
+    """Refuse deeply nested [ { before parsing: the parser's time grows much faster than the depth."""
+    depth = 0
+    line, col = 1, 0
+    quote = ""
+    comment = False
+    for char in text:
+        col += 1
+        if char == "\n":
+            line, col, comment, quote = line + 1, 0, False, ""
+            continue
+        if comment:
+            continue
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise AnswersError([Problem(filename, line, col, "", f"nesting is deeper than {MAX_DEPTH} levels")])
+        elif char in "]}":
+            depth = max(0, depth - 1)
+
+
 def parse_yaml(text: str, filename: str) -> Any:
     """Parse YAML text into ruamel's round-trip tree, or raise AnswersError with the position."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    _check_flow_depth(text, filename)
     try:
         return _yaml().load(text)
     except MarkedYAMLError as exc:
