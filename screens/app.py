@@ -74,6 +74,10 @@ class WizardApp(App[int]):
     TITLE = "DIGIT installer"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
+        # handled by the app as keys arrive, so text typed right after a Tab (a burst over a slow SSH link)
+        # lands in the next field rather than the one being left
+        Binding("tab", "focus_next", "Next field", priority=True, show=False),
+        Binding("shift+tab", "focus_previous", "Previous field", priority=True, show=False),
         Binding("ctrl+s", "save_draft", "Save draft", priority=True),
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
     ]

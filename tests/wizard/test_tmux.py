@@ -142,3 +142,17 @@ def test_install_sh_wizard_to_a_saved_answers_file(tmp_path):
     result = subprocess.run([str(ROOT / "install.sh"), "validate", str(path)], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})
     assert result.returncode == 0, result.stderr
+
+
+def test_a_burst_of_keys_lands_in_the_right_fields(tmp_path):
+    """Over a slow SSH link keys arrive together; text after a Tab must go to the next field."""
+    term = Terminal(tmp_path, {"TERM": "xterm-256color", "XDG_STATE_HOME": tmp_path / "state"})
+    try:
+        term.wait("How do you want to begin?")
+        term.keys("C-n")
+        term.wait("Step 1 of 8")
+        term.type("burst-demo\t\tcp1\t10.0.0.1")
+        shown = term.wait("10.0.0.1")
+        assert "burst-demo" in shown and "cp1          10.0.0.1" in shown, shown
+    finally:
+        term.close()
