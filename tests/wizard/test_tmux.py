@@ -35,7 +35,7 @@ class Terminal:
             shown = self.screen()
             if text in shown:
                 # a person reads the screen before the next key: let a new page take focus, a list close
-                time.sleep(0.6 if text.startswith("Step ") else 0.3)
+                time.sleep(0.4 if text.startswith("Step ") else 0.2)
                 return shown
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
@@ -45,7 +45,7 @@ class Terminal:
         right after a Tab can still reach the field that had focus."""
         for key in keys:
             self.tmux("send-keys", "-t", "wizard", *([ "-l", key] if len(key) > 1 and not key[0].isupper() and "-" not in key[:2] else [key]))
-            time.sleep(0.2)
+            time.sleep(0.08)
 
     def type(self, text: str) -> None:
         self.tmux("send-keys", "-t", "wizard", "-l", text)
