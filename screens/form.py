@@ -477,7 +477,9 @@ class ItemsEditor(Vertical):
                 if value is not OMIT:
                     data[row.question.name] = value
             items.append(data)
-        return items if items or self.question.required else (items if self.lines else OMIT)
+        if not items and not self.question.required:
+            return OMIT
+        return items
 
     def hosts(self) -> list[tuple[str, int | None]]:
         found = []

@@ -372,6 +372,8 @@ class LineWizard:
         state = self.state
         self.say("DIGIT installer — line mode. Ctrl+C stops (you will be asked whether to keep a draft).")
         self.say(f"The answers will be saved to {state.answers_path}")
+        for problem in state.catalog.problems:
+            self.say(f"  warning: a profile could not be read and is not offered: {problem}")
         try:
             while True:
                 for page in pages:

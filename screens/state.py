@@ -191,10 +191,6 @@ class WizardState:
         return answers, path
 
 
-def _name_errors(value: Any) -> bool:
-    return bool(name_errors(value))
-
-
 def name_errors(value: Any):
     """Errors of the top-level `name` field, from the Answers model itself."""
     from pydantic import ValidationError

@@ -28,6 +28,9 @@ class WelcomeScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         state = self.wizard.state
         yield Static(WHAT_HAPPENS, id="what-happens", markup=False)
+        if state.catalog.problems:
+            yield Static("Some profiles could not be read and are not offered:\n" + "\n".join(state.catalog.problems),
+                         classes="welcome-error", markup=False)
         yield Label("How do you want to begin?", classes="welcome-question", markup=False)
         with RadioSet(id="start-mode"):
             yield RadioButton("A fresh install", value=True, id="mode-fresh")
