@@ -4,7 +4,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from installer.answers.rules import _OVERRIDE_FIGURES
+from installer.answers.rules import OVERRIDE_FIGURES
 from screens.base import SectionScreen
 from screens.questions import FieldError
 
@@ -70,7 +70,7 @@ class SizingScreen(SectionScreen):
             errors.append(FieldError(("profile",), "sizing.profile", f"profile {profile.name} is for {', '.join(profile.target_kinds)}, not {kind}"))
         if not data.get("allow_undersized"):
             for key, value in (data.get("overrides") or {}).items():
-                read, what = _OVERRIDE_FIGURES[key]
+                read, what = OVERRIDE_FIGURES[key]
                 minimum = read(profile)
                 if minimum is not None and int(value) < minimum:
                     errors.append(FieldError(("overrides", key), f"sizing.overrides.{key}",

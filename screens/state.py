@@ -195,7 +195,7 @@ def name_errors(value: Any):
     """Errors of the top-level `name` field, from the Answers model itself."""
     from pydantic import ValidationError
 
-    from installer.answers.loader import _message
+    from installer.answers.loader import problem_message
     from screens.questions import FieldError
 
     if value is None:
@@ -203,7 +203,7 @@ def name_errors(value: Any):
     try:
         Answers.model_validate({"version": ANSWERS_VERSION, "name": value})
     except ValidationError as exc:
-        return [FieldError((), "name", _message(e), e["type"] == "missing") for e in exc.errors(include_url=False) if e["loc"][:1] == ("name",)]
+        return [FieldError((), "name", problem_message(e), e["type"] == "missing") for e in exc.errors(include_url=False) if e["loc"][:1] == ("name",)]
     return []
 
 

@@ -241,7 +241,8 @@ def locate(tree: Any, loc: tuple) -> tuple[int, int, str]:
     return line, col, ".".join(parts)
 
 
-def _message(error: dict) -> str:
+def problem_message(error: dict) -> str:
+    """A pydantic error as the operator reads it (shared with the wizard)."""
     kind = error["type"]
     message = error["msg"]
     if kind == "extra_forbidden":
@@ -290,7 +291,7 @@ def validate_data(data: Any, *, filename: str = "<answers>", base_dir: Path | No
         problems = []
         for error in exc.errors(include_url=False):
             line, col, path = locate(tree, _error_loc(error))
-            problems.append(Problem(filename, line, col, path, _message(error)))
+            problems.append(Problem(filename, line, col, path, problem_message(error)))
         raise AnswersError(sorted(_dedupe(problems), key=lambda p: (p.line, p.col))) from None
     answers.bind(None, base_dir)
     rule_problems = check_rules(answers, base_dir)

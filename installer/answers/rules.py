@@ -7,7 +7,7 @@ from installer.answers.models import CLOUD_KINDS, Answers
 from installer.profiles import ProfileError, release_profile, sizing_profile
 
 # override key -> (how to read the profile's figure, what it is called)
-_OVERRIDE_FIGURES = {
+OVERRIDE_FIGURES = {
     "workers": (lambda p: p.node("worker").count if p.node("worker") else None, "worker count"),
     "worker_vcpu": (lambda p: p.node("worker").vcpu if p.node("worker") else None, "vCPU per worker"),
     "worker_memory_gb": (lambda p: p.node("worker").memory_gb if p.node("worker") else None, "GB of RAM per worker"),
@@ -36,7 +36,7 @@ def check_rules(answers: Answers, base_dir: Path | None) -> list[tuple[str, str]
             problems.append(("sizing.profile", f"profile {profile.name} is for {', '.join(profile.target_kinds)}, not {kind}"))
         if not answers.sizing.allow_undersized:
             for key, value in answers.sizing.overrides.model_dump(exclude_none=True).items():
-                read, what = _OVERRIDE_FIGURES[key]
+                read, what = OVERRIDE_FIGURES[key]
                 minimum = read(profile)
                 if minimum is not None and value < minimum:
                     problems.append(

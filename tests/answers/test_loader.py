@@ -249,4 +249,6 @@ def test_any_value_in_any_section_gives_answers_or_problems(tmp_path, valid_text
         load_answers(path)
     except AnswersError as exc:
         assert all(p.line >= 1 for p in exc.problems)
+        if exc.problems[0].message.startswith("invalid YAML"):
+            return  # the dumper itself can emit YAML a parser refuses (e.g. a key ':0'); positioned, so fine
         assert any(p.key_path.split(".")[0].split("[")[0] == section for p in exc.problems), [str(p) for p in exc.problems]
