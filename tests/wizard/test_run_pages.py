@@ -131,3 +131,33 @@ async def test_save_and_start_runs_preflight_then_the_install(tmp_path):
         assert app.screen.rows["hello"].status == "succeeded" and app.exit_code == 0
         assert "DIGIT is installed" in str(app.screen.query_one("#summary").render())
     assert state.answers_path.exists()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(180)
+async def test_preflight_page_runs_the_real_checks_on_the_rig(fresh_rig, monkeypatch, tmp_path):
+    """The page's default source is installer.preflight: a swapping node fails, is fixed, and its single re-run passes."""
+    rig = fresh_rig(nodes=2, facts=["n2:swap=on"])
+    for name, value in rig.env.items():
+        monkeypatch.setenv(name, value)
+    state = WizardState(rig.answers_path, catalog=Catalog.load(rig.answers_path.parent), state_dir=tmp_path / "state")
+    state.load(rig.answers_path)
+    app = make_app(state, pages=[])
+    app.animation_level = "none"
+    async with app.run_test(size=(120, 40)) as pilot:
+        d = Driver(app, pilot)
+        app.show("preflight")
+        table = lambda: app.screen.query_one(DataTable)  # noqa: E731
+        await d.wait_for(lambda: table().row_count > 10, "the real check table", timeout=120)
+        keys = [row.value for row in table().rows]
+        assert "node.swap@n2" in keys, keys
+        for source in ("node.", "k8s.", "db.", "domain."):
+            assert any(key.startswith(source) for key in keys), (source, keys)
+        assert "failed" in d.status()
+        assert table().coordinate_to_cell_key(table().cursor_coordinate).row_key.value == "node.swap@n2"
+        assert "swapoff" in str(app.screen.query_one("#remediation").render())
+        assert app.screen.query_one("#next", Button).disabled
+        rig.set_fact("n2", "swap", "off")
+        await pilot.click("#rerun")
+        await d.wait_for(lambda: "passed" in d.status(), "the re-run of node.swap", timeout=60)
+        assert not app.screen.query_one("#next", Button).disabled
