@@ -292,6 +292,9 @@ def validate_data(data: Any, *, filename: str = "<answers>", base_dir: Path | No
         for error in exc.errors(include_url=False):
             line, col, path = locate(tree, _error_loc(error))
             problems.append(Problem(filename, line, col, path, problem_message(error)))
+        for path, message in check_rules(_valid_sections(data, base_dir), base_dir):
+            line, col, _ = locate(tree, _path_to_loc(path))
+            problems.append(Problem(filename, line, col, path, message))
         raise AnswersError(sorted(_dedupe(problems), key=lambda p: (p.line, p.col))) from None
     answers.bind(None, base_dir)
     rule_problems = check_rules(answers, base_dir)
@@ -302,6 +305,23 @@ def validate_data(data: Any, *, filename: str = "<answers>", base_dir: Path | No
             problems.append(Problem(filename, line, col, path, message))
         raise AnswersError(problems)
     return answers
+
+
+def _valid_sections(data: dict, base_dir: Path) -> Any:
+    """The sections of a broken document that validate on their own (others None), for the rules."""
+    from types import SimpleNamespace
+
+    from pydantic import TypeAdapter
+
+    sections = {}
+    for name, model in models.SECTION_MODELS.items():
+        try:
+            sections[name] = TypeAdapter(model).validate_python(data[name], context={"base_dir": base_dir}) if name in data else None
+        except (ValidationError, TypeError):
+            sections[name] = None
+    if sections.get("monitoring") is None and "monitoring" not in data:
+        sections["monitoring"] = models.Monitoring()
+    return SimpleNamespace(**sections)
 
 
 def _path_to_loc(path: str) -> tuple:

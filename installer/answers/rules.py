@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from installer.answers.models import CLOUD_KINDS, Answers
+from installer.answers.models import CLOUD_KINDS
 from installer.profiles import ProfileError, release_profile, sizing_profile
 
 # override key -> (how to read the profile's figure, what it is called)
@@ -21,21 +22,29 @@ OVERRIDE_FIGURES = {
 }
 
 
-def check_rules(answers: Answers, base_dir: Path | None) -> list[tuple[str, str]]:
-    """Return (dotted key path, message) for every broken cross-section rule."""
-    problems: list[tuple[str, str]] = []
-    kind = answers.target.kind
+def check_rules(answers: Any, base_dir: Path | None) -> list[tuple[str, str]]:
+    """Return (dotted key path, message) for every broken cross-section rule.
 
-    try:
-        profile = sizing_profile(answers.sizing.profile, base_dir)
-    except ProfileError as exc:
-        problems.append(("sizing.profile", str(exc)))
-        profile = None
+    `answers` is an Answers, or any object whose section attributes may be None
+    (sections that did not validate): rules that need a missing section are
+    skipped, so a broken file still gets every rule its valid sections allow.
+    """
+    problems: list[tuple[str, str]] = []
+    target, sizing, release_section = (getattr(answers, name, None) for name in ("target", "sizing", "release"))
+    database, monitoring = getattr(answers, "database", None), getattr(answers, "monitoring", None)
+    kind = target.kind if target is not None else None
+
+    profile = None
+    if sizing is not None:
+        try:
+            profile = sizing_profile(sizing.profile, base_dir)
+        except ProfileError as exc:
+            problems.append(("sizing.profile", str(exc)))
     if profile is not None:
-        if kind not in profile.target_kinds:
+        if kind is not None and kind not in profile.target_kinds:
             problems.append(("sizing.profile", f"profile {profile.name} is for {', '.join(profile.target_kinds)}, not {kind}"))
-        if not answers.sizing.allow_undersized:
-            for key, value in answers.sizing.overrides.model_dump(exclude_none=True).items():
+        if not sizing.allow_undersized:
+            for key, value in sizing.overrides.model_dump(exclude_none=True).items():
                 read, what = OVERRIDE_FIGURES[key]
                 minimum = read(profile)
                 if minimum is not None and value < minimum:
@@ -47,13 +56,14 @@ def check_rules(answers: Answers, base_dir: Path | None) -> list[tuple[str, str]
                         )
                     )
 
-    try:
-        release = release_profile(answers.release.version, base_dir)
-    except ProfileError as exc:
-        problems.append(("release.version", str(exc)))
-        release = None
+    release = None
+    if release_section is not None:
+        try:
+            release = release_profile(release_section.version, base_dir)
+        except ProfileError as exc:
+            problems.append(("release.version", str(exc)))
     if release is not None:
-        for index, name in enumerate(answers.release.modules):
+        for index, name in enumerate(release_section.modules):
             module = release.module(name)
             if module is None:
                 known = ", ".join(m.name for m in release.modules if m.selectable)
@@ -61,16 +71,14 @@ def check_rules(answers: Answers, base_dir: Path | None) -> list[tuple[str, str]
             elif not module.selectable:
                 problems.append((f"release.modules[{index}]", f"module {name!r} is not chosen by name: {module.description}"))
 
-    if answers.database.mode == "managed" and kind not in CLOUD_KINDS:
+    if database is not None and kind is not None and database.mode == "managed" and kind not in CLOUD_KINDS:
         problems.append(("database.mode", f"a managed database is created by a cloud provider; target kind {kind} needs external or in-cluster"))
-    if answers.monitoring.tracing and not answers.monitoring.enabled:
+    if monitoring is not None and monitoring.tracing and not monitoring.enabled:
         problems.append(("monitoring.tracing", "tracing needs monitoring.enabled: true"))
-    if kind == "existing-cluster" and answers.target.ssh is not None:
-        for host in answers.target.ssh.host_keys:
-            if host not in {n.host for n in answers.target.nodes}:
-                problems.append((f"target.ssh.host_keys.{host}", f"{host} is not one of target.nodes"))
-    if kind == "sdc-vms":
-        for host in answers.target.ssh.host_keys:
-            if host not in {n.host for n in answers.target.nodes}:
+    ssh = getattr(target, "ssh", None)
+    if ssh is not None:
+        hosts = {node.host for node in target.nodes}
+        for host in ssh.host_keys:
+            if host not in hosts:
                 problems.append((f"target.ssh.host_keys.{host}", f"{host} is not one of target.nodes"))
     return problems

@@ -119,3 +119,21 @@ def test_help_does_not_load_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_rules_are_reported_alongside_structural_mistakes(write):
+    """A file with a typo and an unknown profile and module shows all three at once."""
+    bad = write(
+        "version: 1\n"
+        "name: demo\n"
+        "target: {kind: existing-cluster, kubeconfig: kc, colour: red}\n"  # line 3: unknown key
+        "sizing: {profile: enormous}\n"  # line 4: rule: no such profile
+        "domain: {fqdn: digit.example.org, tls: {mode: self-signed}}\n"
+        "database: {mode: in-cluster}\n"
+        "release: {charts: charts, modules: [core, m_nope]}\n"  # line 7: rule: no such module
+        "config_repos: {mdms: {url: a, branch: b}, configs: {url: a, branch: b}, ssh_key: {env: K}}\n"
+    )
+    result = run_cli("validate", str(bad))
+    assert result.returncode == 2
+    found = {(m["line"], m["path"]) for m in map(PROBLEM_LINE.match, result.stderr.strip().splitlines())}
+    assert found == {("3", "target.colour"), ("4", "sizing.profile"), ("7", "release.modules[1]")}, result.stderr
