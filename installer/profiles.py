@@ -14,8 +14,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "profiles"
-VOLUME_KINDS = ("kafka", "zookeeper", "es_data", "es_master", "postgres", "filestore")
-CONDITIONS = ("in_cluster_database", "monitoring", "tracing", "jenkins")
 
 
 class ProfileError(Exception):

@@ -46,14 +46,6 @@ def mask(text: str) -> str:
     return text
 
 
-def mask_bytes(data: bytes) -> bytes:
-    return mask(data.decode("utf-8", "replace")).encode("utf-8")
-
-
-def registered_count() -> int:
-    return len(_values)
-
-
 def forget_all() -> None:
     """For tests that need a clean registry."""
     with _lock:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CONDITIONS = ("in_cluster_database", "monitoring", "tracing", "jenkins")
 # The answer that leaves out a release chosen by a condition.
 _SWITCHES = {"monitoring": "monitoring.enabled: false", "tracing": "monitoring.tracing: false",
              "jenkins": "ci.jenkins: false"}
