@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from installer import __version__
+from installer.state import UnsafeStateError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -105,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_FAILED
+    except UnsafeStateError as exc:  # a state directory or file another user could have planted
+        print(f"install.sh: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # an installer bug: say where the details are, never dump a traceback on the operator
         return _report_crash(exc)
 

@@ -24,6 +24,7 @@ from typing import Any, Callable, Protocol
 
 from installer import redact
 from installer.files import atomic_write
+from installer.state import read_private
 
 STATE_FILE = "generated-secrets.json"
 CLUSTER_NAMESPACE = "digit-installer"
@@ -139,10 +140,12 @@ class SecretStore:
         return Path(self.state_dir) / STATE_FILE
 
     def _read_local(self) -> dict[str, str]:
-        if not self.path.is_file():
+        # Refuses a planted file (someone else's, a symlink) and makes a 0644 one 0600 again.
+        raw = read_private(self.path)
+        if raw is None:
             return {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError) as exc:
             raise SecretStoreError(f"{self.path}: unreadable ({exc.__class__.__name__}); restore it from the "
                                    f"cluster Secret {CLUSTER_NAMESPACE}/{CLUSTER_SECRET} or a backup") from None

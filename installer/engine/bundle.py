@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import stat
 import tarfile
 import time
 from pathlib import Path
@@ -36,11 +37,28 @@ def _add_text(tar: tarfile.TarFile, name: str, text: str) -> None:
 
 
 def _read_text(path: Path, limit: int = MAX_LOG_BYTES) -> str:
-    with open(path, "rb") as handle:
-        size = path.stat().st_size
+    """A state file's text: never through a symlink, only a regular file the caller owns.
+
+    A bundle is meant for someone else, so a symlink planted under logs/ (to /etc/shadow, say)
+    must not carry its target into it.
+    """
+    from installer.state import open_state_file
+
+    fd = open_state_file(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
         if size > limit:
             handle.seek(size - limit)
         return handle.read().decode("utf-8", "replace")
+
+
+def _own_file(path: Path) -> bool:
+    """A regular file (not a symlink) owned by the caller: the only kind a bundle packs."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
 
 
 def preflight_reports(state_dir: Path, journal: jr.Journal) -> list[Path]:
@@ -53,14 +71,14 @@ def preflight_reports(state_dir: Path, journal: jr.Journal) -> list[Path]:
                 path = Path(value)
                 if not path.is_absolute():
                     path = state_dir / path
-                if path.is_file():
+                if _own_file(path):
                     found.append(path)
     for path in sorted(state_dir.glob("preflight*")):
-        if path.is_file() and path not in found:
+        if _own_file(path) and path not in found:
             found.append(path)
     pdir = state_dir / "preflight"
-    if pdir.is_dir():
-        found += [p for p in sorted(pdir.rglob("*")) if p.is_file() and p not in found]
+    if pdir.is_dir() and not pdir.is_symlink():
+        found += [p for p in sorted(pdir.rglob("*")) if _own_file(p) and p not in found]
     return found
 
 
@@ -159,20 +177,21 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
             add("journal.json", json.dumps(jr.mask_tree(journal.to_dict()), indent=2, default=str))
         else:
             manifest["notes"].append("no journal: the install has not run yet")
-        logs = sorted((state_dir / "logs").glob("*.log")) if (state_dir / "logs").is_dir() else []
+        log_dir = state_dir / "logs"
+        logs = sorted(p for p in log_dir.glob("*.log") if _own_file(p)) if log_dir.is_dir() and not log_dir.is_symlink() else []
         for path in logs[-10:]:
             add(f"logs/{path.name}", _read_text(path))
         if not logs:
             manifest["notes"].append("no run logs")
         copied = state_dir / "answers.yaml"
-        if copied.is_file():
+        if _own_file(copied):
             add("answers.yaml", _read_text(copied))
         elif answers is not None and getattr(answers, "source_path", None):
-            add("answers.yaml", _read_text(Path(answers.source_path)))
+            add("answers.yaml", Path(answers.source_path).read_text(encoding="utf-8", errors="replace")[:MAX_LOG_BYTES])
         for path in preflight_reports(state_dir, journal):
             add(f"preflight/{path.name}", _read_text(path))
         for report in STEP_REPORTS:
-            if (state_dir / report).is_file():
+            if _own_file(state_dir / report):
                 add(f"reports/{report}", _read_text(state_dir / report))
         releases = failed_releases(journal)
         kubeconfig, context = kubeconfig_of(answers, journal)

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace, build_steps: Callable[[Any], list] | None = No
     from installer.engine.journal import JournalError
     from installer.engine.lock import LockHeld
     from installer.engine.runner import Engine
+    from installer.state import UnsafeStateError
     from installer.pipeline import build_steps as standard_steps, register_secrets
 
     answers, code = load(args.answers)
@@ -96,6 +97,9 @@ def run(args: argparse.Namespace, build_steps: Callable[[Any], list] | None = No
     except LockHeld as exc:
         sys.stderr.write(redact.mask(f"refusing to start: {exc}") + "\n")
         return EXIT_FAILED
+    except UnsafeStateError as exc:
+        sys.stderr.write(redact.mask(f"refusing to start: {exc}") + "\n")
+        return EXIT_USAGE
     except JournalError as exc:
         sys.stderr.write(redact.mask(f"cannot resume: {exc}") + "\n")
         return EXIT_FAILED

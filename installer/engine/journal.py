@@ -6,6 +6,7 @@ that is what --resume reruns first.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -78,6 +79,15 @@ class RunRecord:
     log_path: str = ""
 
 
+def _read_own(path: Path) -> str:
+    """The journal, refused when it is a symlink or someone else's (it decides which steps are skipped)."""
+    from installer.state import open_state_file
+
+    fd = open_state_file(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read().decode("utf-8")
+
+
 class JournalError(Exception):
     """The journal file exists but cannot be read."""
 
@@ -104,7 +114,7 @@ class Journal:
                 pass
         if journal.path.exists():
             try:
-                data = json.loads(journal.path.read_text(encoding="utf-8"))
+                data = json.loads(_read_own(journal.path))
                 if not isinstance(data, dict) or not isinstance(data.get("steps", []), list):
                     raise ValueError("not a journal object")
             except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -49,8 +49,10 @@ class InstallLock:
 
     def acquire(self) -> "InstallLock":
         """Take the lock or raise LockHeld; remember a stale holder in .stale_holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        from installer.state import ensure_state_dir, open_state_file
+
+        ensure_state_dir(self.path.parent)
+        fd = open_state_file(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -88,7 +90,9 @@ def current_holder(state_dir: Path) -> dict | None:
     path = Path(state_dir) / LOCK_NAME
     if not path.exists():
         return None
-    fd = os.open(path, os.O_RDONLY)
+    from installer.state import open_state_file
+
+    fd = open_state_file(path, os.O_RDONLY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

@@ -89,11 +89,11 @@ class RunLog:
     """Opens logs/run-<time>-<pid>.log (0600) and receives events and Python log records."""
 
     def __init__(self, state_dir: Path, run_id: str) -> None:
-        self.dir = Path(state_dir) / LOG_DIR
-        self.dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.dir, 0o700)
+        from installer.state import ensure_private_dir, open_state_file
+
+        self.dir = ensure_private_dir(Path(state_dir) / LOG_DIR)
         self.path = self.dir / f"run-{run_id}.log"
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = open_state_file(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
         self._lock = threading.Lock()
         self._handler = _MaskingHandler(self)

@@ -18,6 +18,7 @@ from installer.engine import journal as jr
 from installer.engine.digest import combine, section_digests
 from installer.engine.lock import InstallLock
 from installer.engine.logfile import RunLog
+from installer.state import ensure_state_dir
 from installer.engine.steps import Cancelled, KillHook, Step, StepContext, StepFailed, TransientError
 
 log = logging.getLogger("installer.engine")
@@ -194,11 +195,7 @@ class Engine:
     # -- running --------------------------------------------------------------------
     def run(self) -> RunResult:
         started = time.monotonic()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            os.chmod(self.state_dir, 0o700)
-        except PermissionError:
-            pass
+        ensure_state_dir(self.state_dir)
         lock = InstallLock(self.state_dir, command=self.command).acquire()
         try:
             self.run_log = RunLog(self.state_dir, self.run_id)
