@@ -338,7 +338,8 @@ def _foreign_hosts(documents: list[dict[str, Any]], fqdn: str) -> list[str]:
 
 def render_plan(plan: Plan, engine: Any, outputs: dict[str, Any] | None = None) -> Plan:
     """Render every release with Helm's engine; failures are recorded per release, not raised."""
-    from installer.adapters.helm import HelmEngineError, load_yaml_all
+    from installer.adapters.helm import HelmEngineError
+    from installer.yamlio import load_yaml_all
 
     for r in plan.graph.releases:
         rendered = RenderedRelease(r.name)

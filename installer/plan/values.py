@@ -149,7 +149,7 @@ def scale_memory(limit: str, factor: float) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _read_chart_file(path: Path, mtime_ns: int) -> Any:
-    from installer.adapters.helm import load_yaml
+    from installer.yamlio import load_yaml
 
     try:
         return load_yaml(path.read_text(encoding="utf-8")) or {}

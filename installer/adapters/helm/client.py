@@ -1,0 +1,184 @@
+"""HelmSdkEngine: the HelmEngine contract over Helm's real engine, run in a child process.
+
+Release storage: "secret" on real clusters (Helm's default). The kmock emulator cannot
+read the protobuf Helm's secret/configmap drivers send, so against it use "memory"
+(forgotten when the engine closes) or "sql" with a PostgreSQL DSN (releases survive the
+process and are seen by any other engine using the same DSN). Helm's memory driver keeps one
+store per namespace, so with it `list()` must be given the namespace. With `emulator=True`
+install/upgrade/rollback pass the native options `disable_openapi_validation: true`
+(the emulator has no OpenAPI), `server_side_apply: false`, and `disable_hooks: true` (Helm
+validates hook manifests against OpenAPI regardless, and nothing there would complete a hook Job).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from installer.adapters.helm.digests import tree_digest
+from installer.adapters.helm.interface import (
+    ChartInfo,
+    HelmEngineError,
+    KubeAccess,
+    LintMessage,
+    LintReport,
+    ReleaseInfo,
+    ReleaseNotFound,
+    ReleaseStorage,
+)
+from installer.adapters.helm.staging import ChartStager
+from installer.adapters.helm.worker import CANCEL_GRACE, Worker
+
+DEFAULT_CALL_TIMEOUT = 120.0
+# Slack beyond Helm's own timeout before the worker is presumed hung.
+DEADLINE_SLACK = 30.0
+
+
+class HelmSdkEngine:
+    """HelmEngine over helm-python-sdk, in one child process per engine."""
+
+    def __init__(self, kube: KubeAccess | None = None, storage: ReleaseStorage | None = None, *,
+                 emulator: bool = False, call_timeout: float = DEFAULT_CALL_TIMEOUT,
+                 cancel_grace: float = CANCEL_GRACE, work_dir: Path | None = None) -> None:
+        self.kube = kube or KubeAccess()
+        self.storage = storage or ReleaseStorage()
+        self.emulator = emulator
+        self.call_timeout = call_timeout
+        self.cancel_grace = cancel_grace
+        self._own_work_dir = work_dir is None
+        self._work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="digit-helm-"))
+        self.stager = ChartStager(self._work_dir / "charts")
+        self._worker: Worker | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> HelmSdkEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
+        if self._own_work_dir:
+            shutil.rmtree(self._work_dir, ignore_errors=True)
+
+    def cancel(self) -> None:
+        worker = self._worker
+        if worker is not None:
+            worker.interrupt()
+
+    # offline
+
+    def load(self, chart: Path) -> ChartInfo:
+        staged = self.stager.stage(chart)
+        meta = self._call("metadata", {"chart": str(staged)})
+        return ChartInfo(
+            name=str(meta.get("name", "")), version=str(meta.get("version", "")),
+            source=Path(chart).resolve(), staged=staged, digest=tree_digest(staged),
+            dependencies=[str(d.get("name", "")) for d in meta.get("dependencies") or []],
+        )
+
+    def lint(self, chart: Path, values: dict[str, Any] | None = None) -> LintReport:
+        staged = self.stager.stage(chart)
+        report = self._call("lint", {"chart": str(staged), "values": values})
+        severities = {0: "unknown", 1: "info", 2: "warning", 3: "error"}
+        return LintReport(
+            messages=[LintMessage(severities.get(int(m.get("severity", 0)), "unknown"),
+                                  str(m.get("path", "")), str(m.get("error", "")))
+                      for m in report.get("messages") or []],
+            errors=[str(e) for e in report.get("errors") or []],
+        )
+
+    def render(self, chart: Path, values: dict[str, Any] | None = None, *, release: str,
+               namespace: str) -> dict[str, str]:
+        staged = self.stager.stage(chart)
+        return self._call("render", {"chart": str(staged), "values": values, "release": release,
+                                     "namespace": namespace})
+
+    # cluster
+
+    def install(self, release: str, chart: Path, values: dict[str, Any] | None = None, *,
+                namespace: str, timeout: float = 300, description: str | None = None,
+                labels: dict[str, str] | None = None) -> ReleaseInfo:
+        staged = self.stager.stage(chart)
+        data = self._call("install", {"chart": str(staged), "values": values, "release": release,
+                                      "namespace": namespace, "timeout": int(timeout),
+                                      "description": description, "labels": labels},
+                          deadline=timeout + DEADLINE_SLACK)
+        return ReleaseInfo.from_sdk(data)
+
+    def upgrade(self, release: str, chart: Path, values: dict[str, Any] | None = None, *,
+                namespace: str, timeout: float = 300, description: str | None = None,
+                install: bool = False, labels: dict[str, str] | None = None) -> ReleaseInfo:
+        if install and self.status(release, namespace=namespace) is None:
+            return self.install(release, chart, values, namespace=namespace, timeout=timeout,
+                                description=description, labels=labels)
+        staged = self.stager.stage(chart)
+        data = self._call("upgrade", {"chart": str(staged), "values": values, "release": release,
+                                      "namespace": namespace, "timeout": int(timeout),
+                                      "description": description, "labels": labels},
+                          deadline=timeout + DEADLINE_SLACK)
+        return ReleaseInfo.from_sdk(data)
+
+    def rollback(self, release: str, *, namespace: str, revision: int | None = None,
+                 timeout: float = 300) -> ReleaseInfo:
+        self._call("rollback", {"release": release, "namespace": namespace, "revision": revision,
+                                "timeout": int(timeout)}, deadline=timeout + DEADLINE_SLACK)
+        current = self.status(release, namespace=namespace)
+        if current is None:
+            raise ReleaseNotFound(f"release {release!r} vanished after rollback")
+        return current
+
+    def history(self, release: str, *, namespace: str) -> list[ReleaseInfo]:
+        return [ReleaseInfo.from_sdk(r) for r in
+                self._call("history", {"release": release, "namespace": namespace})]
+
+    def status(self, release: str, *, namespace: str) -> ReleaseInfo | None:
+        try:
+            return ReleaseInfo.from_sdk(self._call("status", {"release": release, "namespace": namespace}))
+        except ReleaseNotFound:
+            return None
+
+    def get(self, release: str, *, namespace: str, revision: int | None = None) -> ReleaseInfo | None:
+        """A stored revision with its manifest, read from release storage only (no cluster queries)."""
+        try:
+            return ReleaseInfo.from_sdk(self._call("get", {"release": release, "namespace": namespace,
+                                                           "revision": revision}))
+        except ReleaseNotFound:
+            return None
+
+    def uninstall(self, release: str, *, namespace: str, timeout: float = 300,
+                  keep_history: bool = False) -> None:
+        self._call("uninstall", {"release": release, "namespace": namespace, "timeout": int(timeout),
+                                 "keep_history": keep_history}, deadline=timeout + DEADLINE_SLACK)
+
+    def list(self, *, namespace: str | None = None, all_states: bool = False) -> list[ReleaseInfo]:
+        found = self._call("list", {"namespace": namespace, "all_states": all_states})
+        return sorted((ReleaseInfo.from_sdk(r) for r in found), key=lambda r: (r.namespace, r.name))
+
+    # plumbing
+
+    def _call(self, op: str, args: dict[str, Any], *, deadline: float | None = None) -> Any:
+        with self._lock:
+            if self._worker is None or not self._worker.alive():
+                self._worker = Worker(self._settings(), self.storage, self.cancel_grace)
+            worker = self._worker
+            try:
+                return worker.call(op, args, deadline or self.call_timeout)
+            except HelmEngineError as exc:
+                if exc.kind in ("timeout", "worker") or worker.stuck:
+                    worker.kill()
+                    self._worker = None
+                raise
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "kubeconfig": str(self.kube.kubeconfig) if self.kube.kubeconfig else None,
+            "context": self.kube.context,
+            "driver": self.storage.driver,
+            "emulator": self.emulator,
+        }
