@@ -1,5 +1,9 @@
 """SSH to the machines (paramiko), with host keys verified and a timeout on every step.
 
+Interface: `RemoteSession` (what domain code types against); `SSHSession` is its implementation
+over paramiko, opened by `connect(...)`. `scan_host_key(...)` reads a server's host key without
+logging in, for the operator to confirm before it is pinned.
+
 Host keys are trusted only when pinned (SHA256 fingerprint from the answers file) or present in
 a known_hosts file. An unknown key is handed to a `confirm` callback (the wizard asks the
 operator); without one it is refused, naming the fingerprint so it can be pinned. A key that
@@ -14,7 +18,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 # confirm(host, port, fingerprint) -> True to trust an unknown key for this run
 ConfirmHostKey = Callable[[str, int, str], bool]
@@ -38,10 +42,15 @@ class HostKeyError(SSHError):
         super().__init__(message)
 
 
-def fingerprint(key: Any) -> str:
-    """OpenSSH's SHA256 fingerprint (what `ssh-keygen -lf` prints) of a paramiko key."""
-    digest = hashlib.sha256(key.asbytes()).digest()
+def sha256_fingerprint(key_blob: bytes) -> str:
+    """OpenSSH's SHA256 fingerprint (what `ssh-keygen -lf` prints) of a public key in wire format."""
+    digest = hashlib.sha256(key_blob).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def fingerprint(key: Any) -> str:
+    """The SHA256 fingerprint of a paramiko key."""
+    return sha256_fingerprint(key.asbytes())
 
 
 @dataclass
@@ -95,6 +104,42 @@ class CommandResult:
     finished: float  # time.time() when its output was complete
 
 
+class RemoteSession(Protocol):
+    """One authenticated shell connection to one machine, as domain code sees it.
+
+    Opened by `connect(...)` with the host key already verified; use as a context manager.
+    """
+
+    host: str
+    port: int
+    user: str
+
+    def run(self, command: str, timeout: float | None = None) -> CommandResult:
+        """Run `command` through the login shell and wait for its exit status and all its output.
+
+        A non-zero exit status is returned, not raised. Raises SSHError when not connected, when a
+        channel cannot be opened within the session's timeout, or when the command has not
+        finished `timeout` seconds after it was sent (default: the session's timeout).
+        """
+        ...
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        ...
+
+    def __enter__(self) -> RemoteSession: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScannedHostKey:
+    host: str
+    port: int
+    fingerprint: str  # SHA256:...
+    key_type: str  # ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa, ...
+
+
 def load_private_key(text: str) -> Any:
     """A paramiko key from the private key file's text (OpenSSH or PEM; Ed25519, ECDSA or RSA)."""
     import paramiko
@@ -112,7 +157,7 @@ def load_private_key(text: str) -> Any:
 
 
 class SSHSession:
-    """One authenticated connection to one machine. Use as a context manager."""
+    """RemoteSession over paramiko: one authenticated connection to one machine."""
 
     def __init__(self, host: str, port: int, user: str, key: Any, policy: HostKeyPolicy, timeout: float) -> None:
         self.host, self.port, self.user, self.timeout = host, port, user, timeout
@@ -216,7 +261,36 @@ class SSHSession:
 
 
 def connect(host: str, port: int, user: str, private_key: Any, policy: HostKeyPolicy, timeout: float = 10.0) -> SSHSession:
-    """An open session (host key verified, key accepted) or SSHError/HostKeyError."""
+    """An open session (host key verified, key accepted) or SSHError/HostKeyError.
+
+    `timeout` bounds each stage on its own: the TCP connect, the banner, the key exchange and the
+    authentication; it is also the default limit of `run`.
+    """
     session = SSHSession(host, port, user, private_key, policy, timeout)
     session.open()
     return session
+
+
+def scan_host_key(host: str, port: int = 22, timeout: float = 10.0) -> ScannedHostKey:
+    """The server's host key fingerprint after the key exchange, without logging in.
+
+    Raises SSHError when the TCP connection, the banner or the key exchange does not complete
+    within `timeout` seconds (each).
+    """
+    import paramiko
+
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        raise SSHError(f"cannot connect: {exc.strerror or exc}") from None
+    transport = paramiko.Transport(sock)
+    transport.banner_timeout = timeout
+    transport.handshake_timeout = timeout
+    try:
+        transport.start_client(timeout=timeout)
+        key = transport.get_remote_server_key()
+        return ScannedHostKey(host, port, fingerprint(key), key.get_name())
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        raise SSHError(f"SSH handshake failed: {exc or type(exc).__name__}") from None
+    finally:
+        transport.close()

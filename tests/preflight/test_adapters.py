@@ -10,7 +10,7 @@ import pytest
 
 from installer.adapters import postgres
 from installer.adapters.kube import KubeConfigError, api_client
-from installer.adapters.ssh import HostKeyPolicy, SSHError, connect, fingerprint, load_private_key
+from installer.adapters.ssh import HostKeyPolicy, SSHError, connect, load_private_key, scan_host_key
 from tests.rig.rig import SSH_USER
 
 
@@ -89,16 +89,17 @@ def test_ssh_command_timeout_and_exit_status(rig) -> None:
         assert time.monotonic() - started < 4
 
 
-def test_fingerprint_matches_ssh_keygen(rig) -> None:
-    import paramiko
-
+def test_scanned_host_key_matches_ssh_keygen(rig) -> None:
     node = rig.nodes[1]
-    transport = paramiko.Transport(socket.create_connection((node.host, node.port), timeout=5))
-    try:
-        transport.start_client(timeout=5)
-        assert fingerprint(transport.get_remote_server_key()) == node.host_key_fingerprint
-    finally:
-        transport.close()
+    scanned = scan_host_key(node.host, node.port, timeout=5)
+    assert scanned.fingerprint == node.host_key_fingerprint and scanned.key_type.startswith(("ssh-", "ecdsa-"))
+
+
+def test_host_key_scan_gives_up_on_a_silent_server(silent_server) -> None:
+    started = time.monotonic()
+    with pytest.raises(SSHError, match="SSH handshake failed"):
+        scan_host_key("127.0.0.1", silent_server, timeout=1)
+    assert time.monotonic() - started < 5
 
 
 def test_postgres_errors_are_sorted_by_cause(rig) -> None:
