@@ -167,7 +167,8 @@ def print_problems(problems, stream=None) -> None:
 
 def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="answers file")
-    parser.add_argument("--strict", action="store_true", help="treat referenced files that do not exist as errors")
+    parser.add_argument("--strict", action="store_true",
+                        help="treat warnings (referenced files that do not exist, secrets others can read) as errors")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing when the file is valid")
 
 
@@ -181,7 +182,10 @@ def run_validate(args: argparse.Namespace) -> int:
     except AnswersError as exc:
         print_problems(exc.problems)
         return EXIT_USAGE
-    warnings = file_warnings(answers, str(path), tree)
+    warnings = file_warnings(answers.bind(path.resolve()), str(path), tree)
+    if any(w.severity == "error" for w in warnings):
+        print_problems(warnings)
+        return EXIT_USAGE
     if args.strict and warnings:
         print_problems([type(w)(w.file, w.line, w.col, w.key_path, w.message) for w in warnings])
         return EXIT_USAGE

@@ -139,6 +139,8 @@ def search_path(answers_dir: Path | None = None) -> list[Path]:
 
 
 def _find(kind: str, name: str, answers_dir: Path | None) -> Path:
+    if not name or "/" in name or "\\" in name or name.startswith(".") or ".." in name:
+        raise ProfileError(f"{name!r} is not a {kind} profile name (a name from profiles/{kind}/, never a path)")
     for base in search_path(answers_dir):
         for suffix in (".yaml", ".yml"):
             candidate = base / kind / f"{name}{suffix}"

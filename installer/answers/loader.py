@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from installer.answers import models
 from installer.answers.models import ANSWERS_VERSION, Answers
 from installer.answers.rules import check_rules
-from installer.files import atomic_write
+from installer.files import UnreadableFile, atomic_write, read_regular
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -354,16 +354,9 @@ def load_tree(path: Path) -> tuple[Any, Any]:
     path = Path(path)
     filename = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise AnswersError([Problem(filename, 1, 1, "", f"the file is {size} bytes; an answers file is at most {MAX_BYTES} bytes")])
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise AnswersError([Problem(filename, 1, 1, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise AnswersError([Problem(filename, 1, 1, "", "this is a directory, not an answers file")]) from None
-    except PermissionError:
-        raise AnswersError([Problem(filename, 1, 1, "", "permission denied")]) from None
+        raw = read_regular(path, MAX_BYTES)
+    except UnreadableFile as exc:
+        raise AnswersError([Problem(filename, 1, 1, "", str(exc))]) from None
     text = _decode(raw, filename)
     tree = parse_yaml(text, filename)
     return tree, to_plain(tree, filename)
@@ -373,8 +366,12 @@ def load_answers(path: str | os.PathLike) -> Answers:
     """Load and fully validate an answers file."""
     path = Path(path).expanduser()
     tree, data = load_tree(path)
-    answers = validate_data(data, filename=str(path), base_dir=path.resolve().parent, tree=tree)
-    return answers.bind(path.resolve())
+    resolved = path.resolve()  # load_tree has opened it: no symlink loop left to trip over
+    answers = validate_data(data, filename=str(path), base_dir=resolved.parent, tree=tree).bind(resolved)
+    problems = file_type_problems(answers, str(path), tree)
+    if problems:
+        raise AnswersError(problems)
+    return answers
 
 
 def load_or_report(path: str | os.PathLike, stream: Any = None) -> Answers | None:
@@ -389,14 +386,78 @@ def load_or_report(path: str | os.PathLike, stream: Any = None) -> Answers | Non
         return None
 
 
+# Files whose content is a credential: readable by others, they deserve the warning ssh gives for keys.
+_CREDENTIAL_PATHS = ("target.kubeconfig",)
+
+
 def file_warnings(answers: Answers, filename: str = "<answers>", tree: Any = None) -> list[Problem]:
-    """Referenced files that do not exist (yet): worth saying, not worth refusing the file."""
-    warnings = []
+    """What is wrong with the files the answers reference, without refusing the file for it.
+
+    Warnings: a file that does not exist (yet); a secret, key or kubeconfig, or the answers
+    file itself, that other users can read. Errors (severity "error"): a path that is a
+    device, a FIFO, a socket or a symlink loop: the operator's files are trusted for their
+    content, not for their type.
+    """
+    problems = []
+
+    def where(key_path: str) -> tuple[int, int]:
+        line, col, _ = locate(tree, _path_to_loc(key_path)) if tree is not None and key_path else (1, 1, "")
+        return line, col
+
+    source = getattr(answers, "source_path", None)
+    if source is not None and (mode := _others_can_read(Path(source))) is not None:
+        problems.append(Problem(filename, 1, 1, "", f"others can read this file (mode {mode:04o}); it names where "
+                                f"every secret is: chmod 600 {source}", "warning"))
+    secret_paths = {key for key, _ in referenced_paths(answers) if key.endswith(".file")}
     for key_path, file_path in referenced_paths(answers):
-        if not file_path.exists():
-            line, col, _ = locate(tree, _path_to_loc(key_path)) if tree is not None else (1, 1, "")
-            warnings.append(Problem(filename, line, col, key_path, f"{file_path} does not exist", "warning"))
-    return warnings
+        line, col = where(key_path)
+        kind = _special_kind(file_path)
+        if kind == "missing":
+            problems.append(Problem(filename, line, col, key_path, f"{file_path} does not exist", "warning"))
+        elif kind:
+            problems.append(Problem(filename, line, col, key_path, f"{file_path} is {kind}, not a regular file"))
+        elif key_path in secret_paths or key_path in _CREDENTIAL_PATHS:
+            mode = _others_can_read(file_path)
+            if mode is not None:
+                problems.append(Problem(filename, line, col, key_path, f"{file_path} holds a secret and others can read "
+                                        f"it (mode {mode:04o}): chmod 600 {file_path}", "warning"))
+    return problems
+
+
+def _special_kind(path: Path) -> str | None:
+    """'missing', a description of a path that is not a regular file or folder, or None when it is fine."""
+    import errno
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop"
+        return None
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        return None
+    if stat.S_ISFIFO(st.st_mode):
+        return "a FIFO"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(st.st_mode) else "a special file"
+
+
+def _others_can_read(path: Path) -> int | None:
+    """The file's mode when a group or other users can read it, else None."""
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        return None
+    return mode if mode & 0o044 else None
+
+
+def file_type_problems(answers: Answers, filename: str = "<answers>", tree: Any = None) -> list[Problem]:
+    """The errors of file_warnings: referenced paths that must not be opened at all."""
+    return [p for p in file_warnings(answers, filename, tree) if p.severity == "error"]
 
 
 def referenced_paths(answers: Answers) -> list[tuple[str, Path]]:

@@ -32,11 +32,20 @@ NODE_ROLES = ("control-plane", "worker", "database", "load-balancer")
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
+# A profile is named, never pathed: the name is joined into profiles/<kind>/<name>.yaml.
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _profile_name(value: str) -> str:
+    if not _PROFILE_NAME.match(value) or ".." in value:
+        raise ValueError(f"{value!r} is not a profile name: use letters, digits, dots, dashes and underscores "
+                         "(a name from profiles/, never a path)")
+    return value
 
 
 def _host(value: str) -> str:
@@ -274,6 +283,11 @@ class Sizing(Section):
         description="Accept overrides below the profile's figures (DIGIT may then run out of memory).",
     )
 
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        return _profile_name(value)
+
 
 # ---------------------------------------------------------------- domain
 
@@ -414,6 +428,11 @@ class Release(Section):
         description="DIGIT modules to deploy; their dependencies are added automatically. Empty: the profile's default set.",
     )
 
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        return _profile_name(value)
+
     @field_validator("modules")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
@@ -506,6 +525,14 @@ class Answers(Section):
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: Any) -> Any:
+        # YAML's true equals 1 for Literal[1]; a format version is a number, not a yes.
+        if isinstance(value, bool):
+            raise ValueError(f"version must be the number 1, not {str(value).lower()}")
+        return value
 
     @field_validator("name")
     @classmethod

@@ -14,6 +14,17 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, SerializationInfo, ValidationInfo, WithJsonSchema
 
 
+def safe_resolve(path: Path) -> Path:
+    """Path.resolve(), except that a symlink loop gives the absolute path instead of an exception.
+
+    Whatever then opens the path reports the loop, naming the path.
+    """
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(path))
+
+
 def _resolve(value: Any, info: ValidationInfo) -> Path:
     if isinstance(value, dict) and set(value) == {"file"}:
         value = value["file"]
@@ -22,7 +33,7 @@ def _resolve(value: Any, info: ValidationInfo) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a path (a string, or {file: PATH})")
     base = Path((info.context or {}).get("base_dir") or Path.cwd())
-    return (base / os.path.expanduser(value.strip())).resolve()
+    return safe_resolve(base / os.path.expanduser(value.strip()))
 
 
 def _serialise(value: Path, info: SerializationInfo) -> str:

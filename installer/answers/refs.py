@@ -14,11 +14,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from installer import redact
+from installer.files import UnreadableFile, read_regular
 
 LITERAL_SECRET_MESSAGE = (
     "a secret must be a reference, not a value: write {env: VARIABLE_NAME}, "
     "{file: path/relative/to/answers.yaml} or {generate: true}"
 )
+# A secret file holds a password, a key or a certificate bundle: far below this.
+MAX_SECRET_BYTES = 1024 * 1024
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -70,7 +73,9 @@ class SecretRef(BaseModel):
     def path(self, base_dir: Path) -> Path | None:
         if self.file is None:
             return None
-        return (base_dir / os.path.expanduser(self.file)).resolve()
+        from installer.answers.paths import safe_resolve
+
+        return safe_resolve(base_dir / os.path.expanduser(self.file))
 
     def resolve(self, base_dir: Path, environ: dict[str, str] | None = None) -> str | None:
         """Read the value; None for generate (the secret store provides it)."""
@@ -82,11 +87,12 @@ class SecretRef(BaseModel):
         elif self.file is not None:
             path = self.path(base_dir)
             try:
-                value = path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                raise SecretUnavailable(f"file {path} does not exist") from None
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SecretUnavailable(f"file {path} cannot be read: {exc.__class__.__name__}") from None
+                value = read_regular(path, MAX_SECRET_BYTES).decode("utf-8")
+            except UnreadableFile as exc:
+                reason = "does not exist" if str(exc) == "no such file" else f"cannot be read: {exc}"
+                raise SecretUnavailable(f"file {path} {reason}") from None
+            except UnicodeDecodeError:
+                raise SecretUnavailable(f"file {path} cannot be read: not UTF-8 text") from None
             if not value.startswith("-----BEGIN"):
                 value = value.rstrip("\r\n")
         else:
