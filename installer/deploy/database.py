@@ -6,12 +6,51 @@ containers fail. Every statement here is safe to run again: it checks before it 
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
+import stringprep
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from installer import redact
 
 CONNECT_TIMEOUT = 15.0  # seconds; also the statement timeout
+SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
+
+
+def _saslprep(password: str) -> str:
+    """RFC 4013 SASLprep as PostgreSQL applies it; a password it prohibits is used as is, as the server does."""
+    if all(" " <= ch <= "~" for ch in password):
+        return password
+    mapped = "".join(" " if stringprep.in_table_c12(ch) else ch for ch in password if not stringprep.in_table_b1(ch))
+    text = unicodedata.normalize("NFKC", mapped)
+    prohibited = (stringprep.in_table_c12, stringprep.in_table_c21_c22, stringprep.in_table_c3, stringprep.in_table_c4,
+                  stringprep.in_table_c5, stringprep.in_table_c6, stringprep.in_table_c7, stringprep.in_table_c8,
+                  stringprep.in_table_c9, stringprep.in_table_a1)
+    if any(check(ch) for ch in text for check in prohibited):
+        return password
+    if any(stringprep.in_table_d1(ch) for ch in text):
+        if any(stringprep.in_table_d2(ch) for ch in text) or not (stringprep.in_table_d1(text[0]) and stringprep.in_table_d1(text[-1])):
+            return password
+    return text
+
+
+def scram_verifier(password: str, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802 / RFC 7677).
+
+    Roles are created with this instead of the password, so the password never travels in a
+    statement the server could log (log_statement = ddl, or a statement that fails).
+    """
+    salt = os.urandom(16) if salt is None else salt
+    salted = hashlib.pbkdf2_hmac("sha256", _saslprep(password).encode("utf-8"), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    b64 = lambda raw: base64.b64encode(raw).decode("ascii")  # noqa: E731
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 class DatabaseBootstrapError(Exception):
@@ -88,8 +127,7 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
                 if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (target.username,)).fetchone():
                     result.actions.append(f"create role {target.username}")
                     if not dry_run:
-                        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                            sql.Identifier(target.username), sql.Literal(target.password)))
+                        _create_role(conn, target.username, target.password)
                     result.created_user = True
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target.name,)).fetchone()
             if not exists:
@@ -99,7 +137,10 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
                     if separate_admin:
                         statement = sql.SQL("CREATE DATABASE {} OWNER {}").format(
                             sql.Identifier(target.name), sql.Identifier(target.username))
-                    conn.execute(statement)
+                    try:
+                        conn.execute(statement)
+                    except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                        pass  # another run created it between our check and now: it exists, which is all we need
                 result.created_database = True
             if separate_flyway:
                 role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
@@ -112,13 +153,12 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
                 if not role:
                     result.actions.append(f"create role {target.flyway_username}")
                     if not dry_run:
-                        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                            sql.Identifier(target.flyway_username), sql.Literal(target.flyway_password)))
+                        _create_role(conn, target.flyway_username, target.flyway_password)
                     result.created_flyway_user = True
                 elif not dry_run and not _password_works(target, target.flyway_username, target.flyway_password):
                     result.actions.append(f"reset password of role {target.flyway_username}")
                     conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
-                        sql.Identifier(target.flyway_username), sql.Literal(target.flyway_password)))
+                        sql.Identifier(target.flyway_username), sql.Literal(scram_verifier(target.flyway_password))))
                     result.updated_flyway_password = True
                 if not dry_run:
                     conn.execute(sql.SQL("GRANT ALL PRIVILEGES ON DATABASE {} TO {}").format(
@@ -143,6 +183,18 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
         raise DatabaseBootstrapError(f"preparing database {target.name} on {where} failed: {_first_line(error)}",
                                      "see the PostgreSQL server log") from None
     return result
+
+
+def _create_role(conn: Any, name: str, password: str) -> None:
+    """CREATE ROLE with a SCRAM verifier; a role another run created meanwhile is taken as created."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+            sql.Identifier(name), sql.Literal(scram_verifier(password))))
+    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+        pass  # another run of this install created it between our check and now
 
 
 def _password_works(target: DatabaseTarget, user: str, password: str) -> bool:
