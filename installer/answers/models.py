@@ -143,6 +143,32 @@ def _nodes_consistent(nodes: list[Node]) -> list[Node]:
     return named
 
 
+class Rke2(Section):
+    """How Kubernetes (RKE2) is installed on the VMs, air-gapped, from artifacts the operator brings."""
+
+    artifacts: ResolvedPath | None = Field(
+        default=None,
+        title="RKE2 artifact folder",
+        description="Folder with rke2.linux-amd64.tar.gz, an rke2-images archive, sha256sum-amd64.txt and install.sh "
+        "(RKE2's air-gap release files); checked against the sums before anything is copied.",
+    )
+    cni: Literal["canal", "calico", "cilium"] = Field(
+        default="canal", title="Network plugin (CNI)", description="The same on every server; canal is RKE2's default.")
+    cluster_cidr: str = Field(default="10.42.0.0/16", title="Pod network (CIDR)", description="Must not overlap the VMs' network.")
+    service_cidr: str = Field(default="10.43.0.0/16", title="Service network (CIDR)", description="Must not overlap the VMs' network.")
+    agent_batch: int = Field(
+        default=10, ge=1, le=50, title="Workers joined at once",
+        description="Workers join in batches of this size once every control-plane node is Ready.")
+
+    @field_validator("cluster_cidr", "service_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_network(value.strip(), strict=True))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a network in CIDR form (e.g. 10.42.0.0/16): {exc}") from None
+
+
 class SdcVmsTarget(Section):
     """Bare VMs in a state data centre; Kubernetes (RKE2) is installed over SSH."""
 
@@ -152,8 +178,10 @@ class SdcVmsTarget(Section):
     load_balancer: str | None = Field(
         default=None,
         title="Load balancer address",
-        description="Address of the HAProxy/load balancer in front of ports 80, 443 and 6443, if any.",
+        description="Address of the HAProxy/load balancer in front of ports 80, 443 and 6443, if any. It is also "
+        "the address nodes register with (RKE2's fixed registration address); without it, the first control-plane node.",
     )
+    rke2: Rke2 = Field(default_factory=Rke2, title="Kubernetes (RKE2)")
 
     @field_validator("nodes")
     @classmethod
@@ -162,6 +190,18 @@ class SdcVmsTarget(Section):
         if not any(node.role == "control-plane" for node in nodes):
             raise ValueError("at least one node needs role control-plane")
         return nodes
+
+    @field_validator("load_balancer")
+    @classmethod
+    def _load_balancer(cls, value: str | None) -> str | None:
+        return _host(value) if value is not None else None
+
+    @property
+    def registration_address(self) -> str:
+        """Where joining nodes and the jump host reach the cluster: the load balancer, else the first server."""
+        if self.load_balancer:
+            return self.load_balancer
+        return next(node.host for node in self.nodes if node.role == "control-plane")
 
 
 class ExistingClusterTarget(Section):

@@ -19,14 +19,19 @@ def up(argv: list[str] | None = None) -> int:
     parser.add_argument("--loopback", action="store_true", help="nodes on loopback ports, no network namespaces")
     parser.add_argument("--server-version", help="Kubernetes version the emulator reports, e.g. v1.22.0")
     parser.add_argument("--kube-tls", action="store_true", help="serve the Kubernetes API over HTTPS (rig CA in the kubeconfig)")
+    parser.add_argument("--bare", action="store_true",
+                        help="bare VMs: no cluster; target.kind sdc-vms with stand-in RKE2 artifacts (see README)")
+    parser.add_argument("--roles", help="comma-separated role per node, e.g. control-plane,worker,database")
+    parser.add_argument("--images-mb", type=float, default=1.0, help="size of the stand-in images archive (MB)")
     args = parser.parse_args(argv)
     try:
         rig = Rig.up(args.dir, nodes=args.nodes, facts=args.fact, rollout_delay=args.rollout_delay,
                      netns=False if args.loopback else None, server_version=args.server_version,
-                     kube_tls=args.kube_tls)
+                     kube_tls=args.kube_tls, bare=args.bare,
+                     roles=args.roles.split(",") if args.roles else None, images_mb=args.images_mb)
     except RigError as exc:
         print(f"tests/rig/up: {exc}", file=sys.stderr)
-        return 2 if "--fact" in str(exc) or "--nodes" in str(exc) else 1
+        return 2 if any(flag in str(exc) for flag in ("--fact", "--nodes", "--roles", "--bare")) else 1
     print(rig.describe())
     return 0
 

@@ -19,6 +19,7 @@ import ipaddress
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -52,7 +53,7 @@ DEFAULT_FACTS: dict[str, str] = {
     "sudo": "nopasswd",
     "dns": "on",
 }
-FACT_KEYS = set(DEFAULT_FACTS) | {"kernel", "machine_id", "os"}
+FACT_KEYS = set(DEFAULT_FACTS) | {"kernel", "machine_id", "os", "hostname"}
 
 
 class RigError(Exception):
@@ -187,6 +188,9 @@ class Rig:
         self._pg_admin_password = ""
         self.kube_tls = False
         self.kube_ca_path = self.dir / "kube-tls" / "ca.crt"
+        self.bare = False
+        self.artifacts_path = self.dir / "rke2-artifacts"
+        self.standins_path = self.dir / "standins"
         if self.state_path.exists():
             self._load_state()
 
@@ -200,6 +204,7 @@ class Rig:
         self.subnet = state.get("subnet", "")
         self._pg_admin_password = state.get("pg_admin_password", "")
         self.kube_tls = state.get("kube_tls", False)
+        self.bare = state.get("bare", False)
         if self.env_path.exists():
             self.env = dict(line.split("=", 1) for line in self.env_path.read_text().splitlines() if "=" in line)
 
@@ -208,7 +213,7 @@ class Rig:
             "rig_id": self.rig_id, "runtime": str(self.runtime), "nodes": [asdict(n) for n in self.nodes],
             "api_url": self.api_url, "pg_port": self.pg_port, "use_netns": self.use_netns, "subnet": self.subnet,
             "bridge": self.bridge, "fqdn": self.fqdn, "pg_admin_password": self._pg_admin_password,
-            "kube_tls": self.kube_tls,
+            "kube_tls": self.kube_tls, "bare": self.bare,
         }
         _write_private(self.state_path, json.dumps(state, indent=2))
 
@@ -232,9 +237,12 @@ class Rig:
     # --- up / down ------------------------------------------------------------------------------
     @classmethod
     def up(cls, dir: Path | str, nodes: int = 3, facts: Iterable[str] = (), rollout_delay: float = 0.5,
-           netns: bool | None = None, server_version: str | None = None, kube_tls: bool = False) -> "Rig":
+           netns: bool | None = None, server_version: str | None = None, kube_tls: bool = False,
+           bare: bool = False, roles: list[str] | None = None, images_mb: float = 1.0) -> "Rig":
         if nodes < 1 or nodes > 60:
             raise RigError(f"--nodes {nodes}: between 1 and 60")
+        if roles is not None and len(roles) != nodes:
+            raise RigError(f"--roles names {len(roles)} roles for {nodes} nodes")
         fact_map = parse_facts(facts)
         names = [f"n{i}" for i in range(1, nodes + 1)]
         for node_name in fact_map:
@@ -247,15 +255,18 @@ class Rig:
         rig.dir.mkdir(parents=True, exist_ok=True)
         rig.use_netns = netns_available() if netns is None else netns
         rig.kube_tls = kube_tls
+        rig.bare = bare
+        if bare and not rig.use_netns:
+            raise RigError("--bare needs network namespaces (each node listens on RKE2's own ports 6443 and 9345)")
         try:
-            rig._start(names, fact_map, rollout_delay, server_version)
+            rig._start(names, fact_map, rollout_delay, server_version, roles, images_mb)
         except BaseException:
             rig.down(quiet=True)
             raise
         return rig
 
     def _start(self, names: list[str], fact_map: dict[str, dict[str, str]], rollout_delay: float,
-               server_version: str | None) -> None:
+               server_version: str | None, roles: list[str] | None = None, images_mb: float = 1.0) -> None:
         self._prepare_runtime()
         self._ensure_user()
         self._client_key()
@@ -265,7 +276,12 @@ class Rig:
             self.subnet = self._pick_subnet()
             self._make_bridge()
         for index, name in enumerate(names):
-            role = "control-plane" if index == 0 and len(names) > 1 else "worker"
+            if roles is not None:
+                role = roles[index]
+            elif self.bare:
+                role = "control-plane" if index < (3 if len(names) >= 5 else 1) else "worker"
+            else:
+                role = "control-plane" if index == 0 and len(names) > 1 else "worker"
             facts = {**DEFAULT_FACTS, **fact_map.get(name, {})}
             machine_id = facts.pop("machine_id", None) or hashlib.md5(f"{self.rig_id}/{name}".encode()).hexdigest()
             if self.use_netns:
@@ -282,7 +298,10 @@ class Rig:
         self._save_state()
         self._start_postgres()
         self._save_state()
-        self._start_kube(server_version)
+        if self.bare:
+            self._write_standins(images_mb)
+        else:
+            self._start_kube(server_version)
         self._save_state()
         self._add_jump_host_dns()
         self._write_client_files()
@@ -409,6 +428,10 @@ class Rig:
         (ndir / "machine-id").write_text(node.machine_id + "\n")
         self._write_hosts(node)
         self._write_facts(node)
+        if self.bare:
+            for folder, mounted in self.NODE_ROOTS.items():
+                (ndir / "root" / folder).mkdir(parents=True, exist_ok=True)
+                Path(mounted).mkdir(parents=True, exist_ok=True)  # an empty mount point on the machine
         if node.netns:
             _run(["ip", "netns", "add", node.netns])
             veth = f"drv{self.rig_id}{node.name}"[:15]
@@ -441,6 +464,45 @@ class Rig:
             "",
         ])
         (ndir / "sshd_config").write_text(config)
+
+    # --- bare nodes: RKE2 stand-ins ------------------------------------------------------------
+    # What RKE2 writes lives in per-node directories bind-mounted over the real paths inside the node's
+    # mount namespace, so the installer's commands name /etc/rancher/rke2/config.yaml and friends as on
+    # a real machine, and no node sees another's files.
+    NODE_ROOTS = {"etc-rancher": "/etc/rancher", "var-lib-rancher": "/var/lib/rancher", "usr-local": "/usr/local"}
+
+    def node_root(self, node: RigNode, path: str) -> Path:
+        """Where the rig keeps what the node sees at `path` (e.g. /etc/rancher/rke2/config.yaml)."""
+        for folder, mounted in self.NODE_ROOTS.items():
+            if path == mounted or path.startswith(mounted + "/"):
+                return self.node_dir(node) / "root" / folder / path[len(mounted):].lstrip("/")
+        raise RigError(f"{path} is not under a per-node directory ({', '.join(self.NODE_ROOTS.values())})")
+
+    def _write_standins(self, images_mb: float) -> None:
+        from tests.rig.standin import artifacts
+
+        if self.standins_path.exists():
+            shutil.rmtree(self.standins_path)
+        self.standins_path.mkdir(parents=True)
+        os.chmod(self.standins_path, 0o755)
+        (self.standins_path / "events.jsonl").touch()
+        if self.artifacts_path.exists():
+            shutil.rmtree(self.artifacts_path)
+        artifacts.build(self.artifacts_path, PYTHON, REPO, self.dir, images_mb)
+        for node in self.nodes:
+            artifacts.node_usr_local(self.node_root(node, "/usr/local"), PYTHON, REPO, self.dir)
+        self._write_node_table()
+
+    def _write_node_table(self) -> None:
+        table = {n.machine_id: {"name": n.name, "host": n.host, "role": n.role, "machine_id": n.machine_id,
+                                "facts": n.facts, "runtime": str(self.node_dir(n) / "standin")} for n in self.nodes}
+        (self.standins_path / "nodes.json").write_text(json.dumps(table, indent=2))
+
+    def events(self) -> list[dict[str, Any]]:
+        """What the stand-ins were asked, in order of one monotonic clock."""
+        from tests.rig.standin.common import read_events
+
+        return sorted(read_events(self.dir), key=lambda e: e["t"])
 
     def _new_host_key(self, node: RigNode) -> None:
         key = self.node_dir(node) / "ssh_host_ed25519_key"
@@ -523,6 +585,8 @@ class Rig:
         node.facts[key] = value
         self._write_facts(node)
         self._write_hosts(node)
+        if self.bare:
+            self._write_node_table()
         self._save_state()
 
     # --- node processes -------------------------------------------------------------------------
@@ -538,7 +602,12 @@ class Rig:
             Path("/etc/os-release").is_symlink() else f"mount --bind {ndir / 'os-release'} /usr/lib/os-release",
             f"exec /usr/sbin/sshd -f {ndir / 'sshd_config'} -E {log}",
         ]
-        argv = ["unshare", "-m", "--propagation", "private", "sh", "-ec", " && ".join(mounts)]
+        unshare = ["unshare", "-m", "--propagation", "private"]
+        if self.bare:
+            mounts[-1:-1] = [f"mount --bind {ndir / 'root' / folder} {mounted}" for folder, mounted in
+                             self.NODE_ROOTS.items()] + [f"hostname {shlex.quote(node.facts.get('hostname') or node.name)}"]
+            unshare.append("-u")  # its own host name, as a VM has
+        argv = [*unshare, "sh", "-ec", " && ".join(mounts)]
         if node.netns:
             argv = ["ip", "netns", "exec", node.netns] + argv
         Path("/run/sshd").mkdir(exist_ok=True)
@@ -768,7 +837,7 @@ class Rig:
             return candidate.stem.removeprefix("digit-")
         return "2.9-lts"
 
-    def _write_client_files(self) -> None:
+    def _write_kubeconfig(self) -> None:
         token = secrets.token_hex(16)
         kubeconfig = {
             "apiVersion": "v1", "kind": "Config", "current-context": "digit-rig",
@@ -779,6 +848,10 @@ class Rig:
             "contexts": [{"name": "digit-rig", "context": {"cluster": "digit-rig", "user": "digit-rig-admin"}}],
         }
         _write_private(self.kubeconfig_path, json.dumps(kubeconfig, indent=2) + "\n")
+
+    def _write_client_files(self) -> None:
+        if not self.bare:
+            self._write_kubeconfig()
         git_key = self.dir / "keys" / "git-sync"
         git_key.parent.mkdir(parents=True, exist_ok=True)
         if not git_key.exists():
@@ -791,9 +864,8 @@ class Rig:
             "version: 1",
             f"name: rig-{self.rig_id}",
             "target:",
-            "  kind: existing-cluster",
-            "  kubeconfig: kubeconfig",
-            "  context: digit-rig",
+            *(["  kind: sdc-vms"] if self.bare else
+              ["  kind: existing-cluster", "  kubeconfig: kubeconfig", "  context: digit-rig"]),
             "  nodes:",
         ]
         for node in self.nodes:
@@ -811,9 +883,14 @@ class Rig:
             if node.host not in seen_hosts:
                 lines.append(f'      "{node.host}": "{node.host_key_fingerprint}"')
                 seen_hosts.add(node.host)
+        if self.bare:
+            lines += ["  rke2:", "    artifacts: rke2-artifacts  # stand-ins written by tests/rig/standin"]
+            profile = "sdc-dev" if len(self.nodes) >= 3 else "quickstart"
+        else:
+            profile = "dev" if len(self.nodes) >= 3 else "quickstart"
         lines += [
             "sizing:",
-            f"  profile: {'dev' if len(self.nodes) >= 3 else 'quickstart'}",
+            f"  profile: {profile}",
             "domain:",
             f"  fqdn: {self.fqdn}",
             "  tls: {mode: self-signed}",
@@ -856,6 +933,8 @@ class Rig:
         for node in self.nodes:
             self._wait_port(node.host, node.port, f"sshd of {node.name}")
         self._wait_port("127.0.0.1", self.pg_port, "PostgreSQL")
+        if self.bare:
+            return
         import ssl
 
         context = ssl.create_default_context(cafile=str(self.kube_ca_path)) if self.kube_tls else None
@@ -873,7 +952,8 @@ class Rig:
     def describe(self) -> str:
         rows = [f"rig {self.rig_id} in {self.dir} ({'network namespaces' if self.use_netns else 'loopback'})"]
         rows += [f"  {n.name:4} {n.role:13} ssh {SSH_USER}@{n.host}:{n.port}  {n.host_key_fingerprint}" for n in self.nodes]
-        rows += [f"  kubernetes  {self.api_url}   (kubeconfig {self.kubeconfig_path})",
+        rows += [f"  kubernetes  none yet: bare nodes, stand-in RKE2 artifacts in {self.artifacts_path}" if self.bare else
+                 f"  kubernetes  {self.api_url}   (kubeconfig {self.kubeconfig_path})",
                  f"  postgresql  127.0.0.1:{self.pg_port}  user {DB_USER}, password in {self.env_path}",
                  f"  domain      {self.fqdn} -> {self._lb_address()}",
                  f"  answers     {self.answers_path}"]
