@@ -88,7 +88,9 @@ def domain(module: str, function: str) -> Callable[[StepContext], dict]:
         if fn is None:
             raise StepFailed(f"step {ctx.step_id} is not built yet: {module} has no {function}()",
                              remediation="use a build of the installer that includes this step")
-        return fn(ctx)
+        result = fn(ctx)
+        # Typed step outputs (dataclasses with to_dict) are journalled as their dict.
+        return result.to_dict() if hasattr(result, "to_dict") else result
 
     run.__qualname__ = f"{module}.{function}"
     return run
@@ -130,7 +132,17 @@ def build_steps(answers: Any) -> list[Step]:
              stall_after=60, timeout=900, waiting_for="the target to answer preflight probes"),
     ]
     before_database = ("preflight",)
-    if kind in PROVISIONED_KINDS:
+    if kind == "sdc-vms":
+        steps += [
+            Step("provision", "Install Kubernetes (RKE2) on the nodes", domain("installer.provision.step", "provision"),
+                 needs=("preflight",), sections=("name", "target", "registry"), stall_after=300, timeout=3 * 3600,
+                 retry=Retry(attempts=1), waiting_for="the nodes to install and join"),
+            Step("storage", "Prepare the nodes' storage", domain("installer.provision.storage", "storage"),
+                 needs=("provision",), sections=("name", "target", "sizing", "release"),
+                 extra_inputs=charts_digest, stall_after=120, timeout=1800, retry=Retry(attempts=1)),
+        ]
+        before_database = ("storage",)
+    elif kind in PROVISIONED_KINDS:
         steps += [
             Step("provision", "Provision nodes and Kubernetes", provision_not_built, needs=("preflight",),
                  sections=("target", "sizing"), retry=Retry(attempts=1)),

@@ -60,6 +60,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "database.password": _alnum(24),
     # DIGIT's first SUPERUSER, created by egov-user's job.
     "credentials.digit_superuser_password": _alnum(20),
+    # RKE2's cluster token: every node presents it to join; it only ever travels inside 0600 files.
+    "target.rke2.token": _alnum(48),
 }
 
 
@@ -185,6 +187,15 @@ class SecretStore:
         if self.cluster is not None and (generated or remote is None or any(remote.get(k) != v for k, v in merged.items())):
             self.cluster.write(merged)
         return {key: merged[key] for key in keys}, generated
+
+    def keep(self, key: str, value: str) -> None:
+        """Store a value found elsewhere (a cluster's own token read back from its node) under `key`."""
+        redact.register(value)
+        if not self.persist:
+            return
+        local = self._read_local()
+        if local.get(key) != value:
+            self._write_local({**local, key: value})
 
     def get(self, key: str) -> str | None:
         return self.load().get(key)

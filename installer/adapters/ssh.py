@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import shlex
 import socket
 import time
 from dataclasses import dataclass, field
@@ -254,10 +255,66 @@ class SSHSession:
             channel.close()
         return CommandResult(status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), started, time.time())
 
+    def sudo(self, argv: list[str], timeout: float | None = None) -> CommandResult:
+        """Run argv as root through `sudo -n` (never prompts), every argument shell-quoted."""
+        return self.run(sudo_command(argv), timeout=timeout)
+
+    def _sftp(self) -> Any:
+        import paramiko
+
+        if self._transport is None or not self._transport.is_active():
+            raise SSHError(f"not connected to {self.host}:{self.port}")
+        try:
+            sftp = paramiko.SFTPClient.from_transport(self._transport)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise SSHError(f"no SFTP on {self.host}:{self.port}: {exc}") from None
+        sftp.get_channel().settimeout(self.timeout)  # every SFTP request answers within the timeout
+        return sftp
+
+    def put_file(self, local: Path, remote: str, mode: int = 0o600, timeout: float = 3600.0,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        """Copy a local file over SFTP; the remote file gets `mode` before any byte is written."""
+        deadline = time.monotonic() + timeout
+        size = Path(local).stat().st_size
+        sftp = self._sftp()
+        try:
+            with open(local, "rb") as source, sftp.open(remote, "wb") as target:
+                sftp.chmod(remote, mode)
+                target.set_pipelined(True)
+                sent = 0
+                for chunk in iter(lambda: source.read(1 << 18), b""):
+                    if time.monotonic() > deadline:
+                        raise SSHError(f"copying {Path(local).name} to {self.host} did not finish within {timeout:g}s")
+                    target.write(chunk)
+                    sent += len(chunk)
+                    if progress is not None:
+                        progress(sent, size)
+        except (OSError, EOFError, socket.timeout) as exc:
+            raise SSHError(f"copying {Path(local).name} to {self.host}:{remote} failed: {exc}") from None
+        finally:
+            sftp.close()
+
+    def put_private(self, data: bytes, remote: str) -> None:
+        """Write bytes (a config holding a secret) to a 0600 file over SFTP: never on a command line."""
+        sftp = self._sftp()
+        try:
+            with sftp.open(remote, "wb") as target:
+                sftp.chmod(remote, 0o600)
+                target.write(data)
+        except (OSError, EOFError, socket.timeout) as exc:
+            raise SSHError(f"writing {remote} on {self.host} failed: {exc}") from None
+        finally:
+            sftp.close()
+
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+
+def sudo_command(argv: list[str]) -> str:
+    """`sudo -n -- ARG...` with every argument shell-quoted, so no argument is ever re-read by a shell."""
+    return "sudo -n -- " + " ".join(shlex.quote(str(arg)) for arg in argv)
 
 
 def connect(host: str, port: int, user: str, private_key: Any, policy: HostKeyPolicy, timeout: float = 10.0) -> SSHSession:

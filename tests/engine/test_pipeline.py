@@ -30,7 +30,19 @@ def test_existing_cluster_has_no_provisioning_and_needs_form_a_chain():
     assert by_id["validate"].always_run
 
 
-@pytest.mark.parametrize("kind", ["sdc-vms", "aws", "azure", "gcp", "openstack-nic"])
+def test_sdc_vms_provisioning_stops_before_any_node_when_the_artifacts_are_missing(tmp_path):
+    answers = example("sdc-vms")
+    steps = build_steps(answers)
+    assert [s.id for s in steps][2:4] == ["provision", "storage"]
+    provision = steps[2]
+    result = Engine([Step(provision.id, provision.title, provision.run)], answers=answers,
+                    state_dir=tmp_path, install=answers.name).run()
+    assert result.exit_code == 1
+    assert result.message == ("RKE2 artifacts: target.rke2.artifacts: /opt/digit/rke2-artifacts is not a folder; "
+                              "nothing was copied to any node")
+
+
+@pytest.mark.parametrize("kind", ["aws", "azure", "gcp", "openstack-nic"])
 def test_targets_that_need_provisioning_stop_there_honestly(kind, tmp_path):
     answers = example(kind)
     steps = build_steps(answers)

@@ -459,6 +459,7 @@ class Rig:
             "MaxStartups 200:30:400",
             "MaxSessions 50",
             "UseDNS no",
+            "Subsystem sftp internal-sftp",
             "LogLevel VERBOSE",
             f"SetEnv PATH={fakebin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
             "",
@@ -469,7 +470,8 @@ class Rig:
     # What RKE2 writes lives in per-node directories bind-mounted over the real paths inside the node's
     # mount namespace, so the installer's commands name /etc/rancher/rke2/config.yaml and friends as on
     # a real machine, and no node sees another's files.
-    NODE_ROOTS = {"etc-rancher": "/etc/rancher", "var-lib-rancher": "/var/lib/rancher", "usr-local": "/usr/local"}
+    NODE_ROOTS = {"etc-rancher": "/etc/rancher", "var-lib-rancher": "/var/lib/rancher", "usr-local": "/usr/local",
+                  "srv": "/srv"}  # /srv: the nodes' data path (static volumes' host directories)
 
     def node_root(self, node: RigNode, path: str) -> Path:
         """Where the rig keeps what the node sees at `path` (e.g. /etc/rancher/rke2/config.yaml)."""
@@ -870,7 +872,8 @@ class Rig:
         ]
         for node in self.nodes:
             lines.append(f"    - {{name: {node.name}, host: {node.host}, role: {node.role}"
-                         + (f", port: {node.port}" if node.port != 22 else "") + "}")
+                         + (f", port: {node.port}" if node.port != 22 else "")
+                         + (", data_paths: [/srv]" if self.bare else "") + "}")
         lines += [
             "  ssh:",
             f"    user: {SSH_USER}",
