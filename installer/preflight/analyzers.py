@@ -231,8 +231,12 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
         if target_kind == "sdc-vms":
             busy = sorted(set(cat.REQUIRED_PORTS.get(node.role, ())) & parse_listen_ports(s.get("listen", "")))
             wanted = ", ".join(map(str, cat.REQUIRED_PORTS.get(node.role, ())))
-            results.add("node.ports", not busy, name, "free" if not busy else f"in use: {', '.join(map(str, busy))}",
-                        f"free: {wanted}")
+            if busy and s.get("rke2", "").strip() == "installed":
+                results.add("node.ports", True, name, f"held by RKE2 this installer installed: "
+                            f"{', '.join(map(str, busy))}", f"free: {wanted}, or held by this install's RKE2")
+            else:
+                results.add("node.ports", not busy, name,
+                            "free" if not busy else f"in use: {', '.join(map(str, busy))}", f"free: {wanted}")
         addresses = parse_getent(s.get("dns", ""))
         if not addresses:
             results.add("node.dns", False, name, "does not resolve", "resolves")

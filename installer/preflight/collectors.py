@@ -59,6 +59,8 @@ def node_script(data_paths: list[str], fqdn: str) -> str:
         ("listen", "ss -Htln 2>/dev/null"),
         ("disk", f"df -P -B1 {paths} 2>&1"),
         ("dns", f"getent hosts {shlex.quote(fqdn)} 2>/dev/null"),
+        # RKE2 installed by this installer (provision's mark): its own ports are then expected to be held.
+        ("rke2", "test -f /var/lib/rancher/digit-installer/installed-sha256sum-amd64.txt && echo installed"),
     ]
     lines = ["export LC_ALL=C"]
     for name, command in sections:
