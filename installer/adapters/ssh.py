@@ -124,6 +124,19 @@ class RemoteSession(Protocol):
         """
         ...
 
+    def sudo(self, argv: list[str], timeout: float | None = None) -> CommandResult:
+        """`run` of argv as root via `sudo -n`, every argument shell-quoted; same errors as run."""
+        ...
+
+    def put_file(self, local: Path, remote: str, mode: int = 0o600, timeout: float = 3600.0,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        """Copy a file over SFTP, `mode` set before the first byte; SSHError on failure or after `timeout`."""
+        ...
+
+    def put_private(self, data: bytes, remote: str) -> None:
+        """Write bytes to a 0600 file over SFTP (for content holding a secret); SSHError on failure."""
+        ...
+
     def close(self) -> None:
         """Close the connection; safe to call twice."""
         ...
