@@ -213,6 +213,10 @@ class ExistingClusterTarget(Section):
     storage_class: str | None = Field(default=None, title="StorageClass", description="StorageClass for DIGIT's volumes (default: the cluster's default).")
     nodes: list[Node] = Field(default_factory=list, title="Machines", description="The cluster's machines, so host checks can run on them.")
     ssh: SSHAccess | None = Field(default=None, title="SSH access", description="Needed when machines are listed.")
+    take_over_install: str | None = Field(
+        default=None, title="Take over install",
+        description="The name of another install in this cluster whose namespaces and releases this one may "
+        "take over. Without it, preflight and deploy refuse to touch another install's releases.")
 
     @field_validator("nodes")
     @classmethod

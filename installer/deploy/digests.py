@@ -14,6 +14,7 @@ from typing import Any
 LABEL_VERSION = "digit-installer-version"
 LABEL_VALUES_DIGEST = "digit-installer-values-digest"
 LABEL_CHART_DIGEST = "digit-installer-chart-digest"
+LABEL_INSTALL = "digit-installer-install"  # the answers `name` of the install that owns the release
 _LABEL_DIGEST_LENGTH = 48
 
 
@@ -49,12 +50,23 @@ def label_value(digest: str) -> str:
     return digest.split(":", 1)[-1][:_LABEL_DIGEST_LENGTH]
 
 
-def release_labels(installer_version: str, chart: str, values: str) -> dict[str, str]:
-    return {
+def release_labels(installer_version: str, chart: str, values: str, install: str = "") -> dict[str, str]:
+    labels = {
         LABEL_VERSION: installer_version,
         LABEL_CHART_DIGEST: label_value(chart),
         LABEL_VALUES_DIGEST: label_value(values),
     }
+    if install:
+        labels[LABEL_INSTALL] = install
+    return labels
+
+
+def foreign_owner(labels: dict[str, str] | None, install: str, take_over: str | None = None) -> str | None:
+    """The other install a release belongs to, unless it is ours or the operator named it to take over."""
+    owner = (labels or {}).get(LABEL_INSTALL)
+    if not owner or not install or owner == install or owner == take_over:
+        return None
+    return owner
 
 
 def is_unchanged(labels: dict[str, str] | None, chart: str, values: str) -> bool:

@@ -108,12 +108,16 @@ class Executor:
     def __init__(self, helm: HelmOperations, watcher: Watcher, *, installer_version: str,
                  concurrency: int = 4, uninstall_failed_install: bool = True,
                  on_event: Callable[[ReleaseEvent], None] | None = None,
-                 cancelled: threading.Event | None = None):
+                 cancelled: threading.Event | None = None, install: str = "", take_over: str | None = None):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.helm = helm
         self.watcher = watcher
         self.installer_version = installer_version
+        # The answers `name`: releases labelled by another install are refused, never upgraded,
+        # unless the operator named that install in target.take_over_install.
+        self.install = install
+        self.take_over = take_over
         self.concurrency = concurrency
         self.uninstall_failed_install = uninstall_failed_install
         self._on_event = on_event
@@ -195,6 +199,13 @@ class Executor:
         chart_digest = spec.chart_digest or digests.chart_digest(spec.chart)
         values_digest = spec.values_digest or digests.values_digest(spec.values)
         current = self.helm.current(spec.name, spec.namespace)
+        owner = digests.foreign_owner(current.labels if current else None, self.install, self.take_over)
+        if owner:
+            result.error = (f"release {spec.namespace}/{spec.name} belongs to install '{owner}', not '{self.install}'; "
+                            f"refusing to change it (to take it over, set target.take_over_install: {owner})")
+            result.reason = "OwnedByAnotherInstall"
+            self._emit(ReleaseEvent(spec.name, "failed", result.error))
+            return result
         if current is not None and current.status == "deployed" and (
                 digests.is_unchanged(current.labels, chart_digest, values_digest)
                 or self._renders_the_same(spec, current, chart_digest)):
@@ -231,7 +242,7 @@ class Executor:
         install = current is None
         result.action = "install" if install else "upgrade"
         self._emit(ReleaseEvent(spec.name, "started", f"{result.action} ({spec.namespace})"))
-        labels = digests.release_labels(self.installer_version, chart_digest, values_digest)
+        labels = digests.release_labels(self.installer_version, chart_digest, values_digest, self.install)
         failure: Breakage
         try:
             revision, manifest = self.helm.apply(spec, labels, install)
@@ -265,6 +276,8 @@ class Executor:
         chart_digest = spec.chart_digest or digests.chart_digest(spec.chart)
         values_digest = spec.values_digest or digests.values_digest(spec.values)
         current = self.helm.current(spec.name, spec.namespace)
+        if current is not None and (owner := digests.foreign_owner(current.labels, self.install, self.take_over)):
+            return f"refuse: belongs to install '{owner}'"
         if current is None or current.last_deployed_revision is None:
             return "install"
         if current.status == "deployed" and (digests.is_unchanged(current.labels, chart_digest, values_digest)

@@ -234,7 +234,9 @@ def run_releases(ctx: Any, specs: list[ReleaseSpec], label: str, cluster: Cluste
         executor = Executor(operations, watcher, installer_version=__version__,
                             concurrency=_env_int(CONCURRENCY_ENV, DEFAULT_CONCURRENCY),
                             uninstall_failed_install=os.environ.get(UNINSTALL_FAILED_ENV, "") in ("1", "true", "yes"),
-                            on_event=_Reporter(ctx, len(specs)), cancelled=ctx.cancelled)
+                            on_event=_Reporter(ctx, len(specs)), cancelled=ctx.cancelled,
+                            install=ctx.answers.name,
+                            take_over=getattr(ctx.answers.target, "take_over_install", None))
         if ctx.dry_run:
             return _dry_run(ctx, specs, executor)
         ctx.progress(0, len(specs), "releases", f"{label}: {len(specs)} releases")

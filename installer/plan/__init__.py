@@ -274,7 +274,7 @@ def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = Non
             raise PlanError(f"release {r.name}: {exc}", key="release.charts") from None
 
     plan_namespaces = graph.namespaces
-    objects = namespaces(plan_namespaces)
+    objects = namespaces(plan_namespaces, install=answers.name)
     objects += pull_secrets(answers, plan_namespaces, secrets.optional("registry.password"))
     objects += tls_secrets(answers, plan_namespaces, secrets.optional("domain.tls.key"))
     return Plan(name=answers.name, profile=profile.name, charts_root=charts_root, graph=graph, sizing=sizing,

@@ -18,6 +18,8 @@ from installer.plan.values import GIT_SYNC_SECRET, PULL_SECRET, STATIC_STORAGE_C
 
 INSTALLER_NAMESPACE = "digit-installer"
 MANAGED_LABELS = {"app.kubernetes.io/managed-by": "digit-installer"}
+# Which install (answers `name`) made a namespace: a second install with another name must not take it over.
+INSTALL_LABEL = "digit-installer/install"
 SERVICES_NAMESPACE = "egov"
 VOLUME_ROOT = "digit-volumes"
 
@@ -60,8 +62,14 @@ def _secret(name: str, namespace: str, data: dict[str, str], kind: str = "Opaque
                           "data": {k: _b64(v) for k, v in sorted(data.items())}}, holds_secret=True)
 
 
-def namespaces(names: list[str]) -> list[ClusterObject]:
-    return [ClusterObject({"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(name)})
+def namespaces(names: list[str], install: str = "") -> list[ClusterObject]:
+    def meta(name: str) -> dict[str, Any]:
+        found = _meta(name)
+        if install:
+            found["labels"][INSTALL_LABEL] = install
+        return found
+
+    return [ClusterObject({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(name)})
             for name in sorted(set(names) | {INSTALLER_NAMESPACE})]
 
 

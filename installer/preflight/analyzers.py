@@ -259,7 +259,7 @@ def _minor(version: str) -> tuple[int, int] | None:
 
 
 def analyze_cluster(facts: ClusterFacts, results: Results, profile: Any, storage_class: str | None,
-                    digit_namespaces: set[str]) -> None:
+                    digit_namespaces: set[str], install: str = "", take_over: str | None = None) -> None:
     target = facts.context
     if facts.error:
         results.add("k8s.api", False, target, facts.error, "API answers /version")
@@ -322,6 +322,22 @@ def analyze_cluster(facts: ClusterFacts, results: Results, profile: Any, storage
     else:
         ours = {ns for ns, labels in facts.namespaces.items()
                 if labels.get("app.kubernetes.io/managed-by") == "digit-installer"}
+        # Made by this installer is not enough: by this install (its answers `name`) is what makes it ours.
+        others: dict[str, list[str]] = {}
+        for ns in sorted(ours):
+            owner = facts.namespaces[ns].get("digit-installer/install")
+            if owner and install and owner != install and owner != take_over:
+                others.setdefault(owner, []).append(ns)
+        if others:
+            owner, names = sorted(others.items())[0]
+            results.add("k8s.existing_install", False, target,
+                        "; ".join(f"install '{o}' owns namespaces {', '.join(n)}" for o, n in sorted(others.items())),
+                        f"no other install's namespaces (this is '{install}')",
+                        f"another install of this installer, '{owner}', owns this cluster's DIGIT namespaces",
+                        severity="fail",
+                        remediation=f"Use another cluster, or, to take over install '{owner}' on purpose, set "
+                                    f"target.take_over_install: {owner} in the answers file.")
+            return
         foreign_ns = sorted(set(facts.namespaces) - ours)
         releases = [r for r in (facts.helm_releases or []) if r["namespace"] in digit_namespaces]
         foreign_releases = sorted({f"{r['namespace']}/{r['name']}" for r in releases if r["namespace"] not in ours})

@@ -158,7 +158,8 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
                                 policy.pinned if policy else {}, answers.target.ssh.known_hosts)
     if "cluster" in facts:
         analyzers.analyze_cluster(facts["cluster"], results, effective_profile(answers),
-                                  getattr(answers.target, "storage_class", None), digit_namespaces(answers))
+                                  getattr(answers.target, "storage_class", None), digit_namespaces(answers),
+                                  install=answers.name, take_over=getattr(answers.target, "take_over_install", None))
     if "database" in facts:
         analyzers.analyze_database(facts["database"], results, db.username, db.name)
     if "domain" in facts:
