@@ -13,18 +13,18 @@ import sys
 from pathlib import Path
 
 from installer import __version__
+from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from installer.state import UnsafeStateError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # subcommand -> (module, add-arguments function, run function, one-line help)
 SUBCOMMANDS = {
-    "validate": ("installer.cli", "add_validate_arguments", "run_validate", "check an answers file; every problem as FILE:LINE:COL: key: message"),
-    "schema": ("installer.cli", "add_schema_arguments", "run_schema", "print the JSON Schema of the answers file"),
+    "validate": ("installer.app.validate", "add_arguments", "run", "check an answers file; every problem as FILE:LINE:COL: key: message"),
+    "schema": ("installer.app.validate", "add_schema_arguments", "run_schema", "print the JSON Schema of the answers file"),
     "preflight": ("installer.preflight.command", "add_arguments", "run", "check nodes, cluster, database and domain before changing anything"),
     "plan": ("installer.plan.command", "add_arguments", "run", "show exactly what would be deployed, offline: releases, order, values, manifests"),
-    "status": ("installer.engine.command", "add_status_arguments", "run_status", "show every step of an install with its outcome"),
-    "support-bundle": ("installer.engine.command", "add_bundle_arguments", "run_bundle", "collect logs and state for a maintainer, without secrets"),
+    "status": ("installer.app.status", "add_arguments", "run", "show every step of an install with its outcome"),
+    "support-bundle": ("installer.app.support_bundle", "add_arguments", "run", "collect logs and state for a maintainer, without secrets"),
 }
 
 
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.answers and not args.interactive:
             if args.sections:
                 parser.error("--sections goes with --interactive")
-            return int(_load("installer.engine.command", "run", "--answers")(args))
+            return int(_load("installer.app.headless", "run", "--answers")(args))
         return run_wizard(args)
     except UsageError as exc:
         print(f"install.sh: {exc}", file=sys.stderr)
@@ -154,59 +154,3 @@ def run_wizard(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         raise
     return int(face.run(args))
-
-
-# ---------------------------------------------------------------- validate and schema
-
-
-def print_problems(problems, stream=None) -> None:
-    stream = stream or sys.stderr
-    for problem in problems:
-        print(problem, file=stream)
-
-
-def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="answers file")
-    parser.add_argument("--strict", action="store_true",
-                        help="treat warnings (referenced files that do not exist, secrets others can read) as errors")
-    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing when the file is valid")
-
-
-def run_validate(args: argparse.Namespace) -> int:
-    from installer.answers import AnswersError, file_warnings, load_tree, validate_data
-
-    path = Path(args.file).expanduser()
-    try:
-        tree, data = load_tree(path)
-        answers = validate_data(data, filename=str(path), base_dir=path.resolve().parent, tree=tree)
-    except AnswersError as exc:
-        print_problems(exc.problems)
-        return EXIT_USAGE
-    warnings = file_warnings(answers.bind(path.resolve()), str(path), tree)
-    if any(w.severity == "error" for w in warnings):
-        print_problems(warnings)
-        return EXIT_USAGE
-    if args.strict and warnings:
-        print_problems([type(w)(w.file, w.line, w.col, w.key_path, w.message) for w in warnings])
-        return EXIT_USAGE
-    print_problems(warnings)
-    if not args.quiet:
-        print(f"{path}: valid ({answers.target.kind}, profile {answers.sizing.profile}, DIGIT {answers.release.version})")
-    return EXIT_OK
-
-
-def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
-
-
-def run_schema(args: argparse.Namespace) -> int:
-    import json
-
-    from installer.answers import json_schema
-
-    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK

@@ -125,8 +125,8 @@ class ProgressScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="run")
     def _run_engine(self) -> None:
-        from installer.engine import Engine
-        from installer.pipeline import build_steps, register_secrets
+        """The same start_install as the headless run: secrets registered, refusals reported, not raised."""
+        from installer.app.install import start_install
         from installer.state import state_dir_for
 
         state = self.wizard.state
@@ -135,12 +135,27 @@ class ProgressScreen(WizardScreen):
         except Exception as exc:  # the review page validated already; say what changed
             self.app.call_from_thread(self.set_status, f"cannot start: {exc}")
             return
-        register_secrets(answers)
-        steps = (self.wizard.build_steps or build_steps)(answers)
-        self.engine = Engine(steps, answers=answers, state_dir=state_dir_for(answers.name, state.state_dir),
-                             install=answers.name, resume=state.resume, sinks=[self.sink],
-                             answers_path=self.wizard.saved_path or state.answers_path)
-        self.engine.run()
+
+        def keep(engine: Any) -> None:
+            self.engine = engine
+
+        outcome = start_install(answers, state_dir_for(answers.name, state.state_dir), sinks=[self.sink],
+                                resume=state.resume, answers_path=self.wizard.saved_path or state.answers_path,
+                                steps_for=self.wizard.build_steps, on_engine=keep,
+                                warn=lambda message: self.app.call_from_thread(self.set_status, message))
+        if outcome.refused:
+            self.app.call_from_thread(self._refused, outcome.refused, outcome.exit_code)
+
+    def _refused(self, reason: str, exit_code: int) -> None:
+        """The run never started (another run holds the lock, the journal is unreadable): say why, stay usable."""
+        self.wizard.exit_code = exit_code
+        self.query_one("#cancel-run", Button).disabled = True
+        close = self.query_one("#close", Button)
+        close.disabled = False
+        close.focus()
+        self.query_one("#summary", Static).update(f"✗ {reason}\n  Nothing was changed. Close, or wait for "
+                                                  "the other run to finish and start again.")
+        self.set_status(reason)
 
     def action_cancel_run(self) -> None:
         if self.engine is not None and self.finished is None:

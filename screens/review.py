@@ -53,7 +53,7 @@ class ReviewScreen(WizardScreen):
             self.query_one("#save-start", Button).disabled = True
             return
         from installer.answers import dump_yaml
-        from installer.pipeline import build_steps
+        from installer.app.pipeline import build_steps
 
         self.query_one("#problems", Static).update("")
         steps = (self.wizard.build_steps or build_steps)(answers)

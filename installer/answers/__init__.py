@@ -15,7 +15,7 @@ from installer.answers.loader import (
     write_private,
 )
 from installer.answers.models import ANSWERS_VERSION, SECTION_MODELS, TARGET_KINDS, Answers
-from installer.answers.refs import SecretRef, SecretUnavailable
+from installer.answers.refs import SecretRef, SecretUnavailable, secret_refs, unreadable_secrets
 from installer.answers.rules import check_rules
 
 __all__ = [
@@ -37,6 +37,8 @@ __all__ = [
     "load_tree",
     "referenced_paths",
     "save_answers",
+    "secret_refs",
     "validate_data",
+    "unreadable_secrets",
     "write_private",
 ]

@@ -103,3 +103,37 @@ class SecretRef(BaseModel):
 
 def generate_ref() -> SecretRef:
     return SecretRef(generate=True)
+
+
+def secret_refs(value: Any, path: str = "") -> list[tuple[str, SecretRef]]:
+    """Every SecretRef inside an answers tree, with its dotted key path."""
+    if isinstance(value, SecretRef):
+        return [(path, value)]
+    found: list[tuple[str, SecretRef]] = []
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found += secret_refs(getattr(value, name, None), f"{path}.{name}" if path else name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found += secret_refs(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found += secret_refs(item, f"{path}[{index}]")
+    return found
+
+
+def unreadable_secrets(answers: Any) -> list[tuple[str, SecretRef, str]]:
+    """Resolve every env/file reference (which registers its value for masking).
+
+    Returns (key path, reference, problem) for each one that cannot be read; generated
+    secrets are the secret store's and are left out.
+    """
+    problems = []
+    for key_path, ref in secret_refs(answers):
+        if ref.generate:
+            continue
+        try:
+            answers.secret(ref)
+        except SecretUnavailable as exc:
+            problems.append((key_path, ref, str(exc)))
+    return problems

@@ -6,20 +6,24 @@ masked on the way in; cluster facts are gathered only for failed releases.
 """
 from __future__ import annotations
 
+import argparse
 import io
 import json
-import logging
 import os
 import stat
+import sys
 import tarfile
 import time
 from pathlib import Path
 from typing import Any
 
 from installer import redact
+from installer.app.answers_file import load, state_dir_of
+from installer.app.install import register_generated
+from installer.answers import unreadable_secrets
 from installer.engine import journal as jr
-
-log = logging.getLogger("installer.engine.bundle")
+from installer.engine.lock import current_holder
+from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 CLUSTER_TIMEOUT = 10
 LOG_TAIL_LINES = 50
@@ -155,8 +159,6 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
     state_dir = Path(state_dir)
     notes = []
     try:
-        from installer.engine.lock import current_holder
-
         journal = jr.Journal.load(state_dir, running_is_dead=current_holder(state_dir) is None)
     except jr.JournalError as exc:
         journal = jr.Journal(state_dir)
@@ -210,3 +212,39 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
         add("MANIFEST.json", json.dumps(jr.mask_tree(manifest), indent=2, default=str))
     os.replace(tmp, output)
     return manifest
+
+
+# --- the command -------------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--answers", metavar="FILE", help="the answers file describing the installation")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="where the journal, lock and logs live (default: $XDG_STATE_HOME/digit-installer/<name>)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="bundle path (default: ./digit-support-<name>-<time>.tar.gz)")
+    parser.add_argument("--no-cluster", action="store_true", help="do not contact the cluster")
+
+
+def run(args: argparse.Namespace) -> int:
+    answers = None
+    if args.answers:
+        answers = load(args.answers)
+        if answers is None:
+            return EXIT_USAGE
+        unreadable_secrets(answers)  # registers every readable secret for masking
+    elif not args.state_dir:
+        sys.stderr.write("give --answers FILE or --state-dir DIR\n")
+        return EXIT_USAGE
+    state_dir = state_dir_of(answers, args.state_dir)
+    if not state_dir.is_dir():
+        sys.stderr.write(f"no state directory at {state_dir}\n")
+        return EXIT_FAILED
+    warning = register_generated(state_dir)
+    if warning:
+        sys.stderr.write(warning + "\n")
+    name = answers.name if answers is not None else state_dir.name
+    output = Path(args.output or f"digit-support-{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.tar.gz")
+    manifest = write_bundle(state_dir, output, answers=answers, with_cluster=not args.no_cluster)
+    sys.stdout.write(redact.mask(f"support bundle: {output} ({len(manifest['files'])} files)") + "\n")
+    for note in manifest["notes"]:
+        sys.stdout.write(redact.mask(f"  note: {note}") + "\n")
+    return EXIT_OK

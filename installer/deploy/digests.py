@@ -1,4 +1,7 @@
-"""Digests that decide whether a release needs an upgrade, and the release labels that carry them.
+"""The release labels that carry the plan's digests, and the deployed manifest's fingerprint.
+
+The digests themselves have one owner each: values_digest in plan/values.py, chart_digest in
+adapters/helm/digests.py (a chart as the Helm adapter stages it).
 
 Helm release labels end up as Kubernetes label values on a real cluster (63 characters at most),
 so digests are stored shortened; 48 hex characters (192 bits) are plenty to detect a change.
@@ -7,42 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
-from typing import Any
+
+from installer.adapters.helm.digests import chart_digest
+from installer.plan.values import values_digest
+
+__all__ = ["LABEL_CHART_DIGEST", "LABEL_VALUES_DIGEST", "LABEL_VERSION", "chart_digest", "is_unchanged",
+           "label_value", "manifest_fingerprint", "release_labels", "values_digest"]
 
 LABEL_VERSION = "digit-installer-version"
 LABEL_VALUES_DIGEST = "digit-installer-values-digest"
 LABEL_CHART_DIGEST = "digit-installer-chart-digest"
 LABEL_INSTALL = "digit-installer-install"  # the answers `name` of the install that owns the release
 _LABEL_DIGEST_LENGTH = 48
-
-
-def values_digest(values: dict[str, Any]) -> str:
-    """sha256 of the values as canonical JSON, so key order and YAML formatting do not matter."""
-    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def chart_digest(chart_dir: Path) -> str:
-    """sha256 over every file of a chart directory (relative path and content, links followed).
-
-    Local `file://` dependencies are vendored or symlinked under charts/, so following links covers
-    DIGIT's `common` library chart too.
-    """
-    chart_dir = Path(chart_dir)
-    if chart_dir.is_file():
-        return "sha256:" + hashlib.sha256(chart_dir.read_bytes()).hexdigest()
-    hasher = hashlib.sha256()
-    for root, dirs, files in os.walk(chart_dir, followlinks=True):
-        dirs.sort()
-        for filename in sorted(files):
-            path = Path(root) / filename
-            relative = path.relative_to(chart_dir).as_posix()
-            hasher.update(relative.encode() + b"\0")
-            hasher.update(path.read_bytes())
-            hasher.update(b"\0")
-    return "sha256:" + hasher.hexdigest()
 
 
 def label_value(digest: str) -> str:

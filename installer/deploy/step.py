@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from installer import __version__, redact
-from installer.deploy import addons
+from installer.plan import addons
 from installer.deploy.model import DEPLOYED, FAILED, SKIPPED, UNCHANGED, DeployReport, ReleaseSpec
 
 CONCURRENCY_ENV = "DIGIT_INSTALLER_DEPLOY_CONCURRENCY"
@@ -160,28 +160,17 @@ def _planned(ctx: Any) -> list[dict[str, Any]]:
     return planned_releases(ctx)
 
 
-def release_specs(ctx: Any, modules: set[str] | None, exclude: set[str] = frozenset(),
-                  overlays: dict[str, dict[str, Any]] | None = None) -> list[ReleaseSpec]:
-    """The plan's releases of the given modules (None: every module not in `exclude`)."""
-    from installer.deploy import digests
-
+def release_specs(ctx: Any, modules: set[str] | None, exclude: set[str] = frozenset()) -> list[ReleaseSpec]:
+    """The plan's releases of the given modules (None: every module not in `exclude`), values as planned."""
     chosen = [r for r in _planned(ctx)
               if (modules is None and r["module"] not in exclude) or (modules is not None and r["module"] in modules)]
     names = {r["name"] for r in chosen}
-    specs = []
-    for release in chosen:
-        values = release["values"]
-        values_digest = release.get("values_digest") or ""
-        if overlays and release["name"] in overlays:
-            values = addons.deep_merge(values, overlays[release["name"]])
-            values_digest = digests.values_digest(values)
-        specs.append(ReleaseSpec(
-            name=release["name"], namespace=release["namespace"], chart=Path(release["chart"]), values=values,
-            # Needs outside this step's releases were made ready by an earlier step.
-            needs=tuple(n for n in release.get("needs") or () if n in names), wave=int(release.get("wave", 0)),
-            timeout=float(release.get("timeout") or 600), chart_digest=release.get("chart_digest") or "",
-            values_digest=values_digest))
-    return specs
+    return [ReleaseSpec(
+        name=release["name"], namespace=release["namespace"], chart=Path(release["chart"]), values=release["values"],
+        # Needs outside this step's releases were made ready by an earlier step.
+        needs=tuple(n for n in release.get("needs") or () if n in names), wave=int(release.get("wave", 0)),
+        timeout=float(release.get("timeout") or 600), chart_digest=release.get("chart_digest") or "",
+        values_digest=release.get("values_digest") or "") for release in chosen]
 
 
 class _Reporter:
@@ -309,8 +298,7 @@ def monitoring(ctx: Any) -> dict:
     answers = ctx.answers
     if not answers.monitoring.enabled:
         return {"enabled": False}
-    overlays = addons.monitoring_overlays(answers.monitoring)
-    specs = [s for s in release_specs(ctx, {ADDON_MODULES["monitoring"]}, overlays=overlays)
+    specs = [s for s in release_specs(ctx, {ADDON_MODULES["monitoring"]})
              if s.name != "jaeger" or answers.monitoring.tracing]
     secrets = [f"{addons.MONITORING_NAMESPACE}/{addons.GRAFANA_SECRET}"]
     if ctx.dry_run:
@@ -339,8 +327,7 @@ def ci(ctx: Any) -> dict:
     answers = ctx.answers
     if not answers.ci.jenkins:
         return {"enabled": False}
-    overlays = {"jenkins": addons.jenkins_overlay(answers.config_repos, answers.domain.fqdn)}
-    specs = release_specs(ctx, {ADDON_MODULES["ci"]}, overlays=overlays)
+    specs = release_specs(ctx, {ADDON_MODULES["ci"]})
     secret = f"{addons.JENKINS_NAMESPACE}/{addons.JENKINS_SECRET}"
     if ctx.dry_run:
         ctx.log(f"would create or update Secret {secret}")

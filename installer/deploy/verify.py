@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from installer import redact
-from installer.deploy import addons
+from installer.plan import addons
 
 HEALTH_TIMEOUT = 10.0
 # Core services and the path their health endpoint answers on behind DIGIT's ingress.

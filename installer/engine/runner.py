@@ -13,19 +13,17 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from installer import redact
+from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from installer.engine import events as ev
 from installer.engine import journal as jr
 from installer.engine.digest import combine, section_digests
 from installer.engine.lock import InstallLock
 from installer.engine.logfile import RunLog
 from installer.state import ensure_state_dir
-from installer.engine.steps import Cancelled, KillHook, Step, StepContext, StepFailed, TransientError
+from installer.engine.steps import Cancelled, KillHook, Step, StepContext, StepFailed, TransientError, as_record
 
 log = logging.getLogger("installer.engine")
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
 TRANSIENT_NAMES = {"OperationalError", "ProtocolError", "MaxRetryError", "NewConnectionError",
@@ -286,7 +284,7 @@ class Engine:
                 self.bus.emit(ev.StepStarted(step.id, title=step.title, attempt=attempt))
                 status, value = self._attempt(step, outputs, attempt)
                 if status == "ok":
-                    step_outputs = dict(value or {})
+                    step_outputs = as_record(value)
                     outputs[step.id] = step_outputs
                     self._finish(record, jr.SUCCEEDED, "", "", step_outputs, t0, attempt)
                     self.kill_hook.at(f"after:{step.id}")

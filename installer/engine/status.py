@@ -1,10 +1,10 @@
-"""`status`: where an install stands, read from its journal and lock."""
+"""Where a run stands, read from its journal and lock: the generic table and JSON of `status`."""
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 from installer import redact
 from installer.engine import journal as jr
@@ -38,24 +38,11 @@ def status_data(state_dir: Path, order: list[str] | None = None) -> dict:
             "running": holder, "last_run": last_run, "steps": steps}
 
 
-def _failed_items(details: dict) -> list[str]:
-    """What inside a failed step broke: releases (deploy) or checks (preflight, verify)."""
-    items = []
-    for release in details.get("failed_releases") or []:
-        if isinstance(release, dict):
-            reason = f": {release['reason']}" if release.get("reason") else ""
-            items.append(f"release {release.get('name')} in {release.get('namespace')}{reason}")
-    for check in details.get("failed_checks") or []:
-        if isinstance(check, dict):
-            target = f" on {check['target']}" if check.get("target") else ""
-            items.append(f"check {check.get('id')}{target}: {check.get('message', '')}".rstrip(": "))
-    for check in details.get("checks") or []:
-        if isinstance(check, dict) and check.get("outcome") == "fail":
-            items.append(f"check {check.get('id')}: {check.get('message', '')}".rstrip(": "))
-    return items
+FailedItems = Callable[[str, dict], list[str]]
 
 
-def render_status(data: dict, out: IO[str]) -> None:
+def render_status(data: dict, out: IO[str], failed_items: FailedItems = lambda step, details: []) -> None:
+    """The status table; failed_items names what broke inside a failed step (from its journalled details)."""
     lines = [f"install {data['install'] or '?'} (state: {data['state_dir']})"]
     if data["running"] is not None:
         lines.append("a run is in progress: " + describe_holder(data["running"], Path(data["state_dir"]) / "install.lock"))
@@ -78,7 +65,7 @@ def render_status(data: dict, out: IO[str]) -> None:
         lines.append((prefix + error_lines[0]).rstrip())
         lines += [" " * len(prefix) + more for more in error_lines[1:]]
         if step["outcome"] in (jr.FAILED, jr.INTERRUPTED):
-            lines += [" " * len(prefix) + f"- {item}" for item in _failed_items(step.get("details") or {})]
+            lines += [" " * len(prefix) + f"- {item}" for item in failed_items(step["id"], step.get("details") or {})]
     first_open = next((s for s in data["steps"] if s["outcome"] != jr.SUCCEEDED), None)
     if first_open is None and data["steps"]:
         lines.append("every step succeeded")

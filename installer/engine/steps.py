@@ -7,11 +7,29 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Protocol, Union
 
 from installer.engine import events as ev
 
 KILL_HOOK_ENV = "DIGIT_INSTALLER_TEST_KILL_AT"
+
+
+class Record(Protocol):
+    """A typed step output or failure detail: the journal keeps its to_dict(), later readers its from_dict()."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+Recordable = Union[Record, Mapping[str, Any], None]
+
+
+def as_record(value: Recordable) -> dict[str, Any]:
+    """What the journal stores for a step's output or a failure's details."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value.to_dict()
 
 
 class Cancelled(Exception):
@@ -21,15 +39,15 @@ class Cancelled(Exception):
 class StepFailed(Exception):
     """A permanent failure: the step stops and the run ends with a remediation for the operator.
 
-    details is recorded in the journal (e.g. {"failed_releases": [{"name":..., "namespace":...}]})
-    so status and the support bundle can point at what broke.
+    details (a typed record with to_dict(), or a mapping) is recorded in the journal so status
+    and the support bundle can point at what broke; the domain that raises it owns its shape.
     """
 
-    def __init__(self, message: str, remediation: str = "", details: dict | None = None) -> None:
+    def __init__(self, message: str, remediation: str = "", details: Recordable = None) -> None:
         super().__init__(message)
         self.message = message
         self.remediation = remediation
-        self.details = details or {}
+        self.details: dict[str, Any] = as_record(details)
 
 
 class TransientError(Exception):
@@ -60,7 +78,7 @@ class Step:
     """
     id: str
     title: str
-    run: Callable[["StepContext"], dict | None]
+    run: Callable[["StepContext"], Any]  # returns a dict, a typed record (to_dict) or None
     needs: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     stall_after: float = 120.0

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from installer import redact
+from installer.plan.addons import addon_overlays
 from installer.plan.graph import PlanError, PlannedRelease, ReleaseGraph, build_graph, conditions_for
 from installer.plan.objects import (
     ClusterObject,
@@ -237,8 +238,8 @@ def resolve_secrets(answers: Any, store: Any) -> tuple[Secrets, list[str]]:
 
 def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = None) -> Plan:
     """Everything an install would apply, without touching a cluster (static PVs come with render_plan)."""
-    from installer.profiles import ProfileError, release_profile, sizing_profile
     from installer.adapters.helm import HelmEngineError, chart_digest
+    from installer.profiles import ProfileError, release_profile, sizing_profile
 
     outputs = outputs or {}
     try:
@@ -281,18 +282,6 @@ def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = Non
                 database=db, env_files=env_files, values=values, chart_digests=chart_digests, secrets=secrets,
                 generated=generated, objects=objects, storage_class=storage_class,
                 registry=answers.registry.mirror if answers.registry else None, _answers=answers)
-
-
-def addon_overlays(answers: Any) -> dict[str, dict[str, Any]]:
-    """The monitoring and Jenkins values the deploy area adds (admin passwords via existingSecret)."""
-    from installer.deploy import addons
-
-    overlays: dict[str, dict[str, Any]] = {}
-    if answers.monitoring.enabled:
-        overlays.update(addons.monitoring_overlays(answers.monitoring))
-    if answers.ci.jenkins:
-        overlays["jenkins"] = addons.jenkins_overlay(answers.config_repos, answers.domain.fqdn)
-    return overlays
 
 
 def _images(documents: list[dict[str, Any]]) -> list[str]:

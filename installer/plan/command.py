@@ -15,7 +15,7 @@ from typing import Any
 
 from installer.files import atomic_write
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 ANSWERS_SECTIONS = ("target", "sizing", "domain", "database", "registry", "release", "config_repos",
                     "credentials", "monitoring", "ci", "name")
 

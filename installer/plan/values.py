@@ -434,6 +434,7 @@ def release_values(name: str, env_files: EnvFiles, sizing: Sizing, storage_class
 
 
 def values_digest(values: dict[str, Any]) -> str:
+    """sha256 of the values as canonical JSON, so key order and YAML formatting do not matter."""
     canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 

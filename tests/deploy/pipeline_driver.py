@@ -11,7 +11,7 @@ import sys
 
 
 def without_preflight(answers):
-    from installer.pipeline import build_steps
+    from installer.app.pipeline import build_steps
 
     steps = []
     for step in build_steps(answers):
@@ -22,7 +22,7 @@ def without_preflight(answers):
 
 
 def main() -> int:
-    from installer.engine.command import run
+    from installer.app.headless import run
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--answers", required=True)
@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--output", default="json")
     args = parser.parse_args()
     args.yes = True
-    return run(args, build_steps=without_preflight)
+    return run(args, steps_for=without_preflight)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ DEMO_STUBBORN: the objects step ignores cancellation (tests the second Ctrl+C).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -16,8 +17,10 @@ import time
 from pathlib import Path
 
 from installer.engine import Step, StepContext, StepFailed
-from installer.engine.command import main
-from installer.pipeline import ALL_SECTIONS, validate
+from installer.app.checks import validate
+from installer.app.headless import add_arguments, run
+from installer.app.pipeline import ALL_SECTIONS
+from installer.exitcodes import EXIT_INTERRUPTED
 
 OBJECTS = 6
 
@@ -99,5 +102,15 @@ def build_steps(answers) -> list[Step]:
     ]
 
 
+def main(argv: list[str]) -> int:
+    """The real headless command over this pipeline, as `install.sh --answers` runs the standard one."""
+    parser = argparse.ArgumentParser(prog="demo-pipeline")
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv), steps_for=build_steps)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], build_steps=build_steps))
+    sys.exit(main(sys.argv[1:]))

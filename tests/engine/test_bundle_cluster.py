@@ -118,7 +118,7 @@ def test_bundle_without_a_reachable_cluster_still_writes_and_says_why(tmp_path):
 
     Engine([Step("provision", "P", records_kubeconfig), Step("deploy", "D", fails, needs=("provision",))],
            answers={}, state_dir=state, install="gone").run()
-    from installer.engine.bundle import write_bundle
+    from installer.app.support_bundle import write_bundle
 
     t0 = time.monotonic()
     manifest = write_bundle(state, tmp_path / "b.tar.gz")

@@ -1,14 +1,15 @@
 """Which steps a target kind gets, their inputs, and honest failures for what is not built."""
 from __future__ import annotations
 
-import sys
+import inspect
 from pathlib import Path
 
 import pytest
 
 from installer.answers import load_answers
 from installer.engine import Engine, Step
-from installer.pipeline import build_steps, domain, secret_refs
+from installer.answers import TARGET_KINDS, secret_refs
+from installer.app.pipeline import PIPELINES, build_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "assets" / "examples"
@@ -68,30 +69,14 @@ def test_optional_steps_follow_the_answers():
     assert steps["verify"].needs == ("deploy",)
 
 
-def test_a_missing_domain_function_fails_saying_so(tmp_path):
-    steps = [Step("preflight", "Preflight", domain("installer.not_built_area.step", "preflight")),
-             Step("deploy", "Deploy", domain("installer.engine.steps", "no_such_function"))]
-    result = Engine(steps[:1], answers={}, state_dir=tmp_path, install="x").run()
-    assert (result.exit_code, result.message) == (
-        1, "step preflight is not built yet: installer.not_built_area.step.preflight does not exist in this build")
-    result = Engine(steps[1:], answers={}, state_dir=tmp_path, install="x").run()
-    assert result.message == "step deploy is not built yet: installer.engine.steps has no no_such_function()"
-
-
-def test_a_broken_import_inside_a_domain_module_is_not_called_missing(tmp_path):
-    pkg = tmp_path / "brokenarea"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "step.py").write_text("import a_library_that_is_not_installed\n\ndef run(ctx):\n    return {}\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        result = Engine([Step("s", "S", domain("brokenarea.step", "run"))], answers={},
-                        state_dir=tmp_path / "state", install="x").run()
-    finally:
-        sys.path.remove(str(tmp_path))
-    assert result.exit_code == 1
-    assert result.message == ("unexpected error: ModuleNotFoundError: No module named "
-                              "'a_library_that_is_not_installed'")
+def test_every_target_kind_has_a_pipeline_of_real_step_functions():
+    assert set(PIPELINES) == set(TARGET_KINDS)
+    for kind in TARGET_KINDS:
+        for step in build_steps(example("openstack-nic" if kind == "openstack" else kind)):
+            assert inspect.isfunction(step.run), step.id
+            module = inspect.getmodule(step.run).__name__
+            assert module.startswith("installer.") and step.run.__name__ in vars(inspect.getmodule(step.run)), \
+                (step.id, module)
 
 
 def test_input_digests_follow_only_the_sections_a_step_reads(tmp_path):

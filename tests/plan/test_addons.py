@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from ruamel.yaml import YAML
 
-from installer.deploy import addons
+from installer.plan import addons
 
 
 def monitoring(email=None, webhook=None, tracing=False):
@@ -54,5 +54,9 @@ def test_jenkins_casc_seed_job_builds_from_the_configs_repo() -> None:
 
 
 def test_deep_merge_keeps_plan_values_and_adds_the_overlay() -> None:
-    merged = addons.deep_merge({"admin": {"user": "admin"}, "replicas": 1}, {"admin": {"existingSecret": "s"}})
+    from installer.plan.values import deep_merge
+
+    base = {"admin": {"user": "admin"}, "replicas": 1}
+    merged = deep_merge(base, {"admin": {"existingSecret": "s"}})
     assert merged == {"admin": {"user": "admin", "existingSecret": "s"}, "replicas": 1}
+    assert base == {"admin": {"user": "admin"}, "replicas": 1}, "the plan's own values are left as they were"

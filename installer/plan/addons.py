@@ -1,4 +1,7 @@
-"""Monitoring and CI releases: which ones run, and the values the answers add to the plan's.
+"""Monitoring and CI releases: the values the answers add to the chart defaults.
+
+The plan merges these into its release values (build.py), so `plan`, configure and deploy see
+the same values; the monitoring and ci steps create the Secrets named here.
 
 Admin passwords never go into Helm values (they would sit in the release record in clear text);
 they go into Kubernetes Secrets that the charts reference through `existingSecret`.
@@ -9,25 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from installer.plan.values import ES_MASTER_HOST
+
 MONITORING_NAMESPACE = "monitoring"
 JENKINS_NAMESPACE = "jenkins"
 GRAFANA_SECRET = "digit-grafana-admin"
 JENKINS_SECRET = "digit-jenkins-admin"
 JAEGER_ES_SECRET = "digit-jaeger-elasticsearch"
-MONITORING_RELEASES = ("kube-prometheus-stack", "grafana", "jaeger")
-CI_RELEASES = ("jenkins",)
 DASHBOARDS_DIR = Path(__file__).resolve().parent / "dashboards"
-
-
-def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `base` with `overlay` merged in (mappings merge, everything else is replaced)."""
-    merged = dict(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def alertmanager_config(email: str | None, webhook: str | None) -> dict[str, Any]:
@@ -53,7 +45,7 @@ def dashboards() -> dict[str, dict[str, str]]:
     return {"digit": found}
 
 
-def monitoring_overlays(monitoring: Any, es_host: str = "elasticsearch-master.backbone") -> dict[str, dict[str, Any]]:
+def monitoring_overlays(monitoring: Any, es_host: str = ES_MASTER_HOST) -> dict[str, dict[str, Any]]:
     """Values per monitoring release, to merge over the plan's."""
     alerts = monitoring.alerts
     prometheus_url = "http://kube-prometheus-stack-prometheus.monitoring:9090"
@@ -112,3 +104,13 @@ def jenkins_overlay(config_repos: Any, fqdn: str) -> dict[str, Any]:
             "installPlugins": False,  # air-gapped: plugins come with the controller image
         },
     }
+
+
+def addon_overlays(answers: Any) -> dict[str, dict[str, Any]]:
+    """The monitoring and Jenkins values this install adds, per release name."""
+    overlays: dict[str, dict[str, Any]] = {}
+    if answers.monitoring.enabled:
+        overlays.update(monitoring_overlays(answers.monitoring))
+    if answers.ci.jenkins:
+        overlays["jenkins"] = jenkins_overlay(answers.config_repos, answers.domain.fqdn)
+    return overlays

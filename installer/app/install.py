@@ -1,0 +1,90 @@
+"""Starting an install: the one place the headless run and the wizard's progress page both call.
+
+Everything that must happen around every run happens here, so the faces cannot drift apart:
+every referenced secret and every generated secret kept in the state directory is registered for
+masking before the first line of output, the pipeline for the target kind is built, and a run
+that cannot start (another run holds the lock, the journal is unreadable) comes back as a
+refusal with the reason, never as an exception a face might not catch.
+"""
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from installer import redact
+from installer.answers import Answers, unreadable_secrets
+from installer.engine import Engine, RunResult, Step
+from installer.engine.events import Sink
+from installer.engine.journal import JournalError
+from installer.engine.lock import LockHeld
+from installer.exitcodes import EXIT_FAILED, EXIT_USAGE
+from installer.secretstore import SecretStore
+from installer.state import UnsafeStateError
+
+StepsFor = Callable[[Answers], list[Step]]
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    """How a start ended: a finished run (result) or a refusal to start (refused, with its reason)."""
+
+    exit_code: int
+    result: RunResult | None = None
+    refused: str = ""
+    lock_holder: dict[str, object] | None = None
+
+
+def register_generated(state_dir: Path) -> str:
+    """Generated secrets kept in the state dir are masked from the first line of output too.
+
+    Returns a warning when the store cannot be read (the configure step reports it properly).
+    """
+    try:
+        SecretStore(state_dir).load()
+    except Exception as exc:  # noqa: BLE001  any unreadable store is configure's to report
+        return redact.mask(f"warning: generated secrets not loaded for masking: {exc}")
+    return ""
+
+
+def register_secrets(answers: Answers, state_dir: Path) -> str:
+    """Every secret this install can know of before it runs, registered with the redactor."""
+    unreadable_secrets(answers)  # the validate step reports the unreadable ones
+    return register_generated(state_dir)
+
+
+def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], resume: bool = False,
+                  dry_run: bool = False, answers_path: Path | None = None, steps_for: StepsFor | None = None,
+                  on_engine: Callable[[Engine], None] | None = None, handle_signals: bool = False,
+                  warn: Callable[[str], None] = lambda message: None) -> InstallOutcome:
+    """Run the install pipeline for `answers` over `state_dir`, reporting to `sinks`.
+
+    on_engine receives the engine before it starts (a face keeps it to cancel the run);
+    handle_signals installs Ctrl+C / SIGTERM handlers (only from the main thread);
+    steps_for replaces the standard pipeline (tests and tools).
+    """
+    from installer.app.pipeline import build_steps
+
+    warning = register_secrets(answers, state_dir)
+    if warning:
+        warn(warning)
+    steps = (steps_for or build_steps)(answers)
+    engine = Engine(steps, answers=answers, state_dir=state_dir, install=answers.name, dry_run=dry_run,
+                    resume=resume, sinks=list(sinks), answers_path=answers_path, command="install")
+    if on_engine is not None:
+        on_engine(engine)
+    previous = engine.install_signal_handlers() if handle_signals else {}
+    try:
+        result = engine.run()
+    except LockHeld as exc:
+        return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"refusing to start: {exc}"),
+                              lock_holder=dict(exc.holder))
+    except UnsafeStateError as exc:  # a state directory or file another user could have planted
+        return InstallOutcome(EXIT_USAGE, refused=redact.mask(f"refusing to start: {exc}"))
+    except JournalError as exc:
+        return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"cannot resume: {exc}"))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return InstallOutcome(result.exit_code, result=result)

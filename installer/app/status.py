@@ -1,0 +1,67 @@
+"""`install.sh status`: every step of an install with its outcome, and what broke inside a failed one."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from installer import redact
+from installer.app.answers_file import load, state_dir_of
+from installer.app.install import register_generated
+from installer.app.pipeline import build_steps
+from installer.engine.journal import JournalError
+from installer.engine.status import render_status, render_status_json, status_data
+from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--answers", metavar="FILE", help="the answers file describing the installation")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="where the journal, lock and logs live (default: $XDG_STATE_HOME/digit-installer/<name>)")
+    parser.add_argument("--output", choices=("plain", "json"), default="plain",
+                        help="a table (default) or one JSON object")
+
+
+def failed_items(step: str, details: dict) -> list[str]:
+    """What inside a failed step broke: releases (deploy, monitoring, ci) or checks (preflight, verify)."""
+    items = []
+    for release in details.get("failed_releases") or []:
+        if isinstance(release, dict):
+            reason = f": {release['reason']}" if release.get("reason") else ""
+            items.append(f"release {release.get('name')} in {release.get('namespace')}{reason}")
+    for check in details.get("failed_checks") or []:
+        if isinstance(check, dict):
+            target = f" on {check['target']}" if check.get("target") else ""
+            items.append(f"check {check.get('id')}{target}: {check.get('message', '')}".rstrip(": "))
+    for check in details.get("checks") or []:
+        if isinstance(check, dict) and check.get("outcome") == "fail":
+            items.append(f"check {check.get('id')}: {check.get('message', '')}".rstrip(": "))
+    return items
+
+
+def run(args: argparse.Namespace) -> int:
+    answers = None
+    if args.answers:
+        answers = load(args.answers)
+        if answers is None:
+            return EXIT_USAGE
+    elif not args.state_dir:
+        sys.stderr.write("give --answers FILE or --state-dir DIR\n")
+        return EXIT_USAGE
+    state_dir = state_dir_of(answers, args.state_dir)
+    if not (state_dir / "journal.json").exists():
+        sys.stderr.write(f"no run recorded in {state_dir}\n")
+        return EXIT_FAILED
+    warning = register_generated(state_dir)
+    if warning:
+        sys.stderr.write(warning + "\n")
+    order = [s.id for s in build_steps(answers)] if answers is not None else None
+    try:
+        data = status_data(state_dir, order)
+    except JournalError as exc:
+        sys.stderr.write(redact.mask(str(exc)) + "\n")
+        return EXIT_FAILED
+    if args.output == "json":
+        render_status_json(data, sys.stdout)
+    else:
+        render_status(data, sys.stdout, failed_items)
+    return EXIT_OK

@@ -1,0 +1,57 @@
+"""`install.sh validate FILE` and `install.sh schema`: the answers file checked, and its contract."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import IO, Iterable
+
+from installer.answers import AnswersError, Problem, file_warnings, json_schema, load_tree, validate_data
+from installer.exitcodes import EXIT_OK, EXIT_USAGE
+
+
+def print_problems(problems: Iterable[Problem], stream: IO[str] | None = None) -> None:
+    for problem in problems:
+        print(problem, file=stream or sys.stderr)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="answers file")
+    parser.add_argument("--strict", action="store_true",
+                        help="treat warnings (referenced files that do not exist, secrets others can read) as errors")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing when the file is valid")
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.file).expanduser()
+    try:
+        tree, data = load_tree(path)
+        answers = validate_data(data, filename=str(path), base_dir=path.resolve().parent, tree=tree)
+    except AnswersError as exc:
+        print_problems(exc.problems)
+        return EXIT_USAGE
+    warnings = file_warnings(answers.bind(path.resolve()), str(path), tree)
+    if any(w.severity == "error" for w in warnings):
+        print_problems(warnings)
+        return EXIT_USAGE
+    if args.strict and warnings:
+        print_problems([type(w)(w.file, w.line, w.col, w.key_path, w.message) for w in warnings])
+        return EXIT_USAGE
+    print_problems(warnings)
+    if not args.quiet:
+        print(f"{path}: valid ({answers.target.kind}, profile {answers.sizing.profile}, DIGIT {answers.release.version})")
+    return EXIT_OK
+
+
+def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
