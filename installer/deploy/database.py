@@ -121,6 +121,10 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
     separate_flyway = bool(target.flyway_username) and target.flyway_username != target.username
     try:
         with _connect(target, target.maintenance_db) as conn:
+            # Two jump hosts bootstrapping at once would race between check and create, and
+            # concurrent GRANTs on one database fail with "tuple concurrently updated": one
+            # session-level advisory lock per database name serialises them (released on close).
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"digit-installer/bootstrap/{target.name}",))
             result.server_version = str(conn.execute("SHOW server_version").fetchone()[0])
             if separate_admin:
                 redact.register(target.password)
