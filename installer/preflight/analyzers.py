@@ -129,6 +129,10 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
                   jump_addresses: list[str] | None, pinned: dict[str, str], known_hosts: Any) -> None:
     reachable = [f for f in all_facts if f.error is None]
     machine_ids = Counter(f.sections.get("machine_id", "").strip() for f in reachable if f.sections.get("machine_id"))
+    hostnames: dict[str, list[str]] = {}
+    for found in reachable:
+        if found.sections.get("hostname", "").strip():
+            hostnames.setdefault(found.sections["hostname"].strip(), []).append(found.target.name)
     uuids = Counter(f.sections.get("product_uuid", "").strip().lower() for f in reachable if f.sections.get("product_uuid"))
     for facts in all_facts:
         node = facts.target
@@ -237,6 +241,7 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
             else:
                 results.add("node.ports", not busy, name,
                             "free" if not busy else f"in use: {', '.join(map(str, busy))}", f"free: {wanted}")
+            _rke2_host_checks(results, name, s, hostnames)
         addresses = parse_getent(s.get("dns", ""))
         if not addresses:
             results.add("node.dns", False, name, "does not resolve", "resolves")
@@ -246,6 +251,32 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
                         "the node and the jump host see different addresses", severity="warn")
         else:
             results.add("node.dns", True, name, ", ".join(addresses), "resolves")
+
+
+def _rke2_host_checks(results: Results, name: str, s: dict[str, str], hostnames: dict[str, list[str]]) -> None:
+    """What RKE2 needs of a bare VM: its own host name, a default route, synchronised time, room for images."""
+    hostname = s.get("hostname", "").strip()
+    sharing = [n for n in hostnames.get(hostname, []) if n != name]
+    results.add("node.hostname", bool(hostname) and not sharing, name,
+                f"{hostname} (also on {', '.join(sharing)})" if sharing else hostname or "unknown",
+                "a host name no other node has")
+    route = s.get("route", "").strip()
+    results.add("node.default_route", route.startswith("default"), name, route.splitlines()[0] if route else "none",
+                "a default route")
+    sync = s.get("time_sync", "").strip().lower()
+    if not sync:
+        results.add("node.time_sync", False, name, "unknown (neither timedatectl nor chronyc answered)",
+                    "NTP synchronised", severity="warn")
+    else:
+        synced = sync == "yes" or ("leap status" in sync and "normal" in sync)
+        results.add("node.time_sync", synced, name, "synchronised" if synced else f"not synchronised ({sync})",
+                    "NTP synchronised")
+    free = parse_df(s.get("rancher_disk", ""))
+    avail = next(iter(free.values()), None)
+    need = cat.RANCHER_MIN_FREE_GB * GB
+    results.add("node.rancher_disk", avail is not None and avail >= need, name,
+                f"{avail / GB:.0f} GB free" if avail is not None else "unknown",
+                f">= {cat.RANCHER_MIN_FREE_GB} GB free under /var/lib/rancher")
 
 
 def _node_checks() -> list[str]:

@@ -13,6 +13,7 @@ SUPPORTED_POSTGRES = (12, 16)  # major versions; newer ones only warn
 MIN_MAX_MAP_COUNT = 262144
 MIN_KERNEL = (4, 15)
 REQUIRED_MODULES = ("overlay", "br_netfilter")
+RANCHER_MIN_FREE_GB = 30  # RKE2's images, containerd's layers and etcd under /var/lib/rancher
 MEMORY_ALLOWANCE = 0.95  # the kernel keeps some RAM: a 16 GB VM reports about 15.6 GiB
 DISK_FREE_SHARE = 0.8  # free space on the data paths: the profile's disk minus what the OS uses
 CLOCK_WARN_S, CLOCK_FAIL_S = 1.0, 5.0
@@ -95,6 +96,21 @@ _CHECKS = [
           "Stop whatever listens on the port (sudo ss -ltnp shows it), or use a clean VM."),
     Check("node.dns", "node", "Domain resolves on the node", "fail",
           "Add the domain to the DNS server the node uses (or /etc/hosts) pointing at the load balancer."),
+    # Bare VMs (sdc-vms) only: what RKE2 needs of the machines and the network between them.
+    Check("node.hostname", "node", "Host names unique", "fail",
+          "Give every VM its own host name: sudo hostnamectl set-hostname NAME (RKE2 names nodes after them)."),
+    Check("node.default_route", "node", "Default route present", "fail",
+          "Add a default route (even to a gateway that goes nowhere in an air gap): RKE2 picks the node's "
+          "address from it."),
+    Check("node.time_sync", "node", "Time synchronisation on", "fail",
+          "Enable chrony or systemd-timesyncd against the data centre's NTP server (etcd and certificates need "
+          "agreeing clocks): sudo timedatectl set-ntp true."),
+    Check("node.rancher_disk", "node", "Free space for RKE2 under /var/lib/rancher", "fail",
+          "Grow the filesystem holding /var/lib/rancher (container images and etcd live there), or mount a "
+          "larger disk there before installing."),
+    Check("node.network", "node", "Kubernetes ports reachable between nodes", "fail",
+          "Open the named port from the first node to the second in the firewall (security group, firewalld, "
+          "iptables) between the VMs: RKE2 needs 6443, 9345, 10250, 2379-2381 and the network plugin's ports."),
     Check("k8s.api", "cluster", "Kubernetes API reachable", "fail",
           "Check target.kubeconfig / target.context, that the API server is up, and that the jump host can "
           "reach it (TLS verification follows the kubeconfig)."),

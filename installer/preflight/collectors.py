@@ -61,6 +61,11 @@ def node_script(data_paths: list[str], fqdn: str) -> str:
         ("dns", f"getent hosts {shlex.quote(fqdn)} 2>/dev/null"),
         # RKE2 installed by this installer (provision's mark): its own ports are then expected to be held.
         ("rke2", "test -f /var/lib/rancher/digit-installer/installed-sha256sum-amd64.txt && echo installed"),
+        ("hostname", "hostname"),
+        ("route", "ip -4 route show default 2>/dev/null"),
+        ("time_sync", "timedatectl show -p NTPSynchronized --value 2>/dev/null || "
+                      "chronyc tracking 2>/dev/null | grep -i '^Leap status'"),
+        ("rancher_disk", "d=/var/lib/rancher; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; df -P -B1 \"$d\""),
     ]
     lines = ["export LC_ALL=C"]
     for name, command in sections:

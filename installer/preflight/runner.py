@@ -156,6 +156,21 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
         analyzers.analyze_nodes(node_facts, results, effective_profile(answers), kind,
                                 domain_facts.addresses if domain_facts else None,
                                 policy.pinned if policy else {}, answers.target.ssh.known_hosts)
+    if nodes and kind == "sdc-vms" and "node.network" in selected and key is not None:
+        from installer.preflight import mesh
+
+        reachable = [t for t in nodes if isinstance(facts.get(f"node:{t.name}"), collectors.NodeFacts)
+                     and facts[f"node:{t.name}"].error is None]
+        ssh_access = answers.target.ssh
+
+        def open_session(target: Any) -> Any:
+            from installer.adapters.ssh import connect
+
+            return connect(target.host, target.port, target.user, key, policy, timeout=ssh_access.connect_timeout)
+
+        if progress:
+            progress(len(tasks), len(tasks), "testing ports between nodes")
+        mesh.analyze_mesh(mesh.collect_mesh(reachable, answers.target.rke2.cni, open_session), results)
     if "cluster" in facts:
         analyzers.analyze_cluster(facts["cluster"], results, effective_profile(answers),
                                   getattr(answers.target, "storage_class", None), digit_namespaces(answers),

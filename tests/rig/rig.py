@@ -52,6 +52,7 @@ DEFAULT_FACTS: dict[str, str] = {
     "clock_skew": "0",
     "sudo": "nopasswd",
     "dns": "on",
+    "time_sync": "yes",
 }
 FACT_KEYS = set(DEFAULT_FACTS) | {"kernel", "machine_id", "os", "hostname"}
 
@@ -517,7 +518,7 @@ class Rig:
         return self.nodes[0].host if self.nodes else "127.0.0.1"
 
     def _write_hosts(self, node: RigNode) -> None:
-        lines = ["127.0.0.1 localhost", f"127.0.1.1 {socket.gethostname()}"]
+        lines = ["127.0.0.1 localhost", f"127.0.1.1 {node.facts.get('hostname') or node.name}"]
         lines += [f"{n.host} {n.name}" for n in self.nodes if n.host != "127.0.0.1"]
         if node.facts.get("dns", "on") != "off":
             lines.append(f"{self._lb_address()} {self.fqdn}")
@@ -563,6 +564,8 @@ class Rig:
                 f'echo "$now {facts["clock_skew"]}" | awk \'{{printf "%.9f\\n", $1 + $2}}\'; '
                 'else exec /bin/date "$@"; fi\n'
             )
+        stubs["timedatectl"] = (f'case "$*" in *NTPSynchronized*) echo {shlex.quote(facts["time_sync"])};; '
+                                '*) echo "timedatectl: not available on the rig" >&2; exit 1;; esac\n')
         if facts.get("kernel"):
             stubs["uname"] = f'case "$1" in -r) echo {facts["kernel"]};; *) exec /bin/uname "$@";; esac\n'
         if facts.get("sudo") == "password":
@@ -604,12 +607,12 @@ class Rig:
             Path("/etc/os-release").is_symlink() else f"mount --bind {ndir / 'os-release'} /usr/lib/os-release",
             f"exec /usr/sbin/sshd -f {ndir / 'sshd_config'} -E {log}",
         ]
-        unshare = ["unshare", "-m", "--propagation", "private"]
+        # Its own UTS namespace: each node has its own host name, as a VM has.
+        mounts.insert(-1, f"hostname {shlex.quote(node.facts.get('hostname') or node.name)}")
         if self.bare:
             mounts[-1:-1] = [f"mount --bind {ndir / 'root' / folder} {mounted}" for folder, mounted in
-                             self.NODE_ROOTS.items()] + [f"hostname {shlex.quote(node.facts.get('hostname') or node.name)}"]
-            unshare.append("-u")  # its own host name, as a VM has
-        argv = [*unshare, "sh", "-ec", " && ".join(mounts)]
+                             self.NODE_ROOTS.items()]
+        argv = ["unshare", "-m", "-u", "--propagation", "private", "sh", "-ec", " && ".join(mounts)]
         if node.netns:
             argv = ["ip", "netns", "exec", node.netns] + argv
         Path("/run/sshd").mkdir(exist_ok=True)
@@ -647,6 +650,14 @@ class Rig:
         pid = _read_pid(self.dir / "nodes" / self.node(name).name / "sshd.pid")
         if pid:
             os.kill(pid, signal.SIGCONT)
+
+    def block_port(self, source: str, target: str, port: int, proto: str = "tcp") -> None:
+        """A firewall between two nodes: `target` drops `proto/port` from `source` (iptables in target's namespace)."""
+        src, dst = self.node(source), self.node(target)
+        if not dst.netns:
+            raise RigError("blocking a port between nodes needs network namespaces")
+        _run(["ip", "netns", "exec", dst.netns, "iptables", "-A", "INPUT", "-s", src.host, "-p", proto,
+              "--dport", str(port), "-j", "DROP"])
 
     def rotate_host_key(self, name: str) -> str:
         """Give a node a new host key (what a man-in-the-middle looks like); returns the new fingerprint."""
