@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "preflight": ("installer.preflight.command", "add_arguments", "run", "check nodes, cluster, database and domain before changing anything"),
     "plan": ("installer.plan.command", "add_arguments", "run", "show exactly what would be deployed, offline: releases, order, values, manifests"),
     "status": ("installer.app.status", "add_arguments", "run", "show every step of an install with its outcome"),
+    "bundle": ("installer.bundle.command", "add_arguments", "run", "air-gap bundle: create (connected), verify, push to the site's mirror"),
     "support-bundle": ("installer.app.support_bundle", "add_arguments", "run", "collect logs and state for a maintainer, without secrets"),
 }
 

@@ -89,6 +89,8 @@ class ReleaseProfile(_Data):
     library_charts: list[str] = []
     templates: list[str] = []
     not_deployed: list[str] = Field(default=[], description="Charts in the tree that no release uses, with the reason.")
+    extra_images: list[str] = Field(default=[], description="Images no rendered manifest names that DIGIT still pulls "
+                                    "at run time (jobs started by hand, solver pods); an air-gap bundle carries them.")
 
     @model_validator(mode="after")
     def _consistent(self) -> "ReleaseProfile":

@@ -463,8 +463,16 @@ class Registry(Section):
 class Release(Section):
     version: str = Field(default="2.9-lts", title="DIGIT version", description="A release profile from profiles/releases/.")
     charts: ResolvedPath = Field(
+        default=None,
         title="Chart source directory",
-        description="DIGIT-DevOps deploy-as-code/charts (or an unpacked air-gap bundle); read offline.",
+        description="DIGIT-DevOps deploy-as-code/charts; read offline. With release.bundle: the bundle's charts/ "
+        "(leave this out).",
+    )
+    bundle: ResolvedPath | None = Field(
+        default=None,
+        title="Air-gap bundle",
+        description="A bundle made by `install.sh bundle create`, verified and pushed to registry.mirror: charts "
+        "come from it, and before Helm runs every image of the plan must be in the mirror with the bundle's digest.",
     )
     modules: list[str] = Field(
         default_factory=list,
@@ -476,6 +484,26 @@ class Release(Section):
     @classmethod
     def _version(cls, value: str) -> str:
         return _profile_name(value)
+    @model_validator(mode="before")
+    @classmethod
+    def _charts_from_bundle(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        bundle = data.get("bundle")
+        if isinstance(bundle, dict) and set(bundle) == {"file"}:
+            bundle = bundle["file"]
+        if data.get("charts") is None:
+            if bundle is None:
+                raise ValueError("give release.charts (DIGIT-DevOps' chart tree) or release.bundle (an air-gap bundle)")
+            data = {**data, "charts": str(Path(str(bundle)) / "charts")}
+        return data
+
+    @model_validator(mode="after")
+    def _charts_in_bundle(self) -> "Release":
+        if self.bundle is not None and self.charts != self.bundle / "charts":
+            raise ValueError(f"release.charts ({self.charts}) and release.bundle disagree: with a bundle, "
+                             "charts come from its charts/ folder; leave release.charts out")
+        return self
 
     @field_validator("modules")
     @classmethod

@@ -16,6 +16,7 @@ from installer.answers import Answers
 from installer.app.checks import validate
 from installer.deploy.step import ci, database, deploy, monitoring, summary, verify
 from installer.adapters.helm.digests import tree_digest
+from installer.bundle.step import images_in_mirror
 from installer.engine import Retry, Step, StepContext, StepFailed
 from installer.plan.step import configure
 from installer.preflight.step import preflight
@@ -70,8 +71,17 @@ def _digit(answers: Answers, after: str) -> list[Step]:
              needs=("database",), sections=("name", "target", "sizing", "domain", "database", "registry",
                                             "release", "config_repos", "credentials"),
              stall_after=120, timeout=900),
+    ]
+    before_deploy = "configure"
+    if answers.release.bundle is not None:  # air-gapped: every image in the mirror before Helm runs
+        steps.append(Step("images", "Every image of the plan in the mirror", images_in_mirror,
+                          needs=("configure",), sections=("release", "registry", "sizing", "domain", "monitoring",
+                                                           "ci"), always_run=True, stall_after=120, timeout=900,
+                          waiting_for="the registry mirror to answer"))
+        before_deploy = "images"
+    steps += [
         Step("deploy", "Deploy DIGIT releases", deploy,
-             needs=("configure",), sections=("release", "sizing", "registry", "domain"),
+             needs=(before_deploy,), sections=("release", "sizing", "registry", "domain"),
              extra_inputs=charts_digest, stall_after=300, timeout=3 * 3600,
              waiting_for="releases to become ready"),
     ]

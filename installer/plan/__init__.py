@@ -190,17 +190,26 @@ class Plan:
         return "\n".join(lines) + "\n"
 
 
-def _resolve(answers: Any, ref: Any, key: str) -> str | None:
+PLACEHOLDER_SECRET = "placeholder-not-a-secret"
+
+
+def _resolve(answers: Any, ref: Any, key: str, placeholders: bool = False) -> str | None:
     from installer.answers import SecretUnavailable
 
     try:
         return answers.secret(ref)
     except SecretUnavailable as exc:
+        if placeholders:
+            return PLACEHOLDER_SECRET
         raise PlanError(f"{key}: {exc}", key=key) from None
 
 
-def resolve_secrets(answers: Any, store: Any) -> tuple[Secrets, list[str]]:
-    """Every secret the plan needs: answers references first, the secret store for generated ones."""
+def resolve_secrets(answers: Any, store: Any, placeholders: bool = False) -> tuple[Secrets, list[str]]:
+    """Every secret the plan needs: answers references first, the secret store for generated ones.
+
+    With `placeholders`, a reference that cannot be resolved here (an air-gap bundle is built on
+    another machine than the site's) renders with a placeholder: image names never depend on it.
+    """
     from installer.secretstore import generated_keys
 
     values: dict[str, str] = {}
@@ -210,7 +219,7 @@ def resolve_secrets(answers: Any, store: Any) -> tuple[Secrets, list[str]]:
                      ("config_repos.ssh_key", answers.config_repos.ssh_key),
                      ("registry.password", answers.registry.password if answers.registry else None),
                      ("domain.tls.key", getattr(answers.domain.tls, "key", None))):
-        value = _resolve(answers, ref, key) if ref is not None else None
+        value = _resolve(answers, ref, key, placeholders) if ref is not None else None
         if value:
             values[key] = value
     known_hosts = answers.config_repos.known_hosts
@@ -223,7 +232,7 @@ def resolve_secrets(answers: Any, store: Any) -> tuple[Secrets, list[str]]:
     for key, ref in answers.credentials.model_dump().items():
         ref_obj = getattr(answers.credentials, key)
         if ref_obj is not None and not ref_obj.generate:
-            value = _resolve(answers, ref_obj, f"credentials.{key}")
+            value = _resolve(answers, ref_obj, f"credentials.{key}", placeholders)
             if value:
                 values[f"credentials.{key}"] = value
     wanted = generated_keys(answers)
@@ -236,7 +245,8 @@ def resolve_secrets(answers: Any, store: Any) -> tuple[Secrets, list[str]]:
     return Secrets(values), generated
 
 
-def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = None) -> Plan:
+def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = None,
+               placeholder_secrets: bool = False) -> Plan:
     """Everything an install would apply, without touching a cluster (static PVs come with render_plan)."""
     from installer.adapters.helm import HelmEngineError, chart_digest
     from installer.profiles import ProfileError, release_profile, sizing_profile
@@ -256,7 +266,7 @@ def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = Non
     sizing = effective_sizing(answers, sizing_spec)
     graph = build_graph(profile, charts_root, list(answers.release.modules), conditions_for(answers),
                         default_timeout=sizing.release_timeout_seconds)
-    secrets, generated = resolve_secrets(answers, store)
+    secrets, generated = resolve_secrets(answers, store, placeholder_secrets)
     db = database_endpoint(answers, outputs)
     env_files = build_env_files(answers, graph, sizing, db, secrets, outputs)
     storage_class = storage_class_for(answers)

@@ -23,12 +23,16 @@ def up(argv: list[str] | None = None) -> int:
                         help="bare VMs: no cluster; target.kind sdc-vms with stand-in RKE2 artifacts (see README)")
     parser.add_argument("--roles", help="comma-separated role per node, e.g. control-plane,worker,database")
     parser.add_argument("--images-mb", type=float, default=1.0, help="size of the stand-in images archive (MB)")
+    parser.add_argument("--registry", action="store_true",
+                        help="also an upstream registry filled with the sample tree's images and the site's "
+                             "TLS + htpasswd mirror (in answers.yaml)")
     args = parser.parse_args(argv)
     try:
         rig = Rig.up(args.dir, nodes=args.nodes, facts=args.fact, rollout_delay=args.rollout_delay,
                      netns=False if args.loopback else None, server_version=args.server_version,
                      kube_tls=args.kube_tls, bare=args.bare,
-                     roles=args.roles.split(",") if args.roles else None, images_mb=args.images_mb)
+                     roles=args.roles.split(",") if args.roles else None, images_mb=args.images_mb,
+                     registry=args.registry)
     except RigError as exc:
         print(f"tests/rig/up: {exc}", file=sys.stderr)
         return 2 if any(flag in str(exc) for flag in ("--fact", "--nodes", "--roles", "--bare")) else 1

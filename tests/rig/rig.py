@@ -192,6 +192,8 @@ class Rig:
         self.bare = False
         self.artifacts_path = self.dir / "rke2-artifacts"
         self.standins_path = self.dir / "standins"
+        self.with_registry = False
+        self.registries_dir = self.dir / "registries"
         if self.state_path.exists():
             self._load_state()
 
@@ -206,6 +208,7 @@ class Rig:
         self._pg_admin_password = state.get("pg_admin_password", "")
         self.kube_tls = state.get("kube_tls", False)
         self.bare = state.get("bare", False)
+        self.with_registry = state.get("with_registry", False)
         if self.env_path.exists():
             self.env = dict(line.split("=", 1) for line in self.env_path.read_text().splitlines() if "=" in line)
 
@@ -214,7 +217,7 @@ class Rig:
             "rig_id": self.rig_id, "runtime": str(self.runtime), "nodes": [asdict(n) for n in self.nodes],
             "api_url": self.api_url, "pg_port": self.pg_port, "use_netns": self.use_netns, "subnet": self.subnet,
             "bridge": self.bridge, "fqdn": self.fqdn, "pg_admin_password": self._pg_admin_password,
-            "kube_tls": self.kube_tls, "bare": self.bare,
+            "kube_tls": self.kube_tls, "bare": self.bare, "with_registry": self.with_registry,
         }
         _write_private(self.state_path, json.dumps(state, indent=2))
 
@@ -239,7 +242,8 @@ class Rig:
     @classmethod
     def up(cls, dir: Path | str, nodes: int = 3, facts: Iterable[str] = (), rollout_delay: float = 0.5,
            netns: bool | None = None, server_version: str | None = None, kube_tls: bool = False,
-           bare: bool = False, roles: list[str] | None = None, images_mb: float = 1.0) -> "Rig":
+           bare: bool = False, roles: list[str] | None = None, images_mb: float = 1.0,
+           registry: bool = False) -> "Rig":
         if nodes < 1 or nodes > 60:
             raise RigError(f"--nodes {nodes}: between 1 and 60")
         if roles is not None and len(roles) != nodes:
@@ -259,6 +263,7 @@ class Rig:
         rig.bare = bare
         if bare and not rig.use_netns:
             raise RigError("--bare needs network namespaces (each node listens on RKE2's own ports 6443 and 9345)")
+        rig.with_registry = registry
         try:
             rig._start(names, fact_map, rollout_delay, server_version, roles, images_mb)
         except BaseException:
@@ -304,6 +309,8 @@ class Rig:
         else:
             self._start_kube(server_version)
         self._save_state()
+        if self.with_registry:
+            self._start_registries()
         self._add_jump_host_dns()
         self._write_client_files()
         for node in self.nodes:
@@ -321,6 +328,9 @@ class Rig:
             if pid:
                 _stop_pid(pid, expect=expect)
             pidfile.unlink(missing_ok=True)
+        from tests.rig import registry as rig_registry
+
+        rig_registry.stop_all(self.registries_dir)
         pg_data = self.runtime / "pg" / "data"
         if (pg_data / "postmaster.pid").exists():
             result = subprocess.run(["runuser", "-u", "postgres", "--", "pg_ctl", "-D", str(pg_data), "-m", "immediate",
@@ -723,6 +733,21 @@ class Rig:
                   "-v", "ON_ERROR_STOP=1", "-q", "-d", "postgres", "-c", statement],
                  env={**os.environ, "PGPASSWORD": self._pg_admin_password})
 
+    # --- registries -----------------------------------------------------------------------------
+    def _start_registries(self) -> None:
+        """An upstream registry filled with the sample tree's images, and the site's TLS + htpasswd mirror."""
+        from tests.rig import registry as rig_registry
+
+        _upstream, mirror = rig_registry.start_pair(self.registries_dir)
+        self.env["DIGIT_REGISTRY_PASSWORD"] = mirror.password or ""
+        _write_private(self.env_path, "".join(f"{k}={v}\n" for k, v in self.env.items()))
+
+    def registry(self, name: str):
+        """The rig's 'upstream' or 'mirror' registry (tests.rig.registry.RigRegistry), or None."""
+        from tests.rig import registry as rig_registry
+
+        return rig_registry.load(self.registries_dir / name)
+
     # --- kubernetes emulator --------------------------------------------------------------------
     def node_objects(self) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
@@ -927,6 +952,15 @@ class Rig:
             "monitoring: {enabled: false}",
             "",
         ]
+        mirror = self.registry("mirror") if self.with_registry else None
+        if mirror is not None:
+            lines[-1:-1] = [
+                "registry:",
+                f"  mirror: {mirror.address}",
+                f"  username: {mirror.user}",
+                "  password: {env: DIGIT_REGISTRY_PASSWORD}",
+                f"  ca_cert: {Path(mirror.ca_path).relative_to(self.dir)}",
+            ]
         self.answers_path.write_text("\n".join(lines))
 
     # --- readiness ------------------------------------------------------------------------------
@@ -972,4 +1006,9 @@ class Rig:
                  f"  postgresql  127.0.0.1:{self.pg_port}  user {DB_USER}, password in {self.env_path}",
                  f"  domain      {self.fqdn} -> {self._lb_address()}",
                  f"  answers     {self.answers_path}"]
+        for name in ("upstream", "mirror"):
+            found = self.registry(name) if self.with_registry else None
+            if found is not None:
+                rows.append(f"  {name:11} {found.url}" + (f"  user {found.user}, password in {self.env_path}"
+                                                          if found.user else "  (images as <host>/<path>:<tag>)"))
         return "\n".join(rows)

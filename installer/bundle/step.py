@@ -1,0 +1,48 @@
+"""The pipeline's `images` step (air-gap installs): before Helm, every image of the plan in the mirror.
+
+It renders the plan the deploy step will apply (the same answers and stored secrets) and asks
+the mirror for every image by tag or digest (check.py). Anything missing fails the step with
+the whole list, so nothing is deployed half-way for want of one image.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from installer.bundle.check import CHECK_ID, check_mirror
+
+
+def images_in_mirror(ctx: Any) -> dict:
+    from installer import redact
+    from installer.adapters.helm import HelmSdkEngine
+    from installer.engine import StepFailed
+    from installer.plan import PlanError, build_plan, render_plan
+    from installer.secretstore import SecretStore
+
+    answers = ctx.answers
+    bundle = Path(answers.release.bundle) if answers.release.bundle else None
+    if answers.registry is None:
+        raise StepFailed(f"{CHECK_ID}: release.bundle is set but registry.mirror is not; images would come from "
+                         "the internet", remediation="set registry.mirror to the registry the bundle was pushed to")
+    try:
+        plan = build_plan(answers, store=SecretStore(Path(ctx.state_dir), persist=False), outputs=ctx.outputs)
+    except PlanError as exc:
+        raise StepFailed(redact.mask(f"the plan cannot be built: {exc}")) from None
+    ctx.progress(0, 2, "phases", f"rendering {len(plan.graph.releases)} releases")
+    with HelmSdkEngine() as engine:
+        render_plan(plan, engine, ctx.outputs)
+    ctx.progress(1, 2, "phases", f"asking {answers.registry.mirror} for every image")
+    result = check_mirror(plan, answers, bundle)
+    ctx.progress(2, 2, "phases", "done")
+    for problem in result.problems():
+        ctx.log(f"{CHECK_ID}: {problem}", level="error")
+    if not result.ok:
+        problems = result.problems()
+        raise StepFailed(f"{CHECK_ID}: {len(problems)} image(s) of the plan cannot be pulled from "
+                         f"{answers.registry.mirror}: " + "; ".join(problems),
+                         remediation=f"push the bundle again (./install.sh bundle push {bundle or 'DIR'} --answers FILE)"
+                                     " or make a bundle that carries these images",
+                         details={"check": CHECK_ID, "missing": result.missing,
+                                  "not_from_mirror": result.not_from_mirror, "wrong_digest": result.wrong_digest})
+    return {"check": CHECK_ID, "images_checked": result.checked, "mirror": answers.registry.mirror,
+            "bundle": str(bundle) if bundle else None}
