@@ -182,6 +182,8 @@ def test_an_interrupted_push_continues_where_it_stopped_and_a_second_push_sends_
     state_dir = tmp_path / "state"
     journal = state_dir / "push-uploads.json"
     large = rig_registry.LARGE_IMAGE.split("/", 1)[1].split(":")[0]      # egovio/playground
+    biggest = max(read_manifest(bundle)["files"], key=lambda f: f["size"])
+    key = f"{large}@sha256:{biggest['path'].rsplit('/', 1)[1]}"             # its 96 MiB layer
     args = ("bundle", "push", str(bundle), "--answers", str(answers), "--state-dir", str(state_dir),
             "--concurrency", "1")
     process = runner.start(*args)
@@ -193,16 +195,16 @@ def test_an_interrupted_push_continues_where_it_stopped_and_a_second_push_sends_
     while killed_at is None and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.01)
         try:
-            locations = [v for k, v in json.loads(journal.read_text()).items() if k.startswith(large + "@")]
+            location = json.loads(journal.read_text()).get(key)
         except (OSError, ValueError):
             continue
-        if not locations or _held_offset(locations[0]) == 0:
+        if not location or _held_offset(location) == 0:
             continue
         os.kill(process.pid, signal.SIGSTOP)
         time.sleep(0.15)
-        offset = _held_offset(json.loads(journal.read_text())[next(k for k in json.loads(journal.read_text())
-                                                                     if k.startswith(large + "@"))])
-        if _upload_data_size(mirror, large) == offset and 0 < offset:
+        locations = [json.loads(journal.read_text())[key]]
+        offset = _held_offset(locations[0])
+        if _upload_data_size(mirror, large) == offset and 0 < offset < biggest["size"]:
             os.kill(process.pid, signal.SIGKILL)
             killed_at = offset
             upload_id = re.search(r"/blobs/uploads/([0-9a-f-]+)", locations[0]).group(1)
@@ -261,7 +263,8 @@ def test_a_missing_image_is_named_before_helm_runs(reg_rig, runner, bundle, tmp_
     partial = _without_image(bundle, tmp_path / "partial", missing)
     stop_registry.append(tmp_path / "mirror")
     mirror = fresh_mirror(tmp_path / "mirror", reg_rig.env["DIGIT_REGISTRY_PASSWORD"])
-    answers = answers_variant(reg_rig, tmp_path / "site" / "answers.yaml", "missing-image", bundle=partial,
+    # the same installation as the complete install below: it tries again once the bundle is whole
+    answers = answers_variant(reg_rig, tmp_path / "site" / "answers.yaml", "airgap", bundle=partial,
                               mirror=mirror)
     assert runner("bundle", "verify", str(partial)).returncode == 0
     assert runner("bundle", "push", str(partial), "--answers", str(answers)).returncode == 0
