@@ -389,8 +389,9 @@ class Engine:
         error = box.get("error")
         if error is None:
             value = box.get("value")
-            if value is not None and not isinstance(value, dict):
-                return "error", TypeError(f"step {step.id} returned {type(value).__name__}, expected a dict")
+            if value is not None and not isinstance(value, dict) and not callable(getattr(value, "to_dict", None)):
+                return "error", TypeError(f"step {step.id} returned {type(value).__name__}, "
+                                          "expected a dict or a record with to_dict()")
             return "ok", value
         if isinstance(error, Cancelled) or (self.cancel_event.is_set() and not isinstance(error, StepFailed)):
             return "cancelled", None
