@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from installer import redact
+from installer.adapters.kube import KubeCluster, KubeError
 from installer.files import atomic_write
 from installer.state import read_private
 
@@ -30,7 +31,6 @@ STATE_FILE = "generated-secrets.json"
 CLUSTER_NAMESPACE = "digit-installer"
 CLUSTER_SECRET = "digit-installer-generated"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "digit-installer"}
-KUBE_TIMEOUT = 15.0
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -80,54 +80,37 @@ def _to_data(values: dict[str, str]) -> dict[str, str]:
 
 
 class KubeClusterCopy:
-    """The cluster copy through the official Kubernetes client (an ApiClient is passed in)."""
+    """The cluster copy, a Secret read and written through the Kubernetes adapter."""
 
-    def __init__(self, api_client: Any, namespace: str = CLUSTER_NAMESPACE, name: str = CLUSTER_SECRET,
-                 timeout: float = KUBE_TIMEOUT) -> None:
-        self.api_client = api_client
+    def __init__(self, cluster: KubeCluster, namespace: str = CLUSTER_NAMESPACE, name: str = CLUSTER_SECRET) -> None:
+        self.cluster = cluster
         self.namespace = namespace
         self.name = name
-        self.timeout = timeout
-
-    def _core(self) -> Any:
-        from kubernetes import client
-
-        return client.CoreV1Api(self.api_client)
 
     def read(self) -> dict[str, str] | None:
-        from kubernetes.client.exceptions import ApiException
-
         try:
-            secret = self._core().read_namespaced_secret(self.name, self.namespace, _request_timeout=self.timeout)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise SecretStoreError(f"cannot read Secret {self.namespace}/{self.name}: {exc.status} {exc.reason}") from None
-        data = secret.data or {}
+            secret = self.cluster.get("Secret", self.name, self.namespace)
+        except KubeError as exc:
+            raise SecretStoreError(f"cannot read Secret {self.namespace}/{self.name}: {exc}") from None
+        if secret is None:
+            return None
+        data = secret.get("data") or {}
         return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
     def write(self, values: dict[str, str]) -> None:
-        from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
-
-        core = self._core()
+        body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": dict(MANAGED_BY)},
+                "data": _to_data(values)}
         try:
-            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
-                name=self.namespace, labels=dict(MANAGED_BY))), _request_timeout=self.timeout)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise SecretStoreError(f"cannot create namespace {self.namespace}: {exc.status} {exc.reason}") from None
-        body = client.V1Secret(
-            metadata=client.V1ObjectMeta(name=self.name, namespace=self.namespace, labels=dict(MANAGED_BY)),
-            type="Opaque", data=_to_data(values),
-        )
+            self.cluster.create({"apiVersion": "v1", "kind": "Namespace",
+                                 "metadata": {"name": self.namespace, "labels": dict(MANAGED_BY)}})
+        except KubeError as exc:
+            raise SecretStoreError(f"cannot create namespace {self.namespace}: {exc}") from None
         try:
-            core.create_namespaced_secret(self.namespace, body, _request_timeout=self.timeout)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise SecretStoreError(f"cannot store Secret {self.namespace}/{self.name}: {exc.status} {exc.reason}") from None
-            core.patch_namespaced_secret(self.name, self.namespace, {"data": _to_data(values)},
-                                         _request_timeout=self.timeout)
+            if not self.cluster.create(body):
+                self.cluster.patch("Secret", self.name, {"data": _to_data(values)}, self.namespace)
+        except KubeError as exc:
+            raise SecretStoreError(f"cannot store Secret {self.namespace}/{self.name}: {exc}") from None
 
 
 @dataclass

@@ -109,44 +109,43 @@ def kubeconfig_of(answers: Any, journal: jr.Journal) -> tuple[str | None, str | 
 
 def cluster_facts(kubeconfig: str, context: str | None, releases: list[dict]) -> dict:
     """Events per namespace, and status plus last log lines of the pods of each failed release."""
-    from kubernetes import client, config
+    from installer.adapters.kube import connect
 
-    api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
-    core = client.CoreV1Api(api_client)
-    version = client.VersionApi(api_client).get_code(_request_timeout=CLUSTER_TIMEOUT)
-    facts: dict[str, Any] = {"server_version": getattr(version, "git_version", None), "namespaces": {}}
+    cluster = connect(kubeconfig, context, timeout=CLUSTER_TIMEOUT)
+    facts: dict[str, Any] = {"server_version": cluster.version(), "namespaces": {}}
     for ns in sorted({r["namespace"] for r in releases}):
         entry: dict[str, Any] = {"events": [], "pods": []}
         try:
-            events = core.list_namespaced_event(ns, _request_timeout=CLUSTER_TIMEOUT)
-            for item in events.items or []:
+            for item in cluster.list("Event", ns):
+                involved = item.get("involvedObject") or {}
                 entry["events"].append({
-                    "object": f"{getattr(item.involved_object, 'kind', '')}/{getattr(item.involved_object, 'name', '')}",
-                    "type": item.type, "reason": item.reason, "message": item.message, "count": item.count,
+                    "object": f"{involved.get('kind', '')}/{involved.get('name', '')}",
+                    "type": item.get("type"), "reason": item.get("reason"), "message": item.get("message"),
+                    "count": item.get("count"),
                 })
         except Exception as exc:
             entry["events_error"] = f"{type(exc).__name__}: {exc}"
         try:
-            pods = core.list_namespaced_pod(ns, _request_timeout=CLUSTER_TIMEOUT)
+            pods: list[dict[str, Any]] = cluster.list("Pod", ns)
         except Exception as exc:
             entry["pods_error"] = f"{type(exc).__name__}: {exc}"
-            pods = None
+            pods = []
         names = {r["name"] for r in releases if r["namespace"] == ns}
-        for pod in (pods.items if pods is not None else []) or []:
-            meta = pod.metadata
-            labels = meta.labels or {}
+        for pod in pods:
+            meta = pod.get("metadata") or {}
+            name = meta.get("name") or ""
+            labels = meta.get("labels") or {}
             owner = labels.get("app.kubernetes.io/instance") or labels.get("app")
-            if owner not in names and not any((meta.name or "").startswith(n) for n in names):
+            if owner not in names and not any(name.startswith(n) for n in names):
                 continue
-            status = pod.status
-            info: dict[str, Any] = {"name": meta.name, "phase": getattr(status, "phase", None), "containers": []}
-            for cs in (getattr(status, "container_statuses", None) or []):
-                waiting = getattr(getattr(cs, "state", None), "waiting", None)
-                info["containers"].append({"name": cs.name, "ready": cs.ready, "restarts": cs.restart_count,
-                                           "waiting": getattr(waiting, "reason", None)})
+            status = pod.get("status") or {}
+            info: dict[str, Any] = {"name": name, "phase": status.get("phase"), "containers": []}
+            for cs in status.get("containerStatuses") or []:
+                waiting = (cs.get("state") or {}).get("waiting") or {}
+                info["containers"].append({"name": cs.get("name"), "ready": cs.get("ready"),
+                                           "restarts": cs.get("restartCount"), "waiting": waiting.get("reason")})
             try:
-                info["log_tail"] = core.read_namespaced_pod_log(meta.name, ns, tail_lines=LOG_TAIL_LINES,
-                                                                _request_timeout=CLUSTER_TIMEOUT)
+                info["log_tail"] = cluster.pod_log(name, ns, tail_lines=LOG_TAIL_LINES)
             except Exception as exc:
                 info["log_error"] = f"{type(exc).__name__}: {exc}"
             entry["pods"].append(info)

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from installer.adapters.kube import KubeCluster, KubeError
 from installer.deploy.model import Breakage, WorkloadState
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
@@ -61,45 +62,23 @@ def workloads_from_manifest(manifest: str, default_namespace: str) -> list[Workl
 class ReadinessWatcher:
     """Polls workloads, pods and claims of one release; thread-safe, one instance can serve many releases."""
 
-    def __init__(self, api_client: Any, *, poll_interval: float = 0.5, request_timeout: float = 10.0,
-                 claim_grace: float = 30.0):
-        from kubernetes import client
-
-        self._core = client.CoreV1Api(api_client)
-        self._apps = client.AppsV1Api(api_client)
-        self._batch = client.BatchV1Api(api_client)
+    def __init__(self, cluster: KubeCluster, *, poll_interval: float = 0.5, claim_grace: float = 30.0):
+        self._cluster = cluster
         self.poll_interval = poll_interval
-        self.request_timeout = request_timeout
         self.claim_grace = claim_grace
 
     # --- API access (raw JSON: tolerant of partially filled objects) -------------------------------
     def _list(self, kind: str, namespace: str) -> list[dict[str, Any]]:
-        listers: dict[str, Callable[..., Any]] = {
-            "Deployment": self._apps.list_namespaced_deployment,
-            "StatefulSet": self._apps.list_namespaced_stateful_set,
-            "DaemonSet": self._apps.list_namespaced_daemon_set,
-            "Job": self._batch.list_namespaced_job,
-            "Pod": self._core.list_namespaced_pod,
-            "PersistentVolumeClaim": self._core.list_namespaced_persistent_volume_claim,
-            "ReplicaSet": self._apps.list_namespaced_replica_set,
-        }
-        response = listers[kind](namespace, _preload_content=False, _request_timeout=self.request_timeout)
-        return list(json.loads(response.data).get("items") or [])
+        return self._cluster.list(kind, namespace)
 
     def pod_log_tail(self, pod: str, namespace: str, container: str = "", previous: bool = False) -> list[str]:
         """The last lines a container wrote; empty when the API cannot serve logs."""
-        from kubernetes.client.exceptions import ApiException
-
-        kwargs: dict[str, Any] = {"tail_lines": LOG_TAIL_LINES, "_request_timeout": self.request_timeout,
-                                  "_preload_content": False}
-        if container:
-            kwargs["container"] = container
         for use_previous in ((True, False) if previous else (False,)):
             try:
-                response = self._core.read_namespaced_pod_log(pod, namespace, previous=use_previous, **kwargs)
-            except (ApiException, OSError, ValueError):
+                text = self._cluster.pod_log(pod, namespace, container=container, previous=use_previous,
+                                             tail_lines=LOG_TAIL_LINES)
+            except KubeError:
                 continue
-            text = response.data.decode("utf-8", "replace") if isinstance(response.data, bytes) else str(response.data)
             if _is_api_object(text):
                 continue  # an API that does not serve logs answered with the pod itself
             lines = [line for line in text.splitlines() if line.strip()]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from installer import __version__, redact
+from installer.adapters.kube import KubeCluster
 from installer.plan import addons
 from installer.deploy.model import DEPLOYED, FAILED, SKIPPED, UNCHANGED, DeployReport, ReleaseSpec
 
@@ -103,7 +104,7 @@ def kube_access(ctx: Any) -> tuple[Path | None, str | None]:
 
 @dataclass
 class Cluster:
-    api: Any
+    api: KubeCluster
     helm: Any
     emulated: bool
 
@@ -111,24 +112,24 @@ class Cluster:
 def open_cluster(ctx: Any) -> Cluster:
     """A Kubernetes client and a Helm engine for the target; Helm storage follows HELM_DRIVER like Helm's CLI."""
     from installer.adapters.helm import HelmSdkEngine, KubeAccess, ReleaseStorage
-    from installer.adapters.kube import KubeConfigError
-    from installer.deploy.cluster import api_client, publishes_openapi
+    from installer.adapters.kube import KubeConfigError, KubeError
+    from installer.deploy.cluster import connect_cluster
 
     StepFailed, _ = _step_errors()
     kubeconfig, context = kube_access(ctx)
     try:
-        api = api_client(kubeconfig, context)
-        emulated = not publishes_openapi(api)
+        api = connect_cluster(kubeconfig, context)
+        emulated = not api.publishes_openapi()
     except KubeConfigError as error:
         raise StepFailed(f"cannot use the kubeconfig: {error}",
                          remediation="check target.kubeconfig / target.context in the answers") from None
-    except Exception as error:  # urllib3 and socket errors alike: the API is not there
-        raise StepFailed(f"the Kubernetes API does not answer: {type(error).__name__}: {error}",
+    except KubeError as error:
+        raise StepFailed(f"the Kubernetes API does not answer: {error}",
                          remediation="check that the cluster is up and reachable from this machine") from None
     driver = os.environ.get(HELM_DRIVER_ENV) or "secret"
     dsn = os.environ.get(HELM_SQL_DSN_ENV) if driver == "sql" else None
     if emulated and driver in ("secret", "configmap"):
-        raise StepFailed(f"the Kubernetes API at {api.configuration.host} publishes no OpenAPI schema (a test "
+        raise StepFailed(f"the Kubernetes API at {api.server} publishes no OpenAPI schema (a test "
                          f"emulator) and cannot hold Helm's release records as {driver}s",
                          remediation=f"set {HELM_DRIVER_ENV}=sql and {HELM_SQL_DSN_ENV} to a PostgreSQL DSN "
                                      "(on the test rig: a database in the rig's PostgreSQL), or use a real cluster")

@@ -40,6 +40,8 @@ def is_transient(exc: BaseException) -> bool:
         return False
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return True
+    if getattr(exc, "transient", None) is True:  # an adapter error that says so (e.g. KubeError)
+        return True
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & TRANSIENT_NAMES:
         return True

@@ -11,6 +11,8 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from installer.adapters.kube import KubeCluster, KubeError
+
 PLAN_DIR = "plan"
 
 
@@ -38,11 +40,11 @@ def configure(ctx: Any) -> dict:
     StepFailed, _ = _errors()
     api = None
     if not ctx.dry_run:
-        from installer.adapters.kube import KubeConfigError, api_client
+        from installer.adapters.kube import KubeConfigError, connect
 
         kubeconfig, context = _kube_access(ctx)
         try:
-            api = api_client(kubeconfig, context)
+            api = connect(kubeconfig, context)
         except KubeConfigError as exc:
             raise StepFailed(f"cannot use the kubeconfig: {exc}",
                              remediation="check target.kubeconfig / target.context in the answers") from None
@@ -99,53 +101,29 @@ def configure(ctx: Any) -> dict:
     }
 
 
-def apply_object(api: Any, obj: Any) -> str:
+def apply_object(api: KubeCluster, obj: Any) -> str:
     """Create the object, or bring a Namespace's labels / a Secret's data to the plan's; returns what happened."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-
     from installer.engine import StepFailed
 
     manifest = obj.manifest
     kind, name, namespace = obj.kind, obj.name, obj.namespace
-    core = client.CoreV1Api(api)
+    if kind not in ("Namespace", "Secret", "StorageClass", "PersistentVolume"):
+        raise StepFailed(f"the configure step does not know how to apply a {kind}")
     try:
-        if kind == "Namespace":
-            return _create_or(lambda: core.create_namespace(manifest), lambda: "unchanged")
         if kind == "Secret":
-            try:
-                existing = core.read_namespaced_secret(name, namespace)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-                core.create_namespaced_secret(namespace, manifest)
+            existing = api.get("Secret", name, namespace)
+            if existing is None:
+                api.create(manifest)
                 return "created"
-            if (existing.data or {}) == manifest.get("data") and existing.type in (None, manifest.get("type")):
+            if (existing.get("data") or {}) == manifest.get("data") and existing.get("type") in (None, manifest.get("type")):
                 return "unchanged"
-            core.patch_namespaced_secret(name, namespace, {"data": manifest.get("data")})
+            api.patch("Secret", name, {"data": manifest.get("data")}, namespace)
             return "updated"
-        if kind == "StorageClass":
-            storage = client.StorageV1Api(api)
-            return _create_or(lambda: storage.create_storage_class(manifest), lambda: "unchanged")
-        if kind == "PersistentVolume":
-            # A volume's spec is immutable once bound; an existing one is left as it is.
-            return _create_or(lambda: core.create_persistent_volume(manifest), lambda: "unchanged")
-    except ApiException as exc:
-        raise StepFailed(f"cannot apply {obj.key}: {exc.status} {exc.reason}",
+        # A volume's spec is immutable once bound; an existing Namespace, StorageClass or volume is left as it is.
+        return "created" if api.create(manifest) else "unchanged"
+    except KubeError as exc:
+        raise StepFailed(f"cannot apply {obj.key}: {exc}",
                          remediation="check the installer's permissions on the cluster") from None
-    raise StepFailed(f"the configure step does not know how to apply a {kind}")
-
-
-def _create_or(create: Any, exists: Any) -> str:
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        create()
-        return "created"
-    except ApiException as exc:
-        if exc.status == 409:
-            return exists()
-        raise
 
 
 def decode_secret_data(data: dict[str, str]) -> dict[str, str]:

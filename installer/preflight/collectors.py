@@ -152,39 +152,25 @@ def _api_message(exc: Any) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _raw(call: Any, **kwargs: Any) -> dict[str, Any]:
-    """The response as plain JSON: lists are read for a few fields, so building client models is wasted time."""
-    import json
-
-    response = call(_preload_content=False, **kwargs)
-    try:
-        return json.loads(response.data)
-    finally:
-        response.release_conn()
-
-
 def collect_cluster(kubeconfig: Path, context: str | None, timeout: float, namespaces_of_interest: set[str]) -> ClusterFacts:
-    from kubernetes import client
-    from kubernetes.utils import parse_quantity
-
-    from installer.adapters.kube import KubeConfigError, api_client
+    from installer.adapters.kube import KubeConfigError, connect, parse_quantity
 
     facts = ClusterFacts(context=context or "current-context")
     try:
-        api = api_client(kubeconfig, context, timeout=timeout)
+        cluster = connect(kubeconfig, context, timeout=timeout)
     except KubeConfigError as exc:
         facts.error = str(exc)
         return facts
-    facts.server = api.configuration.host
+    facts.server = cluster.server
     try:
-        facts.version = client.VersionApi(api).get_code().git_version
-    except Exception as exc:  # urllib3, SSL, HTTP errors: the API is not usable
-        facts.error = f"{facts.server}: {_api_message(exc)}"
+        facts.version = cluster.version()
+    except Exception as exc:  # not reachable, TLS refused, HTTP errors: the API is not usable
+        message = _api_message(exc)
+        facts.error = message if facts.server in message else f"{facts.server}: {message}"
         return facts
-    core = client.CoreV1Api(api)
     try:
         facts.nodes = []
-        for node in _raw(core.list_node)["items"]:
+        for node in cluster.list("Node"):
             status = node.get("status") or {}
             ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
             allocatable = status.get("allocatable") or {}
@@ -192,8 +178,8 @@ def collect_cluster(kubeconfig: Path, context: str | None, timeout: float, names
                 "name": node["metadata"]["name"],
                 "ready": bool(ready and ready.get("status") == "True"),
                 "reason": (ready.get("reason") if ready else "no Ready condition") or "",
-                "cpu": float(parse_quantity(allocatable.get("cpu", "0"))),
-                "memory": float(parse_quantity(allocatable.get("memory", "0"))),
+                "cpu": parse_quantity(allocatable.get("cpu", "0")),
+                "memory": parse_quantity(allocatable.get("memory", "0")),
             })
     except Exception as exc:
         facts.nodes, facts.nodes_error = None, _api_message(exc)
@@ -201,29 +187,23 @@ def collect_cluster(kubeconfig: Path, context: str | None, timeout: float, names
         facts.storage_classes = [
             {"name": sc["metadata"]["name"],
              "default": (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"}
-            for sc in _raw(client.StorageV1Api(api).list_storage_class)["items"]
+            for sc in cluster.list("StorageClass")
         ]
     except Exception as exc:
         facts.storage_error = _api_message(exc)
     try:
-        auth = client.AuthorizationV1Api(api)
-        facts.access = []
-        for verb, group, resource in REQUIRED_ACCESS:
-            review = auth.create_self_subject_access_review({
-                "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
-            })
-            facts.access.append({"verb": verb, "group": group, "resource": resource,
-                                 "allowed": bool(review.status and review.status.allowed)})
+        facts.access = [{"verb": verb, "group": group, "resource": resource,
+                         "allowed": cluster.allowed(verb, group, resource)}
+                        for verb, group, resource in REQUIRED_ACCESS]
     except Exception as exc:
         facts.access, facts.access_error = None, _api_message(exc)
     try:
         facts.namespaces = {
             ns["metadata"]["name"]: dict(ns["metadata"].get("labels") or {})
-            for ns in _raw(core.list_namespace)["items"] if ns["metadata"]["name"] in namespaces_of_interest
+            for ns in cluster.list("Namespace") if ns["metadata"]["name"] in namespaces_of_interest
         }
         facts.helm_releases = []
-        for secret in _raw(core.list_secret_for_all_namespaces, label_selector="owner=helm")["items"]:
+        for secret in cluster.list("Secret", label_selector="owner=helm"):
             labels = secret["metadata"].get("labels") or {}
             facts.helm_releases.append({"namespace": secret["metadata"].get("namespace", ""),
                                         "name": labels.get("name", ""), "status": labels.get("status", "")})

@@ -13,6 +13,7 @@ from installer.adapters.helm import HelmSdkEngine, KubeAccess, ReleaseStorage
 from installer.deploy.executor import Executor, ReleaseEvent
 from installer.deploy.helmops import EngineOperations
 from installer.deploy.model import ReleaseSpec
+from installer.adapters.kube import ApiCluster
 from installer.deploy.readiness import ReadinessWatcher
 
 REPO = Path(__file__).resolve().parents[2]
@@ -138,6 +139,6 @@ class Recorder:
 
 def make_executor(helm, api, recorder=None, *, concurrency: int = 4, uninstall_failed_install: bool = False,
                   poll: float = 0.1) -> Executor:
-    return Executor(EngineOperations(helm), ReadinessWatcher(api, poll_interval=poll, claim_grace=2.0),
+    return Executor(EngineOperations(helm), ReadinessWatcher(ApiCluster(api), poll_interval=poll, claim_grace=2.0),
                     installer_version="test", concurrency=concurrency,
                     uninstall_failed_install=uninstall_failed_install, on_event=recorder)

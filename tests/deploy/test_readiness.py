@@ -7,6 +7,7 @@ import time
 import pytest
 from kubernetes import client
 
+from installer.adapters.kube import ApiCluster
 from installer.deploy.readiness import ReadinessWatcher, ReleaseNotReady, WorkloadRef
 from tests.deploy.conftest import unique_suffix
 
@@ -41,7 +42,7 @@ def test_progress_reports_ready_over_desired_until_ready(rollout, api, namespace
     rollout.set_rollout(delay=0.8)
     refs = [deployment(api, namespace, "egov-user", replicas=2), deployment(api, namespace, "egov-hrms")]
     seen: list[tuple[int, int]] = []
-    ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=20, on_progress=lambda r, d, _: seen.append((r, d)))
+    ReadinessWatcher(ApiCluster(api), poll_interval=0.1).wait(refs, timeout=20, on_progress=lambda r, d, _: seen.append((r, d)))
     assert seen[0] == (0, 3) and seen[-1] == (3, 3)
 
 
@@ -50,7 +51,7 @@ def test_crash_loop_is_reported_at_once_with_the_pod(rollout, api, namespace) ->
     refs = [deployment(api, namespace, "egov-enc-service")]
     started = time.monotonic()
     with pytest.raises(ReleaseNotReady) as caught:
-        ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=60)
+        ReadinessWatcher(ApiCluster(api), poll_interval=0.1).wait(refs, timeout=60)
     assert time.monotonic() - started < 15
     breakage = caught.value.breakage
     assert breakage.reason == "CrashLoopBackOff" and breakage.pod.startswith("egov-enc-service-")
@@ -65,7 +66,7 @@ def test_timeout_names_what_the_pod_waits_for(rollout, api, namespace) -> None:
     refs = [deployment(api, namespace, "egov-idgen")]
     started = time.monotonic()
     with pytest.raises(ReleaseNotReady) as caught:
-        ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=2)
+        ReadinessWatcher(ApiCluster(api), poll_interval=0.1).wait(refs, timeout=2)
     assert 2 <= time.monotonic() - started < 10
     breakage = caught.value.breakage
     assert breakage.reason == "Timeout"
@@ -80,7 +81,7 @@ def test_failed_migration_init_container_stops_the_wait(rollout, api, namespace)
         "initContainerStatuses": [{"name": "egov-user-db-migration", "image": "egovio/egov-user-db:1", "imageID": "", "ready": False,
                                    "restartCount": 0, "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]})
     with pytest.raises(ReleaseNotReady) as caught:
-        ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=60)
+        ReadinessWatcher(ApiCluster(api), poll_interval=0.1).wait(refs, timeout=60)
     breakage = caught.value.breakage
     assert (breakage.pod, breakage.container, breakage.reason) == (pod, "egov-user-db-migration", "Error")
     assert breakage.message == "database migration failed: init container egov-user-db-migration exited with code 1"
@@ -94,7 +95,7 @@ def test_unbound_claim_is_reported_at_once(rollout, api, namespace) -> None:
         "phase": "Pending",
         "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}]})
     with pytest.raises(ReleaseNotReady) as caught:
-        ReadinessWatcher(api, poll_interval=0.1).wait(refs, timeout=60)
+        ReadinessWatcher(ApiCluster(api), poll_interval=0.1).wait(refs, timeout=60)
     assert caught.value.breakage.reason == "UnboundClaim" and caught.value.breakage.message == message
 
 
@@ -105,7 +106,7 @@ def test_jobs_count_as_ready_when_complete(rollout, api, namespace) -> None:
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "seed-data", "labels": labels},
         "spec": {"template": {"metadata": {"labels": labels},
                               "spec": {"restartPolicy": "Never", "containers": [{"name": "seed", "image": "x:1"}]}}}})
-    states = ReadinessWatcher(api, poll_interval=0.1).wait([WorkloadRef("Job", "seed-data", namespace)], timeout=20)
+    states = ReadinessWatcher(ApiCluster(api), poll_interval=0.1).wait([WorkloadRef("Job", "seed-data", namespace)], timeout=20)
     assert [(s.kind, s.ready, s.desired, s.done) for s in states] == [("Job", 1, 1, True)]
 
 
@@ -133,7 +134,7 @@ def test_a_crashing_pod_of_the_revision_being_replaced_is_not_this_rollouts_fail
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "egov-user-old0hash-x1", "labels": {"app": "egov-user", "pod-template-hash": "old0hash"}},
         "spec": {"containers": [{"name": "main", "image": "egovio/egov-user:0"}]}, "status": crash})
-    watcher = ReadinessWatcher(api, poll_interval=0.1)
+    watcher = ReadinessWatcher(ApiCluster(api), poll_interval=0.1)
     states = watcher.wait([ref], timeout=20)  # the old pod's crash loop does not fail the new revision
     assert states[0].done
 

@@ -48,9 +48,9 @@ def test_generators_differ_between_calls() -> None:
 
 
 def test_the_cluster_copy_wins_and_is_kept_in_step(tmp_path: Path, kube_api: Path) -> None:
-    from installer.adapters.kube import api_client
+    from installer.adapters.kube import connect
 
-    cluster = KubeClusterCopy(api_client(kube_api), namespace="digit-installer-store-test")
+    cluster = KubeClusterCopy(connect(kube_api), namespace="digit-installer-store-test")
     # Another jump host generated these first.
     elsewhere, _ = SecretStore(tmp_path / "jump-a", cluster).ensure(KEYS)
     # This one has stale local values for two keys: the cluster's are used and written back.

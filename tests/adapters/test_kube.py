@@ -1,0 +1,96 @@
+"""The Kubernetes adapter against the emulator over HTTP (no kube-apiserver runs on these machines)."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from installer.adapters.kube import KubeCluster, KubeConfigError, KubeError, connect
+
+
+@pytest.fixture
+def cluster(kube_api: Path) -> KubeCluster:
+    return connect(kube_api, timeout=5)
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_objects_are_created_once_read_listed_and_patched(cluster: KubeCluster) -> None:
+    namespace = _name("adapter")
+    assert cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}) is True
+    assert cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}) is False
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": "s", "namespace": namespace, "labels": {"tier": "test"}}, "data": {"a": "MQ=="}}
+    assert cluster.create(secret) is True
+    assert cluster.get("Secret", "s", namespace)["data"] == {"a": "MQ=="}
+    assert cluster.get("Secret", "absent", namespace) is None
+    cluster.patch("Secret", "s", {"data": {"b": "Mg=="}}, namespace)
+    assert cluster.get("Secret", "s", namespace)["data"] == {"a": "MQ==", "b": "Mg=="}
+    assert [s["metadata"]["name"] for s in cluster.list("Secret", namespace, label_selector="tier=test")] == ["s"]
+    assert cluster.list("Secret", namespace, label_selector="tier=other") == []
+    assert namespace in {s["metadata"]["namespace"] for s in cluster.list("Secret", label_selector="tier=test")}
+
+
+def test_pod_log_tail_and_server_facts(cluster: KubeCluster, kube_api: Path) -> None:
+    namespace = _name("logs")
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    cluster.create({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "p", "namespace": namespace, "annotations": {"rig.digit.test/log": "one\ntwo\nthree"}},
+        "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    assert cluster.pod_log("p", namespace, container="c", tail_lines=2) == "two\nthree\n"
+    assert cluster.version().startswith("v1.")
+    assert cluster.publishes_openapi() is False  # the emulator serves no OpenAPI document
+    assert cluster.server.startswith("http://127.0.0.1:")
+    rbac = kube_api.parent / "rbac.json"
+    rbac.write_text(json.dumps({"deny": ["create secrets"]}))
+    try:
+        assert cluster.allowed("create", "", "secrets") is False
+        assert cluster.allowed("list", "", "secrets") is True
+    finally:
+        rbac.unlink()
+
+
+def test_api_errors_carry_their_status_and_say_whether_to_retry(cluster: KubeCluster) -> None:
+    with pytest.raises(KubeError) as missing:
+        cluster.patch("Secret", "nothing-here", {"data": {}}, _name("absent"))
+    assert missing.value.status == 404 and not missing.value.transient and "HTTP 404" in str(missing.value)
+    with pytest.raises(ValueError, match="does not know kind 'Widget'"):
+        cluster.list("Widget")
+
+
+def test_a_silent_api_server_is_given_up_on_in_time(tmp_path: Path) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True).start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "hung",
+        "clusters": [{"name": "hung", "cluster": {"server": f"http://127.0.0.1:{server.getsockname()[1]}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "hung", "context": {"cluster": "hung", "user": "u"}}],
+    }))
+    started = time.monotonic()
+    try:
+        with pytest.raises(KubeError) as hung:
+            connect(kubeconfig, timeout=1).version()
+        assert hung.value.status is None and hung.value.transient
+        assert "no answer from http://127.0.0.1" in str(hung.value)
+        assert time.monotonic() - started < 6
+    finally:
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def test_a_missing_context_is_a_config_error(kube_api: Path) -> None:
+    with pytest.raises(KubeConfigError, match="nosuch"):
+        connect(kube_api, context="nosuch")
