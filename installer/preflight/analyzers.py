@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from installer import tls
 from installer.preflight import catalogue as cat
 from installer.preflight.collectors import ClusterFacts, DatabaseFacts, DomainFacts, NodeFacts
 from installer.preflight.model import CheckResult
@@ -422,17 +423,6 @@ def analyze_database(facts: DatabaseFacts, results: Results, user: str, dbname: 
 
 
 # --- domain ---------------------------------------------------------------------------------------
-def _name_matches(fqdn: str, names: list[str]) -> bool:
-    fqdn = fqdn.lower().rstrip(".")
-    for name in names:
-        name = name.lower().rstrip(".")
-        if name == fqdn:
-            return True
-        if name.startswith("*.") and fqdn.count(".") == name.count(".") and fqdn.endswith(name[1:]):
-            return True
-    return False
-
-
 def analyze_domain(facts: DomainFacts, results: Results, now: float | None = None,
                    load_balancer: tuple[str, list[str]] | None = None) -> None:
     """load_balancer: (its address as written, the addresses it resolves to) when the answers name one."""
@@ -455,7 +445,7 @@ def analyze_domain(facts: DomainFacts, results: Results, now: float | None = Non
         results.skip("domain.cert_key", fqdn, "not checked: the certificate cannot be read")
         results.skip("domain.cert_expiry", fqdn, "not checked: the certificate cannot be read")
         return
-    results.add("domain.cert_name", _name_matches(fqdn, facts.cert_names), fqdn,
+    results.add("domain.cert_name", tls.covers(facts.cert_names, fqdn), fqdn,
                 ", ".join(facts.cert_names) or "no names", f"covers {fqdn}")
     if facts.key_error:
         results.add("domain.cert_key", False, fqdn, facts.key_error, "the certificate's key")

@@ -318,19 +318,16 @@ def collect_domain(fqdn: str, tls_mode: str, cert_path: Path | None, key_pem: st
         facts.resolve_error = getattr(exc, "strerror", None) or str(exc)
     if tls_mode != "provided" or cert_path is None:
         return facts
-    from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
+    from installer.tls import CertificateError, certificate_names, load_certificate
+
     try:
-        cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
-    except (OSError, ValueError) as exc:
-        facts.cert_error = f"{cert_path}: {exc}"
+        cert = load_certificate(Path(cert_path))
+    except CertificateError as exc:
+        facts.cert_error = str(exc)
         return facts
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        facts.cert_names = list(san.get_values_for_type(x509.DNSName))
-    except x509.ExtensionNotFound:
-        facts.cert_names = [a.value for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    facts.cert_names = certificate_names(cert)
     facts.cert_not_after = cert.not_valid_after_utc.timestamp()
     if key_pem is None:
         facts.key_error = "the private key is not available"
