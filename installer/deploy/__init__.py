@@ -15,7 +15,7 @@ Building blocks:
                       on_event=callable(ReleaseEvent), cancelled=threading.Event).run(specs) -> DeployReport
         .preview(spec) -> "install" | "upgrade" | "unchanged"
     helmops.EngineOperations(engine)       the executor's Helm actions over installer.adapters.helm
-    readiness.ReadinessWatcher(api_client, poll_interval=0.5).wait(refs, timeout=, on_progress=, cancelled=)
+    readiness.ReadinessWatcher(cluster, poll_interval=0.5).wait(refs, timeout=, on_progress=, cancelled=)
         raises ReleaseNotReady(breakage) on CrashLoopBackOff, ImagePullBackOff, a failed migration init
         container, an unbound claim, a failed Job, or the timeout (naming what the pod waits for)
     database.bootstrap_database(DatabaseTarget(...), dry_run=False) -> BootstrapResult
