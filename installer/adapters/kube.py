@@ -129,6 +129,10 @@ class KubeCluster(Protocol):
         """Whether the server serves an OpenAPI document (Helm validates manifests against it)."""
         ...
 
+    def close(self) -> None:
+        """Release the connections; the object is not used afterwards."""
+        ...
+
 
 @functools.lru_cache(maxsize=1)
 def _timed_client_class() -> type:
@@ -270,6 +274,9 @@ class ApiCluster:
                 raise
             return False
         return True
+
+    def close(self) -> None:
+        self.api.close()
 
 
 def _transport_message(exc: BaseException) -> str:

@@ -50,16 +50,13 @@ def save_kubeconfig(state_dir: Path, text: str) -> Path:
 
 def node_readiness(kubeconfig: Path) -> dict[str, bool]:
     """Every Node the API knows and whether its Ready condition is True."""
-    from installer.adapters.kube import api_client
+    from installer.adapters.kube import connect
 
-    api = api_client(kubeconfig, None, timeout=10.0)
+    cluster = connect(kubeconfig, None, timeout=10.0)
     try:
-        from kubernetes import client
-
-        response = client.CoreV1Api(api).list_node(_preload_content=False)
-        items = json.loads(response.data).get("items") or []
+        items = cluster.list("Node")
     finally:
-        api.close()
+        cluster.close()
     ready = {}
     for item in items:
         conditions = (item.get("status") or {}).get("conditions") or []
