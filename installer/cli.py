@@ -14,7 +14,7 @@ from pathlib import Path
 
 from installer import __version__
 from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
-from installer.state import UnsafeStateError
+from installer.state import StateDiskFull, UnsafeStateError
 
 
 # subcommand -> (module, add-arguments function, run function, one-line help)
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except UnsafeStateError as exc:  # a state directory or file another user could have planted
         print(f"install.sh: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StateDiskFull as exc:
+        print(f"install.sh: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:  # an installer bug: say where the details are, never dump a traceback on the operator
         return _report_crash(exc)
 

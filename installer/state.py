@@ -140,3 +140,35 @@ def read_private(path: Path) -> bytes | None:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+# What a run keeps in the state directory: logs, journal, the plan with every rendered manifest, reports.
+STATE_SPACE_NEEDED = 100 * 1024 * 1024
+
+
+class StateDiskFull(Exception):
+    """The filesystem under the state directory is full: a clean failure, never a traceback."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        free = free_bytes(self.state_dir)
+        have = f"{free / 1024 / 1024:.1f} MB free" if free is not None else "no space left"
+        super().__init__(f"no space left on the filesystem of the state directory {self.state_dir} ({have}; a run "
+                         f"needs at least {STATE_SPACE_NEEDED // (1024 * 1024)} MB): free some space there or use "
+                         f"--state-dir on a larger filesystem, then rerun with --resume")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def free_bytes(path: Path) -> int | None:
+    """Free bytes for an unprivileged writer on the filesystem of `path` (or its nearest existing parent)."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize

@@ -21,7 +21,7 @@ from installer.engine.journal import JournalError
 from installer.engine.lock import LockHeld
 from installer.exitcodes import EXIT_FAILED, EXIT_USAGE
 from installer.secretstore import SecretStore
-from installer.state import UnsafeStateError
+from installer.state import StateDiskFull, UnsafeStateError
 
 StepsFor = Callable[[Answers], list[Step]]
 
@@ -82,6 +82,8 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
                               lock_holder=dict(exc.holder))
     except UnsafeStateError as exc:  # a state directory or file another user could have planted
         return InstallOutcome(EXIT_USAGE, refused=redact.mask(f"refusing to start: {exc}"))
+    except StateDiskFull as exc:
+        return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"run stopped: {exc}"))
     except JournalError as exc:
         return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"cannot resume: {exc}"))
     finally:

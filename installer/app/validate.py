@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     except AnswersError as exc:
         print_problems(exc.problems)
         return EXIT_USAGE
-    warnings = file_warnings(answers.bind(path.resolve()), str(path), tree)
+    warnings = file_warnings(answers.bind(path.resolve()), str(path), tree) + release_warnings(answers, str(path), tree)
     if any(w.severity == "error" for w in warnings):
         print_problems(warnings)
         return EXIT_USAGE
@@ -42,6 +42,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{path}: valid ({answers.target.kind}, profile {answers.sizing.profile}, DIGIT {answers.release.version})")
     return EXIT_OK
+
+
+def release_warnings(answers, filename: str, tree) -> list[Problem]:
+    """A release profile the chart tree cannot serve: found here, not after the database step."""
+    from installer.answers.loader import locate
+    from installer.plan.graph import release_tree_problem
+
+    if not Path(answers.release.charts).exists():
+        return []  # said already: the folder does not exist
+    problem = release_tree_problem(answers)
+    if problem is None:
+        return []
+    line, col, _ = locate(tree, ("release", "charts"))
+    return [Problem(filename, line, col, "release.charts", problem, "warning")]
 
 
 def add_schema_arguments(parser: argparse.ArgumentParser) -> None:

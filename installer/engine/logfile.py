@@ -82,7 +82,7 @@ class _MaskingHandler(logging.Handler):
                 text += "\n" + logging.Formatter().formatException(record.exc_info)
             self.run_log.write(f"{record.levelname.lower()} {record.name}: {text}", record.created)
         except Exception:
-            self.handleError(record)
+            pass  # a debug log that cannot be written must not print Python's "--- Logging error ---" on the terminal
 
 
 class RunLog:
@@ -96,6 +96,7 @@ class RunLog:
         fd = open_state_file(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
         self._lock = threading.Lock()
+        self.broken: OSError | None = None
         self._handler = _MaskingHandler(self)
         self._installer_logger = logging.getLogger("installer")
         self._saved_level = self._installer_logger.level
@@ -105,10 +106,14 @@ class RunLog:
     def write(self, line: str, t: float | None = None) -> None:
         text = redact.mask(line)
         with self._lock:
-            if self._file.closed:
+            if self._file.closed or self.broken:
                 return
-            for part in text.splitlines() or [""]:
-                self._file.write(f"{stamp(t)} {part}\n")
+            try:
+                for part in text.splitlines() or [""]:
+                    self._file.write(f"{stamp(t)} {part}\n")
+            except OSError as exc:
+                # A full disk: the run goes on (and says so); the log stops rather than crash the run.
+                self.broken = exc
 
     def __call__(self, event: ev.Event) -> None:
         self.write(f"{event.kind} {describe(event)}", event.time)
@@ -118,6 +123,12 @@ class RunLog:
         self._installer_logger.setLevel(self._saved_level)
         with self._lock:
             if not self._file.closed:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._file.close()
+                try:
+                    self._file.flush()
+                    os.fsync(self._file.fileno())
+                except OSError as exc:
+                    self.broken = self.broken or exc
+                try:
+                    self._file.close()
+                except OSError:
+                    pass

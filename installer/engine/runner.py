@@ -19,7 +19,7 @@ from installer.engine import journal as jr
 from installer.engine.digest import combine, section_digests
 from installer.engine.lock import InstallLock
 from installer.engine.logfile import RunLog
-from installer.state import ensure_state_dir
+from installer.state import StateDiskFull, ensure_state_dir, is_disk_full
 from installer.engine.steps import Cancelled, KillHook, Step, StepContext, StepFailed, TransientError, as_record
 
 log = logging.getLogger("installer.engine")
@@ -194,6 +194,14 @@ class Engine:
 
     # -- running --------------------------------------------------------------------
     def run(self) -> RunResult:
+        try:
+            return self._run()
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise StateDiskFull(self.state_dir) from None
+            raise
+
+    def _run(self) -> RunResult:
         started = time.monotonic()
         ensure_state_dir(self.state_dir)
         lock = InstallLock(self.state_dir, command=self.command).acquire()

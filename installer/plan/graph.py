@@ -139,7 +139,9 @@ def build_graph(profile: Any, charts_root: Path, requested_modules: list[str], c
         listed = ", ".join(f"{spec.name} ({charts_root / spec.chart})" for spec in missing)
         hints = sorted({_SWITCHES[spec.when] for spec in missing if spec.when in _SWITCHES})
         hint = f"; add the charts to the chart source, or set {' and '.join(hints)}" if hints else ""
-        raise PlanError(f"chart missing in {charts_root}: {listed}{hint}", key="release.charts")
+        error = PlanError(f"chart missing in {charts_root}: {listed}{hint}", key="release.charts")
+        error.missing, error.hint = [spec.name for spec in missing], hint
+        raise error
 
     waves = _layers(waits)
     timeout_of = {spec.name: spec.timeout_seconds or default_timeout for spec in chosen}
@@ -178,3 +180,31 @@ def _layers(waits: dict[str, set[str]]) -> dict[str, int]:
     for node in sorted(waits):
         visit(node, [])
     return wave
+
+
+def release_tree_problem(answers: Any) -> str | None:
+    """Why the chart tree cannot serve the answers' release profile and modules, or None when it can.
+
+    The same check the configure step makes, without touching anything: `validate`, preflight and
+    the wizard's Release page call it so a profile that does not match the tree is found where the
+    mistake is made, not after the database step.
+    """
+    from installer.profiles import ProfileError, release_profile
+
+    try:
+        profile = release_profile(answers.release.version, answers.base_dir)
+    except ProfileError as exc:
+        return str(exc)
+    charts_root = Path(answers.release.charts)
+    if not charts_root.is_dir():
+        return f"the chart source {charts_root} is not a folder"
+    try:
+        build_graph(profile, charts_root, list(answers.release.modules), conditions_for(answers))
+    except PlanError as exc:
+        missing = getattr(exc, "missing", None)
+        if not missing:
+            return str(exc)
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        return (f"{len(missing)} chart(s) of release {answers.release.version} missing in {charts_root}: "
+                f"{shown}{exc.hint}")
+    return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SOURCES = ("node", "cluster", "database", "domain")
+SOURCES = ("local", "node", "cluster", "database", "domain")
 
 SUPPORTED_K8S = ((1, 27), (1, 34))  # inclusive minor range the DIGIT 2.9 LTS charts are installed on
 SUPPORTED_POSTGRES = (12, 16)  # major versions; newer ones only warn
@@ -61,6 +61,14 @@ class Check:
 
 
 _CHECKS = [
+    Check("local.state_disk", "local", "Free space for the state directory", "fail",
+          "Free space on the filesystem of the state directory, or point --state-dir at a larger one."),
+    Check("local.secret_files", "local", "Secret files readable only by you", "warn",
+          "chmod 600 the file (and keep it in a directory only you can read)."),
+    Check("release.charts", "local", "Chart source has the release profile's charts", "fail",
+          "Point release.charts at the chart tree of this release (DIGIT-DevOps deploy-as-code/charts of the "
+          "matching branch), choose the release.version that matches the tree, or leave out the modules whose "
+          "charts are missing."),
     Check("node.host_key", "node", "SSH host key trusted", "fail",
           "Compare the fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` run on the machine's "
           "console, then pin it under target.ssh.host_keys (or add it to target.ssh.known_hosts)."),

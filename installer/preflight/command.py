@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=10, metavar="N",
                         help="how many nodes and sources are probed at once (default 10)")
     parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    parser.add_argument("--state-dir", metavar="DIR", help="the install's state directory (its free space is checked)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         print("preflight: --concurrency must be 1 or more", file=sys.stderr)
         return EXIT_USAGE
     try:
-        report = run_preflight(answers, only=_ids(args.only), skip=_ids(args.skip), concurrency=args.concurrency)
+        report = run_preflight(answers, only=_ids(args.only), skip=_ids(args.skip), concurrency=args.concurrency,
+                               state_dir=Path(args.state_dir).expanduser() if args.state_dir else None)
     except PreflightUsageError as exc:
         print(f"preflight: {exc}", file=sys.stderr)
         return EXIT_USAGE

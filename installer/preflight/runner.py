@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable
 
@@ -73,7 +74,8 @@ def node_targets(answers: Any) -> list[collectors.NodeTarget]:
 
 def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] | None = None,
                   concurrency: int = DEFAULT_CONCURRENCY, confirm_host_key: Callable[[str, int, str], bool] | None = None,
-                  progress: Progress | None = None, cancelled: threading.Event | None = None) -> Report:
+                  progress: Progress | None = None, cancelled: threading.Event | None = None,
+                  state_dir: Path | None = None) -> Report:
     """Collect every needed fact once, then analyse. concurrency=1 runs the sources one after another."""
     selected, unknown = select(only, skip)
     if unknown:
@@ -142,6 +144,8 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
     facts = _execute(tasks, max(1, concurrency), progress, cancelled)
 
     results = analyzers.Results(selected)
+    if "local" in sources:
+        analyze_local(answers, results, state_dir)
     if nodes:
         node_facts = []
         for target in nodes:
@@ -180,13 +184,38 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
     if "domain" in facts:
         analyzers.analyze_domain(facts["domain"], results, load_balancer=_load_balancer(answers))
     order = {cid: index for index, cid in enumerate(CATALOGUE)}
-    sources_order = ["node", "cluster", "database", "domain"]
+    sources_order = ["local", "node", "cluster", "database", "domain"]
     results.items.sort(key=lambda r: (sources_order.index(r.source), order[r.id], r.target))
     for item in results.items:
         item.measured, item.message = redact.mask(item.measured), redact.mask(item.message)
         if "note" in item.details:
             item.details["note"] = redact.mask(item.details["note"])
     return Report(results=results.items, duration_s=time.monotonic() - started)
+
+
+def analyze_local(answers: Any, results: analyzers.Results, state_dir: Path | None = None) -> None:
+    """The jump host's side: free space for the state directory, secret files others can read, the chart tree."""
+    from installer.answers.loader import file_warnings
+    from installer.plan.graph import release_tree_problem
+    from installer.state import STATE_SPACE_NEEDED, free_bytes, state_dir_for
+
+    results.fmt = {}
+    where = Path(state_dir) if state_dir else state_dir_for(answers.name)
+    free = free_bytes(where)
+    need_mb = STATE_SPACE_NEEDED // (1024 * 1024)
+    results.add("local.state_disk", free is not None and free >= STATE_SPACE_NEEDED, str(where),
+                f"{free / 1024 / 1024:.0f} MB free" if free is not None else "cannot be measured",
+                f">= {need_mb} MB free")
+    readable = [p for p in file_warnings(answers) if "can read" in p.message]
+    for problem in readable:
+        results.add("local.secret_files", False, problem.key_path or "answers file", problem.message.split(" (mode")[0],
+                    "readable only by you", problem.message)
+    if not readable:
+        results.add("local.secret_files", True, "answers", "every secret file is private", "readable only by you")
+    problem = release_tree_problem(answers)
+    results.add("release.charts", problem is None, str(answers.release.charts),
+                problem or f"every chart of release {answers.release.version} present",
+                f"the charts of release {answers.release.version}")
 
 
 def _execute(tasks: dict[str, Callable[[], Any]], concurrency: int, progress: Progress | None,

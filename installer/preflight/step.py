@@ -15,7 +15,7 @@ def preflight(ctx: Any) -> dict:
     def progress(done: int, total: int, message: str) -> None:
         ctx.progress(done, total, unit="sources", message=message)
 
-    report = run_preflight(ctx.answers, progress=progress, cancelled=ctx.cancelled)
+    report = run_preflight(ctx.answers, progress=progress, cancelled=ctx.cancelled, state_dir=ctx.state_dir)
     ctx.check_cancelled()
     path = ctx.state_dir / REPORT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)

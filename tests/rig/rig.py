@@ -961,7 +961,7 @@ class Rig:
                 "  password: {env: DIGIT_REGISTRY_PASSWORD}",
                 f"  ca_cert: {Path(mirror.ca_path).relative_to(self.dir)}",
             ]
-        self.answers_path.write_text("\n".join(lines))
+        _write_private(self.answers_path, "\n".join(lines))
 
     # --- readiness ------------------------------------------------------------------------------
     @staticmethod
