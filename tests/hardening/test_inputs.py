@@ -25,13 +25,15 @@ def cli(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProce
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGIT_SSH_KEY": "x", "DIGIT_GIT_SSH_KEY": "x",
-           "XDG_STATE_HOME": str(cwd / "xdg")}
+           "XDG_STATE_HOME": str(cwd / "xdg"), "DIGIT_INSTALLER_PROFILE_PATH": str(ROOT / "tests" / "fixtures" / "profiles")}
     return subprocess.run([sys.executable, "-m", "installer", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout, preexec_fn=limit, stdin=subprocess.DEVNULL)
 
 
 def site(tmp_path: Path, text: str = EXAMPLE) -> Path:
-    (tmp_path / "charts").mkdir(exist_ok=True)
+    """The example answers over the sample chart tree and its release profile (so nothing else warns)."""
+    text = text.replace("version: 2.9-lts", "version: sample").replace(
+        "charts: charts", f"charts: {ROOT / 'tests' / 'fixtures' / 'charts'}")
     (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
     os.chmod(tmp_path / "kubeconfig", 0o600)
     answers = tmp_path / "answers.yaml"
