@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from installer import redact
+from installer.adapters.postgres import DatabaseError, PgSession
 
 CONNECT_TIMEOUT = 15.0  # seconds; also the statement timeout
 SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
@@ -99,7 +100,7 @@ class BootstrapResult:
                 "actions": list(self.actions)}
 
 
-def _connect(target: DatabaseTarget, dbname: str) -> Any:
+def _connect(target: DatabaseTarget, dbname: str) -> PgSession:
     from installer.adapters.postgres import connect
 
     user, password = target.admin
@@ -109,46 +110,31 @@ def _connect(target: DatabaseTarget, dbname: str) -> Any:
 
 
 def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> BootstrapResult:
-    """Create the database and the Flyway user when missing and grant what migrations need."""
-    import psycopg
-    from psycopg import sql
+    """Create the database and the Flyway user when missing and grant what migrations need.
 
-    from installer.adapters.postgres import DatabaseError
-
+    A database or role another run created between the check and the statement counts as created.
+    """
     result = BootstrapResult()
     where = f"{target.admin[0]}@{target.host}:{target.port}"
     separate_admin = target.admin[0] != target.username
     separate_flyway = bool(target.flyway_username) and target.flyway_username != target.username
     try:
-        with _connect(target, target.maintenance_db) as conn:
-            # Two jump hosts bootstrapping at once would race between check and create, and
-            # concurrent GRANTs on one database fail with "tuple concurrently updated": one
-            # session-level advisory lock per database name serialises them (released on close).
-            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"digit-installer/bootstrap/{target.name}",))
-            result.server_version = str(conn.execute("SHOW server_version").fetchone()[0])
+        with _connect(target, target.maintenance_db) as session:
+            result.server_version = session.setting("server_version")
             if separate_admin:
                 redact.register(target.password)
-                if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (target.username,)).fetchone():
+                if not session.role_exists(target.username):
                     result.actions.append(f"create role {target.username}")
                     if not dry_run:
-                        _create_role(conn, target.username, target.password)
+                        session.create_role(target.username, scram_verifier(target.password))
                     result.created_user = True
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target.name,)).fetchone()
-            if not exists:
+            if not session.database_exists(target.name):
                 result.actions.append(f"create database {target.name}")
                 if not dry_run:
-                    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name))
-                    if separate_admin:
-                        statement = sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                            sql.Identifier(target.name), sql.Identifier(target.username))
-                    try:
-                        conn.execute(statement)
-                    except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-                        pass  # another run created it between our check and now: it exists, which is all we need
+                    session.create_database(target.name, owner=target.username if separate_admin else None)
                 result.created_database = True
             if separate_flyway:
-                role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
-                                    (target.flyway_username,)).fetchone()
+                role = session.role_exists(target.flyway_username)
                 if target.flyway_password is None:
                     raise DatabaseBootstrapError(
                         f"no password for the Flyway user {target.flyway_username}",
@@ -157,52 +143,35 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
                 if not role:
                     result.actions.append(f"create role {target.flyway_username}")
                     if not dry_run:
-                        _create_role(conn, target.flyway_username, target.flyway_password)
+                        session.create_role(target.flyway_username, scram_verifier(target.flyway_password))
                     result.created_flyway_user = True
                 elif not dry_run and not _password_works(target, target.flyway_username, target.flyway_password):
                     result.actions.append(f"reset password of role {target.flyway_username}")
-                    conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
-                        sql.Identifier(target.flyway_username), sql.Literal(scram_verifier(target.flyway_password))))
+                    session.set_role_password(target.flyway_username, scram_verifier(target.flyway_password))
                     result.updated_flyway_password = True
                 if not dry_run:
-                    conn.execute(sql.SQL("GRANT ALL PRIVILEGES ON DATABASE {} TO {}").format(
-                        sql.Identifier(target.name), sql.Identifier(target.flyway_username)))
+                    session.grant_all_on_database(target.name, target.flyway_username)
         if separate_flyway and not dry_run:
-            with _connect(target, target.name) as conn:
-                conn.execute(sql.SQL("GRANT ALL ON SCHEMA public TO {}").format(
-                    sql.Identifier(target.flyway_username)))
-    except DatabaseBootstrapError:
-        raise
-    except (DatabaseError, psycopg.OperationalError) as error:
+            with _connect(target, target.name) as session:
+                session.grant_all_on_schema("public", target.flyway_username)
+    except DatabaseError as error:
+        if error.kind == "privilege":
+            raise DatabaseBootstrapError(
+                f"{where} lacks a privilege the bootstrap needs: {_first_line(error)}",
+                f"grant CREATEDB and CREATEROLE to {target.admin[0]} (or set database.admin_username), or create "
+                f"database {target.name} and the Flyway user {target.flyway_username} by hand") from None
+        if error.kind in ("timeout", "other"):
+            raise DatabaseBootstrapError(f"preparing database {target.name} on {where} failed: {_first_line(error)}",
+                                         "see the PostgreSQL server log") from None
         raise DatabaseBootstrapError(
             f"cannot connect to PostgreSQL as {where}: {_first_line(error)}",
             "check database.host/port, that the server accepts connections from this machine, and the "
             "username/password in the answers file") from None
-    except psycopg.errors.InsufficientPrivilege as error:
-        raise DatabaseBootstrapError(
-            f"{where} lacks a privilege the bootstrap needs: {_first_line(error)}",
-            f"grant CREATEDB and CREATEROLE to {target.admin[0]} (or set database.admin_username), or create database {target.name} and the "
-            f"Flyway user {target.flyway_username} by hand") from None
-    except psycopg.Error as error:
-        raise DatabaseBootstrapError(f"preparing database {target.name} on {where} failed: {_first_line(error)}",
-                                     "see the PostgreSQL server log") from None
     return result
 
 
-def _create_role(conn: Any, name: str, password: str) -> None:
-    """CREATE ROLE with a SCRAM verifier; a role another run created meanwhile is taken as created."""
-    import psycopg
-    from psycopg import sql
-
-    try:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(name), sql.Literal(scram_verifier(password))))
-    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
-        pass  # another run of this install created it between our check and now
-
-
 def _password_works(target: DatabaseTarget, user: str, password: str) -> bool:
-    from installer.adapters.postgres import DatabaseError, connect
+    from installer.adapters.postgres import connect
 
     try:
         connect(target.host, target.port, user, password, dbname=target.name, sslmode=target.sslmode,

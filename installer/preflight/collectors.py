@@ -246,11 +246,9 @@ def collect_database(host: str, port: int, user: str, password: str | None, dbna
                 raise
             facts.database_exists = False
             conn = connect(host, port, user, password or "", "postgres", sslmode, timeout)
-        facts.version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])
-        facts.version = conn.execute("SHOW server_version").fetchone()[0]
-        createdb, superuser = conn.execute(
-            "SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
-        facts.can_create = bool(createdb or superuser)
+        facts.version_num = int(conn.setting("server_version_num"))
+        facts.version = conn.setting("server_version")
+        facts.can_create = conn.can_create_databases()
         facts.create_via = user if facts.can_create else None
     except DatabaseError as exc:
         if exc.kind == "unreachable":
@@ -268,9 +266,8 @@ def collect_database(host: str, port: int, user: str, password: str | None, dbna
         try:
             admin = connect(host, port, admin_user, admin_password or "", "postgres", sslmode, timeout)
             with admin:
-                createdb, superuser = admin.execute(
-                    "SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
-            if createdb or superuser:
+                admin_can_create = admin.can_create_databases()
+            if admin_can_create:
                 facts.can_create, facts.create_via = True, admin_user
         except DatabaseError as exc:
             facts.other_error = f"admin login as {admin_user}: {exc}"
