@@ -30,7 +30,7 @@ def images_in_mirror(ctx: Any) -> dict:
         raise StepFailed(redact.mask(f"the plan cannot be built: {exc}")) from None
     ctx.progress(0, 2, "phases", f"rendering {len(plan.graph.releases)} releases")
     with HelmSdkEngine() as engine:
-        render_plan(plan, engine, ctx.outputs)
+        render_plan(plan, engine)
     ctx.progress(1, 2, "phases", f"asking {answers.registry.mirror} for every image")
     result = check_mirror(plan, answers, bundle)
     ctx.progress(2, 2, "phases", "done")

@@ -14,7 +14,8 @@ from typing import Any, Iterator
 
 from installer import __version__, redact
 from installer.adapters.kube import KubeCluster
-from installer.plan import addons
+from installer.engine import Cancelled, StepContext, StepFailed
+from installer.plan import PlanError, ReleasePlan, addons, build_plan
 from installer.deploy.model import DEPLOYED, FAILED, SKIPPED, UNCHANGED, DeployReport, ReleaseSpec
 
 CONCURRENCY_ENV = "DIGIT_INSTALLER_DEPLOY_CONCURRENCY"
@@ -29,18 +30,11 @@ SUMMARY_NAME = "summary.txt"
 ADDON_MODULES = {"monitoring": "monitoring", "ci": "ci"}
 
 
-def _step_errors() -> tuple[type[Exception], type[Exception]]:
-    from installer.engine import Cancelled, StepFailed
-
-    return StepFailed, Cancelled
-
-
 # --- database ---------------------------------------------------------------------------------------
-def database(ctx: Any) -> dict:
+def database(ctx: StepContext) -> dict:
     """External and managed databases: create the database and the Flyway user when missing."""
     from installer.deploy.database import DatabaseBootstrapError, DatabaseTarget, bootstrap_database
 
-    StepFailed, _ = _step_errors()
     answers = ctx.answers
     db = answers.database
     if db.mode == "in-cluster":
@@ -79,7 +73,7 @@ def database(ctx: Any) -> dict:
 
 
 # --- shared plumbing ---------------------------------------------------------------------------------
-def _credential(ctx: Any, key: str) -> str | None:
+def _credential(ctx: StepContext, key: str) -> str | None:
     """A generated credential from the secret store (created by the configure step)."""
     from installer import secretstore
 
@@ -95,7 +89,7 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-def kube_access(ctx: Any) -> tuple[Path | None, str | None]:
+def kube_access(ctx: StepContext) -> tuple[Path | None, str | None]:
     target = ctx.answers.target
     provisioned = ctx.outputs.get("provision") or {}
     kubeconfig = provisioned.get("kubeconfig") or getattr(target, "kubeconfig", None)
@@ -109,13 +103,12 @@ class Cluster:
     emulated: bool
 
 
-def open_cluster(ctx: Any) -> Cluster:
+def open_cluster(ctx: StepContext) -> Cluster:
     """A Kubernetes client and a Helm engine for the target; Helm storage follows HELM_DRIVER like Helm's CLI."""
     from installer.adapters.helm import HelmSdkEngine, KubeAccess, ReleaseStorage
     from installer.adapters.kube import KubeConfigError, KubeError
     from installer.deploy.cluster import connect_cluster
 
-    StepFailed, _ = _step_errors()
     kubeconfig, context = kube_access(ctx)
     try:
         api = connect_cluster(kubeconfig, context)
@@ -154,37 +147,45 @@ def _register_dsn(dsn: str) -> None:
         redact.register(match.group(1).strip("'"))
 
 
-def _planned(ctx: Any) -> list[dict[str, Any]]:
-    """Every release of the plan with absolute chart path, namespace, module, needs, wave, values and digests."""
-    from installer.deploy.planview import planned_releases
+def _planned(ctx: StepContext) -> list[ReleasePlan]:
+    """The plan's releases, built as the configure step built them (same answers, same stored secrets)."""
+    from installer.secretstore import SecretStore, SecretStoreError
 
-    return planned_releases(ctx)
+    try:
+        plan = build_plan(ctx.answers, store=SecretStore(Path(ctx.state_dir), persist=not ctx.dry_run),
+                          outputs=ctx.outputs)
+    except PlanError as error:
+        raise StepFailed(f"cannot build the deployment plan: {error}",
+                         remediation=f"fix {error.key} in the answers file" if error.key else
+                         "run `./install.sh plan --answers FILE` to see the problem") from None
+    except SecretStoreError as error:
+        raise StepFailed(f"generated secrets are unavailable: {error}",
+                         remediation="rerun with --resume so the configure step restores them") from None
+    return plan.releases()
 
 
-def release_specs(ctx: Any, modules: set[str] | None, exclude: set[str] = frozenset()) -> list[ReleaseSpec]:
+def release_specs(ctx: StepContext, modules: set[str] | None, exclude: set[str] = frozenset()) -> list[ReleaseSpec]:
     """The plan's releases of the given modules (None: every module not in `exclude`), values as planned."""
     chosen = [r for r in _planned(ctx)
-              if (modules is None and r["module"] not in exclude) or (modules is not None and r["module"] in modules)]
-    names = {r["name"] for r in chosen}
+              if (modules is None and r.module not in exclude) or (modules is not None and r.module in modules)]
+    names = {r.name for r in chosen}
     return [ReleaseSpec(
-        name=release["name"], namespace=release["namespace"], chart=Path(release["chart"]), values=release["values"],
+        name=r.name, namespace=r.namespace, chart=r.chart, values=r.values,
         # Needs outside this step's releases were made ready by an earlier step.
-        needs=tuple(n for n in release.get("needs") or () if n in names), wave=int(release.get("wave", 0)),
-        timeout=float(release.get("timeout") or 600), chart_digest=release.get("chart_digest") or "",
-        values_digest=release.get("values_digest") or "") for release in chosen]
+        needs=tuple(n for n in r.needs if n in names), wave=r.wave, timeout=r.timeout,
+        chart_digest=r.chart_digest, values_digest=r.values_digest) for r in chosen]
 
 
 class _Reporter:
     """Turns executor events into step progress, logs and per-release task results."""
 
-    def __init__(self, ctx: Any, total: int):
+    def __init__(self, ctx: StepContext, total: int) -> None:
         self.ctx = ctx
         self.total = total
         self.finished = 0
         self.lock = threading.Lock()
 
     def __call__(self, event: Any) -> None:
-        _, Cancelled = _step_errors()
         ctx = self.ctx
         try:
             if event.kind == "progress":
@@ -206,13 +207,12 @@ class _Reporter:
             pass  # the executor sees the same cancellation event and stops cleanly
 
 
-def run_releases(ctx: Any, specs: list[ReleaseSpec], label: str, cluster: Cluster | None = None) -> dict:
+def run_releases(ctx: StepContext, specs: list[ReleaseSpec], label: str, cluster: Cluster | None = None) -> dict:
     """Deploy `specs` through the executor; raise StepFailed naming every failed release."""
     from installer.deploy.executor import Executor, PlanError
     from installer.deploy.helmops import EngineOperations
     from installer.deploy.readiness import ReadinessWatcher
 
-    StepFailed, Cancelled = _step_errors()
     if not specs:
         ctx.log(f"no {label} releases in the plan")
         return {"releases": 0, "deployed": [], "unchanged": [], "failed": [], "skipped": []}
@@ -263,7 +263,7 @@ def run_releases(ctx: Any, specs: list[ReleaseSpec], label: str, cluster: Cluste
     return outputs
 
 
-def _dry_run(ctx: Any, specs: list[ReleaseSpec], executor: Any) -> dict:
+def _dry_run(ctx: StepContext, specs: list[ReleaseSpec], executor: Any) -> dict:
     plan: dict[str, str] = {}
     for spec in sorted(specs, key=lambda s: (s.wave, s.name)):
         action = executor.preview(spec)
@@ -273,7 +273,7 @@ def _dry_run(ctx: Any, specs: list[ReleaseSpec], executor: Any) -> dict:
     return {"dry_run": True, "actions": plan}
 
 
-def _save_report(ctx: Any, label: str, report: DeployReport) -> None:
+def _save_report(ctx: StepContext, label: str, report: DeployReport) -> None:
     from installer.engine.journal import atomic_write, mask_tree
 
     path = ctx.state_dir / REPORT_NAME
@@ -286,13 +286,13 @@ def _save_report(ctx: Any, label: str, report: DeployReport) -> None:
 
 
 # --- deploy, monitoring, ci --------------------------------------------------------------------------
-def deploy(ctx: Any) -> dict:
+def deploy(ctx: StepContext) -> dict:
     """Every DIGIT release of the plan, in dependency order, with live readiness."""
     specs = release_specs(ctx, None, exclude=set(ADDON_MODULES.values()))
     return run_releases(ctx, specs, "deploy")
 
 
-def monitoring(ctx: Any) -> dict:
+def monitoring(ctx: StepContext) -> dict:
     """kube-prometheus-stack, Grafana (generated admin secret, DIGIT dashboards) and, with tracing, Jaeger."""
     from installer.deploy.cluster import ensure_secret
 
@@ -321,7 +321,7 @@ def monitoring(ctx: Any) -> dict:
     return {**outputs, "secrets": secrets, "tracing": bool(answers.monitoring.tracing)}
 
 
-def ci(ctx: Any) -> dict:
+def ci(ctx: StepContext) -> dict:
     """Jenkins with a generated admin secret, configuration as code and a DIGIT seed job."""
     from installer.deploy.cluster import ensure_secret
 
@@ -344,8 +344,7 @@ def ci(ctx: Any) -> dict:
     return {**outputs, "secrets": [secret]}
 
 
-def _resolve(ctx: Any, ref: Any, key: str) -> str:
-    StepFailed, _ = _step_errors()
+def _resolve(ctx: StepContext, ref: Any, key: str) -> str:
     value = ctx.answers.secret(ref)
     if value is None:
         value = _credential(ctx, key)
@@ -356,24 +355,23 @@ def _resolve(ctx: Any, ref: Any, key: str) -> str:
 
 
 # --- verify and summary ------------------------------------------------------------------------------
-def _deployed_releases(ctx: Any) -> Iterator[tuple[str, str]]:
+def _deployed_releases(ctx: StepContext) -> Iterator[tuple[str, str]]:
     for step_id in ("deploy", "monitoring", "ci"):
         outputs = ctx.outputs.get(step_id) or {}
         for name in (outputs.get("deployed") or []) + (outputs.get("unchanged") or []):
             yield step_id, name
 
 
-def verify(ctx: Any) -> dict:
+def verify(ctx: StepContext) -> dict:
     """Every release's workloads ready, the ingress has an address, core health endpoints answer."""
     from installer.deploy.verify import run_checks
 
-    StepFailed, _ = _step_errors()
     if ctx.dry_run:
         ctx.log("would check every release's workloads, the ingress address and the core health endpoints")
         return {"dry_run": True}
     cluster = open_cluster(ctx)
     try:
-        namespaces = {r["name"]: r["namespace"] for r in _planned(ctx)}
+        namespaces = {r.name: r.namespace for r in _planned(ctx)}
         releases = sorted({name for _, name in _deployed_releases(ctx)})
         checks = run_checks(ctx, cluster, [(name, namespaces.get(name, "default")) for name in releases])
     finally:
@@ -391,7 +389,7 @@ def verify(ctx: Any) -> dict:
     return outputs
 
 
-def summary(ctx: Any) -> dict:
+def summary(ctx: StepContext) -> dict:
     """Where DIGIT, Grafana and Jenkins answer, where generated credentials live, and where the logs are."""
     from installer.deploy.verify import render_summary
 

@@ -58,6 +58,7 @@ def _masked_documents(documents: list[dict[str, Any]], mask: str) -> list[dict[s
 def write_plan(plan: Any, out: Path, reveal: bool) -> list[Path]:
     """Every plan file; masked unless `reveal` (then files with secrets are 0600)."""
     from installer import redact
+    from installer.plan import plan_summary, plan_text
     from installer.plan.objects import masked_manifest
     from installer.plan.values import EXTRA_SECRET_PATHS, mask_paths, mask_tree
 
@@ -72,8 +73,8 @@ def write_plan(plan: Any, out: Path, reveal: bool) -> list[Path]:
         return value if reveal else redact.mask(value)
 
     written = [
-        _write(out / "plan.json", json.dumps(plan.summary(), indent=2, sort_keys=False) + "\n", False),
-        _write(out / "plan.txt", redact.mask(plan.text()), False),
+        _write(out / "plan.json", json.dumps(plan_summary(plan), indent=2, sort_keys=False) + "\n", False),
+        _write(out / "plan.txt", redact.mask(plan_text(plan)), False),
         _write(out / "env.yaml", _dump_yaml(plan.env_files.env), False),
         _write(out / "env-secrets.yaml", _dump_yaml(
             plan.env_files.env_secrets if reveal else
@@ -129,7 +130,7 @@ def _problem_line(answers_path: Path, key: str, message: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from installer import redact
     from installer.answers import load_or_report
-    from installer.plan import PlanError, build_plan, render_plan
+    from installer.plan import PlanError, build_plan, plan_text, render_plan
     from installer.secretstore import SecretStore, SecretStoreError
     from installer.state import ensure_state_dir, state_dir_for
 
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         render_plan(plan, engine)
     out = Path(args.out).expanduser()
     write_plan(plan, out, bool(args.reveal_secrets))
-    print(redact.mask(plan.text()), end="")
+    print(redact.mask(plan_text(plan)), end="")
     print(f"plan written to {out}" + ("" if args.reveal_secrets else " (secret values masked)"))
     if plan.render_failures:
         print(f"{len(plan.render_failures)} release(s) failed to render: {', '.join(plan.render_failures)}",

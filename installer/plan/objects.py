@@ -99,7 +99,7 @@ def tls_secrets(answers: Any, namespaces_: list[str], key: str | None) -> list[C
     return [_secret(name, ns, {"tls.crt": cert, "tls.key": key or ""}, "kubernetes.io/tls") for ns in sorted(namespaces_)]
 
 
-def static_storage(answers: Any, rendered: dict[str, list[dict[str, Any]]], outputs: dict[str, Any]) -> list[ClusterObject]:
+def static_storage(nodes: list[tuple[str, str]], rendered: dict[str, list[dict[str, Any]]]) -> list[ClusterObject]:
     """StorageClass and PersistentVolumes for the claims (StatefulSet templates or plain claims) that ask
     for the static class."""
     claims = []
@@ -127,7 +127,7 @@ def static_storage(answers: Any, rendered: dict[str, list[dict[str, Any]]], outp
                                    spec.get("accessModes") or ["ReadWriteOnce"], release))
     if not claims:
         return []
-    nodes = _volume_nodes(answers, outputs)
+    nodes = nodes or [("", "/var/lib")]
     objects = [ClusterObject({
         "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": _meta(STATIC_STORAGE_CLASS),
         "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer",
@@ -151,7 +151,7 @@ def static_storage(answers: Any, rendered: dict[str, list[dict[str, Any]]], outp
     return objects
 
 
-def _volume_nodes(answers: Any, outputs: dict[str, Any]) -> list[tuple[str, str]]:
+def volume_nodes(answers: Any, outputs: dict[str, Any]) -> list[tuple[str, str]]:
     """(Kubernetes node name, data path) of the machines that hold volumes: workers, else any node."""
     provisioned = (outputs.get("provision") or {}).get("node_names") or {}
     nodes = list(getattr(answers.target, "nodes", None) or [])

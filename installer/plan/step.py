@@ -11,25 +11,21 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from installer.engine import StepContext, StepFailed
+
 from installer.adapters.kube import KubeCluster, KubeError
 
 PLAN_DIR = "plan"
 
 
-def _errors() -> tuple[type[Exception], type[Exception]]:
-    from installer.engine import Cancelled, StepFailed
-
-    return StepFailed, Cancelled
-
-
-def _kube_access(ctx: Any) -> tuple[Path | None, str | None]:
+def _kube_access(ctx: StepContext) -> tuple[Path | None, str | None]:
     target = ctx.answers.target
     provisioned = ctx.outputs.get("provision") or {}
     kubeconfig = provisioned.get("kubeconfig") or getattr(target, "kubeconfig", None)
     return (Path(kubeconfig) if kubeconfig else None), getattr(target, "context", None)
 
 
-def configure(ctx: Any) -> dict:
+def configure(ctx: StepContext) -> dict:
     """Namespaces, image pull / TLS / git-sync / service secrets, static volumes; generated secrets kept."""
     from installer import redact
     from installer.adapters.helm import HelmSdkEngine
@@ -37,7 +33,6 @@ def configure(ctx: Any) -> dict:
     from installer.plan.command import write_plan
     from installer.secretstore import KubeClusterCopy, SecretStore, SecretStoreError
 
-    StepFailed, _ = _errors()
     api = None
     if not ctx.dry_run:
         from installer.adapters.kube import KubeConfigError, connect
@@ -68,7 +63,7 @@ def configure(ctx: Any) -> dict:
     ctx.check_cancelled()
     ctx.progress(1, 3, "phases", f"rendering {len(plan.graph.releases)} releases")
     with HelmSdkEngine() as engine:
-        render_plan(plan, engine, ctx.outputs)
+        render_plan(plan, engine)
     if plan.render_failures:
         details = "; ".join(f"{n}: {redact.mask(plan.rendered[n].error or '')}" for n in plan.render_failures)
         raise StepFailed(f"{len(plan.render_failures)} chart(s) do not render: {details}",
@@ -103,7 +98,6 @@ def configure(ctx: Any) -> dict:
 
 def apply_object(api: KubeCluster, obj: Any) -> str:
     """Create the object, or bring a Namespace's labels / a Secret's data to the plan's; returns what happened."""
-    from installer.engine import StepFailed
 
     manifest = obj.manifest
     kind, name, namespace = obj.kind, obj.name, obj.namespace

@@ -1,17 +1,16 @@
 """The pipeline's preflight step: the same checks as `install.sh preflight`, recorded in the state dir."""
 from __future__ import annotations
 
-from typing import Any
+from installer import redact
+from installer.engine import StepContext, StepFailed
+from installer.preflight.report import to_json
+from installer.preflight.runner import run_preflight
 
 REPORT_NAME = "preflight/report.json"
 
 
-def preflight(ctx: Any) -> dict:
-    from installer import redact
-    from installer.engine import StepFailed
-    from installer.preflight.report import to_json
-    from installer.preflight.runner import run_preflight
-
+def preflight(ctx: StepContext) -> dict[str, object]:
+    """Every check of `install.sh preflight`; the report is kept in the state dir for status and bundles."""
     def progress(done: int, total: int, message: str) -> None:
         ctx.progress(done, total, unit="sources", message=message)
 

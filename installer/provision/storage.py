@@ -86,7 +86,7 @@ def planned_volumes(ctx: StepContext) -> tuple[list[Volume], str | None]:
     try:
         plan = build_plan(ctx.answers, store=store, outputs=ctx.outputs)
         with HelmSdkEngine() as engine:
-            render_plan(plan, engine, ctx.outputs)
+            render_plan(plan, engine)
     except PlanError as exc:
         raise StepFailed(redact.mask(f"the plan cannot be built: {exc}")) from None
     if plan.render_failures:
