@@ -285,6 +285,9 @@ def validate_data(data: Any, *, filename: str = "<answers>", base_dir: Path | No
         line, col, path = locate(tree, ("version",))
         raise AnswersError([Problem(filename, line, col, path, f"version {version} is newer than this installer understands ({ANSWERS_VERSION}); upgrade the installer")])
     data = migrate(data)
+    control = _control_characters(data, filename, tree)
+    if control:
+        raise AnswersError(control)
     try:
         answers = Answers.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
@@ -305,6 +308,32 @@ def validate_data(data: Any, *, filename: str = "<answers>", base_dir: Path | No
             problems.append(Problem(filename, line, col, path, message))
         raise AnswersError(problems)
     return answers
+
+
+def _control_characters(data: Any, filename: str, tree: Any) -> list[Problem]:
+    """Every key or value holding a control character (ESC, newline, ...): none belongs in an answer,
+    and one could rewrite the operator's terminal wherever the value is shown."""
+    from installer.text import has_control
+
+    problems: list[Problem] = []
+
+    def walk(node: Any, loc: tuple) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and has_control(key):
+                    line, col, path = locate(tree, loc)
+                    problems.append(Problem(filename, line, col, path, f"a key holds a control character: {key!r}"))
+                walk(value, loc + (key,))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, loc + (index,))
+        elif isinstance(node, str) and has_control(node):
+            line, col, path = locate(tree, loc)
+            problems.append(Problem(filename, line, col, path,
+                                    f"control characters are not allowed here: {node!r}"))
+
+    walk(data, ())
+    return problems
 
 
 def _valid_sections(data: dict, base_dir: Path) -> Any:

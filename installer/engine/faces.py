@@ -14,8 +14,14 @@ from typing import IO, Any
 from installer import redact
 from installer.engine import events as ev
 from installer.engine.logfile import describe, stamp
+from installer.text import printable
 
 FACES = ("rich", "plain", "json")
+
+
+def _show(text: str) -> str:
+    """Masked, and with control characters escaped: text from nodes must not drive the terminal."""
+    return printable(redact.mask(text))
 
 
 def default_face(stream: IO[str] | None = None) -> str:
@@ -51,7 +57,7 @@ class PlainFace:
             if last is not None and now - last < self.progress_interval and not complete:
                 return
             self._last_progress[key] = now
-        self.stream.write(redact.mask(f"{stamp(event.time)} {describe(event)}") + "\n")
+        self.stream.write(_show(f"{stamp(event.time)} {describe(event)}") + "\n")
         self.stream.flush()
         self.lines += 1
 
@@ -68,7 +74,7 @@ class JsonFace:
 
     def __call__(self, event: ev.Event) -> None:
         data = event.to_dict()
-        self.stream.write(redact.mask(json.dumps(data, default=str)) + "\n")
+        self.stream.write(redact.mask(json.dumps(data, default=str)) + "\n")  # json escapes controls itself
         self.stream.flush()
         self.lines += 1
 
@@ -101,14 +107,14 @@ class RichFace:
 
     def _print(self, text: str, style: str = "") -> None:
         from rich.text import Text
-        self.console.print(Text(redact.mask(text), style=style), soft_wrap=True)
+        self.console.print(Text(_show(text), style=style), soft_wrap=True)
         self.lines += 1
 
     def _task(self, step: str | None, task: str | None, title: str | None = None):
         key = (step, task)
         if key not in self._tasks:
             label = f"  {task}" if task else (title or step or "")
-            self._tasks[key] = self.progress.add_task(redact.mask(label), total=None, note="", count="")
+            self._tasks[key] = self.progress.add_task(_show(label), total=None, note="", count="")
         return self._tasks[key]
 
     def _drop(self, step: str | None, task: str | None = None) -> None:
@@ -124,12 +130,12 @@ class RichFace:
             if isinstance(event, ev.StepStarted):
                 tid = self._task(event.step, None, f"{event.step}: {event.title}")
                 if event.attempt > 1:
-                    self.progress.update(tid, note=redact.mask(f"attempt {event.attempt}"))
+                    self.progress.update(tid, note=_show(f"attempt {event.attempt}"))
             elif isinstance(event, ev.StepProgress):
                 tid = self._task(event.step, event.task)
                 count = f"{event.done:g}/{event.total:g}" if event.total is not None else f"{event.done:g}"
                 self.progress.update(tid, completed=event.done, total=event.total,
-                                     count=f"{count} {event.unit}".strip(), note=redact.mask(event.message))
+                                     count=f"{count} {event.unit}".strip(), note=_show(event.message))
             elif isinstance(event, ev.StepLog):
                 if event.level == "debug":
                     return
@@ -137,7 +143,7 @@ class RichFace:
                     self._print(describe(event), "yellow")
                 else:
                     tid = self._task(event.step, event.task) if event.task else self._task(event.step, None)
-                    self.progress.update(tid, note=redact.mask(event.message[:80]))
+                    self.progress.update(tid, note=_show(event.message[:80]))
             elif isinstance(event, ev.TaskFinished):
                 self._drop(event.step, event.task)
                 style = "green" if event.outcome == "succeeded" else "red"

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from installer import redact
+from installer.text import printable
 from installer.engine import events as ev
 
 LOG_DIR = "logs"
@@ -104,7 +105,7 @@ class RunLog:
         logging.getLogger().addHandler(self._handler)
 
     def write(self, line: str, t: float | None = None) -> None:
-        text = redact.mask(line)
+        text = printable(redact.mask(line))
         with self._lock:
             if self._file.closed or self.broken:
                 return

@@ -5,6 +5,7 @@ import json
 from typing import IO
 
 from installer.preflight.model import Report
+from installer.text import printable
 
 SOURCE_TITLES = {"local": "This machine and the answers", "node": "Nodes (SSH)", "cluster": "Kubernetes cluster", "database": "Database", "domain": "Domain and TLS"}
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
@@ -32,8 +33,8 @@ def render_table(report: Report, stream: IO[str], color: bool | None = None, wid
         for r in items:
             note = r.message if r.status == "skip" else r.details.get("note", "")
             measured = f"{r.measured} ({note})" if note and note != r.measured else r.measured
-            table.add_row(Text(r.status.upper(), style=STATUS_STYLE[r.status]), r.id, r.target,
-                          measured, r.required, r.remediation)
+            table.add_row(Text(r.status.upper(), style=STATUS_STYLE[r.status]), r.id, *(
+                Text(printable(cell)) for cell in (r.target, measured, r.required, r.remediation)))
         console.print(table)
     summary = report.summary()
     verdict = "FAILED" if not report.ok else "passed"
