@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     push.add_argument("dir", metavar="DIR")
     push.add_argument("--answers", required=True, metavar="FILE", help="answers file naming registry.mirror")
     push.add_argument("--concurrency", type=int, default=4, metavar="N", help="images pushed at once (default 4)")
+    push.add_argument("--chunk-mb", type=int, default=32, metavar="MIB",
+                      help="upload chunk size (default 32): an upload interrupted between two chunks continues "
+                           "from the last one the mirror acknowledged")
     push.add_argument("--state-dir", metavar="DIR", help="state directory (upload journal, verification record)")
 
 
@@ -148,7 +151,11 @@ def run_push(args: argparse.Namespace) -> int:
             _err("refusing to push a bundle that does not verify")
             return EXIT_FAILED
         state_dir = ensure_state_dir(state_dir_for(answers.name, args.state_dir))
-        result = push(root, endpoint, prefix, state_dir, say=_say, concurrency=args.concurrency)
+        if not 1 <= args.chunk_mb <= 1024:
+            _err(f"--chunk-mb {args.chunk_mb}: between 1 and 1024")
+            return EXIT_USAGE
+        result = push(root, endpoint, prefix, state_dir, say=_say, concurrency=args.concurrency,
+                      chunk_size=args.chunk_mb << 20)
     except (BundleError, RegistryError) as exc:
         _err(str(exc))
         return EXIT_FAILED

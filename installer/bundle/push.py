@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from installer.adapters.registry import Endpoint, HttpRegistry, RegistryError, UploadProgress
+from installer.adapters.registry import CHUNK_SIZE, Endpoint, HttpRegistry, RegistryError, UploadProgress
 from installer.bundle.layout import Descriptor, Layout
 from installer.bundle.manifest import BundleError, read_manifest
 from installer.bundle.progress import ByteProgress
@@ -83,7 +83,8 @@ class UploadJournal:
 
 class Pusher:
     def __init__(self, bundle: Path, registry: HttpRegistry, prefix: str, journal: UploadJournal,
-                 progress: ByteProgress, say: Callable[[str], None]) -> None:
+                 progress: ByteProgress, say: Callable[[str], None], chunk_size: int = CHUNK_SIZE) -> None:
+        self.chunk_size = chunk_size
         self.layout = Layout(Path(bundle) / "images")
         self.registry, self.prefix, self.journal = registry, prefix.strip("/"), journal
         self.progress, self.say = progress, say
@@ -150,7 +151,7 @@ class Pusher:
                         self.result.restarted.append(blob.digest)
                     resume = None
             sent = self.registry.upload_blob(repo, blob.digest, blob.size, lambda offset: self.layout.open_blob(
-                blob.digest, offset), resume=resume, on_progress=on_progress)
+                blob.digest, offset), resume=resume, on_progress=on_progress, chunk_size=self.chunk_size)
             self.journal.put(repo, blob.digest, None)
             with self._lock:
                 self.result.bytes_sent += sent
@@ -181,7 +182,7 @@ def _is_manifest(descriptor: Descriptor) -> bool:
 
 
 def push(bundle: Path, endpoint: Endpoint, prefix: str, state_dir: Path, say: Callable[[str], None] = print,
-         concurrency: int = DEFAULT_CONCURRENCY) -> PushResult:
+         concurrency: int = DEFAULT_CONCURRENCY, chunk_size: int = CHUNK_SIZE) -> PushResult:
     """Push every image of an (already verified) bundle; RegistryError/BundleError on failure."""
     manifest = read_manifest(bundle)
     mirror_of = {i["reference"]: i["mirror"] for i in manifest.get("images") or []}
@@ -194,7 +195,8 @@ def push(bundle: Path, endpoint: Endpoint, prefix: str, state_dir: Path, say: Ca
     registry = HttpRegistry(endpoint)
     registry.ping()
     progress = ByteProgress(f"pushing to {endpoint.host}", total)
-    pusher = Pusher(bundle, registry, prefix, UploadJournal(Path(state_dir) / "push-uploads.json"), progress, say)
+    pusher = Pusher(bundle, registry, prefix, UploadJournal(Path(state_dir) / "push-uploads.json"), progress, say,
+                    chunk_size)
     started = time.monotonic()
     errors: list[str] = []
 
