@@ -4,7 +4,8 @@ Before Kubernetes exists nothing listens on those ports, so every node first sta
 listener (python3, as the SSH user: all ports are above 1024) on each port it must accept that is still
 free; a port already held (RKE2 on a rerun) answers by itself. Then every node connects to every port
 it must reach on the others (TCP connect; UDP: a datagram the listener echoes). A port that times out or
-is refused is reported with both nodes. Listeners stop on their own after LISTEN_SECONDS.
+is refused is reported with both nodes. Listeners are stopped when the probes end (and stop on their own
+after LISTEN_SECONDS), so a second preflight right after finds the ports free again.
 """
 from __future__ import annotations
 
@@ -83,8 +84,9 @@ for proto, port in ports:
     if proto == "tcp":
         s.listen(64)
     held.append((proto, s, port))
-if os.fork():
-    print("ready", json.dumps([[proto, port] for proto, _, port in held]), flush=True)
+child = os.fork()
+if child:
+    print("ready", child, json.dumps([[proto, port] for proto, _, port in held]), flush=True)
     os._exit(0)
 os.setsid()
 for fd in (0, 1, 2):
@@ -138,6 +140,8 @@ def collect_mesh(nodes: list[Any], cni: str, open_session: Any, timeout: float =
     if len(cluster) < 2:
         return facts
 
+    pids: dict[str, int] = {}
+
     def listen(node: Any) -> set[tuple[str, int]]:
         """Start the listener; returns the ports it holds (a UDP port held by something else is not probed:
         a VXLAN socket, say, echoes nothing)."""
@@ -146,7 +150,15 @@ def collect_mesh(nodes: list[Any], cni: str, open_session: Any, timeout: float =
             result = session.run(_python(_LISTENER, json.dumps(ports), str(LISTEN_SECONDS)), timeout=timeout)
         if result.exit_status != 0 or not result.stdout.startswith("ready"):
             raise SSHError(f"cannot start a test listener (python3 needed): {result.stderr.strip()[:200]}")
-        return {(proto, int(port)) for proto, port in json.loads(result.stdout.split(" ", 1)[1])}
+        _, pid, bound = result.stdout.split(" ", 2)
+        pids[node.name] = int(pid)
+        return {(proto, int(port)) for proto, port in json.loads(bound)}
+
+    def stop(node: Any) -> None:
+        """End this node's listener now (it would end by itself after LISTEN_SECONDS)."""
+        if node.name in pids:
+            with open_session(node) as session:
+                session.run(f"kill {pids[node.name]} 2>/dev/null || true", timeout=timeout)
 
     def probe(node: Any) -> list[str]:
         mine = [p for p in facts.probes if p.source == node.name]
@@ -177,6 +189,11 @@ def collect_mesh(nodes: list[Any], cni: str, open_session: Any, timeout: float =
             for item, outcome in zip([p for p in facts.probes if p.source == name], answers):
                 if outcome != "ok" and item.target not in facts.errors:
                     facts.failed[item] = outcome
+        for future in [pool.submit(stop, n) for n in cluster]:
+            try:
+                future.result()
+            except Exception:  # the listener ends by itself anyway
+                pass
     return facts
 
 
