@@ -179,7 +179,8 @@ class SSHSession:
         self._transport: Any = None
 
     def __enter__(self) -> "SSHSession":
-        self.open()
+        if self._transport is None:  # `with connect(...)` has opened it already
+            self.open()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -244,7 +245,7 @@ class SSHSession:
         out, err = bytearray(), bytearray()
         try:
             channel.settimeout(0.2)
-            channel.exec_command(command)
+            _within(limit, channel, lambda: channel.exec_command(command), f"{self.host}:{self.port}", "the command")
             # sshd may report the exit status before the last output: read until EOF as well.
             while True:
                 progressed = False
@@ -278,11 +279,13 @@ class SSHSession:
         if self._transport is None or not self._transport.is_active():
             raise SSHError(f"not connected to {self.host}:{self.port}")
         try:
-            sftp = paramiko.SFTPClient.from_transport(self._transport)
+            channel = self._transport.open_session(timeout=self.timeout)
+            _within(self.timeout, channel, lambda: channel.invoke_subsystem("sftp"), f"{self.host}:{self.port}",
+                    "the SFTP subsystem")
+            channel.settimeout(self.timeout)  # every SFTP request (the version exchange too) answers in time
+            return paramiko.SFTPClient(channel)
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise SSHError(f"no SFTP on {self.host}:{self.port}: {exc}") from None
-        sftp.get_channel().settimeout(self.timeout)  # every SFTP request answers within the timeout
-        return sftp
+            raise SSHError(f"no SFTP on {self.host}:{self.port}: {exc or type(exc).__name__}") from None
 
     def put_file(self, local: Path, remote: str, mode: int = 0o600, timeout: float = 3600.0,
                  progress: Callable[[int, int], None] | None = None) -> None:
@@ -323,6 +326,39 @@ class SSHSession:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+
+def _within(limit: float, channel: Any, request: Callable[[], None], where: str, what: str) -> None:
+    """Run a channel request (exec, subsystem) that paramiko would wait on without any timeout.
+
+    paramiko waits for the server's reply to a channel request forever, so a server that never
+    replies would hang the installer. The channel is closed after `limit` seconds, which wakes the
+    waiting request; either way a failure is raised as SSHError.
+    """
+    import threading
+
+    import paramiko
+
+    fired = threading.Event()
+
+    def give_up() -> None:
+        fired.set()
+        try:
+            channel.close()
+        except (paramiko.SSHException, OSError, EOFError):
+            pass  # the connection is gone already: the waiting request wakes up all the same
+
+    watchdog = threading.Timer(limit, give_up)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        request()
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        if fired.is_set():
+            raise SSHError(f"{where} did not accept {what} within {limit:g}s") from None
+        raise SSHError(f"{where} refused {what}: {exc or type(exc).__name__}") from None
+    finally:
+        watchdog.cancel()
 
 
 def sudo_command(argv: list[str]) -> str:

@@ -1,0 +1,82 @@
+"""The SSH adapter never waits on a server without a limit.
+
+paramiko waits for the reply to a channel request (exec, sftp) without any timeout. The server
+here is a real SSH server (paramiko's server side, in a thread of the test) that authenticates the
+client and then never answers those requests, as a wedged sshd would.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import paramiko
+import pytest
+
+from installer.adapters.ssh import HostKeyPolicy, SSHError, connect, fingerprint
+
+
+class _Wedged(paramiko.ServerInterface):
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey"
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        return paramiko.AUTH_SUCCESSFUL
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        return paramiko.OPEN_SUCCEEDED
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        self.release.wait(30)
+        return False
+
+    def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
+        self.release.wait(30)
+        return False
+
+
+@pytest.fixture
+def wedged_server():
+    host_key = paramiko.ECDSAKey.generate()
+    release = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    transports: list[paramiko.Transport] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            transport = paramiko.Transport(conn)
+            transport.add_server_key(host_key)
+            transports.append(transport)
+            transport.start_server(server=_Wedged(release))
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1], fingerprint(host_key)
+    release.set()
+    for transport in transports:
+        transport.close()
+    listener.close()
+
+
+def test_a_server_that_never_answers_a_request_is_given_up_on(wedged_server) -> None:
+    port, host_fingerprint = wedged_server
+    policy = HostKeyPolicy(pinned={f"127.0.0.1:{port}": host_fingerprint})
+    with connect("127.0.0.1", port, "digit", paramiko.ECDSAKey.generate(), policy, timeout=6) as session:
+        started = time.monotonic()
+        with pytest.raises(SSHError, match=f"127.0.0.1:{port} did not accept the command within 1s"):
+            session.run("true", timeout=1)
+        assert time.monotonic() - started < 4
+    # A fresh connection: the wedged server's first one answers nothing any more.
+    with connect("127.0.0.1", port, "digit", paramiko.ECDSAKey.generate(), policy, timeout=6) as session:
+        started = time.monotonic()
+        with pytest.raises(SSHError, match="did not accept the SFTP subsystem within 6s"):
+            session.put_private(b"canary", "/tmp/never-written")
+        assert time.monotonic() - started < 9
