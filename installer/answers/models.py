@@ -251,6 +251,10 @@ class AwsTarget(Section):
     region: str = Field(title="Region", description="e.g. ap-south-1")
     credentials: AwsCredentials = Field(title="Credentials")
     kubernetes_version: str = Field(default="1.34", title="Kubernetes version")
+    provider_mirror: ResolvedPath | None = Field(
+        default=None, title="Terraform provider mirror",
+        description="A filesystem mirror of the Terraform providers (`terraform providers mirror DIR`) for sites "
+        "without registry access; an air-gap bundle carries it.")
 
 
 class AzureTarget(Section):
@@ -261,6 +265,10 @@ class AzureTarget(Section):
     client_id: str = Field(title="Service principal client id")
     client_secret: SecretRef = Field(title="Service principal secret")
     kubernetes_version: str = Field(default="1.34", title="Kubernetes version")
+    provider_mirror: ResolvedPath | None = Field(
+        default=None, title="Terraform provider mirror",
+        description="A filesystem mirror of the Terraform providers (`terraform providers mirror DIR`) for sites "
+        "without registry access; an air-gap bundle carries it.")
 
     _secret = field_validator("client_secret")(classmethod(lambda cls, v: _no_generate(v, "the Azure client secret")))
 
@@ -271,6 +279,10 @@ class GcpTarget(Section):
     region: str = Field(title="Region", description="e.g. asia-south1")
     credentials: SecretRef = Field(title="Service account key", description="{file: key.json} or {env: NAME}.")
     kubernetes_version: str = Field(default="1.34", title="Kubernetes version")
+    provider_mirror: ResolvedPath | None = Field(
+        default=None, title="Terraform provider mirror",
+        description="A filesystem mirror of the Terraform providers (`terraform providers mirror DIR`) for sites "
+        "without registry access; an air-gap bundle carries it.")
 
     _secret = field_validator("credentials")(classmethod(lambda cls, v: _no_generate(v, "the GCP service account key")))
 
@@ -285,6 +297,10 @@ class OpenStackTarget(Section):
     username: str = Field(title="User name")
     password: SecretRef = Field(title="Password")
     user_domain: str = Field(default="Default", title="User domain")
+    provider_mirror: ResolvedPath | None = Field(
+        default=None, title="Terraform provider mirror",
+        description="A filesystem mirror of the Terraform providers (`terraform providers mirror DIR`) for sites "
+        "without registry access; an air-gap bundle carries it.")
 
     _secret = field_validator("password")(classmethod(lambda cls, v: _no_generate(v, "the OpenStack password")))
 

@@ -269,6 +269,21 @@ def copy_folder(source: Path, target: Path, what: str) -> None:
     shutil.copytree(source, target, dirs_exist_ok=True)
 
 
+def carry_artifacts(answers: Any, out: Path) -> dict[str, str]:
+    """RKE2 artifacts for sdc-vms, the Terraform provider mirror for clouds, when the answers name them."""
+    extras: dict[str, str] = {}
+    target = answers.target
+    rke2 = getattr(getattr(target, "rke2", None), "artifacts", None)
+    if target.kind == "sdc-vms" and rke2:
+        copy_folder(Path(rke2), out / "rke2", "target.rke2.artifacts")
+        extras["rke2"] = "rke2"
+    providers = getattr(target, "provider_mirror", None)
+    if providers:
+        copy_folder(Path(providers), out / "terraform-providers", "target.provider_mirror")
+        extras["terraform_providers"] = "terraform-providers"
+    return extras
+
+
 def mirror_git(answers: Any, out: Path, timeout: float) -> list[str]:
     """`git clone --mirror` of the MDMS and configs repositories, with the answers' deploy key."""
     import os
@@ -347,16 +362,8 @@ def create(answers: Any, options: CreateOptions, say=print) -> dict[str, Any]:
 
     say("the installer and its wheelhouse ..." if options.wheelhouse else "the installer (no wheelhouse) ...")
     copy_installer(out, options.wheelhouse)
-    extras: dict[str, Any] = {}
+    extras = carry_artifacts(answers, out)
     target = answers.target
-    rke2 = getattr(getattr(target, "rke2", None), "artifacts", None)
-    if target.kind == "sdc-vms" and rke2:
-        copy_folder(Path(rke2), out / "rke2", "target.rke2.artifacts")
-        extras["rke2"] = "rke2"
-    providers = getattr(target, "provider_mirror", None) or getattr(getattr(target, "terraform", None), "providers", None)
-    if providers:
-        copy_folder(Path(providers), out / "terraform-providers", "terraform providers")
-        extras["terraform_providers"] = "terraform-providers"
     if options.git_mirrors:
         extras["git"] = {name: f"git/{name}.git" for name in mirror_git(answers, out, options.timeout * 10)}
 
