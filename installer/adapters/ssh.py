@@ -38,6 +38,12 @@ class HostKeyError(SSHError):
         if kind == "changed":
             message = (f"host key of {where} CHANGED: it presents {fingerprint} but {expected} is trusted; "
                        "this can be a machine-in-the-middle, or the machine was reinstalled")
+        elif kind == "revoked":
+            message = f"host key of {where} is REVOKED in known_hosts (@revoked): {fingerprint}; refusing it"
+        elif kind == "ca-unsupported":
+            message = (f"known_hosts trusts a certificate authority for {where} (@cert-authority), and host "
+                       f"certificates cannot be checked here; pin its key {fingerprint} in target.ssh.host_keys "
+                       "if it is right")
         else:
             message = f"host key of {where} is unknown: {fingerprint}; pin it in target.ssh.host_keys if it is right"
         super().__init__(message)
@@ -54,6 +60,26 @@ def fingerprint(key: Any) -> str:
     return sha256_fingerprint(key.asbytes())
 
 
+def _pattern_matches(patterns: list[str], name: str) -> bool:
+    """OpenSSH host patterns (`*`, `?`, `!negated`, hashed `|1|...`) against one host name."""
+    import fnmatch
+
+    from paramiko.hostkeys import HostKeys
+
+    positive = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        bare = pattern[1:] if negated else pattern
+        if bare.startswith("|1|"):
+            hit = HostKeys.hash_host(name, bare) == bare
+        else:
+            hit = fnmatch.fnmatchcase(name.lower(), bare.lower())
+        if hit and negated:
+            return False
+        positive = positive or hit
+    return positive
+
+
 @dataclass
 class HostKeyPolicy:
     pinned: dict[str, str] = field(default_factory=dict)  # host or host:port -> SHA256:...
@@ -61,15 +87,49 @@ class HostKeyPolicy:
     confirm: ConfirmHostKey | None = None
 
     def _known(self) -> Any:
-        import paramiko
+        return self._read_known_hosts()[0]
 
-        keys = paramiko.HostKeys()
-        if self.known_hosts is not None:
+    def _read_known_hosts(self) -> tuple[Any, list[Any], list[str]]:
+        """(plain host keys, revoked keys, host patterns with a @cert-authority line).
+
+        paramiko's own loader fails on the whole file at the first marker line, so the file is
+        read here line by line, as OpenSSH does: unreadable lines are skipped.
+        """
+        import paramiko
+        from paramiko.hostkeys import HostKeyEntry
+
+        keys, revoked, authorities = paramiko.HostKeys(), [], []
+        if self.known_hosts is None:
+            return keys, revoked, authorities
+        try:
+            from installer.files import UnreadableFile, read_regular
+
+            text = read_regular(self.known_hosts, 4 * 1024 * 1024).decode("utf-8", "replace")
+        except UnreadableFile as exc:
+            raise SSHError(f"known_hosts {self.known_hosts}: {exc}") from None
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            marker = None
+            if line.startswith("@"):
+                marker, _, line = line.partition(" ")
+                line = line.strip()
             try:
-                keys.load(str(self.known_hosts))
-            except (OSError, paramiko.SSHException) as exc:
-                raise SSHError(f"known_hosts {self.known_hosts}: {exc}") from None
-        return keys
+                entry = HostKeyEntry.from_line(line)
+            except Exception:  # noqa: BLE001 - a line that does not parse is skipped, as ssh does
+                entry = None
+            if entry is None or entry.key is None:
+                continue
+            for name in entry.hostnames:
+                if marker == "@revoked":
+                    revoked.append(entry.key)
+                    break
+                if marker == "@cert-authority":
+                    authorities.append(name)
+                elif marker is None:
+                    keys.add(name, entry.key.get_name(), entry.key)
+        return keys, revoked, authorities
 
     def known_key_types(self, host: str, port: int) -> list[str]:
         entry = self._known().lookup(host if port == 22 else f"[{host}]:{port}")
@@ -77,19 +137,24 @@ class HostKeyPolicy:
 
     def verify(self, host: str, port: int, key: Any) -> None:
         presented = fingerprint(key)
+        known, revoked, authorities = self._read_known_hosts()
+        if any(k.asbytes() == key.asbytes() for k in revoked):
+            raise HostKeyError(host, port, presented, "revoked")
         for name in (f"{host}:{port}", f"[{host}]:{port}", host) if port != 22 else (host, f"{host}:22"):
             if name in self.pinned:
                 expected = self.pinned[name].strip()
                 if expected.rstrip("=") != presented:
                     raise HostKeyError(host, port, presented, "changed", expected)
                 return
-        entry = self._known().lookup(host if port == 22 else f"[{host}]:{port}")
+        entry = known.lookup(host if port == 22 else f"[{host}]:{port}")
         if entry:
-            known = entry.get(key.get_name())
-            if known is not None and known.asbytes() == key.asbytes():
+            match = entry.get(key.get_name())
+            if match is not None and match.asbytes() == key.asbytes():
                 return
             expected = ", ".join(fingerprint(k) for k in entry.values())
             raise HostKeyError(host, port, presented, "changed", expected)
+        if _pattern_matches(authorities, host if port == 22 else f"[{host}]:{port}"):
+            raise HostKeyError(host, port, presented, "ca-unsupported")
         if self.confirm is not None and self.confirm(host, port, presented):
             self.pinned[host if port == 22 else f"{host}:{port}"] = presented
             return
@@ -170,6 +235,31 @@ def load_private_key(text: str) -> Any:
     raise SSHError("the SSH private key cannot be read (Ed25519, ECDSA or RSA expected)")
 
 
+# After the TERM at the time limit, a command that ignores it gets KILL this many seconds later.
+REMOTE_KILL_GRACE = 2
+
+
+def remote_timeout(command: str, limit: float) -> str:
+    """`command` run under coreutils `timeout` on the node, so it ends there when we stop waiting.
+
+    Closing an SSH channel without a pty does not stop the remote process: a facts command that
+    hangs would keep running on the node after preflight gave up. `timeout` puts the command in
+    its own process group and signals the whole group (TERM, then KILL), children included.
+    The command's stdin is /dev/null (nothing here sends it input).
+    The user's login shell runs the command, as sshd would; a node without `timeout` runs it
+    unwrapped.
+    """
+    seconds = max(1, int(limit + 0.999))
+    quoted = shlex.quote(command)
+    shell = '"${SHELL:-/bin/sh}"'
+    # `timeout` returns as soon as its own child ends; a grandchild that ignored TERM would live on,
+    # so its process group (numbered after the timeout process) gets KILL after the grace period.
+    return (f"if command -v timeout >/dev/null 2>&1; then "
+            f"timeout -k {REMOTE_KILL_GRACE} {seconds} {shell} -c {quoted} </dev/null & t=$!; wait $t; s=$?; "
+            f"if [ $s -eq 124 ] || [ $s -eq 137 ]; then sleep {REMOTE_KILL_GRACE}; kill -KILL -$t 2>/dev/null; fi; "
+            f"exit $s; else exec {shell} -c {quoted}; fi")
+
+
 class SSHSession:
     """RemoteSession over paramiko: one authenticated connection to one machine."""
 
@@ -236,7 +326,9 @@ class SSHSession:
         if self._transport is None or not self._transport.is_active():
             raise SSHError(f"not connected to {self.host}:{self.port}")
         limit = timeout if timeout is not None else self.timeout
-        deadline = time.monotonic() + limit
+        # The node ends the command itself at `limit` (see remote_timeout); we wait a little longer
+        # for its exit status, and give up on our side only if the node cannot even do that.
+        deadline = time.monotonic() + limit + REMOTE_KILL_GRACE + 3
         try:
             channel = self._transport.open_session(timeout=self.timeout)
         except (paramiko.SSHException, OSError, EOFError) as exc:
@@ -245,7 +337,7 @@ class SSHSession:
         out, err = bytearray(), bytearray()
         try:
             channel.settimeout(0.2)
-            _within(limit, channel, lambda: channel.exec_command(command), f"{self.host}:{self.port}", "the command")
+            _within(limit, channel, lambda: channel.exec_command(remote_timeout(command, limit)), f"{self.host}:{self.port}", "the command")
             # sshd may report the exit status before the last output: read until EOF as well.
             while True:
                 progressed = False
@@ -263,6 +355,9 @@ class SSHSession:
                         raise SSHError(f"command on {self.host}:{self.port} did not finish within {limit:g}s")
                     time.sleep(0.01)
             status = channel.recv_exit_status()
+            if status in (124, 137) and time.time() - started >= limit - 0.5:
+                raise SSHError(f"command on {self.host}:{self.port} did not finish within {limit:g}s "
+                               "(ended on the node)")
         except socket.timeout:
             raise SSHError(f"command on {self.host}:{self.port} did not answer within {limit:g}s") from None
         finally:

@@ -141,6 +141,26 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
         results.fmt = {"user": node.user, "port": node.port, "host": node.host}
         trusted = pinned.get(node.host) or pinned.get(f"{node.host}:{node.port}") or (
             f"entry in {known_hosts}" if known_hosts else "a pinned fingerprint or a known_hosts entry")
+        if facts.error_kind == "crashed":
+            # The collector failed before or during the handshake: nothing was checked, nothing passes.
+            results.skip("node.host_key", name, f"not checked: {facts.error}")
+            results.add("node.ssh", False, name, facts.error, f"{node.user}@{node.host}:{node.port} with the key",
+                        facts.error)
+            for check in _node_checks():
+                if check not in ("node.host_key", "node.ssh"):
+                    results.skip(check, name, "not checked: SSH failed")
+            continue
+        if facts.error_kind in ("host_key_revoked", "host_key_ca-unsupported"):
+            results.add("node.host_key", False, name, facts.fingerprint, trusted, facts.error,
+                        remediation=("Do not connect: known_hosts revokes this key. Find out why on the machine's "
+                                     "console before trusting any key for it."
+                                     if facts.error_kind == "host_key_revoked" else
+                                     cat.CATALOGUE["node.host_key"].remediation),
+                        fingerprint=facts.fingerprint, host=node.host, port=node.port)
+            for check in _node_checks():
+                if check not in ("node.host_key",):
+                    results.skip(check, name, "not checked: the host key is not trusted")
+            continue
         if facts.error_kind in ("host_key_unknown", "host_key_changed"):
             changed = facts.error_kind == "host_key_changed"
             results.add("node.host_key", False, name, facts.fingerprint, trusted,

@@ -151,7 +151,7 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
         for target in nodes:
             found = facts.get(f"node:{target.name}")
             if isinstance(found, str):
-                found = collectors.NodeFacts(target=target, error=found, error_kind="command")
+                found = collectors.NodeFacts(target=target, error=found, error_kind="crashed")
             if found is None:
                 found = collectors.NodeFacts(target=target, error=node_error or "cancelled",
                                              error_kind="auth" if node_error else "unreachable")
