@@ -35,7 +35,7 @@ REQUIRED_VALUES = {
 
 
 def helm_dsn(rig) -> str:
-    """Helm's sql release storage in the rig's PostgreSQL (the emulator cannot hold Helm's protobuf Secrets)."""
+    """Helm's sql release storage in the rig's PostgreSQL (the rig's own with --helm-driver sql, else a database made here)."""
     import psycopg
 
     if rig.env.get("HELM_DRIVER_SQL_CONNECTION_STRING"):

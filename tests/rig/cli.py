@@ -26,13 +26,15 @@ def up(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", action="store_true",
                         help="also an upstream registry filled with the sample tree's images and the site's "
                              "TLS + htpasswd mirror (in answers.yaml)")
+    parser.add_argument("--helm-driver", choices=("secret", "sql"), default="secret",
+                        help="Helm's release storage: Secrets, Helm's default (default), or the rig's PostgreSQL")
     args = parser.parse_args(argv)
     try:
         rig = Rig.up(args.dir, nodes=args.nodes, facts=args.fact, rollout_delay=args.rollout_delay,
                      netns=False if args.loopback else None, server_version=args.server_version,
                      kube_tls=args.kube_tls, bare=args.bare,
                      roles=args.roles.split(",") if args.roles else None, images_mb=args.images_mb,
-                     registry=args.registry)
+                     registry=args.registry, helm_driver=args.helm_driver)
     except RigError as exc:
         print(f"tests/rig/up: {exc}", file=sys.stderr)
         return 2 if any(flag in str(exc) for flag in ("--fact", "--nodes", "--roles", "--bare")) else 1

@@ -7,6 +7,9 @@ kmock 0.8 defects fixed here (numbers as in docs TEST-RIG.md):
 1 trailing slashes, 2 namespace CRUD, 3 PUT, 4 server-set metadata, 5 watch timeoutSeconds,
 6 core groupVersion, 7 list kind, 8 subresource shortNames. Also: label/field selectors,
 merge/JSON/apply patches, namespace deletion cascades, SelfSubjectAccessReview answers.
+Served as kube-apiserver serves them: only the resources discovery lists (404 otherwise, and for
+the wrong scope), the kinds CustomResourceDefinitions define (kube_crds.py), and protobuf bodies
+and answers for Secrets and ConfigMaps (kube_protobuf.py), which Helm's release storage uses.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import jsonpatch
 import yaml
 import yarl
 from kmock._internal import enums, k8s, references, rendering
+
+from tests.rig import kube_crds, kube_protobuf
 
 NAMESPACES = references.resource("", "v1", "namespaces")
 SSAR = references.resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
@@ -131,6 +136,7 @@ class RigKubernetes(k8s.KubernetesEmulator):
     server_version: str = DEFAULT_SERVER_VERSION
     _revision: itertools.count = attrs.field(factory=lambda: itertools.count(1000), init=False)
     _last_revision: int = attrs.field(default=1000, init=False)
+    _crd_served: dict[references.resource, str] = attrs.field(factory=dict, init=False)  # -> CRD name
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -148,7 +154,10 @@ class RigKubernetes(k8s.KubernetesEmulator):
             self._requests.append(request)
             del self._requests[:-200]
             try:
-                return await self._handle(request)
+                response = await self._handle(request)
+                if kube_protobuf.prefers_protobuf(raw_request.headers.get("Accept")):
+                    response = self._as_protobuf(response)
+                return response
             except rendering.StreamingError as e:
                 if e.__cause__ is not None:
                     raise e.__cause__
@@ -165,7 +174,14 @@ class RigKubernetes(k8s.KubernetesEmulator):
         text = body.decode("utf-8", "replace")
         content_type = raw_request.headers.get("Content-Type", "")
         data: Any = None
-        if body:
+        if body and content_type.startswith(kube_protobuf.PROTOBUF):
+            if raw_request.method in ("POST", "PUT", "PATCH"):  # a DELETE's body is DeleteOptions
+                try:
+                    data = kube_protobuf.decode(body)
+                except kube_protobuf.ProtobufError as e:
+                    raise k8s.KubernetesError(status=415, reason="UnsupportedMediaType", message=str(e))
+            text = ""
+        elif body:
             try:
                 data = yaml.safe_load(text) if "yaml" in content_type else json.loads(text)
             except (ValueError, yaml.YAMLError):
@@ -197,10 +213,110 @@ class RigKubernetes(k8s.KubernetesEmulator):
             action=action, resource=resource, namespace=namespace, name=name, subresource=subresource,
         )
 
+    async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
+        """kube-apiserver's Status reasons (client-go's IsNotFound/IsAlreadyExists read them), not kmock's
+        prose ones, and no traceback for an ordinary refusal."""
+        if not isinstance(exc, k8s.KubernetesError) or exc.status >= 500:
+            return await super()._render_error(exc)
+        reason = {404: "NotFound", 409: "AlreadyExists"}.get(exc.status, exc.reason or "BadRequest")
+        return aiohttp.web.json_response({
+            "apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure", "code": exc.status,
+            "reason": reason, "message": exc.message or reason, "details": exc.details or {},
+        }, status=exc.status)
+
+    @staticmethod
+    def _as_protobuf(response: aiohttp.web.StreamResponse) -> aiohttp.web.StreamResponse:
+        """A JSON answer of a kind kube_protobuf encodes, re-encoded; anything else stays JSON (which
+        client-go accepts as its fallback, as it must for custom resources on a real server)."""
+        if not isinstance(response, aiohttp.web.Response) or response.content_type != "application/json" \
+                or not 200 <= response.status < 300 or not isinstance(response.body, bytes):
+            return response
+        try:
+            obj = json.loads(response.body)
+        except ValueError:
+            return response
+        if not isinstance(obj, dict) or not kube_protobuf.supports(obj.get("kind")):
+            return response
+        return aiohttp.web.Response(body=kube_protobuf.encode(obj), status=response.status,
+                                    content_type=kube_protobuf.PROTOBUF)
+
+    # --- what is served: built-in resources and those of CustomResourceDefinitions -------------
+    def _get_resources(self) -> list[references.resource]:
+        return list(self.resources)
+
+    def _check_served(self, request: rendering.Request) -> None:
+        """404 for a resource discovery does not list, or addressed in the wrong scope, as kube-apiserver."""
+        resource = request.resource
+        if resource not in self.resources:
+            raise k8s.KubernetesError(status=404, reason="NotFound",
+                                      message="the server could not find the requested resource")
+        info = self.resources[resource]
+        by_name = request.name is not None or request.action == enums.action.CREATE
+        if (info.namespaced is False and request.namespace is not None) or \
+                (info.namespaced and request.namespace is None and by_name):
+            raise k8s.KubernetesError(status=404, reason="NotFound",
+                                      message="the server could not find the requested resource")
+        if request.subresource and resource in self._crd_served and \
+                request.subresource.split("/")[0] not in info.subresources:
+            raise k8s.KubernetesError(status=404, reason="NotFound",
+                                      message="the server could not find the requested resource")
+
+    def _crd_admit(self, crd: dict[str, Any]) -> None:
+        found = kube_crds.problems(crd)
+        if found:
+            name = (crd.get("metadata") or {}).get("name", "")
+            raise k8s.KubernetesError(status=422, reason="Invalid", message=(
+                f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is invalid: ' + "; ".join(found)))
+        crd["status"] = kube_crds.established(crd)
+
+    def _crd_serve(self, crd: dict[str, Any]) -> set[references.resource]:
+        """Serve what the CRD defines now; return the resources it no longer serves."""
+        name = crd["metadata"]["name"]
+        before = {r for r, owner in self._crd_served.items() if owner == name}
+        now = kube_crds.served(crd)
+        for resource, info in now.items():
+            self.resources[resource] = info
+            self._crd_served[resource] = name
+        return before - set(now)
+
+    async def _crd_withdraw(self, resources: set[references.resource]) -> None:
+        """Stop serving resources and delete their objects, as deleting a CRD deletes its custom resources."""
+        for resource in resources:
+            self._crd_served.pop(resource, None)
+            if resource in self.resources:
+                del self.resources[resource]
+            for key in [k for k in self._objects if k[0] == resource]:
+                obj = self._objects[key]
+                if not obj.deleted:
+                    await self._buses[resource].put({"type": "DELETED", "object": copy.deepcopy(obj.raw)})
+                del self._objects[key]
+
+    async def _serve_apis(self, request: rendering.Request) -> rendering.Payload:
+        groups: dict[str, set[str]] = {}
+        for resource in self._get_resources():
+            if resource.group:
+                groups.setdefault(resource.group, set()).add(resource.version)
+        return {"apiVersion": "v1", "kind": "APIGroupList",
+                "groups": [self._group_entry(group, versions) for group, versions in sorted(groups.items())]}
+
+    async def _serve_group(self, request: rendering.Request) -> rendering.Payload:
+        group = request.url.path.strip("/").split("/")[-1]
+        versions = {r.version for r in self._get_resources() if r.group == group}
+        if not versions:
+            raise k8s.KubernetesError(status=404, reason="NotFound",
+                                      message="the server could not find the requested resource")
+        return {"apiVersion": "v1", "kind": "APIGroup", **self._group_entry(group, versions)}
+
+    @staticmethod
+    def _group_entry(group: str, versions: set[str]) -> dict[str, Any]:
+        ordered = [{"groupVersion": f"{group}/{v}", "version": v} for v in kube_crds.version_order(versions)]
+        return {"name": group, "versions": ordered, "preferredVersion": ordered[0]}
+
     # --- state changes (defects 3, 4; patches; cascades) ---------------------------------------
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         if request.resource is None or request.resource.plural is None:
             return await super()._handle(request)
+        self._check_served(request)
         if request.resource == SSAR and request.action == enums.action.CREATE:
             return aiohttp.web.json_response(self._review_access(request.data or {}), status=201)
         if request.resource.plural == "pods" and request.subresource == "log" and request.action == enums.action.FETCH:
@@ -209,8 +325,12 @@ class RigKubernetes(k8s.KubernetesEmulator):
             if not isinstance(request.data, dict):
                 raise k8s.KubernetesError(status=400, reason="BadRequest", message="body must be a JSON object")
             self._stamp_new(request.resource, request.namespace, request.data)
+            if request.resource == kube_crds.CRDS:
+                self._crd_admit(request.data)
             response = await super()._handle(request)
             response.set_status(201)
+            if request.resource == kube_crds.CRDS:
+                await self._crd_withdraw(self._crd_serve(request.data))
             return response
         if request.action == enums.action.UPDATE:
             return await self._update(request)
@@ -218,6 +338,8 @@ class RigKubernetes(k8s.KubernetesEmulator):
             response = await super()._handle(request)
             if request.resource == NAMESPACES:
                 await self._cascade_namespace(request.name)
+            if request.resource == kube_crds.CRDS:
+                await self._crd_withdraw({r for r, owner in self._crd_served.items() if owner == request.name})
             return response
         return await super()._handle(request)
 
@@ -246,6 +368,7 @@ class RigKubernetes(k8s.KubernetesEmulator):
         meta["generation"] = 1
         if info is not None and info.kind and "kind" not in data:
             data["kind"] = info.kind
+        data.setdefault("apiVersion", f"{resource.group}/{resource.version}".lstrip("/"))
         if resource == NAMESPACES:
             data.setdefault("status", {"phase": "Active"})
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
@@ -262,11 +385,15 @@ class RigKubernetes(k8s.KubernetesEmulator):
                 new = copy.deepcopy(request.data or {})
                 new.setdefault("metadata", {})["name"] = request.name
                 self._stamp_new(request.resource, request.namespace, new)
+                if request.resource == kube_crds.CRDS:
+                    self._crd_admit(new)
                 if key in self._objects:
                     self._objects[key].create(new)
                 else:
                     self._objects[key] = new
                 await self._buses[request.resource].put({"type": "ADDED", "object": copy.deepcopy(new)})
+                if request.resource == kube_crds.CRDS:
+                    await self._crd_withdraw(self._crd_serve(new))
                 return aiohttp.web.json_response(new, status=201)
             current = copy.deepcopy(self._objects[key].raw)
             if request.method == "PUT":
@@ -291,6 +418,8 @@ class RigKubernetes(k8s.KubernetesEmulator):
                 generation += 1
             meta["generation"] = generation
             new.setdefault("kind", current.get("kind"))
+            if request.resource == kube_crds.CRDS and request.subresource is None:
+                self._crd_admit(new)
             if meta.get("deletionTimestamp") and not meta.get("finalizers"):
                 self._objects[key].create(new)
                 self._objects[key].delete()
@@ -298,6 +427,10 @@ class RigKubernetes(k8s.KubernetesEmulator):
             else:
                 self._objects[key].create(new)
                 await self._buses[request.resource].put({"type": "MODIFIED", "object": copy.deepcopy(new)})
+            if request.resource == kube_crds.CRDS:
+                gone = self._crd_serve(new) if not self._objects[key].deleted else \
+                    {r for r, owner in self._crd_served.items() if owner == request.name}
+                await self._crd_withdraw(gone)
         return aiohttp.web.json_response(new)
 
     async def _cascade_namespace(self, namespace: str | None) -> None:

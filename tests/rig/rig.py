@@ -40,6 +40,7 @@ HOSTS_LOCK = Path("/var/tmp/digit-rig.hosts.lock")
 DB_USER = "egov"
 DB_NAME = "egov"
 HELM_DB = "helm"  # role and database of Helm's sql release storage
+HELM_DRIVERS = ("secret", "sql")  # where the rig's env points Helm's release records
 
 # What every node reports unless a --fact says otherwise: enough for the dev, quickstart and sdc-dev profiles.
 DEFAULT_FACTS: dict[str, str] = {
@@ -188,6 +189,7 @@ class Rig:
         self.bridge = f"drb{self.rig_id}"
         self._pg_admin_password = ""
         self.kube_tls = False
+        self.helm_driver = "secret"
         self.kube_ca_path = self.dir / "kube-tls" / "ca.crt"
         self.bare = False
         self.artifacts_path = self.dir / "rke2-artifacts"
@@ -209,6 +211,7 @@ class Rig:
         self.kube_tls = state.get("kube_tls", False)
         self.bare = state.get("bare", False)
         self.with_registry = state.get("with_registry", False)
+        self.helm_driver = state.get("helm_driver", "secret")
         if self.env_path.exists():
             self.env = dict(line.split("=", 1) for line in self.env_path.read_text().splitlines() if "=" in line)
 
@@ -218,6 +221,7 @@ class Rig:
             "api_url": self.api_url, "pg_port": self.pg_port, "use_netns": self.use_netns, "subnet": self.subnet,
             "bridge": self.bridge, "fqdn": self.fqdn, "pg_admin_password": self._pg_admin_password,
             "kube_tls": self.kube_tls, "bare": self.bare, "with_registry": self.with_registry,
+            "helm_driver": self.helm_driver,
         }
         _write_private(self.state_path, json.dumps(state, indent=2))
 
@@ -243,11 +247,13 @@ class Rig:
     def up(cls, dir: Path | str, nodes: int = 3, facts: Iterable[str] = (), rollout_delay: float = 0.5,
            netns: bool | None = None, server_version: str | None = None, kube_tls: bool = False,
            bare: bool = False, roles: list[str] | None = None, images_mb: float = 1.0,
-           registry: bool = False) -> "Rig":
+           registry: bool = False, helm_driver: str = "secret") -> "Rig":
         if nodes < 1 or nodes > 60:
             raise RigError(f"--nodes {nodes}: between 1 and 60")
         if roles is not None and len(roles) != nodes:
             raise RigError(f"--roles names {len(roles)} roles for {nodes} nodes")
+        if helm_driver not in HELM_DRIVERS:
+            raise RigError(f"--helm-driver {helm_driver}: one of {', '.join(HELM_DRIVERS)}")
         fact_map = parse_facts(facts)
         names = [f"n{i}" for i in range(1, nodes + 1)]
         for node_name in fact_map:
@@ -264,6 +270,7 @@ class Rig:
         if bare and not rig.use_netns:
             raise RigError("--bare needs network namespaces (each node listens on RKE2's own ports 6443 and 9345)")
         rig.with_registry = registry
+        rig.helm_driver = helm_driver
         try:
             rig._start(names, fact_map, rollout_delay, server_version, roles, images_mb)
         except BaseException:
@@ -719,12 +726,14 @@ class Rig:
               "-c shared_buffers=16MB -c max_connections=100 -c fsync=off", "start"], timeout=90)
         pid = _read_pid(data / "postmaster.pid")
         (self.dir / "postgres.pid").write_text(f"{pid}\n")
-        # Helm's release records: the emulator cannot hold Helm's protobuf Secrets, so the installer is
-        # pointed at Helm's sql storage driver (HELM_DRIVER, as with Helm's own CLI) in this PostgreSQL.
+        # Helm's release records: by default in Secrets (Helm's default driver, which the emulator serves
+        # in protobuf as kube-apiserver does); with helm_driver="sql" in this PostgreSQL (HELM_DRIVER, as
+        # with Helm's own CLI). The helm role and database exist either way.
         helm_password = secrets.token_urlsafe(18)
-        self.env = {"DIGIT_DB_PASSWORD": db_password, "HELM_DRIVER": "sql",
-                    "HELM_DRIVER_SQL_CONNECTION_STRING":
-                        f"postgresql://{HELM_DB}:{helm_password}@127.0.0.1:{self.pg_port}/{HELM_DB}?sslmode=disable"}
+        self.env = {"DIGIT_DB_PASSWORD": db_password}
+        if self.helm_driver == "sql":
+            self.env |= {"HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING":
+                         f"postgresql://{HELM_DB}:{helm_password}@127.0.0.1:{self.pg_port}/{HELM_DB}?sslmode=disable"}
         _write_private(self.env_path, "".join(f"{k}={v}\n" for k, v in self.env.items()))
         sql = f"CREATE ROLE {DB_USER} LOGIN CREATEDB CREATEROLE PASSWORD '{db_password}';"
         for statement in (sql, f"CREATE ROLE {HELM_DB} LOGIN PASSWORD '{helm_password}';",
