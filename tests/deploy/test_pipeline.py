@@ -109,6 +109,16 @@ def test_full_install_rerun_and_one_changed_value(fresh_rig, tmp_path) -> None:
     assert base64.b64decode(secret.data["admin-password"]).decode() == grafana_password
     assert grafana_password not in summary and grafana_password not in output
 
+    # The monitoring step met CRDs: kube-prometheus-stack's crds/ were installed first, then its objects.
+    custom = client.CustomObjectsApi(api)
+    found = {plural: sorted(o["metadata"]["name"] for o in custom.list_namespaced_custom_object(
+        "monitoring.coreos.com", "v1", "monitoring", plural)["items"])
+        for plural in ("prometheuses", "alertmanagers", "servicemonitors", "prometheusrules")}
+    assert found == {"prometheuses": ["kube-prometheus-stack-prometheus"],
+                     "alertmanagers": ["kube-prometheus-stack-alertmanager"],
+                     "servicemonitors": ["kube-prometheus-stack-prometheus"],
+                     "prometheusrules": ["kube-prometheus-stack-general.rules"]}
+
     # A second process with identical answers: every release unchanged, nothing upgraded.
     code, events, output = install.run()
     assert code == 0, output
