@@ -28,16 +28,19 @@ def up(argv: list[str] | None = None) -> int:
                              "TLS + htpasswd mirror (in answers.yaml)")
     parser.add_argument("--helm-driver", choices=("secret", "sql"), default="secret",
                         help="Helm's release storage: Secrets, Helm's default (default), or the rig's PostgreSQL")
+    parser.add_argument("--link-delay-ms", type=float, default=0.0, metavar="MS",
+                        help="delay every SSH chunk this long each way (a delaying proxy; tc netem is unavailable)")
     args = parser.parse_args(argv)
     try:
         rig = Rig.up(args.dir, nodes=args.nodes, facts=args.fact, rollout_delay=args.rollout_delay,
                      netns=False if args.loopback else None, server_version=args.server_version,
                      kube_tls=args.kube_tls, bare=args.bare,
                      roles=args.roles.split(",") if args.roles else None, images_mb=args.images_mb,
-                     registry=args.registry, helm_driver=args.helm_driver)
+                     registry=args.registry, helm_driver=args.helm_driver,
+                     link_delay_ms=args.link_delay_ms)
     except RigError as exc:
         print(f"tests/rig/up: {exc}", file=sys.stderr)
-        return 2 if any(flag in str(exc) for flag in ("--fact", "--nodes", "--roles", "--bare")) else 1
+        return 2 if any(flag in str(exc) for flag in ("--fact", "--nodes", "--roles", "--bare", "--link-delay-ms")) else 1
     print(rig.describe())
     return 0
 
@@ -45,6 +48,8 @@ def up(argv: list[str] | None = None) -> int:
 def down(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tests/rig/down", description="Stop a rig started by tests/rig/up.")
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--link-delay-ms", type=float, default=0.0, metavar="MS",
+                        help="delay every SSH chunk this long each way (a delaying proxy; tc netem is unavailable)")
     args = parser.parse_args(argv)
     try:
         Rig(args.dir).down()

@@ -72,6 +72,7 @@ class RigNode:
     machine_id: str
     host_key_fingerprint: str = ""
     facts: dict[str, str] = field(default_factory=dict)
+    sshd_port: int | None = None  # with a link delay: where sshd itself listens (the proxy takes `port`)
 
 
 def _run(argv: list[str], check: bool = True, timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess:
@@ -190,6 +191,7 @@ class Rig:
         self._pg_admin_password = ""
         self.kube_tls = False
         self.helm_driver = "secret"
+        self.link_delay_ms = 0.0
         self.kube_ca_path = self.dir / "kube-tls" / "ca.crt"
         self.bare = False
         self.artifacts_path = self.dir / "rke2-artifacts"
@@ -212,6 +214,7 @@ class Rig:
         self.bare = state.get("bare", False)
         self.with_registry = state.get("with_registry", False)
         self.helm_driver = state.get("helm_driver", "secret")
+        self.link_delay_ms = state.get("link_delay_ms", 0.0)
         if self.env_path.exists():
             self.env = dict(line.split("=", 1) for line in self.env_path.read_text().splitlines() if "=" in line)
 
@@ -222,6 +225,7 @@ class Rig:
             "bridge": self.bridge, "fqdn": self.fqdn, "pg_admin_password": self._pg_admin_password,
             "kube_tls": self.kube_tls, "bare": self.bare, "with_registry": self.with_registry,
             "helm_driver": self.helm_driver,
+            "link_delay_ms": self.link_delay_ms,
         }
         _write_private(self.state_path, json.dumps(state, indent=2))
 
@@ -247,13 +251,16 @@ class Rig:
     def up(cls, dir: Path | str, nodes: int = 3, facts: Iterable[str] = (), rollout_delay: float = 0.5,
            netns: bool | None = None, server_version: str | None = None, kube_tls: bool = False,
            bare: bool = False, roles: list[str] | None = None, images_mb: float = 1.0,
-           registry: bool = False, helm_driver: str = "secret") -> "Rig":
+           registry: bool = False, helm_driver: str = "secret",
+           link_delay_ms: float = 0.0) -> "Rig":
         if nodes < 1 or nodes > 60:
             raise RigError(f"--nodes {nodes}: between 1 and 60")
         if roles is not None and len(roles) != nodes:
             raise RigError(f"--roles names {len(roles)} roles for {nodes} nodes")
         if helm_driver not in HELM_DRIVERS:
             raise RigError(f"--helm-driver {helm_driver}: one of {', '.join(HELM_DRIVERS)}")
+        if not 0 <= link_delay_ms <= 5000:
+            raise RigError(f"--link-delay-ms {link_delay_ms}: between 0 and 5000")
         fact_map = parse_facts(facts)
         names = [f"n{i}" for i in range(1, nodes + 1)]
         for node_name in fact_map:
@@ -271,6 +278,7 @@ class Rig:
             raise RigError("--bare needs network namespaces (each node listens on RKE2's own ports 6443 and 9345)")
         rig.with_registry = registry
         rig.helm_driver = helm_driver
+        rig.link_delay_ms = link_delay_ms
         try:
             rig._start(names, fact_map, rollout_delay, server_version, roles, images_mb)
         except BaseException:
@@ -303,8 +311,11 @@ class Rig:
             else:
                 host = f"127.{int(self.rig_id[:2], 16) % 200 + 20}.{int(self.rig_id[2:4], 16)}.{10 + index}"
                 port, ns = _free_port(host), None
+            sshd_port = None
+            if self.link_delay_ms:
+                sshd_port = 22 if ns else _free_port(host)
             self.nodes.append(RigNode(name=name, host=host, port=port, role=role, netns=ns,
-                                      machine_id=machine_id, facts=facts))
+                                      machine_id=machine_id, facts=facts, sshd_port=sshd_port))
         self._save_state()
         for node in self.nodes:
             self._setup_node(node)
@@ -320,6 +331,8 @@ class Rig:
             self._start_registries()
         self._add_jump_host_dns()
         self._write_client_files()
+        if self.link_delay_ms:
+            self._start_delay_proxy()
         for node in self.nodes:
             self.start_node(node.name)
         self._wait_ready()
@@ -330,6 +343,7 @@ class Rig:
         pidfiles = [(path, str(self.runtime)) for path in [*self.dir.glob("nodes/*/sshd.pid"),
                                                            *self.runtime.glob("nodes/*/sshd.pid")]]
         pidfiles += [(self.dir / "kube.pid", str(self.dir)), (self.runtime / "kube.pid", str(self.dir))]
+        pidfiles += [(self.dir / "delay-proxy.pid", str(self.dir)), (self.runtime / "delay-proxy.pid", str(self.dir))]
         for pidfile, expect in pidfiles:
             pid = _read_pid(pidfile)
             if pid:
@@ -383,7 +397,10 @@ class Rig:
         """Stop rigs whose directory is gone (a test run killed before its teardown); returns their directories."""
         stopped = []
         for runtime in sorted(RUNTIME_ROOT.glob("*/owner")) if RUNTIME_ROOT.exists() else []:
-            owner = Path(runtime.read_text().strip())
+            try:
+                owner = Path(runtime.read_text().strip())
+            except FileNotFoundError:  # another process stopped that rig meanwhile
+                continue
             if owner.is_absolute() and not owner.exists():
                 cls(owner).down(quiet=True)
                 stopped.append(str(owner))
@@ -462,8 +479,9 @@ class Rig:
             _run(["ip", "-n", node.netns, "route", "add", "default", "via", self.gateway])
         fakebin = ndir / "fakebin"
         config = "\n".join([
-            f"Port {node.port}",
-            f"ListenAddress {node.host}",
+            f"Port {node.sshd_port or node.port}",
+            # Behind the delaying proxy: inside a namespace on the node's own loopback, else on another port.
+            f"ListenAddress {'127.0.0.1' if node.sshd_port and node.netns else node.host}",
             f"HostKey {key}",
             f"PidFile {self.dir / 'nodes' / node.name / 'sshd.pid'}",
             f"AuthorizedKeysFile {self.runtime / 'authorized_keys'}",
@@ -634,8 +652,31 @@ class Rig:
             argv = ["ip", "netns", "exec", node.netns] + argv
         Path("/run/sshd").mkdir(exist_ok=True)
         _run(argv, timeout=30)
-        self._wait_port(node.host, node.port, f"sshd of {node.name}")
+        direct = node.sshd_port if node.sshd_port and not node.netns else node.port
+        self._wait_port(node.host, direct, f"sshd of {node.name}")
         self._copy_pid(self.dir / "nodes" / node.name / "sshd.pid", self.node_dir(node) / "sshd.pid")
+
+    def _start_delay_proxy(self) -> None:
+        """One delaying TCP proxy (tests/rig/delay_proxy.py) on every node's SSH address, in front of its sshd."""
+        config = {"delay": self.link_delay_ms / 1000.0, "links": [
+            {"listen": [node.host, node.port],
+             "upstream": ["127.0.0.1" if node.netns else node.host, node.sshd_port], "netns": node.netns}
+            for node in self.nodes]}
+        config_path, ready = self.dir / "delay-proxy.json", self.dir / "delay-proxy.ready"
+        config_path.write_text(json.dumps(config, indent=2))
+        ready.unlink(missing_ok=True)
+        pid_file = self.dir / "delay-proxy.pid"
+        with open(self.dir / "delay-proxy.log", "ab") as log:
+            subprocess.Popen([PYTHON, "-m", "tests.rig.delay_proxy", "--config", str(config_path), "--pid-file",
+                              str(pid_file), "--ready-file", str(ready)], cwd=REPO, stdout=log, stderr=log,
+                             stdin=subprocess.DEVNULL, start_new_session=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if time.monotonic() > deadline:
+                raise RigError(f"the delaying proxy did not start; see {self.dir / 'delay-proxy.log'}")
+            time.sleep(0.05)
+        self._copy_pid(pid_file, self.runtime / "delay-proxy.pid")
 
     @staticmethod
     def _copy_pid(source: Path, copy: Path) -> None:
@@ -1008,7 +1049,8 @@ class Rig:
                 time.sleep(0.05)
 
     def describe(self) -> str:
-        rows = [f"rig {self.rig_id} in {self.dir} ({'network namespaces' if self.use_netns else 'loopback'})"]
+        rows = [f"rig {self.rig_id} in {self.dir} ({'network namespaces' if self.use_netns else 'loopback'}"
+                + (f", {self.link_delay_ms:g} ms each way on SSH links" if self.link_delay_ms else "") + ")"]
         rows += [f"  {n.name:4} {n.role:13} ssh {SSH_USER}@{n.host}:{n.port}  {n.host_key_fingerprint}" for n in self.nodes]
         rows += [f"  kubernetes  none yet: bare nodes, stand-in RKE2 artifacts in {self.artifacts_path}" if self.bare else
                  f"  kubernetes  {self.api_url}   (kubeconfig {self.kubeconfig_path})",
