@@ -44,6 +44,10 @@ class PgSession(Protocol):
         """Whether the connected role has CREATEDB or is a superuser."""
         ...
 
+    def can_create_roles(self) -> bool:
+        """Whether the connected role has CREATEROLE or is a superuser."""
+        ...
+
     def create_role(self, name: str, password: str) -> bool:
         """CREATE ROLE name LOGIN PASSWORD password; False when the role exists already.
 
@@ -165,6 +169,11 @@ class PsycopgSession:
         createdb, superuser = self._execute(
             "SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
         return bool(createdb or superuser)
+
+    def can_create_roles(self) -> bool:
+        createrole, superuser = self._execute(
+            "SELECT rolcreaterole, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        return bool(createrole or superuser)
 
     def create_role(self, name: str, password: str) -> bool:
         from psycopg import sql

@@ -421,7 +421,11 @@ def analyze_database(facts: DatabaseFacts, results: Results, user: str, dbname: 
         for cid in ("db.version", "db.database"):
             results.skip(cid, target, "not checked: login failed")
         return
-    results.add("db.auth", True, target, f"logged in as {user}", f"login as {user}")
+    if facts.user_created_by:
+        results.add("db.auth", True, target, f"{user} will be created by {facts.user_created_by} (admin login works)",
+                    f"login as {user}")
+    else:
+        results.add("db.auth", True, target, f"logged in as {user}", f"login as {user}")
     major = (facts.version_num or 0) // 10000
     low, high = cat.SUPPORTED_POSTGRES
     if major < low:
@@ -434,7 +438,7 @@ def analyze_database(facts: DatabaseFacts, results: Results, user: str, dbname: 
     if facts.database_exists:
         results.add("db.database", True, target, f"{dbname} exists", f"{dbname} exists or can be created")
     elif facts.can_create:
-        results.add("db.database", True, target, f"{dbname} missing; {facts.create_via} can create it",
+        results.add("db.database", True, target, f"{dbname} will be created by {facts.create_via}",
                     f"{dbname} exists or can be created")
     else:
         results.add("db.database", False, target,

@@ -224,6 +224,8 @@ class DatabaseFacts:
     can_create: bool | None = None
     create_via: str | None = None
     other_error: str | None = None
+    # The application user does not exist yet and the admin login can create it (the database step will).
+    user_created_by: str | None = None
 
 
 def collect_database(host: str, port: int, user: str, password: str | None, dbname: str, sslmode: str,
@@ -255,6 +257,8 @@ def collect_database(host: str, port: int, user: str, password: str | None, dbna
             facts.reachable_error = str(exc)
         else:
             facts.auth_error, facts.auth_kind = str(exc), exc.kind
+            if exc.kind == "auth" and admin_user:
+                _through_admin(facts, host, port, user, dbname, sslmode, timeout, admin_user, admin_password)
         return facts
     except Exception as exc:
         facts.other_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -272,6 +276,31 @@ def collect_database(host: str, port: int, user: str, password: str | None, dbna
         except DatabaseError as exc:
             facts.other_error = f"admin login as {admin_user}: {exc}"
     return facts
+
+
+def _through_admin(facts: DatabaseFacts, host: str, port: int, user: str, dbname: str, sslmode: str, timeout: float,
+                   admin_user: str, admin_password: str | None) -> None:
+    """The application user cannot log in: when it does not exist yet and the admin login can create
+    it, that is what the database step will do, not a failure that blocks the step."""
+    from installer.adapters.postgres import DatabaseError, connect
+
+    try:
+        with connect(host, port, admin_user, admin_password or "", "postgres", sslmode, timeout) as admin:
+            if admin.role_exists(user):
+                return  # it exists: its own login failing is the failure to report
+            if not admin.can_create_roles():
+                facts.auth_error = (f"{facts.auth_error}; user {user} does not exist and {admin_user} "
+                                    "lacks CREATEROLE to create it")
+                return
+            facts.version_num = int(admin.setting("server_version_num"))
+            facts.version = admin.setting("server_version")
+            facts.database_exists = admin.database_exists(dbname)
+            facts.can_create = facts.database_exists or admin.can_create_databases()
+            facts.create_via = admin_user
+            facts.user_created_by = admin_user
+            facts.auth_error = facts.auth_kind = None
+    except DatabaseError as exc:
+        facts.auth_error = f"{facts.auth_error}; admin login as {admin_user}: {exc}"
 
 
 @dataclass

@@ -5,6 +5,7 @@ bootstrap sends lands in the server log, so a canary password there is a leak.
 """
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 
@@ -117,3 +118,44 @@ def test_two_runs_creating_the_same_database_at_once_both_succeed(rig, names):
         for thread in threads:
             thread.join(60)
         assert errors == []
+
+
+def test_preflight_with_an_admin_login_says_the_user_will_be_created(rig, names):
+    """The application user does not exist yet: preflight must not block the step that creates it."""
+    from tests.preflight.helpers import edited_answers, run_inprocess
+
+    canary = "canary-new-user-" + secrets.token_hex(6)
+
+    def new_user(data) -> None:
+        db = data["database"]
+        db["username"], db["name"] = names["app"], names["db"]
+        db["password"] = {"env": "HARDEN_APP_PASSWORD"}
+        db["admin_username"], db["admin_password"] = "postgres", {"env": "HARDEN_ADMIN_PASSWORD"}
+
+    answers = edited_answers(rig, "answers-new-user.yaml", new_user)
+    env = {"HARDEN_APP_PASSWORD": canary, "HARDEN_ADMIN_PASSWORD": admin_password(rig)}
+    code, report, _, _ = run_inprocess(rig, "--only", "database", answers=answers, env=env)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert code == 0, report
+    assert checks["db.auth"]["measured"] == f"{names['app']} will be created by postgres (admin login works)"
+    assert checks["db.database"]["measured"] == f"{names['db']} will be created by postgres"
+    assert checks["db.version"]["status"] == "pass"
+    assert canary not in json.dumps(report)
+
+    # Once the role exists with another password, its failing login is reported, not excused.
+    with psycopg.connect(rig.pg_dsn_admin, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {names['app']} LOGIN PASSWORD '{scram_verifier('something-else-1')}'")
+    code, report, _, _ = run_inprocess(rig, "--only", "database", answers=answers, env=env)
+    assert code == 1 and {c["id"]: c for c in report["checks"]}["db.auth"]["status"] == "fail"
+
+    # Without the admin login the missing user fails, as before.
+    def no_admin(data) -> None:
+        new_user(data)
+        data["database"].pop("admin_username")
+        data["database"].pop("admin_password")
+
+    with psycopg.connect(rig.pg_dsn_admin, autocommit=True) as conn:
+        conn.execute(f"DROP ROLE {names['app']}")
+    plain = edited_answers(rig, "answers-no-admin.yaml", no_admin)
+    code, report, _, _ = run_inprocess(rig, "--only", "database", answers=plain, env=env)
+    assert code == 1
