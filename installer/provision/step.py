@@ -32,6 +32,7 @@ from installer.provision.nodes import KUBECONFIG_FILE, TOKEN_FILE, NodeError, No
 
 TOKEN_KEY = "target.rke2.token"
 MAX_PARALLEL = 16
+CONCURRENCY_ENV = "DIGIT_INSTALLER_PROVISION_CONCURRENCY"  # nodes worked on at once (copy, install, configure)
 PHASES = 4  # copy, install, start, joined: the per-node progress rows
 T = TypeVar("T")
 
@@ -115,7 +116,7 @@ class Fleet:
                            timeout=ssh.connect_timeout)
 
         problems = []
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(self.cluster))) as pool:
+        with ThreadPoolExecutor(max_workers=min(concurrency(), len(self.cluster))) as pool:
             futures = {m.label: pool.submit(open_one, m) for m in self.cluster}
             for label, future in futures.items():
                 try:
@@ -141,10 +142,18 @@ class Fleet:
         self.sessions.clear()
 
 
-def each(items: list[T], action: Callable[[T], Any], limit: int = MAX_PARALLEL) -> list[Any]:
+def concurrency() -> int:
+    try:
+        return max(1, min(64, int(os.environ.get(CONCURRENCY_ENV, MAX_PARALLEL))))
+    except ValueError:
+        return MAX_PARALLEL
+
+
+def each(items: list[T], action: Callable[[T], Any], limit: int | None = None) -> list[Any]:
     """Run action on every item in parallel (bounded); the first error is raised after all have ended."""
     if not items:
         return []
+    limit = limit or concurrency()
     with ThreadPoolExecutor(max_workers=min(limit, len(items))) as pool:
         futures = [pool.submit(action, item) for item in items]
         results, errors = [], []

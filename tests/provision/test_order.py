@@ -62,3 +62,15 @@ def test_three_servers_and_two_agents_join_in_order_with_identical_critical_sett
 
     assert node_readiness(install.state / "kubeconfig") == {n: True for n in SERVERS + AGENTS}
     assert set(install.outputs("storage")["directories"]) <= set(AGENTS)
+
+    # Someone edits n4's config by hand: the rerun puts it back and restarts n4 alone.
+    configs["n4"].write_text(texts["n4"] + 'node-label: ["edited=by-hand"]\n')
+    count = len(rig.events())
+    again = install.run()
+    assert again.returncode == 0, again.stdout[-3000:]
+    later = rig.events()[count:]
+    assert {e["node"] for e in later if e["who"] == "systemctl" and e["event"] in ("stopped", "spawned")} == {"n4"}
+    assert not [e for e in later if e["who"] == "install.sh"]
+    assert configs["n4"].read_text() == texts["n4"] and mode(configs["n4"]) == 0o600
+    assert install.outputs("provision")["restarted"] == ["n4"]
+    assert [e["name"] for e in later if e["event"] == "join"] == ["n4"]  # the agent reconnects, as RKE2's does
