@@ -138,7 +138,7 @@ class KubeCluster(Protocol):
 def _timed_client_class() -> type:
     from kubernetes.client import ApiClient
 
-    class TimedApiClient(ApiClient):  # type: ignore[misc]
+    class TimedApiClient(ApiClient):
         default_timeout: float = DEFAULT_TIMEOUT
 
         def call_api(self, method, url, header_params=None, body=None, post_params=None,  # type: ignore[no-untyped-def]
@@ -168,9 +168,10 @@ def api_client(kubeconfig: Path | str | None, context: str | None = None, timeou
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
+    load_kube_config: Any = config.load_kube_config  # the client ships no type hints
     configuration = client.Configuration()
     try:
-        config.load_kube_config(
+        load_kube_config(
             config_file=str(kubeconfig) if kubeconfig else None,
             context=context,
             client_configuration=configuration,
@@ -296,6 +297,7 @@ def _api_detail(text: str) -> str:
 
 def parse_quantity(quantity: str | int | float) -> float:
     """A resource quantity ("3800m", "16Gi", "1e3") as a number (cores, bytes)."""
-    from kubernetes.utils import parse_quantity as parse
+    from kubernetes import utils
 
+    parse: Any = utils.parse_quantity  # the client ships no type hints
     return float(parse(quantity))

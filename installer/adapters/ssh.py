@@ -98,7 +98,9 @@ class HostKeyPolicy:
         import paramiko
         from paramiko.hostkeys import HostKeyEntry
 
-        keys, revoked, authorities = paramiko.HostKeys(), [], []
+        keys = paramiko.HostKeys()
+        revoked: list[Any] = []
+        authorities: list[str] = []
         if self.known_hosts is None:
             return keys, revoked, authorities
         try:

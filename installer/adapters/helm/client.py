@@ -96,8 +96,9 @@ class HelmSdkEngine:
     def render(self, chart: Path, values: dict[str, Any] | None = None, *, release: str,
                namespace: str) -> dict[str, str]:
         staged = self.stager.stage(chart)
-        return self._call("render", {"chart": str(staged), "values": values, "release": release,
-                                     "namespace": namespace})
+        manifests: dict[str, str] = self._call("render", {"chart": str(staged), "values": values,
+                                                          "release": release, "namespace": namespace})
+        return manifests
 
     # cluster
 

@@ -84,7 +84,7 @@ class Server:
         if op in ("install", "upgrade"):
             config = self.config(ns)
             with helm.Chart.load(args["chart"]) as chart, helm.HelmContext() as context:
-                options = self._apply_options(ns, args["timeout"], args.get("description"), op == "upgrade",
+                options = self._apply_options(str(ns), args["timeout"], args.get("description"), op == "upgrade",
                                               args.get("labels"))
                 outcome: dict[str, Any] = {}
 
@@ -110,21 +110,21 @@ class Server:
                 raise outcome["error"]
             return json.loads(outcome["payload"])
         if op == "rollback":
-            options: dict[str, Any] = {"timeout_seconds": args["timeout"]}
+            rollback: dict[str, Any] = {"timeout_seconds": args["timeout"]}
             if args.get("revision") is not None:
-                options["version"] = args["revision"]
+                rollback["version"] = args["revision"]
             if self.settings.get("emulator"):
-                options["server_side_apply"] = "false"
-            native.call_status("helm_rollback", self.config(ns)._raw(), args["release"], json.dumps(options))
+                rollback["server_side_apply"] = "false"
+            native.call_status("helm_rollback", self.config(ns)._raw(), args["release"], json.dumps(rollback))
             return None
         if op == "history":
             return self.config(ns).history(args["release"])
         if op == "status":
             return self.config(ns).status(args["release"])
         if op == "get":
-            options = json.dumps({"revision": args["revision"]}) if args.get("revision") else None
+            revision = json.dumps({"revision": args["revision"]}) if args.get("revision") else None
             return json.loads(native.call_string("helm_get", self.config(ns)._raw(), args["release"],
-                                                 options))["summary"]
+                                                 revision))["summary"]
         if op == "uninstall":
             self.config(ns).uninstall(args["release"], timeout=args["timeout"],
                                       keep_history=args.get("keep_history", False))
