@@ -94,3 +94,12 @@ def test_a_silent_api_server_is_given_up_on_in_time(tmp_path: Path) -> None:
 def test_a_missing_context_is_a_config_error(kube_api: Path) -> None:
     with pytest.raises(KubeConfigError, match="nosuch"):
         connect(kube_api, context="nosuch")
+
+
+def test_the_engine_retries_what_the_adapter_calls_transient() -> None:
+    from installer.engine.runner import is_transient
+
+    assert is_transient(KubeError("no answer from https://api:6443: timed out"))
+    assert is_transient(KubeError("PATCH ...: HTTP 409 Conflict", 409, "Conflict"))
+    assert is_transient(KubeError("GET ...: HTTP 503 Service Unavailable", 503, "Service Unavailable"))
+    assert not is_transient(KubeError("GET ...: HTTP 403 Forbidden", 403, "Forbidden"))
