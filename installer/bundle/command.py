@@ -117,6 +117,9 @@ def _verify(root: Path, state_root: Path, public_key: str | None = None) -> bool
 def run_verify(args: argparse.Namespace) -> int:
     from installer.bundle.manifest import BundleError
 
+    if not Path(args.dir).is_dir():
+        _err(f"{args.dir}: not a directory")
+        return EXIT_USAGE
     try:
         return EXIT_OK if _verify(Path(args.dir), _state_root(args.state_dir), args.public_key) else EXIT_FAILED
     except BundleError as exc:
@@ -135,6 +138,9 @@ def run_push(args: argparse.Namespace) -> int:
     if answers is None:
         return EXIT_USAGE
     root = Path(args.dir)
+    if not root.is_dir():
+        _err(f"{args.dir}: not a directory")
+        return EXIT_USAGE
     state_root = _state_root()
     try:
         endpoint, prefix = mirror_endpoint(answers)

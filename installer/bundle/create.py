@@ -317,9 +317,14 @@ def mirror_git(answers: Any, out: Path, timeout: float) -> list[str]:
 
 
 def devops_commit(charts_root: Path) -> str | None:
-    result = subprocess.run(["git", "-C", str(charts_root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                            timeout=30)
-    return result.stdout.strip() if result.returncode == 0 else None
+    """The commit of the DIGIT-DevOps checkout the charts come from; None when they are not in one
+    (a chart tree inside the installer's own repository is not DIGIT-DevOps)."""
+    result = subprocess.run(["git", "-C", str(charts_root), "rev-parse", "--show-toplevel", "HEAD"],
+                            capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        return None
+    toplevel, commit = result.stdout.split()[:2]
+    return None if Path(toplevel).resolve() == REPO.resolve() else commit
 
 
 # --- the whole ----------------------------------------------------------------------------
