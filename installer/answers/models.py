@@ -230,6 +230,62 @@ class ExistingClusterTarget(Section):
         return self
 
 
+class TerraformBackend(Section):
+    """Where Terraform keeps the state of a cloud install."""
+
+    kind: Literal["local", "s3", "azurerm", "gcs", "swift"] = Field(
+        default="local", title="State backend",
+        description="local keeps the state in the state directory (mode 0600); s3, azurerm, gcs and swift "
+        "keep it in the cloud with its own locking, so another jump host can continue an install.")
+    config: dict[str, str] = Field(
+        default_factory=dict, title="Backend settings",
+        description="The backend's settings (e.g. bucket, key, region, dynamodb_table for s3). Never "
+        "credentials: those come from the target's credentials, through the environment.")
+
+    @model_validator(mode="after")
+    def _local_has_no_config(self) -> "TerraformBackend":
+        if self.kind == "local" and self.config:
+            raise ValueError("the local backend takes no settings (its state lives in the state directory)")
+        for key in self.config:
+            if any(word in key.lower() for word in ("secret", "password", "access_key", "token", "sas")):
+                raise ValueError(f"config.{key}: credentials never go into backend settings; "
+                                 "they come from the target's credentials")
+        return self
+
+
+TerraformValue = Union[str, int, float, bool, list[Any], dict[str, Any]]
+
+
+class TerraformSettings(Section):
+    """How the cloud is provisioned: which stack, where providers and state come from."""
+
+    stack: ResolvedPath | None = Field(
+        default=None, title="Terraform stack folder",
+        description="A site's own stack instead of the installer's (assets/terraform/<kind>); it must declare the "
+        "installer's variables it needs and the shared outputs (validate checks).")
+    backend: TerraformBackend = Field(default_factory=TerraformBackend, title="State backend")
+    variables: dict[str, TerraformValue] = Field(
+        default_factory=dict, title="Extra stack variables",
+        description="Values for variables a site's stack declares beyond the installer's own (never secrets).")
+    instance_type: str | None = Field(
+        default=None, title="Worker instance type",
+        description="Overrides the type chosen from the sizing profile (e.g. m5a.xlarge, Standard_E4s_v3).")
+    parallelism: int = Field(default=10, ge=1, le=100, title="Parallel operations",
+                             description="Terraform's -parallelism.")
+    allow_destroy: list[str] = Field(
+        default_factory=list, title="Resources that may be destroyed or replaced",
+        description="Terraform addresses (e.g. aws_db_instance.main) a change may destroy or replace. A plan that "
+        "destroys or replaces anything not named here stops before applying: data is never deleted unasked.")
+
+    @field_validator("variables")
+    @classmethod
+    def _variable_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", name):
+                raise ValueError(f"{name!r} is not a Terraform variable name")
+        return value
+
+
 class AwsCredentials(Section):
     profile: str | None = Field(default=None, title="AWS profile", description="A named profile from ~/.aws/credentials.")
     access_key_id: SecretRef | None = Field(default=None, title="Access key id")
@@ -255,6 +311,7 @@ class AwsTarget(Section):
         default=None, title="Terraform provider mirror",
         description="A filesystem mirror of the Terraform providers (`terraform providers mirror DIR`) for sites "
         "without registry access; an air-gap bundle carries it.")
+    terraform: TerraformSettings = Field(default_factory=TerraformSettings, title="Terraform")
 
 
 class AzureTarget(Section):
@@ -269,6 +326,7 @@ class AzureTarget(Section):
         default=None, title="Terraform provider mirror",
         description="A filesystem mirror of the Terraform providers (`terraform providers mirror DIR`) for sites "
         "without registry access; an air-gap bundle carries it.")
+    terraform: TerraformSettings = Field(default_factory=TerraformSettings, title="Terraform")
 
     _secret = field_validator("client_secret")(classmethod(lambda cls, v: _no_generate(v, "the Azure client secret")))
 
@@ -283,6 +341,7 @@ class GcpTarget(Section):
         default=None, title="Terraform provider mirror",
         description="A filesystem mirror of the Terraform providers (`terraform providers mirror DIR`) for sites "
         "without registry access; an air-gap bundle carries it.")
+    terraform: TerraformSettings = Field(default_factory=TerraformSettings, title="Terraform")
 
     _secret = field_validator("credentials")(classmethod(lambda cls, v: _no_generate(v, "the GCP service account key")))
 
@@ -301,6 +360,17 @@ class OpenStackTarget(Section):
         default=None, title="Terraform provider mirror",
         description="A filesystem mirror of the Terraform providers (`terraform providers mirror DIR`) for sites "
         "without registry access; an air-gap bundle carries it.")
+    project_domain: str = Field(default="Default", title="Project domain")
+    image: str = Field(default="ubuntu-22.04", title="VM image", description="Glance image name for every VM.")
+    flavor: str | None = Field(default=None, title="Worker flavor", description="Default from the sizing profile.")
+    control_plane_flavor: str | None = Field(default=None, title="Control-plane flavor")
+    external_network: str | None = Field(default=None, title="External network", description="For floating IPs; none on a private cloud.")
+    network_cidr: str = Field(default="10.30.0.0/24", title="VM network (CIDR)")
+    load_balancer: bool = Field(default=False, title="Create a load balancer", description="Octavia in front of 80, 443 and 6443.")
+    ssh: SSHAccess | None = Field(default=None, title="SSH access", description="How Kubernetes is installed on the VMs once they exist.")
+    ssh_public_key: str | None = Field(default=None, title="SSH public key", description="Put on every VM (the key pair's public half).")
+    rke2: Rke2 = Field(default_factory=Rke2, title="Kubernetes (RKE2)")
+    terraform: TerraformSettings = Field(default_factory=TerraformSettings, title="Terraform")
 
     _secret = field_validator("password")(classmethod(lambda cls, v: _no_generate(v, "the OpenStack password")))
 
@@ -433,6 +503,8 @@ class ManagedDatabase(Section):
     password: SecretRef = Field(default_factory=generate_ref, title="Password")
     instance_class: str | None = Field(default=None, title="Instance class", description="Default from the sizing profile.")
     version: str = Field(default="15", title="PostgreSQL version")
+    sslmode: Literal["disable", "prefer", "require", "verify-full"] = Field(
+        default="require", title="SSL mode", description="How DIGIT and the installer reach the managed database.")
 
 
 class InClusterDatabase(Section):

@@ -20,6 +20,8 @@ from installer.bundle.step import images_in_mirror
 from installer.engine import Retry, Step, StepContext, StepFailed
 from installer.plan.step import configure
 from installer.preflight.step import preflight
+from installer.provision.cloud.step import provision as provision_cloud
+from installer.provision.cloud.workspace import stack_digest
 from installer.provision.step import provision
 from installer.provision.storage import storage
 
@@ -123,6 +125,19 @@ def sdc_vms_pipeline(answers: Answers) -> list[Step]:
     ] + _digit(answers, after="storage")
 
 
+def managed_cloud_pipeline(answers: Answers) -> list[Step]:
+    """AWS, Azure, GCP: a Terraform stack makes the managed cluster, the managed database and the bucket.
+
+    Volumes come from the cloud's CSI driver on demand, so there is no storage step.
+    """
+    return _checks() + [
+        Step("provision", "Provision the cloud with Terraform", provision_cloud,
+             needs=("preflight",), sections=("name", "target", "sizing", "database"),
+             extra_inputs=stack_digest, stall_after=600, timeout=4 * 3600, retry=Retry(attempts=1),
+             waiting_for="Terraform to create the cloud resources"),
+    ] + _digit(answers, after="provision")
+
+
 def cloud_pipeline(answers: Answers) -> list[Step]:
     """A cloud account: create the cluster (and managed database) first; not built yet, so it stops there."""
     return _checks() + [
@@ -136,7 +151,8 @@ def cloud_pipeline(answers: Answers) -> list[Step]:
 PIPELINES: dict[str, Callable[[Answers], list[Step]]] = {
     "existing-cluster": existing_cluster_pipeline,
     "sdc-vms": sdc_vms_pipeline,
-    **{kind: cloud_pipeline for kind in CLOUD_KINDS},
+    **{kind: managed_cloud_pipeline for kind in ("aws", "azure", "gcp")},
+    "openstack": cloud_pipeline,
 }
 
 

@@ -41,15 +41,17 @@ def database(ctx: StepContext) -> dict:
         ctx.log("in-cluster PostgreSQL: the postgresql release comes with the backbone wave of deploy")
         return {"mode": "in-cluster", "name": db.name, "host": "postgresql.backbone", "port": 5432}
     if db.mode == "managed":
-        provisioned = (ctx.outputs.get("provision") or {}).get("database") or {}
-        host, port = provisioned.get("host"), provisioned.get("port", 5432)
-        if not host:
+        from installer.provision.cloud.contract import provisioned_database
+
+        provisioned = provisioned_database(ctx.outputs)
+        if provisioned is None:
             raise StepFailed("the managed database's endpoint is unknown: the provision step recorded none",
                              remediation="run the provision step first (./install.sh --answers FILE --resume)")
         password = answers.secret(db.password) or _credential(ctx, "database.password")
-        target = DatabaseTarget(host=host, port=int(port), name=db.name, username=db.username,
-                                password=password or "", flyway_username=db.username, flyway_password=password,
-                                sslmode="require")
+        target = DatabaseTarget(host=provisioned.host, port=provisioned.port, name=provisioned.name,
+                                username=provisioned.username, password=password or "",
+                                flyway_username=provisioned.username, flyway_password=password,
+                                sslmode=db.sslmode)
     else:
         password = answers.secret(db.password)
         flyway_password = answers.secret(db.flyway_password) if db.flyway_password is not None else password

@@ -122,12 +122,15 @@ def database_endpoint(answers: Any, outputs: dict[str, Any]) -> DatabaseEndpoint
                                 db.sslmode)
     if db.mode == "in-cluster":
         return DatabaseEndpoint(IN_CLUSTER_DB_HOST, 5432, db.name, db.username, db.username, "disable")
-    provisioned = (outputs.get("provision") or {}).get("database") or {}
-    host = provisioned.get("host") or Pending("database.host", "the provision step (managed database endpoint)",
-                                              "managed-database.pending.invalid")
-    return DatabaseEndpoint(host, int(provisioned.get("port") or 5432), provisioned.get("name") or db.name,
-                            provisioned.get("username") or db.username, provisioned.get("username") or db.username,
-                            "require")
+    from installer.provision.cloud.contract import provisioned_database
+
+    provisioned = provisioned_database(outputs)
+    if provisioned is None:
+        return DatabaseEndpoint(Pending("database.host", "the provision step (managed database endpoint)",
+                                        "managed-database.pending.invalid"), 5432, db.name, db.username,
+                                db.username, db.sslmode)
+    return DatabaseEndpoint(provisioned.host, provisioned.port, provisioned.name, provisioned.username,
+                            provisioned.username, db.sslmode)
 
 
 # --- sizing of DIGIT services -------------------------------------------------------------------
@@ -300,7 +303,9 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
     }
 
     repos = answers.config_repos
-    bucket = (outputs.get("provision") or {}).get("bucket")
+    from installer.provision.cloud.contract import provisioned_bucket
+
+    bucket = provisioned_bucket(outputs)
     for release in graph.releases:
         if not _uses_common(release.chart):
             continue

@@ -1,0 +1,33 @@
+"""The whole pipeline on the stand-in cloud: provision -> database -> configure -> deploy, headless."""
+from __future__ import annotations
+
+import psycopg
+
+from tests.cloud.conftest import CANARY_DB_PASSWORD, CloudInstall
+
+
+def test_headless_install_provisions_the_cloud_and_deploys_with_a_bar_per_resource(cloud_install: CloudInstall):
+    run = cloud_install.run()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    events = cloud_install.events(run.stdout)
+    provision = [e for e in events if e.get("step") == "provision"]
+    tasks = {e["task"] for e in provision if e["event"] == "step.progress" and e.get("task")}
+    assert {"standin_cluster.main", "standin_database.main[0]", "standin_bucket.filestore",
+            "standin_network.main"} <= tasks
+    finished = {e["task"]: e["outcome"] for e in provision if e["event"] == "task.finished"}
+    assert finished["standin_cluster.main"] == "succeeded"
+    steps = {e["step"]: e["outcome"] for e in events if e["event"] == "step.finished"}
+    assert steps["provision"] == "succeeded" and steps["deploy"] == "succeeded", steps
+
+    out = cloud_install.outputs("provision")
+    assert out["database"]["host"] == "127.0.0.1" and out["database"]["port"] == cloud_install.rig.pg_port
+    assert out["bucket"] == f"{cloud_install.name}-filestore"
+    assert (cloud_install.state / "kubeconfig").stat().st_mode & 0o777 == 0o600
+    assert out["kubeconfig"] == str(cloud_install.state / "kubeconfig")
+    db = cloud_install.outputs("database")
+    assert db["host"] == "127.0.0.1" and db["name"] == out["database"]["name"]
+    # The stand-in made the master role with the password the answers reference; DIGIT's user logs in with it.
+    with psycopg.connect(host="127.0.0.1", port=cloud_install.rig.pg_port, user=out["database"]["username"],
+                         password=CANARY_DB_PASSWORD, dbname=out["database"]["name"], connect_timeout=5) as conn:
+        assert conn.execute("select current_user").fetchone()[0] == out["database"]["username"]
+    assert len(cloud_install.cloud_objects("cluster")) == 1
