@@ -43,7 +43,31 @@ def test_sdc_vms_provisioning_stops_before_any_node_when_the_artifacts_are_missi
                               "nothing was copied to any node")
 
 
-@pytest.mark.parametrize("kind", ["aws", "azure", "gcp", "openstack-nic"])
+@pytest.mark.parametrize("kind", ["aws", "azure", "gcp"])
+def test_managed_clouds_provision_with_terraform_and_stop_when_the_mirror_lacks_the_provider(kind, tmp_path,
+                                                                                            monkeypatch):
+    monkeypatch.setenv("ARM_CLIENT_SECRET", "not-a-real-secret")
+    answers = example(kind)
+    if kind == "gcp":  # the example's key file, made for this test
+        key = tmp_path / "key.json"
+        key.write_text('{"type": "service_account"}')
+        answers = answers.model_copy(update={"target": answers.target.model_copy(
+            update={"credentials": answers.target.credentials.model_copy(update={"file": str(key)})})})
+    mirror = tmp_path / "empty-mirror"
+    mirror.mkdir()
+    target = answers.target.model_copy(update={"terraform": answers.target.terraform.model_copy(
+        update={"providers": mirror})})
+    answers = answers.model_copy(update={"target": target})
+    steps = build_steps(answers)
+    assert [s.id for s in steps][2:4] == ["provision", "database"]
+    provision = steps[2]
+    result = Engine([Step(provision.id, provision.title, provision.run)], answers=answers,
+                    state_dir=tmp_path / "state", install=answers.name).run()
+    assert result.exit_code == 1
+    assert "terraform init failed" in result.message and "provider" in result.message.lower(), result.message
+
+
+@pytest.mark.parametrize("kind", ["openstack-nic"])
 def test_targets_that_need_provisioning_stop_there_honestly(kind, tmp_path):
     answers = example(kind)
     steps = build_steps(answers)
