@@ -41,7 +41,7 @@ def database(ctx: StepContext) -> dict:
         ctx.log("in-cluster PostgreSQL: the postgresql release comes with the backbone wave of deploy")
         return {"mode": "in-cluster", "name": db.name, "host": "postgresql.backbone", "port": 5432}
     if db.mode == "managed":
-        from installer.provision.cloud.contract import provisioned_database
+        from installer.plan.provisioned import provisioned_database
 
         provisioned = provisioned_database(ctx.outputs)
         if provisioned is None:

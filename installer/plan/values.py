@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from installer.plan.provisioned import provisioned_bucket, provisioned_database
 from installer.plan.graph import PlanError, ReleaseGraph
 
 BACKBONE = "backbone"
@@ -122,8 +123,6 @@ def database_endpoint(answers: Any, outputs: dict[str, Any]) -> DatabaseEndpoint
                                 db.sslmode)
     if db.mode == "in-cluster":
         return DatabaseEndpoint(IN_CLUSTER_DB_HOST, 5432, db.name, db.username, db.username, "disable")
-    from installer.provision.cloud.contract import provisioned_database
-
     provisioned = provisioned_database(outputs)
     if provisioned is None:
         return DatabaseEndpoint(Pending("database.host", "the provision step (managed database endpoint)",
@@ -303,8 +302,6 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
     }
 
     repos = answers.config_repos
-    from installer.provision.cloud.contract import provisioned_bucket
-
     bucket = provisioned_bucket(outputs)
     for release in graph.releases:
         if not _uses_common(release.chart):

@@ -142,25 +142,3 @@ class StackOutputs(BaseModel):
         if problems:
             raise ContractError(problems)
         return outputs
-
-
-# ---------------------------------------------------------------- what later steps read
-
-
-class ProvisionedDatabase(BaseModel):
-    host: str
-    port: int = 5432
-    name: str
-    username: str
-
-
-def provisioned_database(outputs: dict[str, dict]) -> ProvisionedDatabase | None:
-    """The managed database the provision step made, from the journalled step outputs; None if it made none."""
-    data = (outputs.get("provision") or {}).get("database")
-    if not data or not data.get("host"):
-        return None
-    return ProvisionedDatabase.model_validate(data)
-
-
-def provisioned_bucket(outputs: dict[str, dict]) -> str | None:
-    return (outputs.get("provision") or {}).get("bucket") or None
