@@ -55,8 +55,7 @@ def test_managed_clouds_provision_with_terraform_and_stop_when_the_mirror_lacks_
             update={"credentials": answers.target.credentials.model_copy(update={"file": str(key)})})})
     mirror = tmp_path / "empty-mirror"
     mirror.mkdir()
-    target = answers.target.model_copy(update={"terraform": answers.target.terraform.model_copy(
-        update={"providers": mirror})})
+    target = answers.target.model_copy(update={"provider_mirror": mirror})
     answers = answers.model_copy(update={"target": target})
     steps = build_steps(answers)
     assert [s.id for s in steps][2:4] == ["provision", "database"]
