@@ -131,10 +131,14 @@ class Pusher:
             saved = self.journal.get(repo, blob.digest)
             resume = UploadProgress(saved, 0) if saved else None
             counted = 0
+            # A blob of one chunk has nothing to continue from: only longer uploads are journaled
+            # (each journal write is an fsync, which would otherwise dominate many small blobs).
+            journaled = blob.size > self.chunk_size
 
             def on_progress(state: UploadProgress, sent: int) -> None:
                 nonlocal counted
-                self.journal.put(repo, blob.digest, state.location)
+                if journaled:
+                    self.journal.put(repo, blob.digest, state.location)
                 self.progress.add(sent - counted)
                 counted = sent
 
@@ -152,7 +156,8 @@ class Pusher:
                     resume = None
             sent = self.registry.upload_blob(repo, blob.digest, blob.size, lambda offset: self.layout.open_blob(
                 blob.digest, offset), resume=resume, on_progress=on_progress, chunk_size=self.chunk_size)
-            self.journal.put(repo, blob.digest, None)
+            if journaled or saved:
+                self.journal.put(repo, blob.digest, None)
             with self._lock:
                 self.result.bytes_sent += sent
                 self.result.blobs_uploaded += 1
