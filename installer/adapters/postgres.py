@@ -48,6 +48,10 @@ class PgSession(Protocol):
         """Whether the connected role has CREATEROLE or is a superuser."""
         ...
 
+    def advisory_lock(self, key: str) -> None:
+        """Wait for the session-level advisory lock named `key` (released when the session closes)."""
+        ...
+
     def create_role(self, name: str, password: str) -> bool:
         """CREATE ROLE name LOGIN PASSWORD password; False when the role exists already.
 
@@ -169,6 +173,9 @@ class PsycopgSession:
         createdb, superuser = self._execute(
             "SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
         return bool(createdb or superuser)
+
+    def advisory_lock(self, key: str) -> None:
+        self._execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
 
     def can_create_roles(self) -> bool:
         createrole, superuser = self._execute(

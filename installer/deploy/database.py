@@ -120,6 +120,10 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
     separate_flyway = bool(target.flyway_username) and target.flyway_username != target.username
     try:
         with _connect(target, target.maintenance_db) as session:
+            # Two jump hosts bootstrapping at once would race between check and create, and
+            # concurrent GRANTs on one database fail with "tuple concurrently updated": one
+            # session-level advisory lock per database name serialises them (released on close).
+            session.advisory_lock(f"digit-installer/bootstrap/{target.name}")
             result.server_version = session.setting("server_version")
             if separate_admin:
                 redact.register(target.password)
@@ -151,9 +155,9 @@ def bootstrap_database(target: DatabaseTarget, *, dry_run: bool = False) -> Boot
                     result.updated_flyway_password = True
                 if not dry_run:
                     session.grant_all_on_database(target.name, target.flyway_username)
-        if separate_flyway and not dry_run:
-            with _connect(target, target.name) as session:
-                session.grant_all_on_schema("public", target.flyway_username)
+            if separate_flyway and not dry_run:  # still under the lock
+                with _connect(target, target.name) as in_database:
+                    in_database.grant_all_on_schema("public", target.flyway_username)
     except DatabaseError as error:
         if error.kind == "privilege":
             raise DatabaseBootstrapError(
