@@ -53,14 +53,20 @@ def storage_not_built(ctx: StepContext) -> dict[str, object]:
 
 
 # --- the pieces every pipeline shares ---------------------------------------------------------------
-def _checks() -> list[Step]:
-    return [
+def _checks(answers: Answers) -> list[Step]:
+    """Checks that change nothing; an install from an air-gap bundle also finds every image in the mirror."""
+    steps = [
         Step("validate", "Check answers and referenced secrets", validate, sections=ALL_SECTIONS,
              always_run=True, stall_after=30, timeout=120, retry=Retry(attempts=1)),
         Step("preflight", "Preflight checks of the target", preflight,
              needs=("validate",), sections=("target", "sizing", "domain", "database", "registry", "release"),
              stall_after=60, timeout=900, waiting_for="the target to answer preflight probes"),
     ]
+    if answers.release.bundle is not None:
+        steps.append(Step("images", "Every image of the plan in the mirror", images_in_mirror,
+                          needs=("preflight",), sections=ALL_SECTIONS, always_run=True, stall_after=120,
+                          timeout=900, waiting_for="the registry mirror to answer"))
+    return steps
 
 
 def _digit(answers: Answers, after: str) -> list[Step]:
@@ -73,17 +79,8 @@ def _digit(answers: Answers, after: str) -> list[Step]:
              needs=("database",), sections=("name", "target", "sizing", "domain", "database", "registry",
                                             "release", "config_repos", "credentials"),
              stall_after=120, timeout=900),
-    ]
-    before_deploy = "configure"
-    if answers.release.bundle is not None:  # air-gapped: every image in the mirror before Helm runs
-        steps.append(Step("images", "Every image of the plan in the mirror", images_in_mirror,
-                          needs=("configure",), sections=("release", "registry", "sizing", "domain", "monitoring",
-                                                           "ci"), always_run=True, stall_after=120, timeout=900,
-                          waiting_for="the registry mirror to answer"))
-        before_deploy = "images"
-    steps += [
         Step("deploy", "Deploy DIGIT releases", deploy,
-             needs=(before_deploy,), sections=("release", "sizing", "registry", "domain"),
+             needs=("configure",), sections=("release", "sizing", "registry", "domain"),
              extra_inputs=charts_digest, stall_after=300, timeout=3 * 3600,
              waiting_for="releases to become ready"),
     ]
@@ -110,14 +107,16 @@ def _digit(answers: Answers, after: str) -> list[Step]:
 # --- one pipeline per target kind --------------------------------------------------------------------
 def existing_cluster_pipeline(answers: Answers) -> list[Step]:
     """Kubernetes is there already: check it, then install DIGIT."""
-    return _checks() + _digit(answers, after="preflight")
+    checks = _checks(answers)
+    return checks + _digit(answers, after=checks[-1].id)
 
 
 def sdc_vms_pipeline(answers: Answers) -> list[Step]:
     """State data centre VMs: install Kubernetes (RKE2, air-gapped) on the nodes and prepare their storage first."""
-    return _checks() + [
+    checks = _checks(answers)
+    return checks + [
         Step("provision", "Install Kubernetes (RKE2) on the nodes", provision,
-             needs=("preflight",), sections=("name", "target", "registry"), stall_after=300, timeout=3 * 3600,
+             needs=(checks[-1].id,), sections=("name", "target", "registry"), stall_after=300, timeout=3 * 3600,
              retry=Retry(attempts=1), waiting_for="the nodes to install and join"),
         Step("storage", "Prepare the nodes' storage", storage,
              needs=("provision",), sections=("name", "target", "sizing", "release"),
@@ -130,9 +129,10 @@ def managed_cloud_pipeline(answers: Answers) -> list[Step]:
 
     Volumes come from the cloud's CSI driver on demand, so there is no storage step.
     """
-    return _checks() + [
+    checks = _checks(answers)
+    return checks + [
         Step("provision", "Provision the cloud with Terraform", provision_cloud,
-             needs=("preflight",), sections=("name", "target", "sizing", "database"),
+             needs=(checks[-1].id,), sections=("name", "target", "sizing", "database"),
              extra_inputs=stack_digest, stall_after=600, timeout=4 * 3600, retry=Retry(attempts=1),
              waiting_for="Terraform to create the cloud resources"),
     ] + _digit(answers, after="provision")
@@ -140,8 +140,9 @@ def managed_cloud_pipeline(answers: Answers) -> list[Step]:
 
 def cloud_pipeline(answers: Answers) -> list[Step]:
     """A cloud account: create the cluster (and managed database) first; not built yet, so it stops there."""
-    return _checks() + [
-        Step("provision", "Provision nodes and Kubernetes", provision_not_built, needs=("preflight",),
+    checks = _checks(answers)
+    return checks + [
+        Step("provision", "Provision nodes and Kubernetes", provision_not_built, needs=(checks[-1].id,),
              sections=("target", "sizing"), retry=Retry(attempts=1)),
         Step("storage", "Set up storage", storage_not_built, needs=("provision",),
              sections=("target", "sizing"), retry=Retry(attempts=1)),

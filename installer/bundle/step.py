@@ -1,11 +1,14 @@
-"""The pipeline's `images` step (air-gap installs): before Helm, every image of the plan in the mirror.
+"""The pipeline's `images` step (air-gap installs): every image of the plan in the mirror, first.
 
-It renders the plan the deploy step will apply (the same answers and stored secrets) and asks
-the mirror for every image by tag or digest (check.py). Anything missing fails the step with
-the whole list, so nothing is deployed half-way for want of one image.
+It runs right after preflight, before anything is changed: it renders the plan the deploy step
+will apply (same answers; secrets do not name images, so unresolved or not yet generated ones
+render as placeholders and nothing is written) and asks the mirror for every image by tag or
+digest (check.py). Anything missing fails the step with the whole list, so nothing is touched,
+let alone deployed half-way, for want of one image.
 """
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +27,12 @@ def images_in_mirror(ctx: Any) -> dict:
     if answers.registry is None:
         raise StepFailed(f"{CHECK_ID}: release.bundle is set but registry.mirror is not; images would come from "
                          "the internet", remediation="set registry.mirror to the registry the bundle was pushed to")
-    try:
-        plan = build_plan(answers, store=SecretStore(Path(ctx.state_dir), persist=False), outputs=ctx.outputs)
-    except PlanError as exc:
-        raise StepFailed(redact.mask(f"the plan cannot be built: {exc}")) from None
+    with tempfile.TemporaryDirectory(prefix="digit-images-") as scratch:
+        try:
+            plan = build_plan(answers, store=SecretStore(Path(scratch), persist=False), outputs=ctx.outputs,
+                              placeholder_secrets=True)
+        except PlanError as exc:
+            raise StepFailed(redact.mask(f"the plan cannot be built: {exc}")) from None
     ctx.progress(0, 2, "phases", f"rendering {len(plan.graph.releases)} releases")
     with HelmSdkEngine() as engine:
         render_plan(plan, engine)

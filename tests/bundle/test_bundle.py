@@ -274,6 +274,10 @@ def test_a_missing_image_is_named_before_helm_runs(reg_rig, runner, bundle, tmp_
     text = result.stdout + result.stderr
     assert "images.in_mirror" in text and f"{mirror.address}/{missing}: not in the mirror" in text
     assert not _cluster_images(reg_rig.api_url), "something was deployed although an image was missing"
+    assert "[database] started" not in text and "[configure] started" not in text  # nothing was changed at all
+    with urllib.request.urlopen(reg_rig.api_url + "/api/v1/namespaces", timeout=10) as response:
+        namespaces = {n["metadata"]["name"] for n in json.loads(response.read())["items"]}
+    assert not namespaces & {"egov", "backbone"}
 
 
 def test_install_from_the_bundle_with_upstream_stopped(reg_rig, runner, bundle, tmp_path):
