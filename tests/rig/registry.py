@@ -194,8 +194,11 @@ def _certificates(folder: Path) -> tuple[Path, Path, Path]:
 
 
 def start(folder: Path | str, *, tls: bool = False, user: str | None = None, password: str | None = None,
-          name: str | None = None) -> RigRegistry:
-    """Start a registry keeping its data, config, log and pid in `folder`."""
+          name: str | None = None, token: dict | None = None) -> RigRegistry:
+    """Start a registry keeping its data, config, log and pid in `folder`.
+
+    `token`: token authentication instead ({realm, service, issuer, rootcertbundle}), as Docker Hub does.
+    """
     folder = Path(folder).resolve()
     previous = load(folder)
     stop(folder)
@@ -219,6 +222,8 @@ def start(folder: Path | str, *, tls: bool = False, user: str | None = None, pas
         htpasswd.write_text(result.stdout)
         htpasswd.chmod(0o600)
         config["auth"] = {"htpasswd": {"realm": "digit-rig", "path": str(htpasswd)}}
+    if token:
+        config["auth"] = {"token": dict(token)}
     (folder / "config.yml").write_text(json.dumps(config))  # JSON is YAML
     with open(registry.log_path, "ab") as log:
         process = subprocess.Popen([BINARY, "serve", str(folder / "config.yml")], stdout=log, stderr=log,
