@@ -88,3 +88,28 @@ def check_mirror(plan: Any, answers: Any, bundle: Path | None = None, concurrenc
                     result.wrong_digest.append(f"{image}: the mirror has {digest}, the bundle {want}")
     registry.close()
     return result
+
+
+def check_answers(answers: Any, outputs: dict[str, Any] | None = None, on_phase=None) -> tuple[Any, MirrorCheck]:
+    """Render the install's plan and check its images against the mirror; changes and writes nothing.
+
+    Secrets name no image, so unresolved or not yet generated ones render as placeholders.
+    PlanError propagates (the caller reports it as bad answers).
+    """
+    import tempfile
+
+    from installer.adapters.helm import HelmSdkEngine
+    from installer.plan import build_plan, render_plan
+    from installer.secretstore import SecretStore
+
+    with tempfile.TemporaryDirectory(prefix="digit-images-") as scratch:
+        plan = build_plan(answers, store=SecretStore(Path(scratch), persist=False), outputs=outputs or {},
+                          placeholder_secrets=True)
+    if on_phase:
+        on_phase(f"rendering {len(plan.graph.releases)} releases")
+    with HelmSdkEngine() as engine:
+        render_plan(plan, engine)
+    if on_phase:
+        on_phase(f"asking {answers.registry.mirror} for every image")
+    bundle = Path(answers.release.bundle) if answers.release.bundle else None
+    return plan, check_mirror(plan, answers, bundle)

@@ -3,6 +3,7 @@
     bundle create --answers FILE --out DIR [--source-registry URL] [--no-wheelhouse] [--git-mirrors] [--sign-key PEM]
     bundle verify DIR [--public-key PEM]
     bundle push DIR --answers FILE [--concurrency N]
+    bundle check --answers FILE
 
 Exit codes: 0 done, 1 a check or transfer failed (verify named a file, push refused or failed),
 2 bad input, 130 interrupted.
@@ -42,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="upload chunk size (default 32): an upload interrupted between two chunks continues "
                            "from the last one the mirror acknowledged")
     push.add_argument("--state-dir", metavar="DIR", help="state directory (upload journal, verification record)")
+    check = sub.add_parser("check", help="is every image the install's plan names in registry.mirror? (changes nothing)")
+    check.add_argument("--answers", required=True, metavar="FILE", help="answers file naming registry.mirror")
 
 
 def _state_root(explicit: str | None = None) -> Path:
@@ -64,7 +67,8 @@ def _err(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"create": run_create, "verify": run_verify, "push": run_push}[args.bundle_command](args)
+    return {"create": run_create, "verify": run_verify, "push": run_push,
+            "check": run_check}[args.bundle_command](args)
 
 
 def run_create(args: argparse.Namespace) -> int:
@@ -171,3 +175,37 @@ def run_push(args: argparse.Namespace) -> int:
          f"{result.blobs_skipped} already there, {result.blobs_mounted} mounted, in {result.seconds:.2f}s")
     return EXIT_OK
 
+
+def run_check(args: argparse.Namespace) -> int:
+    from installer.adapters.registry import RegistryError
+    from installer.answers import SecretUnavailable, load_or_report
+    from installer.bundle.check import CHECK_ID, check_answers
+    from installer.bundle.manifest import BundleError
+    from installer.plan import PlanError
+
+    answers = load_or_report(Path(args.answers).expanduser())
+    if answers is None:
+        return EXIT_USAGE
+    if answers.registry is None:
+        _err(f"{args.answers}: registry: the answers name no mirror (registry.mirror) to check")
+        return EXIT_USAGE
+    try:
+        _plan, result = check_answers(answers, on_phase=_say)
+    except PlanError as exc:
+        _err(f"{args.answers}: {exc.key or 'release'}: {exc}")
+        return EXIT_USAGE
+    except SecretUnavailable as exc:
+        _err(f"{args.answers}: registry.password: {exc}")
+        return EXIT_USAGE
+    except (BundleError, RegistryError) as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    for problem in result.problems():
+        _err(f"{CHECK_ID}: {problem}")
+    if not result.ok:
+        _err(f"{CHECK_ID}: {len(result.problems())} of {result.checked + len(result.not_from_mirror)} images "
+             f"cannot be pulled from {answers.registry.mirror}")
+        return EXIT_FAILED
+    _say(f"{CHECK_ID}: all {result.checked} images of the plan are in {answers.registry.mirror}"
+         + (" with the bundle's digests" if answers.release.bundle else ""))
+    return EXIT_OK

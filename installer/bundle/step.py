@@ -8,36 +8,28 @@ let alone deployed half-way, for want of one image.
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from installer.bundle.check import CHECK_ID, check_mirror
+from installer.bundle.check import CHECK_ID, check_answers
 
 
 def images_in_mirror(ctx: Any) -> dict:
     from installer import redact
-    from installer.adapters.helm import HelmSdkEngine
     from installer.engine import StepFailed
-    from installer.plan import PlanError, build_plan, render_plan
-    from installer.secretstore import SecretStore
+    from installer.plan import PlanError
 
     answers = ctx.answers
     bundle = Path(answers.release.bundle) if answers.release.bundle else None
     if answers.registry is None:
         raise StepFailed(f"{CHECK_ID}: release.bundle is set but registry.mirror is not; images would come from "
                          "the internet", remediation="set registry.mirror to the registry the bundle was pushed to")
-    with tempfile.TemporaryDirectory(prefix="digit-images-") as scratch:
-        try:
-            plan = build_plan(answers, store=SecretStore(Path(scratch), persist=False), outputs=ctx.outputs,
-                              placeholder_secrets=True)
-        except PlanError as exc:
-            raise StepFailed(redact.mask(f"the plan cannot be built: {exc}")) from None
-    ctx.progress(0, 2, "phases", f"rendering {len(plan.graph.releases)} releases")
-    with HelmSdkEngine() as engine:
-        render_plan(plan, engine)
-    ctx.progress(1, 2, "phases", f"asking {answers.registry.mirror} for every image")
-    result = check_mirror(plan, answers, bundle)
+    phases = iter(range(2))
+    try:
+        _plan, result = check_answers(answers, ctx.outputs,
+                                      on_phase=lambda message: ctx.progress(next(phases), 2, "phases", message))
+    except PlanError as exc:
+        raise StepFailed(redact.mask(f"the plan cannot be built: {exc}")) from None
     ctx.progress(2, 2, "phases", "done")
     for problem in result.problems():
         ctx.log(f"{CHECK_ID}: {problem}", level="error")

@@ -269,6 +269,10 @@ def test_a_missing_image_is_named_before_helm_runs(reg_rig, runner, bundle, tmp_
     assert runner("bundle", "verify", str(partial)).returncode == 0
     assert runner("bundle", "push", str(partial), "--answers", str(answers)).returncode == 0
 
+    checked = runner("bundle", "check", "--answers", str(answers))
+    assert checked.returncode == 1
+    assert f"images.in_mirror: {mirror.address}/{missing}: not in the mirror" in checked.stderr
+
     result = runner("--answers", str(answers), "--yes", "--output", "plain")
     assert result.returncode == 1
     text = result.stdout + result.stderr
@@ -287,6 +291,8 @@ def test_install_from_the_bundle_with_upstream_stopped(reg_rig, runner, bundle, 
     rig_registry.stop(reg_rig.registries_dir / "upstream")
     try:
         answers = answers_variant(reg_rig, tmp_path / "site" / "answers.yaml", "airgap", bundle=bundle)
+        checked = runner("bundle", "check", "--answers", str(answers))
+        assert checked.returncode == 0 and "with the bundle's digests" in checked.stdout, checked.stderr
         result = runner("--answers", str(answers), "--yes", "--output", "plain", timeout=900)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         mirror = reg_rig.registry("mirror")
