@@ -122,6 +122,10 @@ def open_cluster(ctx: StepContext) -> Cluster:
         raise StepFailed(f"the Kubernetes API does not answer: {error}",
                          remediation="check that the cluster is up and reachable from this machine") from None
     driver = os.environ.get(HELM_DRIVER_ENV) or "secret"
+    if driver == "configmap":
+        raise StepFailed(f"{HELM_DRIVER_ENV}=configmap would keep every release record, its values and so DIGIT's "
+                         "secrets included, in ConfigMaps that anyone allowed to read ConfigMaps can read",
+                         remediation=f"unset {HELM_DRIVER_ENV} (Helm's default, secret) or use sql")
     dsn = os.environ.get(HELM_SQL_DSN_ENV) if driver == "sql" else None
     if driver == "sql" and not dsn:
         raise StepFailed(f"{HELM_DRIVER_ENV}=sql needs {HELM_SQL_DSN_ENV}",
@@ -146,10 +150,18 @@ def _register_dsn(dsn: str) -> None:
 
 def _planned(ctx: StepContext) -> list[ReleasePlan]:
     """The plan's releases, built as the configure step built them (same answers, same stored secrets)."""
-    from installer.secretstore import SecretStore, SecretStoreError
+    from installer.secretstore import KubeClusterCopy, SecretStore, SecretStoreError
 
+    cluster = None
+    if ctx.dry_run:
+        # A dry run from a jump host without the local copy must predict with the values the cluster
+        # keeps (read only), or every release would look changed.
+        from installer.deploy.cluster import connect_cluster
+
+        kubeconfig, context = kube_access(ctx)
+        cluster = KubeClusterCopy(connect_cluster(kubeconfig, context))
     try:
-        plan = build_plan(ctx.answers, store=SecretStore(Path(ctx.state_dir), persist=not ctx.dry_run),
+        plan = build_plan(ctx.answers, store=SecretStore(Path(ctx.state_dir), cluster=cluster, persist=not ctx.dry_run),
                           outputs=ctx.outputs)
     except PlanError as error:
         raise StepFailed(f"cannot build the deployment plan: {error}",

@@ -33,16 +33,16 @@ def configure(ctx: StepContext) -> dict:
     from installer.plan.command import write_plan
     from installer.secretstore import KubeClusterCopy, SecretStore, SecretStoreError
 
-    api = None
-    if not ctx.dry_run:
-        from installer.adapters.kube import KubeConfigError, connect
+    # A dry run reads the cluster's copy of the generated secrets too (never writes it), so it does
+    # not predict "would generate" for values the cluster already keeps.
+    from installer.adapters.kube import KubeConfigError, connect
 
-        kubeconfig, context = _kube_access(ctx)
-        try:
-            api = connect(kubeconfig, context)
-        except KubeConfigError as exc:
-            raise StepFailed(f"cannot use the kubeconfig: {exc}",
-                             remediation="check target.kubeconfig / target.context in the answers") from None
+    kubeconfig, context = _kube_access(ctx)
+    try:
+        api = connect(kubeconfig, context)
+    except KubeConfigError as exc:
+        raise StepFailed(f"cannot use the kubeconfig: {exc}",
+                         remediation="check target.kubeconfig / target.context in the answers") from None
     store = SecretStore(Path(ctx.state_dir), cluster=KubeClusterCopy(api) if api is not None else None,
                         persist=not ctx.dry_run)
     ctx.progress(0, 3, "phases", "building the plan")

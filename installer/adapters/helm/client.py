@@ -11,6 +11,7 @@ validates hook manifests against OpenAPI regardless, and nothing there would com
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -31,6 +32,57 @@ from installer.adapters.helm.interface import (
 from installer.adapters.helm.staging import ChartStager
 from installer.adapters.helm.worker import CANCEL_GRACE, Worker
 
+WORK_DIR_PREFIX = "digit-helm-"
+OWNER_FILE = "owner.pid"
+
+
+def _new_work_dir() -> Path:
+    """A private staging folder naming the process that owns it, so a later run can tell it is stale."""
+    path = Path(tempfile.mkdtemp(prefix=WORK_DIR_PREFIX))
+    (path / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    return path
+
+
+def remove_stale_work_dirs(root: Path | None = None, older_than: float = 3600.0) -> list[Path]:
+    """Staging folders of ours left by runs that were killed (kill -9 leaves no chance to clean up).
+
+    A folder is stale when the process it names is gone, or, without an owner file, when it has
+    not changed for `older_than` seconds. Only folders the caller owns are touched.
+    """
+    import time
+
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(WORK_DIR_PREFIX + "*"):
+        try:
+            st = path.lstat()
+            if not path.is_dir() or path.is_symlink() or st.st_uid != os.geteuid():
+                continue
+            owner = path / OWNER_FILE
+            if owner.is_file():
+                pid = int(owner.read_text().strip() or 0)
+                if pid == os.getpid() or _alive(pid):
+                    continue
+            elif time.time() - st.st_mtime < older_than:
+                continue
+        except (OSError, ValueError):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 DEFAULT_CALL_TIMEOUT = 120.0
 # Slack beyond Helm's own timeout before the worker is presumed hung.
 DEADLINE_SLACK = 30.0
@@ -48,7 +100,9 @@ class HelmSdkEngine:
         self.call_timeout = call_timeout
         self.cancel_grace = cancel_grace
         self._own_work_dir = work_dir is None
-        self._work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="digit-helm-"))
+        if work_dir is None:
+            remove_stale_work_dirs()
+        self._work_dir = Path(work_dir) if work_dir else _new_work_dir()
         self.stager = ChartStager(self._work_dir / "charts")
         self._worker: Worker | None = None
         self._lock = threading.Lock()

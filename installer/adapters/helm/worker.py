@@ -32,6 +32,21 @@ CANCEL_GRACE = 5.0
 SERVER_MODULE = "installer.adapters.helm.server"
 
 
+# What the Helm child needs from the parent's environment: where things are, locale, proxies and
+# TLS trust for reaching the API server, Helm's and Go's own settings. Nothing else: the parent's
+# environment holds every `{env: NAME}` secret of the answers file.
+_ENV_NAMES = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH",
+              "VIRTUAL_ENV", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "KUBECONFIG",
+              "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"}
+_ENV_PREFIXES = ("LC_", "XDG_", "GO", "HELM_")
+
+
+def worker_environment(environ: Any) -> dict[str, str]:
+    """The allow-listed part of `environ` (the sql DSN is added by the caller only when it is used)."""
+    return {name: value for name, value in environ.items()
+            if (name in _ENV_NAMES or name.startswith(_ENV_PREFIXES)) and name != SQL_DSN_ENV}
+
+
 class Worker:
     """The child process speaking JSON lines on stdin/stdout.
 
@@ -42,8 +57,7 @@ class Worker:
 
     def __init__(self, settings: dict[str, Any], storage: ReleaseStorage, cancel_grace: float = CANCEL_GRACE) -> None:
         self.cancel_grace = cancel_grace
-        env = dict(os.environ)
-        env.pop(SQL_DSN_ENV, None)
+        env = worker_environment(os.environ)
         if storage.sql_dsn is not None:
             env[SQL_DSN_ENV] = storage.sql_dsn
         package_root = str(Path(__file__).resolve().parents[3])
