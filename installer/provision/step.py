@@ -189,10 +189,19 @@ def provision(ctx: StepContext) -> ProvisionOutput:
         return _provision(ctx, bundle, works)
 
 
+def reporting(ctx: StepContext, label: str, action: Callable[[], T]) -> T:
+    """Run one node's action; a failure is that node's row's outcome at once, then the step's."""
+    try:
+        return action()
+    except NodeError as exc:
+        ctx.task_done(label, "failed", redact.mask(str(exc)))
+        raise
+
+
 def _inspect(ctx: StepContext, fleet: Fleet, member: Member) -> NodeWork:
     ops = fleet.ops(member)
     try:
-        state = ops.inspect()
+        state = reporting(ctx, member.label, ops.inspect)
     except NodeError as exc:
         raise StepFailed(str(exc)) from None
     ctx.log(f"{state.version or 'RKE2 not installed'}; "
@@ -275,18 +284,18 @@ def _provision(ctx: StepContext, bundle: Bundle, works: list[NodeWork]) -> Provi
         ctx.progress(2, PHASES, "phases", "configured" if work.configured else "configuration unchanged", task=task)
 
     try:
-        each(works, prepare)
-        kubeconfig = _start_first(ctx, first, address)
+        each(works, lambda w: reporting(ctx, w.member.label, lambda: prepare(w)))
+        kubeconfig = reporting(ctx, first.member.label, lambda: _start_first(ctx, first, address))
         servers = [w for w in works if w.member.rke2_role == ROLE_SERVER and w is not first]
         agents = [w for w in works if w.member.rke2_role == ROLE_AGENT]
         readiness = _readiness(kubeconfig)
         for work in servers:
-            _start(ctx, work, readiness)
+            reporting(ctx, work.member.label, lambda: _start(ctx, work, readiness))
             _wait_ready(ctx, kubeconfig, [work])
         batch = target.rke2.agent_batch
         for start in range(0, len(agents), batch):
             group = agents[start:start + batch]
-            each(group, lambda w: _start(ctx, w, readiness))
+            each(group, lambda w: reporting(ctx, w.member.label, lambda: _start(ctx, w, readiness)))
             _wait_ready(ctx, kubeconfig, group)
     except NodeError as exc:
         raise StepFailed(redact.mask(str(exc)), remediation="look at the node named (journalctl -u rke2-server or "

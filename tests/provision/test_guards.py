@@ -47,3 +47,14 @@ def test_damaged_artifact_changed_host_key_and_foreign_volume_are_refused(fresh_
             "install=punjab-prod claim=backbone/data-elasticsearch-0") in refused.stdout
     assert (foreign / "nodes.dat").read_text() == "someone else's index"
     assert "install=punjab-prod" in (foreign / ".digit-installer-volume").read_text()
+
+
+def test_a_failing_node_reports_its_reason_on_its_own_row_at_once(fresh_rig, tmp_path) -> None:
+    rig = fresh_rig(nodes=2, bare=True, facts=["n2:sudo=password"])
+    install = BareInstall(rig, tmp_path / "state")
+    done = install.run_without_preflight()
+    assert done.returncode == 1
+    assert "[provision] n2: failed - n2: reading RKE2's state failed (exit 1): sudo: a password is required" in done.stdout
+    # n1 was only inspected (systemctl is-active); nothing was installed, written or started anywhere.
+    assert {tuple(e.get("argv", ())[:1]) for e in rig.events()} == {("is-active",)}
+    assert not install.node_file("n1", "/etc/rancher/rke2/config.yaml").exists()
