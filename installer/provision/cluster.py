@@ -49,7 +49,7 @@ def save_kubeconfig(state_dir: Path, text: str) -> Path:
 
 
 def node_readiness(kubeconfig: Path) -> dict[str, bool]:
-    """Every Node the API knows and whether its Ready condition is True."""
+    """Every Node the API knows and whether its Ready condition is True (through the Kubernetes adapter)."""
     from installer.adapters.kube import connect
 
     cluster = connect(kubeconfig, None, timeout=10.0)
