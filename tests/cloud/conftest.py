@@ -44,7 +44,8 @@ class CloudInstall:
         self.state = root / "state"
         self.cloud = root / "cloud"
         self.cloud.mkdir(parents=True, exist_ok=True)
-        self.name = name or f"cloud-{uuid.uuid4().hex[:6]}"
+        # One install name per rig: DIGIT releases carry it, and a second name would be refused as a foreign install.
+        self.name = name or "cloud-standin"
         self.answers_path = rig.dir / f"answers-{root.name}.yaml"
         self.settings({})
         self.write_answers()

@@ -23,7 +23,7 @@ from typing import Any
 from installer import redact
 from installer.engine import Cancelled, StepContext, StepFailed
 from installer.files import atomic_write
-from installer.provision.cloud.contract import ContractError, StackOutputs, check_stack
+from installer.provision.cloud.contract import OUTPUTS, ContractError, StackOutputs, check_stack
 from installer.provision.cloud.inputs import InputError, StackInputs, stack_inputs
 from installer.provision.cloud.workspace import Workspace, stack_folder
 
@@ -161,9 +161,17 @@ def provision(ctx: StepContext) -> CloudProvisionOutput:
                 workspace.pending.unlink(missing_ok=True)  # Terraform ended on its own: its state is sound
                 raise
             workspace.pending.unlink(missing_ok=True)
+            values = terraform.outputs()
         else:
-            ctx.log("the cloud already matches the stack; nothing to apply")
-        values = terraform.outputs()
+            values = terraform.outputs()
+            if any(name not in values for name in OUTPUTS):
+                # An apply cut off before its end leaves the resources in state but not the outputs, which
+                # Terraform records last: applying the (empty) plan records them.
+                ctx.log("the cloud already matches the stack; recording the stack's outputs")
+                terraform.apply(workspace.plan_file, progress.on_apply, ctx.cancelled, APPLY_TIMEOUT)
+                values = terraform.outputs()
+            else:
+                ctx.log("the cloud already matches the stack; nothing to apply")
     except TerraformInterrupted as exc:
         ctx.warn(f"{exc}; created before the interrupt: {', '.join(progress.created) or 'nothing'}")
         raise Cancelled("provisioning interrupted; --resume creates only what is missing") from None

@@ -14,6 +14,9 @@ DIR/<kind>/<name or id>.json. It is named a stand-in everywhere; nothing here ta
 - Credentials come from the environment like a real provider's: AWS_SECRET_ACCESS_KEY must be set;
   its sha256 is recorded in DIR/credentials.sha256 so a test can prove it arrived.
 
+An object is written (status "creating") as soon as its create starts and marked "active" when the
+create returns, after settings' delay: killing Terraform meanwhile leaves an object the state lacks.
+
 DIR/settings.json (re-read at every create): {"fail_create": ["cluster", "database:egov-db"],
 "delay_seconds": {"cluster": 3}, "kubeconfig": PATH, "postgres": {"host", "port", "admin_dsn"},
 "vm_addresses": {NAME: IP}}. Every create is appended to DIR/journal.jsonl (start and end), which is
@@ -162,12 +165,16 @@ class JsonResource(Resource):
                                       "names are unique in this cloud (as for EKS, AKS and GKE clusters)")
             self.cloud.journal(event="create.conflict", kind=self.kind, name=name)
             return None
-        if not self.cloud.before_create(ctx.diagnostics, self.kind, name):
-            return None
         state["id"] = name if self.keyed_by_name else f"{self.kind}-{uuid.uuid4().hex[:10]}"
         if not self.fill(ctx, state):
             return None
-        self.cloud.save(self.kind, state["id"], self.stored(state))
+        # As in a real cloud, the object exists (creating) for as long as the create call takes; a Terraform
+        # killed meanwhile never records it: that is the orphan reconciliation has to find.
+        self.cloud.save(self.kind, state["id"], {**self.stored(state), "status": "creating"})
+        if not self.cloud.before_create(ctx.diagnostics, self.kind, name):
+            self.cloud.remove(self.kind, state["id"])
+            return None
+        self.cloud.save(self.kind, state["id"], {**self.stored(state), "status": "active"})
         self.cloud.journal(event="create.done", kind=self.kind, name=name, id=state["id"])
         return state
 
