@@ -1,8 +1,11 @@
 """Release and modules: the DIGIT version and which modules to deploy; dependencies come along and are explained."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Label, SelectionList, Static
 
 from screens.base import SectionScreen
@@ -14,6 +17,25 @@ class ReleaseScreen(SectionScreen):
     TITLE_TEXT = "Release and modules"
     INTRO = "Choose the DIGIT version and the modules to deploy. What a module needs is added for you."
     SECTIONS = ("release",)
+    BINDINGS = [Binding("ctrl+u", "bundle", "Verify/push bundle")]
+
+    def action_bundle(self) -> None:
+        """The air-gap bundle named in the form: verify it and push it to the mirror (screens/bundle.py)."""
+        from screens.bundle import BundleScreen
+
+        bundle = (self.forms["release"].data() or {}).get("bundle")
+        if isinstance(bundle, dict):
+            bundle = bundle.get("file")
+        if not bundle:
+            self.set_status("Give the bundle's folder under Air-gap bundle first (made by install.sh bundle create).")
+            return
+        path = Path(str(bundle)).expanduser()
+        if not path.is_absolute():
+            path = self.wizard.state.base_dir / path
+        if not (path / "manifest.json").is_file():
+            self.set_status(f"{path} is not a bundle (no manifest.json there).")
+            return
+        self.app.push_screen(BundleScreen(path))
 
     def compose_body(self) -> ComposeResult:
         catalog = self.wizard.state.catalog

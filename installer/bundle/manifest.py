@@ -95,13 +95,13 @@ class Verification:
         return not self.problems
 
 
-def verify(root: Path, stream=None) -> Verification:
+def verify(root: Path, stream=None, on_update=None) -> Verification:
     """Re-hash every listed file in one streaming pass; name every missing, resized or corrupt file."""
     root = Path(root)
     manifest = read_manifest(root)
     result = Verification()
     files = manifest.get("files") or []
-    progress = ByteProgress("verifying", sum(int(f["size"]) for f in files), stream)
+    progress = ByteProgress("verifying", sum(int(f["size"]) for f in files), stream, on_update)
     for entry in files:
         path = root / entry["path"]
         if not path.is_file():

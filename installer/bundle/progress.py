@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import IO
+from typing import IO, Callable
 
 
 def human(size: float) -> str:
@@ -18,9 +18,14 @@ def human(size: float) -> str:
 class ByteProgress:
     """Thread-safe: workers call add(n); the display is throttled to a few updates a second."""
 
-    def __init__(self, label: str, total: int | None, stream: IO[str] | None = None) -> None:
-        """total None: not known in advance (bytes and rate are shown, no bar)."""
+    def __init__(self, label: str, total: int | None, stream: IO[str] | None = None,
+                 on_update: Callable[[int, int | None], None] | None = None) -> None:
+        """total None: not known in advance (bytes and rate are shown, no bar).
+
+        on_update(done, total): called instead of writing to a stream (a wizard's progress bar).
+        """
         self.label, self.total, self.done = label, total, 0
+        self.on_update = on_update
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.started = time.monotonic()
@@ -35,6 +40,11 @@ class ByteProgress:
 
     def _show(self, final: bool) -> None:
         now = time.monotonic()
+        if self.on_update is not None:
+            if final or now - self._shown_at >= 0.1:
+                self._shown_at = now
+                self.on_update(self.done, self.total)
+            return
         if self.total is None:
             if final or now - self._shown_at >= (0.2 if self.tty else 5.0):
                 self._shown_at = now

@@ -187,7 +187,8 @@ def _is_manifest(descriptor: Descriptor) -> bool:
 
 
 def push(bundle: Path, endpoint: Endpoint, prefix: str, state_dir: Path, say: Callable[[str], None] = print,
-         concurrency: int = DEFAULT_CONCURRENCY, chunk_size: int = CHUNK_SIZE) -> PushResult:
+         concurrency: int = DEFAULT_CONCURRENCY, chunk_size: int = CHUNK_SIZE,
+         on_update: Callable[[int, int | None], None] | None = None) -> PushResult:
     """Push every image of an (already verified) bundle; RegistryError/BundleError on failure."""
     manifest = read_manifest(bundle)
     mirror_of = {i["reference"]: i["mirror"] for i in manifest.get("images") or []}
@@ -199,7 +200,7 @@ def push(bundle: Path, endpoint: Endpoint, prefix: str, state_dir: Path, say: Ca
     total = sum(size for _digest, size in _blobs(layout, entries).items())
     registry = HttpRegistry(endpoint)
     registry.ping()
-    progress = ByteProgress(f"pushing to {endpoint.host}", total)
+    progress = ByteProgress(f"pushing to {endpoint.host}", total, on_update=on_update)
     pusher = Pusher(bundle, registry, prefix, UploadJournal(Path(state_dir) / "push-uploads.json"), progress, say,
                     chunk_size)
     started = time.monotonic()

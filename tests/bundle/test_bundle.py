@@ -284,6 +284,52 @@ def test_a_missing_image_is_named_before_helm_runs(reg_rig, runner, bundle, tmp_
     assert not namespaces & {"egov", "backbone"}
 
 
+async def test_the_wizard_verifies_and_pushes_the_bundle_the_release_page_names(
+        reg_rig, runner, bundle, tmp_path, stop_registry, monkeypatch):
+    from textual.widgets import ProgressBar, Static
+
+    from screens.app import make_app
+    from screens.bundle import BundleScreen
+    from screens.state import Catalog, WizardState
+
+    stop_registry.append(tmp_path / "mirror")
+    mirror = fresh_mirror(tmp_path / "mirror", reg_rig.env["DIGIT_REGISTRY_PASSWORD"])
+    answers = answers_variant(reg_rig, tmp_path / "site" / "answers.yaml", "wizard-push", bundle=bundle,
+                              mirror=mirror)
+    for name, value in runner.env.items():
+        monkeypatch.setenv(name, value)
+    state = WizardState(answers, state_dir=tmp_path / "state")
+    state.load(answers)
+    state.catalog = Catalog.load(state.base_dir)
+    app = make_app(state, pages=["release"])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+u")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, BundleScreen)
+        await pilot.click("#bundle-verify")
+        for _ in range(600):
+            await pilot.pause(0.05)
+            if not dialog.busy:
+                break
+        status = str(dialog.query_one("#bundle-status", Static).render())
+        assert "every file matches manifest.json" in status, status
+        bar = dialog.query_one("#bundle-progress", ProgressBar)
+        assert bar.total and bar.progress == bar.total
+        await pilot.click("#bundle-push")
+        for _ in range(1200):
+            await pilot.pause(0.05)
+            if not dialog.busy:
+                break
+        status = str(dialog.query_one("#bundle-status", Static).render())
+        assert status.startswith("pushed ") and "FAILED" not in status, status
+        runner.outputs.append(status)
+    for image in read_manifest(bundle)["images"]:
+        path, _, tag = image["mirror"].rpartition(":")
+        assert mirror.manifest_digest(path, tag) == image["digest"], image
+
+
 def test_install_from_the_bundle_with_upstream_stopped(reg_rig, runner, bundle, tmp_path):
     assert runner("bundle", "verify", str(bundle)).returncode == 0
     first = runner("bundle", "push", str(bundle), "--answers", str(reg_rig.answers_path))
