@@ -208,13 +208,21 @@ class ApiCluster:
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        method, url, headers, body, _ = self.api.param_serialize(
+            method, path, query_params=query or [], header_params=headers, body=body,
+            auth_settings=["BearerToken"])
         try:
-            method, url, headers, body, _ = self.api.param_serialize(
-                method, path, query_params=query or [], header_params=headers, body=body,
-                auth_settings=["BearerToken"])
             response = self.api.call_api(method, url, header_params=headers, body=body)
             data = response.read()
-        except Exception as exc:  # urllib3, SSL and socket errors alike: no usable answer
+        except ApiException as exc:  # the client's own refusals: TLS failures (status 0), Retry-After answers
+            reason = " ".join(str(exc.reason or type(exc).__name__).split())
+            if not exc.status:
+                raise KubeError(f"no answer from {self.server}: {reason}") from None
+            raise KubeError(f"{method} {path}: HTTP {exc.status} {reason}", int(exc.status), reason) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # refused, reset, timed out, TLS
             raise KubeError(f"no answer from {self.server}: {_transport_message(exc)}") from None
         status = int(response.status)
         if (status == 404 and missing_ok) or (status == 409 and exists_ok):
