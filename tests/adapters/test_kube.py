@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from installer.adapters.kube import KubeCluster, KubeConfigError, KubeError, connect
+from installer.adapters.kube import KubeCluster, KubeConfigError, KubeError, api_client, connect
 
 
 @pytest.fixture
@@ -103,3 +103,30 @@ def test_the_engine_retries_what_the_adapter_calls_transient() -> None:
     assert is_transient(KubeError("PATCH ...: HTTP 409 Conflict", 409, "Conflict"))
     assert is_transient(KubeError("GET ...: HTTP 503 Service Unavailable", 503, "Service Unavailable"))
     assert not is_transient(KubeError("GET ...: HTTP 403 Forbidden", 403, "Forbidden"))
+
+
+def test_the_raw_client_factory_times_out_on_a_hung_server(silent_server, tmp_path) -> None:
+    from kubernetes import client
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "hung",
+        "clusters": [{"name": "hung", "cluster": {"server": f"http://127.0.0.1:{silent_server}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "hung", "context": {"cluster": "hung", "user": "u"}}],
+    }))
+    api = api_client(kubeconfig, timeout=1)
+    started = time.monotonic()
+    with pytest.raises(Exception):
+        client.VersionApi(api).get_code()
+    assert time.monotonic() - started < 6
+
+
+def test_kube_client_reports_a_bad_kubeconfig(tmp_path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(KubeConfigError, match=str(missing)):
+        api_client(missing)
+    empty = tmp_path / "kc"
+    empty.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}))
+    with pytest.raises(KubeConfigError, match="nosuch"):
+        api_client(empty, context="nosuch")

@@ -1,12 +1,14 @@
 """The PostgreSQL adapter against the rig's real PostgreSQL: idempotent DDL, errors sorted by cause, timeouts."""
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 
 import psycopg
 import pytest
 
+from installer.adapters import postgres
 from installer.adapters.postgres import DatabaseError, connect
 
 
@@ -61,3 +63,22 @@ def test_a_statement_blocked_past_the_timeout_is_cancelled(rig, names) -> None:
             assert stuck.value.kind == "timeout" and "statement timeout" in str(stuck.value)
             assert time.monotonic() - started < 4
         holder.rollback()
+
+
+def test_postgres_errors_are_sorted_by_cause(rig) -> None:
+    password = rig.env["DIGIT_DB_PASSWORD"]
+    with pytest.raises(postgres.DatabaseError) as wrong:
+        postgres.connect("127.0.0.1", rig.pg_port, "egov", "wrong", "postgres", "disable", timeout=5)
+    assert wrong.value.kind == "auth" and "wrong" not in str(wrong.value)
+    with pytest.raises(postgres.DatabaseError) as missing:
+        postgres.connect("127.0.0.1", rig.pg_port, "egov", password, "no_such_db", "disable", timeout=5)
+    assert missing.value.kind == "no-database"
+    conn = postgres.connect("127.0.0.1", rig.pg_port, "egov", password, "postgres", "disable", timeout=5)
+    with conn:
+        assert conn.setting("statement_timeout") == "5s"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    with pytest.raises(postgres.DatabaseError) as refused:
+        postgres.tcp_reachable("127.0.0.1", closed, timeout=2)
+    assert refused.value.kind == "unreachable"

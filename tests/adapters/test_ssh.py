@@ -13,7 +13,8 @@ import time
 import paramiko
 import pytest
 
-from installer.adapters.ssh import HostKeyPolicy, SSHError, connect, fingerprint
+from installer.adapters.ssh import HostKeyPolicy, SSHError, connect, fingerprint, load_private_key, scan_host_key
+from tests.rig.rig import SSH_USER
 
 
 class _Wedged(paramiko.ServerInterface):
@@ -80,3 +81,37 @@ def test_a_server_that_never_answers_a_request_is_given_up_on(wedged_server) -> 
         with pytest.raises(SSHError, match="did not accept the SFTP subsystem within 6s"):
             session.put_private(b"canary", "/tmp/never-written")
         assert time.monotonic() - started < 9
+
+
+def test_ssh_gives_up_on_a_silent_server(silent_server, rig) -> None:
+    key = load_private_key(rig.ssh_key_path.read_text())
+    started = time.monotonic()
+    with pytest.raises(SSHError, match="no SSH handshake"):
+        connect("127.0.0.1", silent_server, SSH_USER, key, HostKeyPolicy(), timeout=1)
+    assert time.monotonic() - started < 5
+
+
+def test_ssh_command_timeout_and_exit_status(rig) -> None:
+    node = rig.nodes[0]
+    key = load_private_key(rig.ssh_key_path.read_text())
+    with connect(node.host, node.port, SSH_USER, key, HostKeyPolicy(pinned={node.host: node.host_key_fingerprint}),
+                 timeout=5) as session:
+        result = session.run("head -c 300000 /dev/zero | tr '\\0' x; echo; echo oops >&2; exit 7")
+        assert result.exit_status == 7 and len(result.stdout) == 300001 and result.stderr == "oops\n"
+        started = time.monotonic()
+        with pytest.raises(SSHError, match="did not finish within 1s"):
+            session.run("sleep 10", timeout=1)
+        assert time.monotonic() - started < 4
+
+
+def test_scanned_host_key_matches_ssh_keygen(rig) -> None:
+    node = rig.nodes[1]
+    scanned = scan_host_key(node.host, node.port, timeout=5)
+    assert scanned.fingerprint == node.host_key_fingerprint and scanned.key_type.startswith(("ssh-", "ecdsa-"))
+
+
+def test_host_key_scan_gives_up_on_a_silent_server(silent_server) -> None:
+    started = time.monotonic()
+    with pytest.raises(SSHError, match="SSH handshake failed"):
+        scan_host_key("127.0.0.1", silent_server, timeout=1)
+    assert time.monotonic() - started < 5
