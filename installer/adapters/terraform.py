@@ -470,12 +470,21 @@ def _dispatch(line: str, report: RunReport, on_event: EventSink | None) -> None:
 
 
 def _plain_error(text: str) -> str:
-    """Terraform's human output reduced to its Error lines (box drawing and blank lines removed)."""
-    lines = [line.strip(" │╷╵") .strip() for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    errors = [line for line in lines if line.startswith("Error")]
-    chosen = errors or lines[-3:]
-    return redact.mask(" ".join(chosen)[:600])
+    """Terraform's human output reduced to its errors: each `Error:` line with the detail below it."""
+    lines = [line.strip(" │╷╵").strip() for line in text.splitlines()]
+    chosen: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith("Error"):
+            inside = True
+            chosen.append(line)
+        elif inside and line and not line.startswith(("on ", "Warning")):
+            chosen.append(line)
+        elif inside and not line and chosen and not chosen[-1].startswith("Error"):
+            inside = False
+    if not chosen:
+        chosen = [line for line in lines if line][-3:]
+    return redact.mask(" ".join(chosen)[:800])
 
 
 def _register_value(value: object) -> None:
