@@ -15,6 +15,7 @@ from typing import Any
 
 CONFIG_PATH = "/etc/rancher/rke2/config.yaml"
 REGISTRIES_PATH = "/etc/rancher/rke2/registries.yaml"
+REGISTRY_CA_PATH = "/etc/rancher/rke2/registry-ca.crt"
 SUPERVISOR_PORT = 9345
 API_PORT = 6443
 CONTROL_PLANE_TAINT = "CriticalAddonsOnly=true:NoExecute"
@@ -70,8 +71,11 @@ def node_config(answers: Any, member: Member, token: str, address: str, joins: b
     return header + _lines(settings)
 
 
-def registries_config(answers: Any, password: str | None) -> str | None:
-    """registries.yaml pointing every pull at the mirror, with its credentials; None without a mirror."""
+def registries_config(answers: Any, password: str | None, ca_pem: str | None = None) -> str | None:
+    """registries.yaml pointing every pull at the mirror, with its credentials; None without a mirror.
+
+    With a CA, its digest is written in the header, so a changed CA rewrites (and restarts) like a changed config.
+    """
     registry = answers.registry
     if registry is None:
         return None
@@ -83,11 +87,14 @@ def registries_config(answers: Any, password: str | None) -> str | None:
     if registry.insecure:
         config["tls"] = {"insecure_skip_verify": True}
     elif registry.ca_cert:
-        config["tls"] = {"ca_file": "/etc/rancher/rke2/registry-ca.crt"}
+        config["tls"] = {"ca_file": REGISTRY_CA_PATH}
     document = {"mirrors": {host: {"endpoint": [f"{scheme}://{host}"]},
                             "docker.io": {"endpoint": [f"{scheme}://{host}"]}},
                 "configs": {host: config} if config else {}}
-    return f"# Written by the DIGIT installer for install {answers.name}. Mode 0600.\n" + json.dumps(document, indent=2) + "\n"
+    header = f"# Written by the DIGIT installer for install {answers.name}. Mode 0600.\n"
+    if ca_pem is not None and "tls" in config and "ca_file" in config["tls"]:
+        header += f"# {REGISTRY_CA_PATH}: sha256 {digest(ca_pem)}\n"
+    return header + json.dumps(document, indent=2) + "\n"
 
 
 def digest(text: str | None) -> str | None:

@@ -26,8 +26,8 @@ from installer import redact
 from installer.engine import StepContext, StepFailed
 from installer.provision import cluster as kube
 from installer.provision.artifacts import ArtifactError, Bundle, verify
-from installer.provision.config import (CONFIG_PATH, REGISTRIES_PATH, ROLE_AGENT, ROLE_SERVER, Member, digest,
-                                        members, node_config, registries_config)
+from installer.provision.config import (CONFIG_PATH, REGISTRIES_PATH, REGISTRY_CA_PATH, ROLE_AGENT, ROLE_SERVER,
+                                        Member, digest, members, node_config, registries_config)
 from installer.provision.nodes import KUBECONFIG_FILE, TOKEN_FILE, NodeError, NodeOps, NodeState
 
 TOKEN_KEY = "target.rke2.token"
@@ -248,8 +248,10 @@ def _provision(ctx: StepContext, bundle: Bundle, works: list[NodeWork]) -> Provi
     address = target.load_balancer or first.member.host
     token = _token(ctx, first)
     dedicated = any(w.member.rke2_role == ROLE_AGENT for w in works)
-    registry_password = answers.secret(answers.registry.password) if answers.registry is not None else None
-    registries = registries_config(answers, registry_password)
+    registry = answers.registry
+    registry_password = answers.secret(registry.password) if registry is not None else None
+    ca_pem = Path(registry.ca_cert).read_text() if registry is not None and registry.ca_cert else None
+    registries = registries_config(answers, registry_password, ca_pem)
     if ctx.dry_run:
         ctx.log("dry run: artifacts verified and nodes inspected; nothing copied, written or started")
         return _output(ctx, address, first, works, kubeconfig="")
@@ -279,6 +281,8 @@ def _provision(ctx: StepContext, bundle: Bundle, works: list[NodeWork]) -> Provi
             work.configured = True
         if registries is not None and digest(registries) != state.registries_sha256:
             ops.prepare_folders()
+            if ca_pem is not None:
+                ops.write_private(ca_pem, REGISTRY_CA_PATH)
             ops.write_private(registries, REGISTRIES_PATH)
             work.configured = True
         ctx.progress(2, PHASES, "phases", "configured" if work.configured else "configuration unchanged", task=task)
