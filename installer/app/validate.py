@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     except AnswersError as exc:
         print_problems(exc.problems)
         return EXIT_USAGE
-    warnings = file_warnings(answers.bind(path.resolve()), str(path), tree) + release_warnings(answers, str(path), tree)
+    warnings = (file_warnings(answers.bind(path.resolve()), str(path), tree) + release_warnings(answers, str(path), tree)
+                + stack_problems(answers, str(path), tree))
     if any(w.severity == "error" for w in warnings):
         print_problems(warnings)
         return EXIT_USAGE
@@ -56,6 +57,24 @@ def release_warnings(answers, filename: str, tree) -> list[Problem]:
         return []
     line, col, _ = locate(tree, ("release", "charts"))
     return [Problem(filename, line, col, "release.charts", problem, "warning")]
+
+
+def stack_problems(answers, filename: str, tree) -> list[Problem]:
+    """A cloud target's Terraform stack (the installer's or the site's own) checked against the stack contract."""
+    from installer.answers.loader import locate
+    from installer.provision.cloud.contract import check_stack
+    from installer.provision.cloud.workspace import stack_folder
+
+    target = answers.target
+    if target.kind not in ("aws", "azure", "gcp", "openstack"):
+        return []
+    folder = stack_folder(answers)
+    if target.terraform.stack is not None and not folder.exists():
+        return []  # said already: the folder does not exist
+    key = ("target", "terraform", "stack") if target.terraform.stack is not None else ("target", "kind")
+    line, col, _ = locate(tree, key)
+    return [Problem(filename, line, col, ".".join(key), f"the Terraform stack breaks the contract: {problem}")
+            for problem in check_stack(folder, target.kind, set(target.terraform.variables))]
 
 
 def add_schema_arguments(parser: argparse.ArgumentParser) -> None:

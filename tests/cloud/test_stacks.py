@@ -145,3 +145,22 @@ def test_the_aws_stack_is_valid_for_the_official_provider_with_init_offline(tmp_
                               text=True, timeout=300)
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "The configuration is valid" in validate.stdout
+
+
+def test_validate_checks_a_site_stack_against_the_contract_and_names_the_answers_key(tmp_path):
+    site = tmp_path / "site-stack"
+    shutil.copytree(STACKS / "aws", site)
+    (site / "outputs.tf").write_text((site / "outputs.tf").read_text().replace('output "volume_ids"', 'output "vols"'))
+    answers = tmp_path / "answers.yaml"
+    example = (REPO / "assets" / "examples" / "aws.yaml").read_text()
+    answers.write_text(example.replace("  credentials: {profile: digit-prod}\n",
+                                       f"  credentials: {{profile: digit-prod}}\n  terraform: {{stack: {site}}}\n"))
+    result = subprocess.run([sys.executable, "-m", "installer", "validate", str(answers)], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{answers}:9:15: target.terraform.stack" in result.stderr and "target.terraform.stack: the Terraform stack breaks the contract" \
+        in result.stderr and "output 'volume_ids' is not declared" in result.stderr, result.stderr
+    (site / "outputs.tf").write_text((site / "outputs.tf").read_text().replace('output "vols"', 'output "volume_ids"'))
+    result = subprocess.run([sys.executable, "-m", "installer", "validate", str(answers)], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert "breaks the contract" not in result.stderr, result.stderr
