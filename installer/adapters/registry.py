@@ -32,7 +32,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 DEFAULT_TIMEOUT = 30.0
 CHUNK_SIZE = 32 * 1024 * 1024  # registry 2.8 here: 8 MiB chunks ~50 MiB/s, 32 MiB ~70 MiB/s
@@ -71,7 +71,7 @@ class Endpoint:
     timeout: float = DEFAULT_TIMEOUT
 
     @classmethod
-    def parse(cls, address: str, **kwargs) -> tuple["Endpoint", str]:
+    def parse(cls, address: str, **kwargs: Any) -> tuple["Endpoint", str]:
         """'host:port/path' or 'http://host:port/path' -> (Endpoint, repository prefix)."""
         plain = address.startswith("http://")
         address = address.split("://", 1)[-1].rstrip("/")
@@ -99,6 +99,18 @@ class Registry(Protocol):
                     on_progress: Callable[[UploadProgress, int], None] | None = None,
                     chunk_size: int = ...) -> int: ...
     def put_manifest(self, repo: str, reference: str, media_type: str, body: bytes) -> str: ...
+
+
+@dataclass
+class Reply:
+    """A registry's answer: status, headers and (unless streamed) the whole body."""
+
+    status: int
+    response: http.client.HTTPResponse
+    body: bytes = b""
+
+    def getheader(self, name: str, default: str | None = None) -> str | None:
+        return self.response.getheader(name, default)
 
 
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
@@ -157,7 +169,7 @@ class HttpRegistry:
 
     def _request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                  body: bytes | BinaryIO | None = None, scope: str = "", stream: bool = False,
-                 expect: tuple[int, ...] = (200,), redirects: int = 3) -> http.client.HTTPResponse:
+                 expect: tuple[int, ...] = (200,), redirects: int = 3) -> Reply:
         headers = dict(headers or {})
         for attempt in range(2):
             auth = self._authorization(scope)
@@ -198,11 +210,12 @@ class HttpRegistry:
                                      scope=scope, stream=stream, expect=expect, redirects=redirects - 1)
             if response.status not in expect:
                 raise self._error(method, target, response)
-            if not stream:
-                response.body = response.read()  # type: ignore[attr-defined]  (HEAD: b"", and frees the connection)
-                if not own:
-                    connection.close()
-            return response
+            if stream:
+                return Reply(response.status, response)
+            body_read = response.read()  # (HEAD: b"", and it frees the connection for the next request)
+            if not own:
+                connection.close()
+            return Reply(response.status, response, body_read)
         raise RegistryError(f"{self.endpoint.host}: {method} {path.split('?')[0]}: authentication failed "
                             "(check registry.username and registry.password)", 401, "UNAUTHORIZED")
 
@@ -281,7 +294,7 @@ class HttpRegistry:
 
     def open_blob(self, repo: str, digest: str) -> BinaryIO:
         """The blob's bytes as a stream (read it to the end before the next call on this thread)."""
-        return self._request("GET", f"/v2/{repo}/blobs/{digest}", scope=self._scope(repo), stream=True)  # type: ignore[return-value]
+        return self._request("GET", f"/v2/{repo}/blobs/{digest}", scope=self._scope(repo), stream=True).response
 
     def mount_blob(self, repo: str, digest: str, source_repo: str) -> bool:
         """Ask the registry to link a blob it holds in another repository; False when it starts an upload instead."""
@@ -353,7 +366,7 @@ class HttpRegistry:
         """(media type, body, digest) of a manifest or index."""
         response = self._request("GET", f"/v2/{repo}/manifests/{reference}", scope=self._scope(repo),
                                  headers={"Accept": ", ".join(MANIFEST_TYPES)})
-        body = response.body  # type: ignore[attr-defined]
+        body = response.body
         media_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
         if media_type not in MANIFEST_TYPES:
             media_type = json.loads(body).get("mediaType") or MANIFEST_TYPES[1]

@@ -75,17 +75,17 @@ def check_mirror(plan: Any, answers: Any, bundle: Path | None = None, concurrenc
             return image, None, str(exc)
 
     with ThreadPoolExecutor(concurrency) as pool:
-        for image, digest, error in pool.map(probe, wanted):
+        for image, found, error in pool.map(probe, wanted):
             result.checked += 1
             if error:
                 result.missing.append(f"{image} ({error})")
-            elif digest is None:
+            elif found is None:
                 result.missing.append(image)
             else:
                 key = image[len(mirror) + 1:].split("@")[0]
                 want = expected.get(key)
-                if want and want != digest:
-                    result.wrong_digest.append(f"{image}: the mirror has {digest}, the bundle {want}")
+                if want and want != found:
+                    result.wrong_digest.append(f"{image}: the mirror has {found}, the bundle {want}")
     registry.close()
     return result
 

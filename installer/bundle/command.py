@@ -80,6 +80,9 @@ def run_create(args: argparse.Namespace) -> int:
     answers = load_or_report(Path(args.answers).expanduser())
     if answers is None:
         return EXIT_USAGE
+    if args.sign_key and not Path(args.sign_key).is_file():
+        _err(f"--sign-key {args.sign_key}: no such file")
+        return EXIT_USAGE
     options = CreateOptions(out=Path(args.out).expanduser(), source_registry=args.source_registry,
                             platform=args.platform, wheelhouse=not args.no_wheelhouse, git_mirrors=args.git_mirrors,
                             sign_key=Path(args.sign_key) if args.sign_key else None)
@@ -123,6 +126,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
     if not Path(args.dir).is_dir():
         _err(f"{args.dir}: not a directory")
+        return EXIT_USAGE
+    if args.public_key and not Path(args.public_key).is_file():
+        _err(f"--public-key {args.public_key}: no such file")
         return EXIT_USAGE
     try:
         return EXIT_OK if _verify(Path(args.dir), _state_root(args.state_dir), args.public_key) else EXIT_FAILED
@@ -170,7 +176,7 @@ def run_push(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_FAILED
     rate = result.bytes_sent / max(result.seconds, 1e-6) / 1024 / 1024
-    _say(f"pushed {result.images} images to {answers.registry.mirror}: {result.bytes_sent} bytes sent "
+    _say(f"pushed {result.images} images to {endpoint.host}: {result.bytes_sent} bytes sent "
          f"({rate:.0f} MiB/s), {result.blobs_uploaded} blobs uploaded ({result.blobs_resumed} continued), "
          f"{result.blobs_skipped} already there, {result.blobs_mounted} mounted, in {result.seconds:.2f}s")
     return EXIT_OK

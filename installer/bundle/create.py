@@ -367,7 +367,7 @@ def create(answers: Any, options: CreateOptions, say=print) -> dict[str, Any]:
 
     say("the installer and its wheelhouse ..." if options.wheelhouse else "the installer (no wheelhouse) ...")
     copy_installer(out, options.wheelhouse)
-    extras = carry_artifacts(answers, out)
+    extras: dict[str, Any] = dict(carry_artifacts(answers, out))
     target = answers.target
     if options.git_mirrors:
         extras["git"] = {name: f"git/{name}.git" for name in mirror_git(answers, out, options.timeout * 10)}

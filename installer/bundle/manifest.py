@@ -171,13 +171,19 @@ def sign(root: Path, private_key_pem: bytes) -> None:
 
 def check_signature(root: Path, public_key_pem: bytes) -> None:
     from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     path = Path(root) / SIGNATURE
     if not path.is_file():
         raise BundleError(f"{path}: missing; the bundle is not signed")
-    key = load_pem_public_key(public_key_pem)
     try:
-        key.verify(base64.b64decode(path.read_text()), (Path(root) / MANIFEST).read_bytes())  # type: ignore[call-arg]
+        key = load_pem_public_key(public_key_pem)
+    except ValueError:
+        raise BundleError("the public key is not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise BundleError("the public key must be an Ed25519 key (the signing key's public half)")
+    try:
+        key.verify(base64.b64decode(path.read_text()), (Path(root) / MANIFEST).read_bytes())
     except (InvalidSignature, ValueError):
         raise BundleError(f"{path}: the signature does not match manifest.json") from None
