@@ -12,11 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from installer.adapters.helm.digests import tree_digest
 from installer.answers import Answers
 from installer.app.checks import validate
-from installer.deploy.step import ci, database, deploy, monitoring, summary, verify
-from installer.adapters.helm.digests import tree_digest
 from installer.bundle.step import images_in_mirror
+from installer.deploy.database_step import database
+from installer.deploy.releases import ci, deploy, monitoring
+from installer.deploy.summary import summary
+from installer.deploy.verify import verify
 from installer.engine import Retry, Step, StepContext, StepFailed
 from installer.plan.step import configure
 from installer.preflight.step import preflight

@@ -8,9 +8,11 @@ from installer import redact
 from installer.app.answers_file import load, state_dir_of
 from installer.app.install import register_generated
 from installer.app.pipeline import build_steps
+from installer.deploy.outputs import ReleasesFailure, VerifyOutput
 from installer.engine.journal import JournalError
 from installer.engine.status import render_status, render_status_json, status_data
 from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from installer.preflight.step import PreflightFailure
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,19 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def failed_items(step: str, details: dict) -> list[str]:
-    """What inside a failed step broke: releases (deploy, monitoring, ci) or checks (preflight, verify)."""
-    items = []
-    for release in details.get("failed_releases") or []:
-        if isinstance(release, dict):
-            reason = f": {release['reason']}" if release.get("reason") else ""
-            items.append(f"release {release.get('name')} in {release.get('namespace')}{reason}")
-    for check in details.get("failed_checks") or []:
-        if isinstance(check, dict):
-            target = f" on {check['target']}" if check.get("target") else ""
-            items.append(f"check {check.get('id')}{target}: {check.get('message', '')}".rstrip(": "))
-    for check in details.get("checks") or []:
-        if isinstance(check, dict) and check.get("outcome") == "fail":
-            items.append(f"check {check.get('id')}: {check.get('message', '')}".rstrip(": "))
+    """What inside a failed step broke, read from the details its domain journals when it fails."""
+    items = [release.describe() for release in ReleasesFailure.from_dict(details).failed_releases]
+    items += [check.describe() for check in PreflightFailure.from_dict(details).failed_checks]
+    items += [f"check {check.id}: {check.message}".rstrip(": ") for check in VerifyOutput.from_dict(details).failed]
     return items
 
 

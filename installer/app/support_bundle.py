@@ -21,9 +21,11 @@ from installer import redact
 from installer.app.answers_file import load, state_dir_of
 from installer.app.install import register_generated
 from installer.answers import unreadable_secrets
+from installer.deploy.outputs import FailedRelease, ReleasesFailure
 from installer.engine import journal as jr
 from installer.engine.lock import current_holder
 from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from installer.plan.provisioned import KUBECONFIG_OUTPUT
 
 CLUSTER_TIMEOUT = 10
 LOG_TAIL_LINES = 50
@@ -86,34 +88,32 @@ def preflight_reports(state_dir: Path, journal: jr.Journal) -> list[Path]:
     return found
 
 
-def failed_releases(journal: jr.Journal) -> list[dict]:
-    releases: list[dict] = []
-    for record in journal.steps.values():
-        for item in (record.details or {}).get("failed_releases", []) or []:
-            if isinstance(item, dict) and item.get("name"):
-                releases.append({"name": item["name"], "namespace": item.get("namespace") or "default"})
-    return releases
+def failed_releases(journal: jr.Journal) -> list[FailedRelease]:
+    """The releases a release step (deploy, monitoring, ci) recorded as failed."""
+    return [release for record in journal.steps.values()
+            for release in ReleasesFailure.from_dict(record.details).failed_releases]
 
 
 def kubeconfig_of(answers: Any, journal: jr.Journal) -> tuple[str | None, str | None]:
+    """The answers' kubeconfig, else the one a provisioning step recorded."""
     target = getattr(answers, "target", None) if answers is not None else None
     path = getattr(target, "kubeconfig", None)
     context = getattr(target, "context", None)
     if not path:
         for record in journal.steps.values():
-            value = (record.outputs or {}).get("kubeconfig")
+            value = (record.outputs or {}).get(KUBECONFIG_OUTPUT)
             if isinstance(value, str):
                 path = value
     return (str(path) if path else None), context
 
 
-def cluster_facts(kubeconfig: str, context: str | None, releases: list[dict]) -> dict:
+def cluster_facts(kubeconfig: str, context: str | None, releases: list[FailedRelease]) -> dict:
     """Events per namespace, and status plus last log lines of the pods of each failed release."""
     from installer.adapters.kube import connect
 
     cluster = connect(kubeconfig, context, timeout=CLUSTER_TIMEOUT)
     facts: dict[str, Any] = {"server_version": cluster.version(), "namespaces": {}}
-    for ns in sorted({r["namespace"] for r in releases}):
+    for ns in sorted({r.namespace for r in releases}):
         entry: dict[str, Any] = {"events": [], "pods": []}
         try:
             for item in cluster.list("Event", ns):
@@ -130,7 +130,7 @@ def cluster_facts(kubeconfig: str, context: str | None, releases: list[dict]) ->
         except Exception as exc:
             entry["pods_error"] = f"{type(exc).__name__}: {exc}"
             pods = []
-        names = {r["name"] for r in releases if r["namespace"] == ns}
+        names = {r.name for r in releases if r.namespace == ns}
         for pod in pods:
             meta = pod.get("metadata") or {}
             name = meta.get("name") or ""

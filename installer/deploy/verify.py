@@ -1,14 +1,26 @@
-"""After deploy: check what an operator would check by hand, then tell them where everything is."""
+"""After deploy: check what an operator would check by hand, asking the cluster what it can do.
+
+Nothing here guesses what kind of cluster it talks to. Each check that depends on a capability
+probes it first (do the release pods run with a pod network, does anything give the ingress an
+address) and, when the capability is absent, is recorded as skipped with that reason.
+"""
 from __future__ import annotations
 
 import ssl
-from pathlib import Path
-from typing import Any
+from typing import Iterable
 
 from installer import redact
-from installer.plan import addons
+from installer.adapters.kube import KubeCluster, KubeError
+from installer.checks import FAIL, PASS, SKIP
+from installer.deploy.cluster import ingress_addresses, ingress_controller_addresses
+from installer.deploy.outputs import Check, ReleasesOutput, VerifyOutput
+from installer.deploy.readiness import ReadinessWatcher, workloads_from_manifest
+from installer.deploy.releases import planned_releases
+from installer.deploy.target import Cluster, open_cluster
+from installer.engine import StepContext, StepFailed
 
 HEALTH_TIMEOUT = 10.0
+RELEASE_STEPS = ("deploy", "monitoring", "ci")
 # Core services and the path their health endpoint answers on behind DIGIT's ingress.
 HEALTH_PATHS = {
     "egov-mdms-service": "/egov-mdms-service/health",
@@ -21,59 +33,71 @@ HEALTH_PATHS = {
 }
 
 
-def _check(check_id: str, outcome: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"id": check_id, "outcome": outcome, "message": redact.mask(message), **extra}
+def _check(check_id: str, outcome: str, message: str, remediation: str = "",
+           addresses: Iterable[str] = ()) -> Check:
+    return Check(check_id, outcome, redact.mask(message), remediation, tuple(addresses))
 
 
-def run_checks(ctx: Any, cluster: Any, releases: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    from installer.deploy.cluster import ingress_addresses, ingress_controller_addresses
-    from installer.deploy.readiness import ReadinessWatcher, workloads_from_manifest
+def pods_with_network(api: KubeCluster, namespaces: Iterable[str]) -> tuple[int, int]:
+    """(pods, pods with a pod IP) in the given namespaces: whether containers really run on a network."""
+    pods = with_ip = 0
+    for namespace in sorted(set(namespaces)):
+        try:
+            items = api.list("Pod", namespace)
+        except KubeError:
+            continue
+        pods += len(items)
+        with_ip += sum(1 for pod in items if (pod.get("status") or {}).get("podIP"))
+    return pods, with_ip
 
+
+def ingress_check(api: KubeCluster, namespaces: Iterable[str]) -> Check:
+    """The ingress has an address; skipped, saying why, when nothing in the cluster could serve one."""
+    addresses = sorted({a for found in ingress_addresses(api).values() for a in found})
+    addresses = addresses or ingress_controller_addresses(api)
+    if addresses:
+        return _check("ingress.address", PASS, f"ingress address {', '.join(addresses)}", addresses=addresses)
+    pods, with_ip = pods_with_network(api, namespaces)
+    if pods and not with_ip:
+        return _check("ingress.address", SKIP,
+                      f"none of the {pods} pods of the deployed releases has a pod IP: the cluster runs no "
+                      "containers behind its API, so no ingress controller can serve or be given an address")
+    return _check("ingress.address", FAIL, "no Ingress or LoadBalancer Service reports an address yet",
+                  remediation="check the ingress-nginx Service in namespace backbone and the load balancer in "
+                              "front of the nodes")
+
+
+def run_checks(ctx: StepContext, cluster: Cluster, releases: list[tuple[str, str]]) -> list[Check]:
     watcher = ReadinessWatcher(cluster.api)
-    checks: list[dict[str, Any]] = []
+    checks: list[Check] = []
     total = len(releases) + 2
     for index, (name, namespace) in enumerate(releases, 1):
         ctx.check_cancelled()
-        info = (getattr(cluster.helm, "get", None) or cluster.helm.status)(name, namespace=namespace)
+        info = cluster.helm.get(name, namespace=namespace)
         if info is None:
-            checks.append(_check(f"release.{name}", "fail", f"release {namespace}/{name} is not installed"))
+            checks.append(_check(f"release.{name}", FAIL, f"release {namespace}/{name} is not installed"))
             continue
         refs = workloads_from_manifest(info.manifest or "", namespace)
         states, breakage = watcher.observe(refs)
         waiting = [f"{s.kind}/{s.name} {s.ready}/{s.desired}" for s in states if not s.done]
         if breakage is not None:
-            checks.append(_check(f"release.{name}", "fail", breakage.describe()))
+            checks.append(_check(f"release.{name}", FAIL, breakage.describe()))
         elif info.status != "deployed" or waiting:
-            checks.append(_check(f"release.{name}", "fail",
+            checks.append(_check(f"release.{name}", FAIL,
                                  f"status {info.status}; not ready: {', '.join(waiting) or 'none'}"))
         else:
             ready = sum(s.ready for s in states)
-            checks.append(_check(f"release.{name}", "pass", f"revision {info.revision}, {ready} ready"))
-        ctx.progress(index, total, "checks", f"{name}: {checks[-1]['outcome']}")
+            checks.append(_check(f"release.{name}", PASS, f"revision {info.revision}, {ready} ready"))
+        ctx.progress(index, total, "checks", f"{name}: {checks[-1].outcome}")
 
-    addresses = sorted({a for found in ingress_addresses(cluster.api).values() for a in found})
-    addresses = addresses or ingress_controller_addresses(cluster.api)
-    if addresses:
-        checks.append(_check("ingress.address", "pass", f"ingress address {', '.join(addresses)}",
-                             addresses=addresses))
-    elif cluster.emulated:
-        checks.append(_check("ingress.address", "skipped",
-                             "the Kubernetes API is an emulator (no OpenAPI, no controllers): nothing assigns "
-                             "load balancer addresses there"))
-    else:
-        checks.append(_check("ingress.address", "fail",
-                             "no Ingress or LoadBalancer Service reports an address yet",
-                             remediation="check the ingress-nginx Service in namespace backbone and the load "
-                                         "balancer in front of the nodes"))
+    ingress = ingress_check(cluster.api, [namespace for _, namespace in releases])
+    checks.append(ingress)
     ctx.progress(len(releases) + 1, total, "checks", "ingress")
 
     deployed = {name for name, _ in releases}
-    if cluster.emulated:
-        checks.append(_check("health.core", "skipped",
-                             "the target is a Kubernetes emulator: no pod serves HTTP, so the health endpoints "
-                             "behind the ingress cannot be reached; this check runs on real clusters"))
-    elif not addresses:
-        checks.append(_check("health.core", "skipped", "no ingress address to send requests to"))
+    if not ingress.addresses:
+        checks.append(_check("health.core", SKIP, "no ingress address to send requests to"
+                             + (f" ({ingress.message})" if ingress.outcome == SKIP else "")))
     else:
         fqdn = ctx.answers.domain.fqdn
         tls = ctx.answers.domain.tls
@@ -81,13 +105,13 @@ def run_checks(ctx: Any, cluster: Any, releases: list[tuple[str, str]]) -> list[
         cafile = str(tls.cert) if tls.mode == "provided" and getattr(tls, "cert", None) else None
         for service, path in sorted(HEALTH_PATHS.items()):
             if service in deployed:
-                checks.append(_health(service, fqdn, addresses[0], path, insecure, cafile))
+                checks.append(_health(service, fqdn, ingress.addresses[0], path, insecure, cafile))
     ctx.progress(total, total, "checks", "done")
     return checks
 
 
 def _health(service: str, fqdn: str, address: str, path: str, insecure: bool,
-            cafile: str | None = None) -> dict[str, Any]:
+            cafile: str | None = None) -> Check:
     """GET https://<fqdn><path>, connecting to the ingress address: DNS is not needed from this machine,
     yet TLS is checked against the DIGIT host name (SNI and certificate) as a browser would."""
     import http.client
@@ -113,67 +137,30 @@ def _health(service: str, fqdn: str, address: str, path: str, insecure: bool,
         status = connection.getresponse().status
     except (OSError, http.client.HTTPException) as error:
         why = getattr(error, "verify_message", None) or getattr(error, "reason", None) or error
-        return _check(f"health.{service}", "fail", f"{url}: {why}")
+        return _check(f"health.{service}", FAIL, f"{url}: {why}")
     finally:
         connection.close()
     if 200 <= status < 400:
-        return _check(f"health.{service}", "pass", f"{url} answered {status}")
-    return _check(f"health.{service}", "fail", f"{url} answered {status}")
+        return _check(f"health.{service}", PASS, f"{url} answered {status}")
+    return _check(f"health.{service}", FAIL, f"{url} answered {status}")
 
 
-def render_summary(ctx: Any) -> tuple[str, dict[str, Any]]:
-    answers = ctx.answers
-    fqdn = answers.domain.fqdn
-    urls = {"digit": f"https://{fqdn}/", "employee": f"https://{fqdn}/employee/",
-            "citizen": f"https://{fqdn}/citizen/"}
-    secrets: list[dict[str, str]] = []
-    monitoring = ctx.outputs.get("monitoring") or {}
-    if answers.monitoring.enabled:
-        urls["grafana"] = f"https://{fqdn}/grafana/"
-        secrets.append(_secret_hint(addons.MONITORING_NAMESPACE, addons.GRAFANA_SECRET, "admin-password",
-                                    "Grafana admin (user admin)"))
-    if answers.ci.jenkins:
-        urls["jenkins"] = f"https://{fqdn}/jenkins/"
-        secrets.append(_secret_hint(addons.JENKINS_NAMESPACE, addons.JENKINS_SECRET, "jenkins-admin-password",
-                                    "Jenkins admin (user admin)"))
-    shown_above = {"credentials.grafana_admin_password": answers.monitoring.enabled,
-                   "credentials.jenkins_admin_password": answers.ci.jenkins}
-    for key in _stored_keys(ctx):
-        if shown_above.get(key):
-            continue  # listed above, as the Secret the chart reads
-        from installer.secretstore import CLUSTER_NAMESPACE, CLUSTER_SECRET
-
-        secrets.append(_secret_hint(CLUSTER_NAMESPACE, CLUSTER_SECRET, key, key))
-    deploy = ctx.outputs.get("deploy") or {}
-    logs = sorted((str(p) for p in Path(ctx.state_dir).glob("logs/*.log")), key=lambda p: Path(p).stat().st_mtime)
-    answers_path = getattr(answers, "source_path", None)
-    lines = [f"DIGIT {answers.release.version} is installed as {answers.name!r}.", "", "Open:"]
-    lines += [f"  {name:<9} {url}" for name, url in urls.items()]
-    if secrets:
-        lines += ["", "Generated credentials are kept in Kubernetes Secrets; read one with:"]
-        lines += [f"  {s['what']}: {s['command']}" for s in secrets]
-    counts = {k: len(deploy.get(k) or []) for k in ("deployed", "unchanged")}
-    lines += ["", f"Releases: {counts['deployed']} deployed, {counts['unchanged']} unchanged"
-              + (f"; monitoring: {len(monitoring.get('deployed') or []) + len(monitoring.get('unchanged') or [])}"
-                 if monitoring else "")]
-    lines += ["", f"Answers file: {answers_path or '(not saved)'}", f"State directory: {ctx.state_dir}"]
-    lines += [f"Log of this run: {path}" for path in logs[-1:]]
-    outputs = {"urls": urls, "secrets": secrets, "answers": str(answers_path) if answers_path else None,
-               "state_dir": str(ctx.state_dir), "log": logs[-1] if logs else None}
-    return "\n".join(lines), outputs
-
-
-def _secret_hint(namespace: str, name: str, key: str, what: str) -> dict[str, str]:
-    jsonpath = "{.data." + key.replace(".", "\\.") + "}" if key else "{.data}"
-    command = f"kubectl -n {namespace} get secret {name} -o jsonpath='{jsonpath}'" + (" | base64 -d" if key else "")
-    return {"namespace": namespace, "name": name, "key": key, "what": what, "command": command}
-
-
-def _stored_keys(ctx: Any) -> list[str]:
-    """Names (never values) of the generated secrets the installer keeps."""
-    from installer.secretstore import SecretStore, SecretStoreError
-
+def verify(ctx: StepContext) -> VerifyOutput:
+    """Every release's workloads ready, the ingress has an address, core health endpoints answer."""
+    if ctx.dry_run:
+        ctx.log("would check every release's workloads, the ingress address and the core health endpoints")
+        return VerifyOutput(dry_run=True)
+    releases = sorted({name for step in RELEASE_STEPS for name in ReleasesOutput.from_dict(ctx.outputs.get(step)).ready})
+    cluster = open_cluster(ctx)
     try:
-        return sorted(SecretStore(Path(ctx.state_dir)).load())
-    except SecretStoreError:
-        return []
+        namespaces = {r.name: r.namespace for r in planned_releases(ctx)}
+        output = VerifyOutput(run_checks(ctx, cluster, [(name, namespaces.get(name, "default")) for name in releases]))
+    finally:
+        cluster.helm.close()
+    for check in output.checks:
+        if check.outcome != PASS:
+            ctx.log(f"{check.id}: {check.outcome}: {check.message}", level="warning" if check.outcome == FAIL else "info")
+    if output.failed:
+        raise StepFailed("verification failed: " + "; ".join(f"{c.id}: {c.message}" for c in output.failed),
+                         remediation="see the failed checks; fix and rerun with --resume", details=output)
+    return output

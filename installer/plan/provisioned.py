@@ -1,11 +1,18 @@
-"""What the provision step made that later steps read: the managed database's endpoint and the filestore bucket.
+"""What the provision step made that later steps read: the cluster's kubeconfig, the managed database's
+endpoint and the filestore bucket.
 
 The provision step journals them as its outputs (see installer/provision/cloud/step.py); the database and
 configure steps read them here, typed, instead of digging in the outputs dict.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel
+
+from installer.engine import StepContext
+
+KUBECONFIG_OUTPUT = "kubeconfig"  # the key under which a provisioning step records the cluster's kubeconfig
 
 
 class ProvisionedDatabase(BaseModel):
@@ -26,3 +33,10 @@ def provisioned_database(outputs: dict[str, dict]) -> ProvisionedDatabase | None
 def provisioned_bucket(outputs: dict[str, dict]) -> str | None:
     """The filestore bucket the provision step made, if any."""
     return (outputs.get("provision") or {}).get("bucket") or None
+
+
+def kube_access(ctx: StepContext) -> tuple[Path | None, str | None]:
+    """(kubeconfig, context) of the target cluster: what provision recorded, else the answers'."""
+    target = ctx.answers.target
+    kubeconfig = (ctx.outputs.get("provision") or {}).get(KUBECONFIG_OUTPUT) or getattr(target, "kubeconfig", None)
+    return (Path(kubeconfig) if kubeconfig else None), getattr(target, "context", None)

@@ -7,22 +7,14 @@ and writes the masked plan files into the state directory for the operator and s
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
-from installer.engine import StepContext, StepFailed
-
 from installer.adapters.kube import KubeCluster, KubeError
+from installer.engine import StepContext, StepFailed
+from installer.plan.provisioned import kube_access
 
 PLAN_DIR = "plan"
-
-
-def _kube_access(ctx: StepContext) -> tuple[Path | None, str | None]:
-    target = ctx.answers.target
-    provisioned = ctx.outputs.get("provision") or {}
-    kubeconfig = provisioned.get("kubeconfig") or getattr(target, "kubeconfig", None)
-    return (Path(kubeconfig) if kubeconfig else None), getattr(target, "context", None)
 
 
 def configure(ctx: StepContext) -> dict:
@@ -37,7 +29,7 @@ def configure(ctx: StepContext) -> dict:
     # not predict "would generate" for values the cluster already keeps.
     from installer.adapters.kube import KubeConfigError, connect
 
-    kubeconfig, context = _kube_access(ctx)
+    kubeconfig, context = kube_access(ctx)
     try:
         api = connect(kubeconfig, context)
     except KubeConfigError as exc:
@@ -118,7 +110,3 @@ def apply_object(api: KubeCluster, obj: Any) -> str:
     except KubeError as exc:
         raise StepFailed(f"cannot apply {obj.key}: {exc}",
                          remediation="check the installer's permissions on the cluster") from None
-
-
-def decode_secret_data(data: dict[str, str]) -> dict[str, str]:
-    return {key: base64.b64decode(value).decode() for key, value in (data or {}).items()}

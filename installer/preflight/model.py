@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from installer.checks import OUTCOMES
 from installer.preflight.catalogue import CATALOGUE, SOURCES
 
-STATUSES = ("pass", "warn", "fail", "skip")
+STATUSES = OUTCOMES  # one vocabulary with verify (installer/checks.py)
 
 
 @dataclass

@@ -1,12 +1,45 @@
 """The pipeline's preflight step: the same checks as `install.sh preflight`, recorded in the state dir."""
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
 from installer import redact
 from installer.engine import StepContext, StepFailed
 from installer.preflight.report import to_json
 from installer.preflight.runner import run_preflight
 
 REPORT_NAME = "preflight/report.json"
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    id: str
+    target: str = ""
+    message: str = ""
+
+    def describe(self) -> str:
+        where = f" on {self.target}" if self.target else ""
+        return f"check {self.id}{where}: {self.message}".rstrip(": ")
+
+
+@dataclass
+class PreflightFailure:
+    """The details of a failed preflight step: every failed check (as in the report) and the report's path."""
+
+    failed_checks: list[FailedCheck]
+    checks: list[dict[str, Any]] = field(default_factory=list)  # the failed results as the report shows them
+    report: str = REPORT_NAME
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"failed_checks": self.checks or [asdict(c) for c in self.failed_checks], "report": self.report}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "PreflightFailure":
+        data = data or {}
+        failed = [FailedCheck(str(c.get("id")), str(c.get("target") or ""), str(c.get("message") or ""))
+                  for c in data.get("failed_checks") or [] if isinstance(c, dict)]
+        return cls(failed, report=str(data.get("report") or REPORT_NAME))
 
 
 def preflight(ctx: StepContext) -> dict[str, object]:
@@ -37,6 +70,7 @@ def preflight(ctx: StepContext) -> dict[str, object]:
         raise StepFailed(
             f"{len(failed)} preflight check(s) failed: " + ", ".join(f"{r.id} ({r.target}: {r.measured})" for r in failed),
             remediation="\n".join(f"{r.id} {r.target}: {r.remediation}" for r in failed),
-            details={"failed_checks": [r.to_dict() for r in failed], "report": REPORT_NAME},
+            details=PreflightFailure([FailedCheck(r.id, r.target, r.message) for r in failed],
+                                     checks=[r.to_dict() for r in failed]),
         )
     return outputs

@@ -1,4 +1,5 @@
-"""The health probe verify uses on real clusters, against a real HTTPS server on loopback."""
+"""Verify's probes: the health check against a real HTTPS server on loopback, and the capability probe
+that decides whether the ingress address can be checked at all."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import threading
 
 import pytest
 
-from installer.deploy.verify import _health
+from installer.deploy.verify import _health, ingress_check
 
 FQDN = "uat.digit.example.gov.in"
 
@@ -63,25 +64,25 @@ def ingress(tmp_path):
 def test_health_endpoints_through_the_ingress_by_host_name(ingress) -> None:
     address, seen_hosts = ingress
     ok = _health("egov-user", FQDN, address, "/user/health", insecure=True)
-    assert ok["outcome"] == "pass" and ok["message"] == f"https://{FQDN}/user/health answered 200"
+    assert ok.outcome == "pass" and ok.message == f"https://{FQDN}/user/health answered 200"
     down = _health("egov-filestore", FQDN, address, "/filestore/health", insecure=True)
-    assert down["outcome"] == "fail" and "answered 503" in down["message"]
+    assert down.outcome == "fail" and "answered 503" in down.message
     assert seen_hosts == [FQDN, FQDN]
 
 
 def test_untrusted_certificate_fails_unless_self_signed_mode(ingress) -> None:
     address, _ = ingress
     strict = _health("egov-user", FQDN, address, "/user/health", insecure=False)
-    assert strict["outcome"] == "fail" and "self-signed certificate" in strict["message"]
+    assert strict.outcome == "fail" and "self-signed certificate" in strict.message
 
 
 def test_certificate_is_checked_against_the_digit_host_name_not_the_address(ingress, tmp_path) -> None:
     address, _ = ingress
     trusted = _health("egov-user", FQDN, address, "/user/health", insecure=False, cafile=str(tmp_path / "tls.crt"))
-    assert trusted["outcome"] == "pass", trusted
+    assert trusted.outcome == "pass", trusted
     other = _health("egov-user", "other.example.gov.in", address, "/user/health", insecure=False,
                     cafile=str(tmp_path / "tls.crt"))
-    assert other["outcome"] == "fail" and "mismatch" in other["message"].lower()
+    assert other.outcome == "fail" and "mismatch" in other.message.lower()
 
 
 def test_nothing_listening_fails_within_the_timeout() -> None:
@@ -93,4 +94,42 @@ def test_nothing_listening_fails_within_the_timeout() -> None:
         port = sock.getsockname()[1]
     started = time.monotonic()
     result = _health("egov-user", FQDN, f"127.0.0.1:{port}", "/user/health", insecure=True)
-    assert result["outcome"] == "fail" and time.monotonic() - started < 12
+    assert result.outcome == "fail" and time.monotonic() - started < 12
+
+
+class ClusterObjects:
+    """A stand-in for the KubeCluster adapter's list(): objects as the API returns them, nothing else."""
+
+    def __init__(self, **kinds: list[dict]) -> None:
+        self.kinds = kinds
+
+    def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None) -> list[dict]:
+        return [o for o in self.kinds.get(kind, [])
+                if namespace is None or (o.get("metadata") or {}).get("namespace") == namespace]
+
+
+def _pod(name: str, ip: str | None) -> dict:
+    return {"metadata": {"name": name, "namespace": "egov"}, "status": {"phase": "Running", **({"podIP": ip} if ip else {})}}
+
+
+def test_the_ingress_check_is_skipped_with_its_reason_when_no_container_runs_on_a_network() -> None:
+    cluster = ClusterObjects(Pod=[_pod("egov-user-0", None), _pod("egov-mdms-0", None)])
+    check = ingress_check(cluster, ["egov"])
+    assert check.outcome == "skip"
+    assert "none of the 2 pods of the deployed releases has a pod IP" in check.message
+
+
+def test_running_pods_without_an_ingress_address_fail_the_check() -> None:
+    cluster = ClusterObjects(Pod=[_pod("egov-user-0", "10.42.0.7")],
+                             Service=[{"metadata": {"name": "ingress-nginx", "namespace": "backbone"},
+                                       "spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {}}}])
+    check = ingress_check(cluster, ["egov"])
+    assert check.outcome == "fail" and "ingress-nginx" in check.remediation
+
+
+def test_a_load_balancer_address_passes_and_is_what_the_health_checks_use() -> None:
+    cluster = ClusterObjects(Service=[{"metadata": {"name": "ingress-nginx", "namespace": "backbone"},
+                                       "spec": {"type": "LoadBalancer"},
+                                       "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}}])
+    check = ingress_check(cluster, ["egov"])
+    assert check.outcome == "pass" and check.addresses == ("192.0.2.10",)

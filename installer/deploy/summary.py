@@ -1,0 +1,77 @@
+"""The last step: where DIGIT, Grafana and Jenkins answer, where generated credentials live, where the logs are."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from installer import redact
+from installer.deploy.outputs import ReleasesOutput
+from installer.engine import StepContext
+from installer.engine.journal import atomic_write
+from installer.plan import addons
+from installer.secretstore import CLUSTER_NAMESPACE, CLUSTER_SECRET, SecretStore, SecretStoreError
+
+SUMMARY_NAME = "summary.txt"
+
+
+def summary(ctx: StepContext) -> dict[str, Any]:
+    """Where DIGIT, Grafana and Jenkins answer, where generated credentials live, and where the logs are."""
+    text, outputs = render_summary(ctx)
+    for line in text.splitlines():
+        ctx.log(line)
+    if not ctx.dry_run:
+        atomic_write(ctx.state_dir / SUMMARY_NAME, redact.mask(text) + "\n", mode=0o644)
+        outputs["summary_file"] = str(ctx.state_dir / SUMMARY_NAME)
+    return outputs
+
+
+def render_summary(ctx: StepContext) -> tuple[str, dict[str, Any]]:
+    answers = ctx.answers
+    fqdn = answers.domain.fqdn
+    urls = {"digit": f"https://{fqdn}/", "employee": f"https://{fqdn}/employee/",
+            "citizen": f"https://{fqdn}/citizen/"}
+    secrets: list[dict[str, str]] = []
+    monitoring = ReleasesOutput.from_dict(ctx.outputs.get("monitoring"))
+    if answers.monitoring.enabled:
+        urls["grafana"] = f"https://{fqdn}/grafana/"
+        secrets.append(_secret_hint(addons.MONITORING_NAMESPACE, addons.GRAFANA_SECRET, "admin-password",
+                                    "Grafana admin (user admin)"))
+    if answers.ci.jenkins:
+        urls["jenkins"] = f"https://{fqdn}/jenkins/"
+        secrets.append(_secret_hint(addons.JENKINS_NAMESPACE, addons.JENKINS_SECRET, "jenkins-admin-password",
+                                    "Jenkins admin (user admin)"))
+    shown_above = {"credentials.grafana_admin_password": answers.monitoring.enabled,
+                   "credentials.jenkins_admin_password": answers.ci.jenkins}
+    for key in _stored_keys(ctx):
+        if shown_above.get(key):
+            continue  # listed above, as the Secret the chart reads
+        secrets.append(_secret_hint(CLUSTER_NAMESPACE, CLUSTER_SECRET, key, key))
+    deploy = ReleasesOutput.from_dict(ctx.outputs.get("deploy"))
+    logs = sorted((str(p) for p in Path(ctx.state_dir).glob("logs/*.log")), key=lambda p: Path(p).stat().st_mtime)
+    answers_path = getattr(answers, "source_path", None)
+    lines = [f"DIGIT {answers.release.version} is installed as {answers.name!r}.", "", "Open:"]
+    lines += [f"  {name:<9} {url}" for name, url in urls.items()]
+    if secrets:
+        lines += ["", "Generated credentials are kept in Kubernetes Secrets; read one with:"]
+        lines += [f"  {s['what']}: {s['command']}" for s in secrets]
+    lines += ["", f"Releases: {len(deploy.deployed)} deployed, {len(deploy.unchanged)} unchanged"
+              + (f"; monitoring: {len(monitoring.ready)}" if "monitoring" in ctx.outputs else "")]
+    lines += ["", f"Answers file: {answers_path or '(not saved)'}", f"State directory: {ctx.state_dir}"]
+    lines += [f"Log of this run: {path}" for path in logs[-1:]]
+    outputs = {"urls": urls, "secrets": secrets, "answers": str(answers_path) if answers_path else None,
+               "state_dir": str(ctx.state_dir), "log": logs[-1] if logs else None}
+    return "\n".join(lines), outputs
+
+
+def _secret_hint(namespace: str, name: str, key: str, what: str) -> dict[str, str]:
+    jsonpath = "{.data." + key.replace(".", "\\.") + "}" if key else "{.data}"
+    command = f"kubectl -n {namespace} get secret {name} -o jsonpath='{jsonpath}'" + (" | base64 -d" if key else "")
+    return {"namespace": namespace, "name": name, "key": key, "what": what, "command": command}
+
+
+def _stored_keys(ctx: StepContext) -> list[str]:
+    """Names (never values) of the generated secrets the installer keeps."""
+    try:
+        return sorted(SecretStore(Path(ctx.state_dir)).load())
+    except SecretStoreError:
+        return []
