@@ -21,7 +21,7 @@ CANARY = "canary-env-secret-5e0c"
 
 def test_configmap_release_storage_is_refused(rig, monkeypatch, tmp_path):
     from installer.answers import load_answers
-    from installer.deploy.step import open_cluster
+    from installer.deploy.target import open_cluster
     from installer.engine import StepFailed
 
     monkeypatch.setenv("HELM_DRIVER", "configmap")
