@@ -75,6 +75,7 @@ RESOURCES: dict[str, Resource] = {
     "Job": Resource("batch", "v1", "jobs", True),
     "Ingress": Resource("networking.k8s.io", "v1", "ingresses", True),
     "StorageClass": Resource("storage.k8s.io", "v1", "storageclasses", False),
+    "Lease": Resource("coordination.k8s.io", "v1", "leases", True),
 }
 
 

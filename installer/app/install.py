@@ -74,6 +74,14 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
                     resume=resume, sinks=list(sinks), answers_path=answers_path, command="install")
     if on_engine is not None:
         on_engine(engine)
+    lease = None
+    if not dry_run:
+        from installer.deploy.lease import ClusterLocked
+
+        try:
+            lease = take_cluster_lease(answers, warn)
+        except ClusterLocked as exc:
+            return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"refusing to start: {exc}"))
     previous = engine.install_signal_handlers() if handle_signals else {}
     try:
         result = engine.run()
@@ -89,4 +97,35 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if lease is not None:
+            lease.release()
     return InstallOutcome(result.exit_code, result=result)
+
+
+def take_cluster_lease(answers: Answers, warn: Callable[[str], None]):
+    """The cluster's run Lease for a target whose kubeconfig is known up front; None when there is none.
+
+    Raises ClusterLocked when another live run holds it. A cluster that cannot be reached now is
+    not a reason to refuse: the steps that need it will say so.
+    """
+    from installer.adapters.kube import KubeConfigError, KubeError
+    from installer.deploy.cluster import connect_cluster
+    from installer.deploy.lease import ClusterLease
+
+    kubeconfig = getattr(answers.target, "kubeconfig", None)
+    if not kubeconfig:
+        return None
+    try:
+        cluster = connect_cluster(Path(kubeconfig), getattr(answers.target, "context", None))
+    except KubeConfigError:
+        return None
+    lease = ClusterLease(cluster, answers.name)
+    try:
+        lease.acquire()
+    except KubeError as exc:
+        warn(redact.mask(f"warning: the cluster's run lock could not be taken ({exc}); going on without it"))
+        return None
+    if lease.took_over:
+        warn(redact.mask(f"warning: took over the cluster's run lock left by a run that stopped renewing it: "
+                         f"{lease.took_over}"))
+    return lease
