@@ -266,8 +266,9 @@ class Executor:
         result.reason = failure.reason
         result.seconds = time.monotonic() - began
         self._emit(ReleaseEvent(spec.name, "failed" if result.outcome == FAILED else "cancelled", result.error))
-        if result.outcome == CANCELLED:
-            return result  # leave it for --resume; rolling back now would only slow the exit
+        if result.outcome == CANCELLED or result.reason == "ApiUnreachable":
+            # Leave it for --resume: rolling back needs the API (it would only wait for it) or slow the exit.
+            return result
         self._undo(spec, result, previous, install)
         return result
 

@@ -59,13 +59,25 @@ def workloads_from_manifest(manifest: str, default_namespace: str) -> list[Workl
     return refs
 
 
+API_GRACE = 20.0  # seconds without an answer from the API before waiting releases give up
+
+
+def unreachable(error: BaseException) -> bool:
+    """The API gave no answer at all (refused, reset, timed out), as opposed to answering with an error."""
+    return isinstance(error, KubeError) and error.status is None
+
+
 class ReadinessWatcher:
     """Polls workloads, pods and claims of one release; thread-safe, one instance can serve many releases."""
 
-    def __init__(self, cluster: KubeCluster, *, poll_interval: float = 0.5, claim_grace: float = 30.0):
+    def __init__(self, cluster: KubeCluster, *, poll_interval: float = 0.5, claim_grace: float = 30.0,
+                 api_grace: float = API_GRACE):
         self._cluster = cluster
         self.poll_interval = poll_interval
         self.claim_grace = claim_grace
+        # How long the API may give no answer before a waiting release fails as "unreachable"
+        # instead of polling in silence until its own timeout.
+        self.api_grace = api_grace
 
     # --- API access (raw JSON: tolerant of partially filled objects) -------------------------------
     def _list(self, kind: str, namespace: str) -> list[dict[str, Any]]:
@@ -252,14 +264,22 @@ class ReadinessWatcher:
         states: list[WorkloadState] = []
         hint: Breakage | None = None
         last_error = ""
+        silent_since: float | None = None
         while True:
             if cancelled is not None and cancelled.is_set():
                 raise WatchCancelled()
             try:
                 states, breakage, hint = self.observe_with_hint(refs, started)
-                last_error = ""
-            except Exception as error:  # the API is down or slow: keep trying until the deadline
+                last_error, silent_since = "", None
+            except Exception as error:  # the API is down or slow: keep trying for a short grace
                 breakage, last_error = None, f"{type(error).__name__}: {error}"
+                if unreachable(error):
+                    silent_since = silent_since or time.monotonic()
+                    if time.monotonic() - silent_since >= self.api_grace:
+                        server = getattr(self._cluster, "server", "") or "the API server"
+                        raise ReleaseNotReady(Breakage(
+                            "ApiUnreachable",
+                            f"Kubernetes API unreachable at {server} for {self.api_grace:.0f}s: {error}"), states)
             if breakage is not None:
                 raise ReleaseNotReady(breakage, states)
             workloads = [s for s in states]
