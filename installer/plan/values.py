@@ -427,9 +427,42 @@ def release_extras(name: str, env_files: EnvFiles, sizing: Sizing, storage_class
     return extras
 
 
+# The release whose chart turns env-secrets.yaml into the Kubernetes Secrets DIGIT's services read
+# (by secretKeyRef), as DIGIT's own helmfile does: the only release that gets the whole secrets tree.
+SECRETS_RELEASE = "configmaps"
+
+
+def _template_text(chart: Path) -> str:
+    texts = []
+    for path in sorted((chart / "templates").rglob("*")) if (chart / "templates").is_dir() else []:
+        if path.is_file():
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(texts)
+
+
+def _secrets_the_chart_reads(secrets: dict[str, Any], chart: Path | None) -> dict[str, Any]:
+    """The entries of env-secrets' `secrets` tree that the chart's templates name (`$s.db`,
+    `index $s "egov-enc-service"`, `.Values.secrets.kafka`); all of them when the chart is unknown."""
+    if chart is None:
+        return copy.deepcopy(secrets)
+    text = _template_text(Path(chart))
+    return {key: copy.deepcopy(value) for key, value in secrets.items()
+            if re.search(r'(\.|")' + re.escape(key) + r'(\b|")', text)}
+
+
 def release_values(name: str, env_files: EnvFiles, sizing: Sizing, storage_class: str | None,
                    chart: Path | None = None, mirror: str | None = None) -> dict[str, Any]:
-    values = deep_merge(env_files.merged(), release_extras(name, env_files, sizing, storage_class))
+    """env.yaml for every release; env-secrets.yaml only for the configmaps release; and the few
+    secrets a third-party chart reads from its own values (release_extras) only for that release.
+
+    Each Helm release record keeps its values, so a secret copied into every release's values
+    would sit in every release record of the cluster.
+    """
+    if name == SECRETS_RELEASE:
+        base = deep_merge(env_files.env, {"secrets": _secrets_the_chart_reads(env_files.env_secrets["secrets"], chart)})
+    else:
+        base = copy.deepcopy(env_files.env)
+    values = deep_merge(base, release_extras(name, env_files, sizing, storage_class))
     if mirror and chart is not None and not _uses_common(chart):
         values = deep_merge(values, chart_image_overrides(chart, mirror))
     return values
