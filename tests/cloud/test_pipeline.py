@@ -31,3 +31,23 @@ def test_headless_install_provisions_the_cloud_and_deploys_with_a_bar_per_resour
                          password=CANARY_DB_PASSWORD, dbname=out["database"]["name"], connect_timeout=5) as conn:
         assert conn.execute("select current_user").fetchone()[0] == out["database"]["username"]
     assert len(cloud_install.cloud_objects("cluster")) == 1
+
+    # A rerun changes nothing: Terraform's plan is empty, nothing is applied, DIGIT's releases are left alone.
+    rerun = cloud_install.run(output="json")
+    assert rerun.returncode == 0, rerun.stdout[-2000:]
+    again = cloud_install.outputs("provision")
+    assert again["created"] == [] and again["planned"] == {"add": 0, "change": 0, "destroy": 0}
+    logs = [e["message"] for e in cloud_install.events(rerun.stdout) if e["event"] == "step.log"
+            and e["step"] == "provision"]
+    assert "the cloud already matches the stack; nothing to apply" in logs
+    assert cloud_install.creates("cluster") == 1
+
+
+def test_dry_run_plans_and_creates_nothing(cloud_install: CloudInstall):
+    run = cloud_install.run("--dry-run")
+    events = cloud_install.events(run.stdout)
+    logs = [e["message"] for e in events if e["event"] == "step.log" and e["step"] == "provision"]
+    assert any(m.startswith("plan: 18 to add, 0 to change, 0 to destroy") for m in logs), logs
+    assert "dry run: planned only; nothing was created" in logs
+    assert cloud_install.cloud_journal() == [] and not (cloud_install.cloud / "cluster").exists()
+    assert not (cloud_install.state / "terraform" / "plan.tfplan").exists(), "the plan file (it holds variables) is gone"
