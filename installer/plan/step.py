@@ -31,7 +31,8 @@ def configure(ctx: StepContext) -> dict:
 
     kubeconfig, context = kube_access(ctx)
     try:
-        api = connect(kubeconfig, context)
+        # A dry run of a provisioned target before its cluster exists has no kubeconfig yet: state dir only.
+        api = None if (ctx.dry_run and kubeconfig is None) else connect(kubeconfig, context)
     except KubeConfigError as exc:
         raise StepFailed(f"cannot use the kubeconfig: {exc}",
                          remediation="check target.kubeconfig / target.context in the answers") from None

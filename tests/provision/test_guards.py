@@ -15,6 +15,14 @@ def test_damaged_artifact_changed_host_key_and_foreign_volume_are_refused(fresh_
     install = BareInstall(rig, tmp_path / "state")
     staging = [install.node_file(n.name, "/var/lib/rancher/digit-installer") for n in rig.nodes]
 
+    # A dry run goes through every step (no cluster yet: every release "would install") and only looks.
+    dry = install.run("--dry-run")
+    assert dry.returncode == 0, dry.stdout[-3000:]
+    assert "would create 2 volume director" in dry.stdout and "[deploy] gateway: would install gateway" in dry.stdout
+    assert {tuple(e.get("argv", ())[:1]) for e in rig.events()} == {("is-active",)}
+    assert not any(path.exists() for path in staging)
+    (rig.dir / "standins" / "events.jsonl").write_text("")
+
     # A damaged images archive: the sums check on the jump host fails before any node is touched.
     images = rig.artifacts_path / "rke2-images.linux-amd64.tar.gz"
     original = images.read_bytes()
