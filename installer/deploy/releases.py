@@ -44,10 +44,11 @@ def _env_int(name: str, default: int) -> int:
 def planned_releases(ctx: StepContext) -> list[ReleasePlan]:
     """The plan's releases, built as the configure step built them (same answers, same stored secrets)."""
     cluster = None
-    if ctx.dry_run:
+    kubeconfig, context = kube_access(ctx)
+    if ctx.dry_run and kubeconfig is not None:
         # A dry run from a jump host without the local copy must predict with the values the cluster
-        # keeps (read only), or every release would look changed.
-        kubeconfig, context = kube_access(ctx)
+        # keeps (read only), or every release would look changed. (No kubeconfig: a provisioned
+        # target whose cluster does not exist yet.)
         cluster = KubeClusterCopy(connect_cluster(kubeconfig, context))
     try:
         plan = build_plan(ctx.answers, store=SecretStore(Path(ctx.state_dir), cluster=cluster, persist=not ctx.dry_run),
@@ -115,6 +116,11 @@ def run_releases(ctx: StepContext, specs: list[ReleaseSpec], label: str,
     if not specs:
         ctx.log(f"no {label} releases in the plan")
         return ReleasesOutput()
+    if ctx.dry_run and cluster is None and kube_access(ctx)[0] is None:
+        # No cluster yet (a dry run before provisioning): every release would be installed.
+        for spec in sorted(specs, key=lambda s: (s.wave, s.name)):
+            ctx.log(f"would install {spec.name} in {spec.namespace} (wave {spec.wave})", task=spec.name)
+        return ReleasesOutput(dry_run=True, actions={spec.name: "install" for spec in specs})
     own = cluster is None
     cluster = cluster or open_cluster(ctx)
     try:
