@@ -78,6 +78,14 @@ class ReleaseSpec(_Data):
     timeout_seconds: int | None = None
 
 
+class ChartSource(_Data):
+    """A chart DIGIT-DevOps does not ship, from a Helm repository at a pinned version (air-gap bundles fetch it)."""
+
+    repo: str = Field(description="Helm repository URL (its index.yaml is read)")
+    name: str
+    version: str
+
+
 class ReleaseProfile(_Data):
     name: str
     version: str
@@ -89,6 +97,8 @@ class ReleaseProfile(_Data):
     library_charts: list[str] = []
     templates: list[str] = []
     not_deployed: list[str] = Field(default=[], description="Charts in the tree that no release uses, with the reason.")
+    chart_sources: dict[str, ChartSource] = Field(default={}, description="Chart path -> the Helm repository chart "
+                                                  "an air-gap bundle fetches when the chart source lacks it.")
     extra_images: list[str] = Field(default=[], description="Images no rendered manifest names that DIGIT still pulls "
                                     "at run time (jobs started by hand, solver pods); an air-gap bundle carries them.")
 

@@ -67,6 +67,7 @@ def plan_images(answers: Any, store_dir: Path) -> tuple[Any, dict[str, list[str]
     from installer.plan import build_plan, render_plan
     from installer.secretstore import SecretStore
 
+    store_dir.mkdir(parents=True, exist_ok=True)
     upstream = answers.model_copy(update={"registry": None})
     plan = build_plan(upstream, store=SecretStore(store_dir), placeholder_secrets=True)
     with HelmSdkEngine() as engine:
@@ -329,15 +330,46 @@ def devops_commit(charts_root: Path) -> str | None:
 
 # --- the whole ----------------------------------------------------------------------------
 
+def _plan_with_fetched_charts(answers: Any, profile: Any, scratch: Path, options: CreateOptions, say: Any
+                              ) -> tuple[Any, dict[str, list[str]], dict[str, Any]]:
+    """The rendered plan's images; charts the tree lacks but the profile can fetch are fetched first."""
+    from installer.bundle.charts import completed_tree, missing_sources
+    from installer.plan import PlanError
+
+    try:
+        plan, found = plan_images(answers, scratch / "store")
+        return plan, found, {}
+    except PlanError as exc:
+        missing = list(getattr(exc, "missing", None) or [])
+        paths = [r.chart for r in profile.releases if r.name in missing]
+        sources = missing_sources(profile, Path(answers.release.charts), paths)
+        if not missing or len(sources) < len(paths):
+            raise
+    say(f"fetching {len(sources)} chart(s) the chart source lacks: "
+        + ", ".join(f"{s.name} {s.version}" for s in sources.values()))
+    tree, digests = completed_tree(Path(answers.release.charts), sources, scratch, timeout=options.timeout)
+    completed = answers.model_copy(update={"release": answers.release.model_copy(update={"charts": tree})})
+    plan, found = plan_images(completed, scratch / "store")
+    fetched = {path: {"repo": source.repo, "name": source.name, "version": source.version, "sha256": digests[path]}
+               for path, source in sources.items()}
+    return plan, found, fetched
+
+
 def create(answers: Any, options: CreateOptions, say=print) -> dict[str, Any]:
+    from installer.profiles import ProfileError, release_profile
+
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        profile = release_profile(answers.release.version, answers.base_dir)
+    except ProfileError as exc:
+        raise BundleError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="digit-bundle-") as scratch:
         say("rendering every release to list its images ...")
-        plan, found = plan_images(answers, Path(scratch))
-    from installer.profiles import release_profile
-
-    profile = release_profile(answers.release.version, answers.base_dir)
+        plan, found, fetched_charts = _plan_with_fetched_charts(answers, profile, Path(scratch), options, say)
+        if (out / "charts").exists():
+            shutil.rmtree(out / "charts")
+        charts = copy_charts(plan, out)
     records: dict[str, ImageRecord] = {}
     for image, releases in sorted(found.items()):
         records[image] = ImageRecord(image, sources=sorted(releases))
@@ -350,9 +382,6 @@ def create(answers: Any, options: CreateOptions, say=print) -> dict[str, Any]:
             raise BundleError(str(exc)) from None
     say(f"{len(records)} images from {len(plan.graph.releases)} releases and the profile's kept list")
 
-    if (out / "charts").exists():
-        shutil.rmtree(out / "charts")
-    charts = copy_charts(plan, out)
     profile_file = copy_profile(answers, out)
     say(f"charts: {len(charts)} copied")
 
@@ -375,7 +404,7 @@ def create(answers: Any, options: CreateOptions, say=print) -> dict[str, Any]:
     header = {
         "profile": profile.name,
         "release_version": profile.version,
-        "digit_devops_commit": devops_commit(plan.charts_root),
+        "digit_devops_commit": devops_commit(Path(answers.release.charts)),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "installation": answers.name,
         "target_kind": target.kind,
@@ -384,6 +413,7 @@ def create(answers: Any, options: CreateOptions, say=print) -> dict[str, Any]:
         "charts": charts,
         "profile_file": f"profiles/releases/{profile_file}",
         "platform": options.platform,
+        "fetched_charts": fetched_charts,
         **extras,
     }
     images = [{"reference": r.reference, "digest": r.digest, "media_type": r.media_type,

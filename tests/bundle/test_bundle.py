@@ -397,6 +397,79 @@ def test_git_mirrors_and_a_signature_travel_with_the_bundle(reg_rig, runner, tmp
     assert refused.returncode == 1 and "the signature does not match manifest.json" in refused.stderr
 
 
+def _helm_repo(folder: Path, chart: Path, version: str, corrupt: bool = False) -> None:
+    """A Helm repository as files: index.yaml and one chart archive (served by http.server)."""
+    import hashlib
+    import io
+    import tarfile
+
+    folder.mkdir(parents=True)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(chart.rglob("*")):
+            data = path.read_bytes() if path.is_file() else None
+            if path.name == "Chart.yaml":
+                data = re.sub(rb"(?m)^version:.*$", f"version: {version}".encode(), data)
+            info = tarfile.TarInfo(f"{chart.name}/{path.relative_to(chart).as_posix()}")
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+    archive = buffer.getvalue()
+    (folder / f"{chart.name}-{version}.tgz").write_bytes(archive)
+    digest = hashlib.sha256(archive + (b"x" if corrupt else b"")).hexdigest()
+    (folder / "index.yaml").write_text(json.dumps({"apiVersion": "v1", "entries": {chart.name: [
+        {"name": chart.name, "version": version, "urls": [f"{chart.name}-{version}.tgz"], "digest": digest}]}}))
+
+
+def test_a_monitoring_chart_the_tree_lacks_is_fetched_from_its_helm_repository(reg_rig, runner, tmp_path):
+    import functools
+    import shutil
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    fixtures = REPO / "tests" / "fixtures"
+    _helm_repo(tmp_path / "repo", fixtures / "charts" / "monitoring" / "jaeger", "0.35.0")
+    _helm_repo(tmp_path / "bad-repo", fixtures / "charts" / "monitoring" / "jaeger", "0.35.0", corrupt=True)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        charts = tmp_path / "digit-devops-charts"
+        shutil.copytree(fixtures / "charts", charts)
+        shutil.rmtree(charts / "monitoring" / "jaeger")       # DIGIT-DevOps does not ship it
+        site = tmp_path / "site"
+        (site / "profiles" / "releases").mkdir(parents=True)
+        profile = (fixtures / "profiles" / "releases" / "digit-sample.yaml").read_text()
+
+        def create(repo: str, out: Path):
+            (site / "profiles" / "releases" / "digit-sample.yaml").write_text(profile + (
+                f"chart_sources:\n  monitoring/jaeger: {{repo: 'http://127.0.0.1:{server.server_address[1]}/{repo}',"
+                " name: jaeger, version: 0.35.0}\n"))
+            answers = answers_variant(reg_rig, site / "answers.yaml", "fetched-charts")
+            text = answers.read_text().replace("monitoring: {enabled: false}", "monitoring: {enabled: true, tracing: true}")
+            answers.write_text(re.sub(r"(?m)^  charts: .*$", f"  charts: {charts}", text))
+            return runner("bundle", "create", "--answers", str(answers), "--out", str(out), "--no-wheelhouse",
+                          "--source-registry", reg_rig.registry("upstream").url)
+
+        result = create("repo", tmp_path / "b")
+        assert result.returncode == 0, result.stderr + result.stdout
+        assert "fetching 1 chart(s) the chart source lacks: jaeger 0.35.0" in result.stdout
+        manifest = read_manifest(tmp_path / "b")
+        assert manifest["fetched_charts"]["monitoring/jaeger"]["version"] == "0.35.0"
+        assert "version: 0.35.0" in (tmp_path / "b" / "charts/monitoring/jaeger/Chart.yaml").read_text()
+        assert "docker.io/jaegertracing/all-in-one:1.53.0" in {i["reference"] for i in manifest["images"]}
+        assert not (charts / "monitoring" / "jaeger").exists()   # the operator's tree is left as it was
+
+        refused = create("bad-repo", tmp_path / "b2")
+        assert refused.returncode == 1
+        assert "chart jaeger 0.35.0: the archive's sha256" in refused.stderr
+    finally:
+        server.shutdown()
+
+
 def test_the_bundles_wheelhouse_sets_the_installer_up_with_no_network(reg_rig, runner, tmp_path):
     out = tmp_path / "with-wheels"
     result = runner("bundle", "create", "--answers", str(reg_rig.answers_path), "--out", str(out),
