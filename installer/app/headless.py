@@ -8,9 +8,10 @@ from pathlib import Path
 from installer import redact
 from installer.answers import Answers
 from installer.app.answers_file import load, state_dir_of
+from installer.app.closing import closing_text
 from installer.app.install import StepsFor, register_secrets, start_install
 from installer.engine.faces import FACES, default_face, make_face
-from installer.exitcodes import EXIT_OK, EXIT_USAGE
+from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,9 +54,11 @@ def run(args: argparse.Namespace, steps_for: StepsFor | None = None) -> int:
         _warn(warning)
     if not args.yes and not args.dry_run and sys.stdin.isatty() and sys.stderr.isatty():
         if not _confirm(answers, state_dir):
-            sys.stderr.write("not confirmed; nothing was changed\n")
-            return EXIT_USAGE
-    face = make_face(args.output or default_face(sys.stdout), sys.stdout)
+            # exit 1, not 2: the input was valid, the operator chose not to go on (README: exit codes)
+            sys.stderr.write("Not confirmed: nothing was changed. Answer y to install, or pass --yes.\n")
+            return EXIT_FAILED
+    face_name = args.output or default_face(sys.stdout)
+    face = make_face(face_name, sys.stdout)
     try:
         outcome = start_install(answers, state_dir, sinks=[face], resume=args.resume, dry_run=args.dry_run,
                                 answers_path=Path(args.answers), steps_for=steps_for, handle_signals=True)
@@ -65,6 +68,13 @@ def run(args: argparse.Namespace, steps_for: StepsFor | None = None) -> int:
             close()
     if outcome.refused:
         _warn(outcome.refused)
-    elif outcome.exit_code != EXIT_OK and outcome.result is not None:
-        _warn(f"debug log: {outcome.result.log_path}")
+    elif args.dry_run:
+        _warn("dry run: nothing was changed" if outcome.exit_code == EXIT_OK
+              else f"dry run stopped; debug log: {outcome.result.log_path if outcome.result else '-'}")
+    else:
+        # the same closing block after every face; a JSON stream keeps stdout for its events
+        text = closing_text(state_dir, Path(args.answers), explicit_state_dir=bool(getattr(args, "state_dir", None)))
+        stream = sys.stderr if face_name == "json" else sys.stdout
+        stream.write("\n" + text + "\n")
+        stream.flush()
     return outcome.exit_code

@@ -86,7 +86,9 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
     try:
         result = engine.run()
     except LockHeld as exc:
-        return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"refusing to start: {exc}"),
+        hint = (f"\n  wait for it to finish, or watch it with: ./install.sh status "
+                + (f"--answers {answers_path}" if answers_path else f"--state-dir {state_dir}"))
+        return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"refusing to start: {exc}{hint}"),
                               lock_holder=dict(exc.holder))
     except UnsafeStateError as exc:  # a state directory or file another user could have planted
         return InstallOutcome(EXIT_USAGE, refused=redact.mask(f"refusing to start: {exc}"))

@@ -19,6 +19,7 @@ def summary(ctx: StepContext) -> dict[str, Any]:
     text, outputs = render_summary(ctx)
     for line in text.splitlines():
         ctx.log(line)
+    outputs["text"] = redact.mask(text)  # every face prints it again when the run ends (installer.app.closing)
     if not ctx.dry_run:
         atomic_write(ctx.state_dir / SUMMARY_NAME, redact.mask(text) + "\n", mode=0o644)
         outputs["summary_file"] = str(ctx.state_dir / SUMMARY_NAME)

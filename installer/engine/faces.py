@@ -93,21 +93,42 @@ class RichFace:
                  force_terminal: bool | None = None) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.table import Column
 
         self.console = Console(file=stream or sys.stdout, force_terminal=force_terminal, highlight=False)
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=30),
-                                 TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[note]}"),
-                                 console=self.console, auto_refresh=True, refresh_per_second=refresh_per_second,
-                                 redirect_stdout=False, redirect_stderr=False)
+        # Fixed widths for every column but the note, so nothing shifts between frames as labels and
+        # counts change; the note takes what is left of the terminal and is shortened at a word.
+        width = self.console.width
+        self.label_width = max(16, min(30, width // 3))
+        self.note_width = max(10, width - self.label_width - 2 - 12 - 12 - 8 - 5)
+        self.progress = Progress(
+            SpinnerColumn(table_column=Column(width=1, no_wrap=True)),
+            TextColumn("{task.description}", table_column=Column(width=self.label_width, no_wrap=True,
+                                                                   overflow="ellipsis")),
+            BarColumn(bar_width=10, table_column=Column(width=10, no_wrap=True)),
+            TextColumn("{task.fields[count]}", table_column=Column(width=12, no_wrap=True, overflow="ellipsis")),
+            TimeElapsedColumn(table_column=Column(width=7, no_wrap=True)),
+            TextColumn("{task.fields[note]}", table_column=Column(width=self.note_width, no_wrap=True,
+                                                                   overflow="ellipsis")),
+            console=self.console, auto_refresh=True, refresh_per_second=refresh_per_second,
+            redirect_stdout=False, redirect_stderr=False, expand=False)
         self._tasks: dict[tuple[str | None, str | None], Any] = {}
         self._lock = threading.Lock()
         self._started = False
         self.lines = 0
 
+    def _note(self, text: str) -> str:
+        """A live note shortened at a word boundary (never cut mid-word) to the note column."""
+        import textwrap
+
+        text = " ".join(_show(text).split())
+        return textwrap.shorten(text, width=self.note_width, placeholder=" …") if len(text) > self.note_width else text
+
     def _print(self, text: str, style: str = "") -> None:
         from rich.text import Text
-        self.console.print(Text(_show(text), style=style), soft_wrap=True)
+        # wrapped by rich at word boundaries to the terminal's width (soft wrapping left it to the
+        # terminal, which cuts words)
+        self.console.print(Text(_show(text), style=style), overflow="fold")
         self.lines += 1
 
     def _task(self, step: str | None, task: str | None, title: str | None = None):
@@ -135,7 +156,7 @@ class RichFace:
                 tid = self._task(event.step, event.task)
                 count = f"{event.done:g}/{event.total:g}" if event.total is not None else f"{event.done:g}"
                 self.progress.update(tid, completed=event.done, total=event.total,
-                                     count=f"{count} {event.unit}".strip(), note=_show(event.message))
+                                     count=f"{count} {event.unit}".strip(), note=self._note(event.message))
             elif isinstance(event, ev.StepLog):
                 if event.level == "debug":
                     return
@@ -143,7 +164,7 @@ class RichFace:
                     self._print(describe(event), "yellow")
                 else:
                     tid = self._task(event.step, event.task) if event.task else self._task(event.step, None)
-                    self.progress.update(tid, note=_show(event.message[:80]))
+                    self.progress.update(tid, note=self._note(event.message))
             elif isinstance(event, ev.TaskFinished):
                 self._drop(event.step, event.task)
                 style = "green" if event.outcome == "succeeded" else "red"
@@ -153,13 +174,18 @@ class RichFace:
             elif isinstance(event, ev.StepFinished):
                 self._drop(event.step)
                 ok = event.outcome in ("succeeded", "dry-run")
-                self._print(("✓ " if ok else "✗ ") + describe(event), "green" if ok else "bold red")
+                if ok:
+                    self._print("✓ " + describe(event), "green")
+                else:  # the message and remediation come once, in the closing block after the run
+                    self._print(f"✗ [{event.step}] {event.outcome} in {event.duration:.1f}s", "bold red")
             elif isinstance(event, ev.StepSkipped):
                 self._print(f"- {describe(event)}", "dim")
             elif isinstance(event, (ev.RunStarted, ev.ResumePlan)):
                 self._print(describe(event), "bold")
             elif isinstance(event, ev.RunFinished):
-                self._print(describe(event), "bold green" if event.exit_code == 0 else "bold red")
+                where = f" at step {event.failed_step}" if event.failed_step else ""
+                self._print(f"run {event.outcome}{where} in {event.duration:.1f}s (exit {event.exit_code})",
+                            "bold green" if event.exit_code == 0 else "bold red")
 
     def close(self) -> None:
         with self._lock:

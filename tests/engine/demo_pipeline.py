@@ -6,6 +6,7 @@ DEMO_OUT: directory the steps write to (the "end state").
 DEMO_DELAY: seconds between objects written (default 0.02).
 DEMO_FAIL_AT: a step id that fails permanently, quoting the database password.
 DEMO_STUBBORN: the objects step ignores cancellation (tests the second Ctrl+C).
+DEMO_WARNING: a warning the objects step gives (tests how faces wrap it).
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def objects(ctx: StepContext) -> dict:
         else:
             ctx.sleep(delay)
         ctx.progress(i + 1, OBJECTS, "objects", task="objects")
+    if os.environ.get("DEMO_WARNING"):
+        ctx.warn(os.environ["DEMO_WARNING"])
     _maybe_fail(ctx)
     return {"objects": names}
 
@@ -89,7 +92,10 @@ def summary(ctx: StepContext) -> dict:
     listing = sorted(p.name for p in _out().iterdir() if p.name != "summary.json") if _out().exists() else []
     if not ctx.dry_run:
         write_if_changed(_out() / "summary.json", json.dumps({"steps": sorted(ctx.outputs), "files": listing}))
-    return {"files": len(listing)}
+    text = f"Open:\n  digit     https://{ctx.answers.domain.fqdn}/\nFiles written: {len(listing)}"
+    for line in text.splitlines():
+        ctx.log(line)
+    return {"files": len(listing), "text": text}
 
 
 def build_steps(answers) -> list[Step]:

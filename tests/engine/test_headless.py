@@ -128,7 +128,10 @@ def test_full_run_plain_output_and_log(site, baseline):
     assert lines[0].split(" ", 1)[1].startswith("run ") and "log: " in lines[0]
     log_path = Path(lines[0].rsplit("log: ", 1)[1])
     assert log_path.is_file() and log_path.parent == site.state / "logs"
+    events, closing = proc.stdout.split("\n\n✓ The install of 'engine-demo' succeeded.", 1)
+    lines = events.splitlines()
     assert all(line[:4].isdigit() and line[10] == "T" for line in lines)
+    assert "digit     https://digit.demo.example.org/" in closing
     assert [s for s in STEPS if any(f"[{s}] succeeded" in line for line in lines)] == STEPS
     assert site.end_state() == baseline
     assert (site.state / "answers.yaml").read_text() == site.answers.read_text()
@@ -254,7 +257,7 @@ def test_signal_interrupts_cooperatively_and_resume_completes(site, baseline, si
     assert record["outcome"] == "interrupted"
     assert record["message"] == f"{signal.Signals(sig).name} received"
     assert "press Ctrl+C again to exit at once" in out
-    assert f"debug log: {site.state}/logs/" in err
+    assert f"Debug log: {site.state}/logs/" in out and "Then resume with:" in out
     proc = site.run("--resume")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "resuming from objects" in proc.stdout
@@ -299,6 +302,7 @@ def test_concurrent_run_is_refused_naming_the_holder(site):
         lock.release()
     assert proc.returncode == 1
     assert f"install is locked by pid {os.getpid()}" in proc.stderr and "test holder" in proc.stderr
+    assert f"wait for it to finish, or watch it with: ./install.sh status --answers {site.answers}" in proc.stderr
     assert not site.out.exists()
 
 
@@ -372,3 +376,137 @@ def test_unreadable_journal_is_reported_not_crashed_on(site):
     assert proc.returncode == 0 and "journal.json cannot be read" in proc.stdout
     with tarfile.open(bundle) as tar:
         assert any(name.endswith("/journal.json") for name in tar.getnames())
+
+
+def run_in_pty_80x24(argv: list[str], env: dict, timeout: float = 60) -> tuple[int, str]:
+    """Like run_in_pty, on a terminal of 80 columns and 24 rows (the size the operator may have)."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    clean = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen(argv, cwd=ROOT, env={**clean, "TERM": "xterm-256color"},
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", "replace")
+
+
+def _screen_text(raw: str) -> str:
+    """Terminal output without escape sequences and carriage-return redraws."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]", "", raw)
+    return "\n".join(line.split("\r")[-1] for line in text.replace("\r\n", "\n").split("\n"))
+
+
+def _closing_block(text: str) -> str:
+    marks = [text.rfind("✓ The install of"), text.rfind("✗ The install of")]
+    start = max(marks)
+    assert start >= 0, f"no closing block in:\n{text[-1500:]}"
+    return text[start:]
+
+
+@pytest.mark.parametrize("face", ["plain", "json", "rich"])
+def test_every_face_ends_with_the_summary_urls_and_log(site, face):
+    if face == "rich":
+        code, raw = run_in_pty_80x24(site.argv(output=None), site.env())
+        out = _screen_text(raw)
+    else:
+        proc = site.run(output=face)
+        code, out = proc.returncode, proc.stdout + proc.stderr
+        if face == "json":  # stdout stays a stream of JSON objects; the closing block goes to stderr
+            assert all(json.loads(line) for line in proc.stdout.splitlines())
+            out = proc.stderr
+    assert code == 0, out
+    block = _closing_block(out)
+    assert "✓ The install of 'engine-demo' succeeded." in block
+    assert "  digit     https://digit.demo.example.org/" in block
+    assert "Debug log: " + str(site.state / "logs") in block
+
+
+@pytest.mark.parametrize("face", ["plain", "json", "rich"])
+def test_every_face_ends_with_what_failed_what_to_do_and_the_resume_command(site, face):
+    env = {"DEMO_FAIL_AT": "alerts"}
+    if face == "rich":
+        code, raw = run_in_pty_80x24(site.argv(output=None), site.env(**env))
+        out = _screen_text(raw)
+    else:
+        proc = site.run(output=face, **env)
+        code, out = proc.returncode, (proc.stderr if face == "json" else proc.stdout + proc.stderr)
+    assert code == 1, out
+    block = _closing_block(out).splitlines()
+    assert block[0] == "✗ The install of 'engine-demo' failed at step alerts:"
+    assert block[1] == "  database refused password ******"
+    assert block[2:4] == ["What to do:", "  check that ****** is right"]
+    assert block[4] == "Then resume with:"
+    assert block[5] == f"  ./install.sh --answers {site.answers} --state-dir {site.state} --resume"
+    if face == "rich":  # the failure is told once, in the closing block, not also by the live display
+        assert out.count("database refused password") == 1, out
+
+
+def test_rich_face_at_80_columns_keeps_columns_still_and_words_whole(site):
+    long_warning = "the storage class digit-static has no provisioner so every claim waits for a volume made by hand"
+    code, raw = run_in_pty_80x24(site.argv(output=None), site.env(DEMO_DELAY="0.15", DEMO_WARNING=long_warning))
+    out = _screen_text(raw)
+    assert code == 0, out
+    lines = out[:out.rfind("✓ The install of")].splitlines()  # the face's own output (paths after it are long)
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    # the warning wraps at word boundaries: every word of it appears whole on some line
+    warning_lines = " ".join(line.strip() for line in lines if "storage class" in line or "claim waits" in line
+                             or "made by hand" in line)
+    for word in long_warning.split():
+        assert word in warning_lines.split(), (word, warning_lines)
+    # every live frame draws the progress bar at the same column (columns fixed between frames)
+    bar_columns = {line.index("━") for line in lines if "━" in line}
+    assert len(bar_columns) == 1, bar_columns
+
+
+def test_declining_the_confirmation_exits_1_saying_nothing_changed(site):
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(site.argv(output="plain"), cwd=ROOT, env=site.env(), stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + 30
+    answered = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunks.append(os.read(master, 65536))
+            except OSError:
+                break
+        if not answered and b"[y/N]" in b"".join(chunks):
+            os.write(master, b"n\n")
+            answered = True
+    code = proc.wait(timeout=10)
+    try:
+        while select.select([master], [], [], 0.2)[0]:
+            data = os.read(master, 65536)
+            if not data:
+                break
+            chunks.append(data)
+    except OSError:
+        pass
+    os.close(master)
+    out = b"".join(chunks).decode()
+    assert answered, out
+    assert code == 1, out
+    assert "Not confirmed: nothing was changed. Answer y to install, or pass --yes." in out
+    assert not site.out.exists() and not (site.state / "journal.json").exists()

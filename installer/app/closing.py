@@ -1,0 +1,64 @@
+"""The last words of a run on the terminal: the same block after every face.
+
+A live display (the rich face, the wizard) goes away when the run ends, and a JSON stream is
+for programs; the operator still needs the URLs, the commands that read the generated
+credentials, and, when the run stopped, what failed, what to do and how to resume. This is
+built from the state directory alone (the journal's last run and the summary step's recorded
+text), so the headless run and the wizard, after it closes, print exactly the same thing.
+"""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from installer import redact
+from installer.engine import journal as jr
+
+SUMMARY_STEP = "summary"
+
+
+def resume_command(answers_path: Path | None, state_dir: Path | None = None, command: str = "") -> str:
+    """The command that continues this run (with --state-dir only when it was given explicitly)."""
+    words = ["./install.sh"] + ([command] if command else [])
+    words += ["--answers", str(answers_path) if answers_path else "FILE"]
+    if state_dir is not None:
+        words += ["--state-dir", str(state_dir)]
+    return " ".join(shlex.quote(w) if w != "FILE" else w for w in words) + " --resume"
+
+
+def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_state_dir: bool = False,
+                 command: str = "", what: str = "install") -> str:
+    """How the last run recorded in state_dir ended and what comes next; '' when nothing was recorded."""
+    state_dir = Path(state_dir)
+    try:
+        journal = jr.Journal.load(state_dir, running_is_dead=False)
+    except jr.JournalError as exc:
+        return redact.mask(f"✗ {exc}")
+    if not journal.runs:
+        return ""
+    run = journal.runs[-1]
+    outcome = run.get("outcome")
+    name = journal.install or "?"
+    lines: list[str] = []
+    if outcome == jr.SUCCEEDED:
+        lines.append(f"✓ The {what} of {name!r} succeeded.")
+        record = journal.get(SUMMARY_STEP)
+        text = (record.outputs.get("text") if record and record.outcome == jr.SUCCEEDED else "") or ""
+        if text:
+            lines += ["", *text.splitlines()]
+    else:
+        stopped = next((r for r in journal.steps.values() if r.outcome in (jr.FAILED, jr.INTERRUPTED)), None)
+        verb = "was interrupted" if outcome == jr.INTERRUPTED else "failed"
+        if stopped is not None:
+            lines.append(f"✗ The {what} of {name!r} {verb} at step {stopped.id}:")
+            lines += [f"  {line}" for line in (stopped.message or "(no message)").splitlines()]
+            if stopped.remediation:
+                lines.append("What to do:")
+                lines += [f"  {line}" for line in stopped.remediation.splitlines()]
+        else:
+            lines.append(f"✗ The {what} of {name!r} {verb}.")
+        lines.append("Then resume with:")
+        lines.append("  " + resume_command(answers_path, state_dir if explicit_state_dir else None, command))
+    if run.get("log_path"):
+        lines.append(f"Debug log: {run['log_path']}")
+    return redact.mask("\n".join(lines))
