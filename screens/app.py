@@ -97,6 +97,9 @@ class WizardApp(App[int]):
         self.exit_code = 0
         self.saved_path: Path | None = None
         self.saved_draft: dict | None = None
+        # printed on the terminal once the wizard has closed, so the outcome outlives the screen
+        self.final_report: str | None = None
+        self.draft_path: Path | None = None
 
     # -- pages
 
@@ -158,8 +161,10 @@ class WizardApp(App[int]):
             try:
                 _answers, path = self.state.save()
                 self.saved_draft = copy.deepcopy(self.state.draft)
+                self.saved_path, self.draft_path = path, None
             except AnswersError:
                 path = self.state.save_draft()
+                self.draft_path = path
         except OSError as exc:
             self.call_from_thread(self.notify, f"could not save the draft: {exc.strerror or exc}", severity="error")
             return
@@ -212,4 +217,22 @@ def run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 2
     result = app.run()
+    for line in closing_lines(app):
+        print(line)
     return int(result if isinstance(result, int) else app.exit_code)
+
+
+def closing_lines(app: WizardApp) -> list[str]:
+    """What stays on the terminal after the wizard closes: the run's outcome and next steps, or where the draft is."""
+    from installer import redact
+
+    lines = []
+    if app.final_report:
+        lines.append(redact.mask(app.final_report))
+    elif app.draft_path is not None:
+        lines.append(f"A draft of the answers is saved in {app.draft_path}")
+        lines.append(f"Finish it with: ./install.sh --answers {app.draft_path} --interactive")
+    elif app.saved_path is not None:
+        lines.append(f"Answers saved in {app.saved_path}")
+        lines.append(f"Install with: ./install.sh --answers {app.saved_path}")
+    return lines

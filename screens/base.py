@@ -10,7 +10,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
-from screens.form import FieldRow, GroupBox, ItemsEditor, SectionForm, UnionBox
+from screens.widgets.field_row import FieldRow
+from screens.widgets.group_box import GroupBox
+from screens.widgets.items_editor import ItemsEditor
+from screens.widgets.section_form import SectionForm
+from screens.widgets.union_box import UnionBox
 from screens.questions import FieldError, Question, section_question, top_level_question
 
 if TYPE_CHECKING:

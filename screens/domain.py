@@ -6,7 +6,7 @@ from pathlib import Path
 from textual import work
 
 from screens.base import SectionScreen
-from screens.certs import certificate_problems, key_file_problems
+from screens.certs import certificate_problems
 from screens.questions import FieldError
 
 
@@ -42,22 +42,15 @@ class DomainScreen(SectionScreen):
         base = self.wizard.state.base_dir
         cert = Path(str(tls["cert"])).expanduser()
         cert = cert if cert.is_absolute() else base / cert
-        key_ref = tls.get("key") if isinstance(tls.get("key"), dict) else {}
-        key_file = None
-        if key_ref.get("file") and self.forms["domain"].secrets is not None and \
-                "domain.tls.key" not in self.forms["domain"].secrets.values:
-            key_file = Path(str(key_ref["file"])).expanduser()
-            key_file = key_file if key_file.is_absolute() else base / key_file
-        key = (str(cert), str(data["fqdn"]).strip().lower().rstrip("."), str(key_file))
+        key = (str(cert), str(data["fqdn"]).strip().lower().rstrip("."))
         if key != self._checked:
             self._checked = key
-            self._check(cert, key[1], key_file)
+            self._check(cert, key[1])
 
     @work(thread=True, exclusive=True, group="certificate")
-    def _check(self, cert: Path, fqdn: str, key_file: Path | None) -> None:
+    def _check(self, cert: Path, fqdn: str) -> None:
+        """The certificate names the FQDN (the key file is checked by the form, as every private key is)."""
         problems = [(("tls", "provided", "cert"), "domain.tls.cert", p) for p in certificate_problems(cert, fqdn)]
-        if key_file is not None:
-            problems += [(("tls", "provided", "key"), "domain.tls.key", p) for p in key_file_problems(key_file)]
         self.app.call_from_thread(self._checked_certificate, problems)
 
     def _checked_certificate(self, problems: list[tuple]) -> None:

@@ -295,12 +295,17 @@ class LineWizard:
         if mode == "generate":
             return None if current is None and q.allow_generate else {"generate": True}
         key = key_path((section, *q.loc))
+        from installer.keys import PRIVATE_KEY_FIELDS, private_key_file_problem, private_key_problem
+
+        is_key = key in PRIVATE_KEY_FIELDS
         if mode == "type":
             while True:
-                value = self._ask(self.q.password(f"{q.title} (not shown)"))
-                if value:
+                value = self._ask(self.q.password(f"{q.title} (not shown)", multiline=is_key) if is_key
+                                  else self.q.password(f"{q.title} (not shown)"))
+                problem = private_key_problem(value) if is_key and value else None
+                if value and not problem:
                     break
-                self.say("  ✗ nothing was typed")
+                self.say(f"  ✗ {problem}" if problem else "  ✗ nothing was typed")
             self.state.secrets.put(key, value)
             reference = self.state.secrets.file_for(key, self.state.answers_path)
             self.say(f"  it will be written to {reference} (mode 0600) when the answers are saved")
@@ -316,6 +321,9 @@ class LineWizard:
             _set_in(trial, _data_path(q.loc), {mode: text.strip()})
             errors = section_errors(section, trial, self.state.base_dir)
             mine = [e for e in errors if e.loc[: len(q.loc)] == q.loc]
+            if not mine and is_key and mode == "file":
+                path = Path(text.strip()).expanduser()
+                return private_key_file_problem(path if path.is_absolute() else self.state.base_dir / path) or True
             return mine[0].message if mine else True
 
         answer = self._ask(self.q.text(f"{q.title}: {label}", default=existing, validate=check))

@@ -49,6 +49,8 @@ class PreflightScreen(WizardScreen):
     def __init__(self) -> None:
         super().__init__()
         self.results: dict[str, Any] = {}
+        self.checked_inputs: str | None = None
+        self.source: Callable | None = None
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="checks", cursor_type="row", zebra_stripes=True)
@@ -56,7 +58,8 @@ class PreflightScreen(WizardScreen):
 
     def compose_buttons(self) -> ComposeResult:
         yield Button("Back", id="back", compact=True)
-        yield Button("Re-run selected check", id="rerun", disabled=True, compact=True)
+        yield Button("Re-run selected", id="rerun", disabled=True, compact=True)
+        yield Button("Re-run all", id="rerun-all", disabled=True, compact=True)
         yield Button(self.NEXT_LABEL, id="next", variant="primary", disabled=True, compact=True)
 
     def on_mount(self) -> None:
@@ -68,12 +71,22 @@ class PreflightScreen(WizardScreen):
                 "This build has no preflight engine to run from the wizard; the install's own preflight step "
                 "runs the same checks first and stops before changing anything if one fails.")
             self.query_one("#next", Button).disabled = False
-            return
+
+    def on_screen_resume(self) -> None:
+        """Every visit after the answers changed starts from a clean table: old results describe other answers."""
+        if self.source is not None and self.checked_inputs != self.wizard.state.fingerprint():
+            self.rerun_all()
+
+    def rerun_all(self) -> None:
+        self.results.clear()
+        self.query_one("#checks", DataTable).clear()
+        self.query_one("#remediation", Static).update("")
         self.run_checks(None)
 
     @work(thread=True, exclusive=True, group="preflight")
     def run_checks(self, names: list[str] | None) -> None:
-        self.app.call_from_thread(self.set_status, "running checks…" if not names else f"re-running {', '.join(names)}…")
+        self.app.call_from_thread(self._show_running, names)
+        fingerprint = self.wizard.state.fingerprint()
         try:
             answers = self.wizard.state.validate()
             results = list(self.source(answers, names))
@@ -81,15 +94,25 @@ class PreflightScreen(WizardScreen):
             from installer import redact
 
             self.app.call_from_thread(self.set_status, redact.mask(f"preflight could not run: {type(exc).__name__}: {exc}"))
-            self.app.call_from_thread(self._enable, True)
+            self.app.call_from_thread(self._enable, False)
             return
-        self.app.call_from_thread(self._show, results)
+        self.checked_inputs = fingerprint
+        self.app.call_from_thread(self._show, results, names)
+
+    def _show_running(self, names: list[str] | None) -> None:
+        self.set_status("running the checks…" if not names else f"re-running {', '.join(names)}…")
+        for button in ("#next", "#rerun", "#rerun-all"):
+            self.query_one(button, Button).disabled = True
 
     def _enable(self, allow_next: bool) -> None:
         self.query_one("#next", Button).disabled = not allow_next
         self.query_one("#rerun", Button).disabled = not self.results
+        self.query_one("#rerun-all", Button).disabled = False
 
-    def _show(self, results: list[Any]) -> None:
+    def _show(self, results: list[Any], rerun: list[str] | None = None) -> None:
+        if rerun:
+            # a re-run's results replace every earlier row of the same checks, whatever target they named
+            self.results = {key: r for key, r in self.results.items() if r.id not in rerun}
         for result in results:
             self.results[result_key(result)] = result
         table = self.query_one("#checks", DataTable)
@@ -124,10 +147,17 @@ class PreflightScreen(WizardScreen):
 
     @on(Button.Pressed, "#rerun")
     def _rerun(self) -> None:
+        """The selected check, and every check that was skipped (they wait on the one that failed, e.g. SSH)."""
         table = self.query_one("#checks", DataTable)
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            self.run_checks([self.results[key].id])
+            chosen = self.results[key].id
+            skipped = sorted({r.id for r in self.results.values() if r.status == "skip" and r.id != chosen})
+            self.run_checks([chosen, *skipped])
+
+    @on(Button.Pressed, "#rerun-all")
+    def _rerun_all_pressed(self) -> None:
+        self.rerun_all()
 
     def action_next(self) -> None:
         if not self.query_one("#next", Button).disabled:

@@ -11,15 +11,19 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, ProgressBar, RichLog, Static
+from textual.widgets import Button, Label, ProgressBar, RichLog, Static
 
 from installer.engine import events as ev
 from screens.base import WizardScreen
 
-ICONS = {"pending": "·", "running": "▶", "ok": "✓", "succeeded": "✓", "skipped": "↷", "failed": "✗",
-         "cancelled": "■", "interrupted": "■", "timeout": "✗"}
+ICONS = {"pending": "·", "running": "▶", "ok": "✓", "succeeded": "✓", "unchanged": "=", "skipped": "↷", "failed": "✗",
+         "cancelled": "■", "interrupted": "■", "timeout": "✗", "stopped": "■"}
+# an end state in words beside its icon, so no state is told by colour alone
+WORDS = {"unchanged": "unchanged", "failed": "failed", "timeout": "timed out", "cancelled": "cancelled",
+         "interrupted": "interrupted", "stopped": "stopped"}
+ENDED = frozenset(ICONS) - {"pending", "running"}
 
 
 def _elapsed(seconds: float) -> str:
@@ -71,8 +75,12 @@ class ProgressRow(Horizontal, can_focus=True):
         self.query_one(".row-icon", Static).update(ICONS.get(row.status, "?"))
         self.set_class(row.status == "failed", "-failed")
         self.set_class(row.status in ("ok", "succeeded"), "-done")
-        if message:
-            self.query_one(".row-title", Static).update(f"{row.title}  {message}")
+        word = WORDS.get(row.status, "")
+        if message or word:
+            text = f"{row.title}  {message}" if message else row.title
+            if word and not (message or "").startswith(word):
+                text = f"{row.title}  {word}" + (f": {message}" if message else "")
+            self.query_one(".row-title", Static).update(text)
         if row.started is not None:
             end = row.finished if row.finished is not None else now
             self.query_one(".row-elapsed", Static).update(_elapsed(end - row.started))
@@ -91,10 +99,17 @@ class ProgressScreen(WizardScreen):
         self.open_key: str | None = None
         self.engine: Any = None
         self.finished: ev.RunFinished | None = None
+        self.titles: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Vertical(id="rows")
-        yield Static("", id="summary", markup=False)
+
+    def compose(self) -> ComposeResult:
+        """The outcome sits below the rows, outside their scrolling, so it is seen without scrolling."""
+        for widget in super().compose():
+            if "page-status" in widget.classes:
+                yield VerticalScroll(Static("", id="summary", markup=False), id="summary-box")
+            yield widget
 
     def compose_buttons(self) -> ComposeResult:
         yield Button("Cancel install", id="cancel-run", variant="error", compact=True)
@@ -103,8 +118,20 @@ class ProgressScreen(WizardScreen):
     def on_mount(self) -> None:
         self.mount(RichLog(id="log", wrap=True, markup=False, max_lines=2000), after=self.query_one("#body"))
         self.query_one("#log").display = False
+        self.query_one("#summary-box").display = False
+        self.titles = self._step_titles()
         self.set_interval(1.0, self._tick)
         self.start()
+
+    def _step_titles(self) -> dict[str, str]:
+        """What each step will do, so rows that wait show it, not only an id."""
+        try:
+            from installer.pipeline import build_steps
+
+            answers = self.wizard.state.validate()
+            return {step.id: step.title for step in (self.wizard.build_steps or build_steps)(answers)}
+        except Exception:  # titles are a courtesy: the rows still work with the ids
+            return {}
 
     # -- running
 
@@ -193,7 +220,7 @@ class ProgressScreen(WizardScreen):
         step = event.step or "run"
         if isinstance(event, ev.RunStarted):
             for step_id in event.steps:
-                await self._row(step_id, step_id)
+                await self._row(step_id, self.titles.get(step_id, step_id))
             self.set_status(f"installing {event.install}; debug log: {event.log_path}")
             return
         if isinstance(event, ev.RunFinished):
@@ -234,6 +261,7 @@ class ProgressScreen(WizardScreen):
             row.status, row.finished = event.outcome, now
             if row.started is None:
                 row.started = now - event.duration
+            self._stop_children(step, now)
             message = event.message if event.outcome not in ("ok", "succeeded") else ""
             if event.remediation:
                 row.logs.append(f"[remediation] {event.remediation}")
@@ -248,21 +276,40 @@ class ProgressScreen(WizardScreen):
             total = bar.total or 1
             bar.update(total=total, progress=total)
 
+    def _stop_children(self, step: str, now: float) -> None:
+        """A step that ended leaves none of its tasks running (their clocks stop with it)."""
+        for key, row in self.rows.items():
+            if key.startswith(step + "/") and row.status in ("running", "pending"):
+                row.status, row.finished = "stopped", now
+                self.widgets[key].refresh_row(now)
+
     def _finish(self, event: ev.RunFinished) -> None:
         self.wizard.exit_code = event.exit_code
-        self.query_one("#cancel-run", Button).disabled = True
+        now = self.wizard.clock()
+        for key, row in self.rows.items():
+            if row.status == "running":
+                row.status, row.finished = "stopped", now
+                self.widgets[key].refresh_row(now)
+        cancel = self.query_one("#cancel-run", Button)
+        cancel.disabled = True
+        cancel.display = False
         close = self.query_one("#close", Button)
         close.disabled = False
         close.focus()
         lines = []
+        answers_file = self.wizard.saved_path or self.wizard.state.answers_path
         if event.outcome == "ok" or event.exit_code == 0:
             lines.append("✓ DIGIT is installed.")
+            ended = "installed"
         else:
-            lines.append(f"✗ The install stopped at {event.failed_step or 'a step'}: {event.message}")
+            cancelled = event.exit_code == 130 or event.outcome in ("cancelled", "interrupted")
+            ended = "cancelled" if cancelled else f"failed at {event.failed_step or 'a step'}"
+            lines.append(f"✗ The install {'was cancelled' if cancelled else 'stopped'} at {event.failed_step or 'a step'}: {event.message}")
             failed = self.rows.get(event.failed_step or "")
             remediation = [line for line in (failed.logs if failed else []) if line.startswith("[remediation]")]
             lines += [line.replace("[remediation] ", "  what to do: ") for line in remediation]
-            lines.append("  Fix it, then resume with ./install.sh --answers FILE --resume")
+            lines.append(f"  {'Resume' if cancelled else 'Fix it, then resume'} with: ./install.sh --answers {answers_file} --resume")
+        self.query_one(".page-header", Label).update(f" DIGIT installer  ·  Install {ended}")
         summary = self.rows.get("summary")
         if summary is not None:
             lines += [line.split("] ", 1)[-1] for line in summary.logs if line.startswith("[info]")]
@@ -273,7 +320,10 @@ class ProgressScreen(WizardScreen):
             if self.engine is not None:
                 lines.append(f"  generated credentials: in the cluster's secrets and under {self.engine.state_dir} (mode 0600)")
         lines.append(f"  debug log: {event.log_path}")
-        self.query_one("#summary", Static).update("\n".join(lines))
+        text = "\n".join(lines)
+        self.query_one("#summary", Static).update(text)
+        self.query_one("#summary-box").display = True
+        self.wizard.final_report = text
         self.set_status("")
 
     # -- the log pane

@@ -220,6 +220,9 @@ def get_in(data: Any, loc: Loc, default: Any = None) -> Any:
     return node
 
 
+MISSING_MESSAGE = "required (not filled in yet)"
+
+
 @dataclass(frozen=True)
 class FieldError:
     loc: Loc
@@ -239,7 +242,10 @@ def section_errors(section: str, data: Any, base_dir: Path) -> list[FieldError]:
         errors = []
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
-            errors.append(FieldError(loc, key_path((section, *loc)), problem_message(error), error["type"] == "missing"))
+            missing = error["type"] == "missing"
+            # a form speaks of fields, not of YAML keys
+            message = MISSING_MESSAGE if missing else problem_message(error)
+            errors.append(FieldError(loc, key_path((section, *loc)), message, missing))
         return errors
     return []
 

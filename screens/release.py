@@ -39,8 +39,8 @@ class ReleaseScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         catalog = self.wizard.state.catalog
-        form = self.make_form("release", choices={("version",): list(catalog.releases)}, hidden={("modules",)})
-        form.extra[()] = self._modules_value
+        form = self.make_form("release", choices={("version",): list(catalog.releases)}, hidden={("modules",)},
+                              extra_values=self._modules_value)
         self._touched = "modules" in (self.wizard.state.section("release") or {})
         self._syncing = False
         yield form

@@ -10,6 +10,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from installer.answers import AnswersError
 from screens.base import WizardScreen
+from screens.paths import shown_path
 
 
 class ReviewScreen(WizardScreen):
@@ -20,7 +21,7 @@ class ReviewScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Save to", classes="review-label", markup=False)
-        yield Input(str(self.wizard.state.answers_path), id="answers-path", compact=True)
+        yield Input(shown_path(self.wizard.state.answers_path), id="answers-path", compact=True)
         yield Static("", id="problems", markup=False)
         yield Label("Steps that will run", classes="review-label", markup=False)
         yield Static("", id="steps", markup=False)
@@ -36,7 +37,7 @@ class ReviewScreen(WizardScreen):
         self.refresh_review()
 
     def on_screen_resume(self) -> None:
-        self.query_one("#answers-path", Input).value = str(self.wizard.state.answers_path)
+        self.query_one("#answers-path", Input).value = shown_path(self.wizard.state.answers_path)
         self.refresh_review()
 
     def refresh_review(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from installer.answers import ANSWERS_VERSION, Answers, AnswersError, Problem, load_tree, validate_data, write_private
 from installer.profiles import ProfileError, ReleaseProfile, SizingProfile, release_profile, release_versions, sizing_profile, sizing_profile_names
-from screens.form import SecretHolder
+from screens.secrets import SecretHolder
 from screens.questions import section_errors
 
 DEFAULT_ANSWERS = "answers.yaml"
@@ -61,26 +61,58 @@ class PreviousInstall:
     outcome: str
 
 
+def describe_install(state_dir: Path) -> str:
+    """An install's state in the words `status` uses: running, or how its last run ended and where it stopped."""
+    from installer.engine.journal import JournalError
+    from installer.engine.status import status_data
+
+    try:
+        data = status_data(state_dir)
+    except (JournalError, OSError) as exc:
+        return f"unreadable: {exc}"
+    except Exception as exc:  # a state directory another version left: say so rather than hide the install
+        return f"unreadable: {type(exc).__name__}"
+    if data.get("running"):
+        return "running now"
+    run = data.get("last_run") or {}
+    outcome = str(run.get("outcome") or "never run")
+    failed = next((step["id"] for step in data.get("steps", []) if step.get("outcome") in ("failed", "interrupted", "cancelled")), None)
+    return f"{outcome} at {failed}" if failed and outcome not in ("succeeded", "ok") else outcome
+
+
 def find_previous_installs(root: Path | None = None) -> list[PreviousInstall]:
     """Installs with a journal in the state root, newest first."""
-    import json
-
     from installer.state import state_root
 
     root = root or state_root()
-    found = []
+    found: list[PreviousInstall] = []
     if not root.is_dir():
         return found
     for state_dir in sorted(root.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True):
-        journal = state_dir / "journal.json"
         answers = state_dir / "answers.yaml"
-        if journal.is_file() and answers.is_file():
-            try:
-                outcome = str(json.loads(journal.read_text(encoding="utf-8")).get("outcome", "unknown"))
-            except (OSError, ValueError, AttributeError):
-                outcome = "unreadable journal"
-            found.append(PreviousInstall(state_dir.name, state_dir, answers, outcome))
+        if (state_dir / "journal.json").is_file() and answers.is_file():
+            found.append(PreviousInstall(state_dir.name, state_dir, answers, describe_install(state_dir)))
     return found
+
+
+def find_drafts(*folders: Path) -> list[Path]:
+    """Answers files the wizard saved as drafts in these folders, newest first."""
+    from installer.answers import is_draft
+
+    found: dict[Path, float] = {}
+    for folder in folders:
+        try:
+            candidates = [p for p in Path(folder).iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
+        except OSError:
+            continue
+        for path in candidates:
+            try:
+                with path.open("r", encoding="utf-8", errors="replace") as handle:
+                    if is_draft(handle.read(512)):
+                        found[path.resolve()] = path.stat().st_mtime
+            except OSError:
+                continue
+    return sorted(found, key=lambda p: found[p], reverse=True)
 
 
 class WizardState:
@@ -98,6 +130,8 @@ class WizardState:
         self.load_problems: list[Problem] = []
         self.resume = False
         self.previous: list[PreviousInstall] = []
+        self.drafts: list[Path] = []
+        self.saved: tuple[Path, str] | None = None  # where the answers were last saved, and their fingerprint then
 
     @property
     def base_dir(self) -> Path:
@@ -105,11 +139,26 @@ class WizardState:
 
     def load(self, path: Path) -> None:
         """Replace the draft with a file's content (it may be incomplete or invalid)."""
+        from installer.answers import is_draft
+
         tree, data = load_tree(path)
         self.answers_path = Path(path).expanduser().absolute()
-        self.tree = tree
+        try:
+            draft = is_draft(self.answers_path.read_text(encoding="utf-8", errors="replace")[:512])
+        except OSError:
+            draft = False
+        # an operator's file keeps its comments when saved; a wizard draft is written afresh (no draft header)
+        self.tree = None if draft else tree
         self.draft = copy.deepcopy(data) if isinstance(data, dict) else {"version": ANSWERS_VERSION}
         self.draft.setdefault("version", ANSWERS_VERSION)
+
+    def fingerprint(self) -> str:
+        """Changes whenever an answer or a typed secret changes (a digest: it holds no secret)."""
+        import hashlib
+        import json
+
+        text = json.dumps([str(self.answers_path), self.draft, sorted(self.secrets.values.items())], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def section(self, name: str) -> Any:
         return self.draft.get(name)
@@ -122,7 +171,10 @@ class WizardState:
 
     def validate(self) -> Answers:
         """The whole draft through the loader's own validation (models and cross-section rules)."""
-        return validate_data(copy.deepcopy(self.draft), filename=str(self.answers_path), base_dir=self.base_dir, tree=None)
+        answers = validate_data(copy.deepcopy(self.draft), filename=str(self.answers_path), base_dir=self.base_dir, tree=None)
+        if self.saved is not None and self.saved[1] == self.fingerprint():
+            answers.bind(self.saved[0], self.base_dir)  # the run's summary names the file it can be replayed from
+        return answers
 
     def problems(self) -> list[Problem]:
         try:
@@ -163,17 +215,11 @@ class WizardState:
 
     def save_draft(self) -> Path:
         """Write the draft as it stands, valid or not, so nothing typed is lost."""
-        import io
-
-        from ruamel.yaml import YAML
+        from installer.answers import dump_draft
 
         self.secrets.write(self.answers_path)
-        yaml = YAML(typ="rt")
-        yaml.indent(mapping=2, sequence=4, offset=2)
-        stream = io.StringIO()
-        stream.write("# draft saved by the wizard; finish it with ./install.sh --answers THIS_FILE --interactive\n")
-        yaml.dump(self.draft, stream)
-        write_private(self.answers_path, stream.getvalue())
+        write_private(self.answers_path, dump_draft(self.draft))
+        self.tree = None  # the file is now a draft: finishing it writes a fresh file with its $schema line
         return self.answers_path
 
     def save(self) -> tuple[Answers, Path]:
@@ -188,6 +234,8 @@ class WizardState:
         else:
             path = self.answers_path
             write_private(path, dump_yaml(answers, path, None, default_schema_ref(path)))
+        self.saved = (Path(path), self.fingerprint())
+        answers.bind(Path(path), self.base_dir)
         return answers, path
 
 
@@ -196,10 +244,10 @@ def name_errors(value: Any):
     from pydantic import ValidationError
 
     from installer.answers.loader import problem_message
-    from screens.questions import FieldError
+    from screens.questions import MISSING_MESSAGE, FieldError
 
     if value is None:
-        return [FieldError((), "name", "required key is missing", True)]
+        return [FieldError((), "name", MISSING_MESSAGE, True)]
     try:
         Answers.model_validate({"version": ANSWERS_VERSION, "name": value})
     except ValidationError as exc:
@@ -215,4 +263,5 @@ def state_from_args(args: argparse.Namespace) -> WizardState:
         state.load(path)
     state.catalog = Catalog.load(state.base_dir)
     state.previous = find_previous_installs()
+    state.drafts = find_drafts(Path.cwd(), state.base_dir)
     return state

@@ -8,7 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Static
 
 from screens.base import SectionScreen
-from screens.form import ItemsEditor, UnionBox
+from screens.widgets.items_editor import ItemsEditor
+from screens.widgets.union_box import UnionBox
 from screens.hostkeys import HostKeyResult, fetch_fingerprint
 
 

@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from screens.base import WizardScreen
+from screens.paths import shown_path
 
 WHAT_HAPPENS = """\
 This wizard writes an answers file for one DIGIT installation, then can start it. \
@@ -32,23 +33,29 @@ class WelcomeScreen(WizardScreen):
             yield Static("Some profiles could not be read and are not offered:\n" + "\n".join(state.catalog.problems),
                          classes="welcome-error", markup=False)
         yield Label("How do you want to begin?", classes="welcome-question", markup=False)
+        found = len(state.drafts) + len(state.previous)
         with RadioSet(id="start-mode"):
             yield RadioButton("A fresh install", value=True, id="mode-fresh")
-            yield RadioButton(f"Resume a previous install ({len(state.previous)} found)", id="mode-resume",
-                              disabled=not state.previous)
+            yield RadioButton(f"Continue a draft or a previous install ({found} found)", id="mode-resume", disabled=not found)
             yield RadioButton("Load an answers file to review and edit", id="mode-load")
         with Vertical(id="resume-box"):
             with RadioSet(id="previous"):
-                for index, previous in enumerate(state.previous):
-                    yield RadioButton(f"{previous.name}  ({previous.outcome}, {previous.state_dir})", value=index == 0,
-                                      id=f"previous-{index}")
+                for index, entry in enumerate(self.entries()):
+                    yield RadioButton(entry[0], value=index == 0, id=f"previous-{index}")
         with Vertical(id="load-box"):
             yield Label("Answers file to load", markup=False)
             yield Input(placeholder="path/to/answers.yaml", id="load-path", compact=True)
         with Vertical(id="save-box"):
             yield Label("Save the answers to", markup=False)
-            yield Input(str(state.answers_path), id="save-path", compact=True)
+            yield Input(shown_path(state.answers_path), id="save-path", compact=True)
             yield Static("", classes="welcome-error", id="welcome-error", markup=False)
+
+    def entries(self) -> list[tuple[str, Path, bool]]:
+        """(label, answers file, resume?) for each draft and each install in the state directory."""
+        state = self.wizard.state
+        entries = [(f"draft {shown_path(path)}", path, False) for path in state.drafts]
+        entries += [(f"install {p.name}: {p.outcome}  (state {shown_path(p.state_dir)})", p.answers, True) for p in state.previous]
+        return entries
 
     def on_mount(self) -> None:
         self._show_boxes()
@@ -62,7 +69,8 @@ class WelcomeScreen(WizardScreen):
         mode = self._mode()
         self.query_one("#resume-box").display = mode == "resume"
         self.query_one("#load-box").display = mode == "load"
-        self.query_one("#save-box").display = True
+        # a loaded file or draft is saved where it was found; a fresh install asks where
+        self.query_one("#save-box").display = mode == "fresh"
 
     def store(self) -> None:
         path = self.query_one("#save-path", Input).value.strip()
@@ -83,24 +91,24 @@ class WelcomeScreen(WizardScreen):
             self._load(Path(path).expanduser(), resume=False)
         else:
             pressed = self.query_one("#previous", RadioSet).pressed_index
-            previous = self.wizard.state.previous[max(pressed, 0)]
-            self._load(previous.answers, resume=True)
+            _label, path, resume = self.entries()[max(pressed, 0)]
+            self._load(path, resume=resume)
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self, path: Path, resume: bool) -> None:
         from installer.answers import AnswersError
 
         state = self.wizard.state
-        save_to = self.query_one("#save-path", Input).value.strip()
+        save_to = state.answers_path
         try:
             state.load(path)
         except AnswersError as exc:
             text = "\n".join(str(p) for p in exc.problems[:3])
             self.app.call_from_thread(self.set_status, f"Next is blocked: {text}")
             return
-        if save_to:
+        if resume:
             # a resumed install's copy lives in its state directory, which the engine owns: save beside the operator
-            state.answers_path = Path(save_to).expanduser().absolute()
+            state.answers_path = save_to
         state.resume = resume
         self.app.call_from_thread(self._loaded, resume)
 

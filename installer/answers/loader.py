@@ -548,6 +548,25 @@ def dump_yaml(answers: Answers, path: Path | None = None, tree: Any = None, sche
     return stream.getvalue()
 
 
+DRAFT_COMMENT = "draft saved by the wizard; finish it with ./install.sh --answers THIS_FILE --interactive"
+
+
+def dump_draft(data: Any) -> str:
+    """An unfinished answers document (it may not validate) with the loader's YAML settings and a draft header."""
+    from ruamel.yaml.comments import CommentedMap
+
+    document = CommentedMap(data) if isinstance(data, dict) else data
+    stream = io.StringIO()
+    stream.write(f"# {DRAFT_COMMENT}\n")
+    _yaml().dump(document, stream)
+    return stream.getvalue()
+
+
+def is_draft(text: str) -> bool:
+    """Whether a document starts with the draft header (a finished save replaces it with the $schema line)."""
+    return text.lstrip().startswith(f"# {DRAFT_COMMENT}")
+
+
 def write_private(path: Path, text: str) -> None:
     """Atomically replace `path` with `text`, mode 0600 from the first byte."""
     atomic_write(path, text, 0o600)

@@ -33,10 +33,27 @@ def make_site(tmp: Path, fqdn: str = FQDN) -> Path:
         (tmp / "certs" / cert_name).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (tmp / "certs" / "tls.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                               serialization.NoEncryption()))
-    (tmp / "keys" / "id_ed25519").write_text("not a real key\n")
-    (tmp / "keys" / "git-sync").write_text("not a real key\n")
+    (tmp / "keys" / "id_ed25519").write_text(openssh_private_key())
+    (tmp / "keys" / "git-sync").write_text(openssh_private_key())
     (tmp / "kubeconfig").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     return tmp
+
+
+def openssh_private_key() -> str:
+    """A fresh ed25519 key in OpenSSH's format, as ssh-keygen writes it (seven lines)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()).decode()
+
+
+def pem_private_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
 class Driver:
@@ -81,7 +98,10 @@ class Driver:
         row = self.row(section, loc)
         row.query_one("#mode", Select).value = mode
         await self.pilot.pause()
-        if mode != "generate":
+        if mode == "type" and row.query("#paste") and row.query_one("#paste").display:
+            await self.paste(row.query_one("#paste"), text)
+            await self.pilot.press("tab")
+        elif mode != "generate":
             field = row.query_one("#value", Input)
             field.focus()
             await self.pilot.pause()
@@ -92,8 +112,17 @@ class Driver:
             await self.pilot.press("tab")
         await self.pilot.pause()
 
+    async def paste(self, widget, text: str) -> None:
+        """A bracketed paste into `widget`, delivered as the terminal delivers it: to whatever has focus."""
+        from textual import events
+
+        widget.focus()
+        await self.pilot.pause()
+        self.app.post_message(events.Paste(text))
+        await self.pilot.pause()
+
     async def choose(self, section: str, loc: tuple, tag: str) -> None:
-        from screens.form import UnionBox
+        from screens.widgets.union_box import UnionBox
 
         for box in self.screen.forms[section].query(UnionBox):
             if box.question.loc == loc:
@@ -138,7 +167,7 @@ class Driver:
             await self.pilot.pause(0.05)
 
     async def node(self, index: int, **values: str) -> None:
-        from screens.form import ItemsEditor
+        from screens.widgets.items_editor import ItemsEditor
 
         editor = next(e for e in self.screen.query(ItemsEditor) if self.screen.forms["target"]._visible(e))
         while len(editor.lines) <= index:

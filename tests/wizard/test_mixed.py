@@ -84,19 +84,23 @@ async def test_welcome_loads_a_file_to_review_and_edit(tmp_path, monkeypatch):
         await d.next()
         await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "target", "the target page")
         assert d.row("name", ()).value() == "mixed-mode"
-        assert app.state.answers_path == site / "answers.yaml"
+        assert app.state.answers_path == source, "a loaded file is saved where it was found"
 
 
 @pytest.mark.asyncio
 async def test_welcome_resumes_a_previous_install(tmp_path, monkeypatch):
-    import json
 
     site = make_site(tmp_path)
     monkeypatch.chdir(site)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     previous = tmp_path / "state" / "digit-installer" / "mixed-mode"
     previous.mkdir(parents=True)
-    (previous / "journal.json").write_text(json.dumps({"outcome": "failed"}))
+    from installer.engine.journal import Journal, RunRecord
+
+    journal = Journal(previous, "mixed-mode")
+    journal.start_run(RunRecord("r1", started=1.0, pid=1, host="here"))
+    journal.record("deploy").outcome = "failed"
+    journal.finish_run("r1", "failed")
     (previous / "answers.yaml").write_text(PARTIAL.replace("no-such-profile", "dev")
                                            + "domain: {fqdn: mixed.example.org, tls: {mode: self-signed}}\n")
     args = argparse.Namespace(answers=None, interactive=False, sections=None, plain=False, state_dir=None)
@@ -107,6 +111,7 @@ async def test_welcome_resumes_a_previous_install(tmp_path, monkeypatch):
         from textual.widgets import RadioButton
 
         assert "1 found" in str(app.screen.query_one("#mode-resume", RadioButton).label)
+        assert "install mixed-mode: failed at deploy" in str(app.screen.query_one("#previous-0", RadioButton).label)
         app.screen.query_one("#mode-resume", RadioButton).value = True
         await pilot.pause()
         await d.next()

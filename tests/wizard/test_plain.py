@@ -9,10 +9,11 @@ import pexpect
 import pytest
 
 from installer.answers import load_answers
-from tests.wizard.helpers import CHARTS, FQDN, ROOT, make_site
+from tests.wizard.helpers import CHARTS, FQDN, ROOT, make_site, openssh_private_key
 
 DOWN = "\x1b[B"
-TYPED = "typed-deploy-key-value"
+TYPED = openssh_private_key()
+SUBMIT_MULTILINE = "\x1b\r"  # Esc then Enter ends a multi-line answer
 pytestmark = pytest.mark.timeout(90)
 
 
@@ -75,7 +76,12 @@ def test_line_mode_writes_a_valid_answers_file(tmp_path):
     answer(child, "Repository URL", "git@git.sdc.local:digit/configs.git")
     answer(child, "Branch", "uat")
     answer(child, "Deploy key: where", DOWN, DOWN)              # type it now
-    answer(child, r"Deploy key \(not shown\)", TYPED)
+    child.expect(r"Deploy key \(not shown\)")
+    child.send(TYPED.splitlines()[0] + "\n" + SUBMIT_MULTILINE)        # only the first line, as a bad paste gives
+    child.expect("cut short")
+    child.expect(r"Deploy key \(not shown\)")
+    child.send(TYPED)
+    child.send(SUBMIT_MULTILINE)
     child.expect("mode 0600")
     answer(child, "known_hosts")
     answer(child, "DIGIT version")
@@ -90,7 +96,7 @@ def test_line_mode_writes_a_valid_answers_file(tmp_path):
     child.close()
     assert child.exitstatus == 0, child.before
     transcript = child.before
-    assert TYPED not in transcript
+    assert TYPED.splitlines()[2] not in transcript
 
     path = site / "answers.yaml"
     saved = load_answers(path)
@@ -100,7 +106,7 @@ def test_line_mode_writes_a_valid_answers_file(tmp_path):
     assert saved.sizing.profile == "sdc-dev" and saved.domain.tls.mode == "self-signed"
     assert saved.database.mode == "in-cluster" and saved.release.charts == CHARTS
     assert "credentials" not in path.read_text() and "allow_undersized" not in path.read_text()
-    assert TYPED not in path.read_text()
+    assert TYPED.splitlines()[2] not in path.read_text()
     key_file = saved.config_repos.ssh_key.path(site)
     assert key_file.read_text() == TYPED and stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

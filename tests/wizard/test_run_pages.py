@@ -70,6 +70,79 @@ async def test_preflight_highlights_failures_and_reruns_one_check(tmp_path):
         assert not app.screen.query_one("#next", Button).disabled
 
 
+class SshFirst:
+    """SSH to a node fails at first, so the node checks behind it are skipped; once SSH works they all run."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str] | None] = []
+        self.ssh_works = False
+
+    def __call__(self, answers, only):
+        self.calls.append(only)
+        results = []
+        if only is None or "node.ssh" in only:
+            results.append(Result("node.ssh", "w1", "pass" if self.ssh_works else "fail",
+                                  "key accepted" if self.ssh_works else "connection refused", title="SSH reachable"))
+        if only is None or "node.memory" in only:
+            # a skipped check names the address it could not reach; once it runs it names the node
+            results.append(Result("node.memory", "w1", "pass", "16 GiB", title="RAM") if self.ssh_works
+                           else Result("node.memory", "10.0.0.21", "skip", "SSH failed", title="RAM"))
+        return results
+
+
+async def _preflight_page(app, pilot):
+    d = Driver(app, pilot)
+    app.show("preflight")
+    await d.wait_for(lambda: app.screen.query_one(DataTable).row_count >= 2 and "running" not in d.status(), "the checks")
+    return d
+
+
+def _rows(app) -> list[str]:
+    return [row.value for row in app.screen.query_one(DataTable).rows]
+
+
+@pytest.mark.asyncio
+async def test_rerunning_a_check_replaces_its_row_and_runs_the_checks_it_skipped(tmp_path):
+    source = SshFirst()
+    app = make_app(loaded_state(tmp_path), pages=[], preflight_source=source)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = await _preflight_page(app, pilot)
+        assert sorted(_rows(app)) == ["node.memory@10.0.0.21", "node.ssh@w1"]
+        assert app.screen.query_one(DataTable).coordinate_to_cell_key(app.screen.query_one(DataTable).cursor_coordinate).row_key.value == "node.ssh@w1"
+        source.ssh_works = True
+        await pilot.click("#rerun")
+        await d.wait_for(lambda: "passed" in d.status(), "the re-run")
+        assert source.calls == [None, ["node.ssh", "node.memory"]]
+        assert sorted(_rows(app)) == ["node.memory@w1", "node.ssh@w1"]
+        assert not app.screen.query_one("#next", Button).disabled
+
+
+@pytest.mark.asyncio
+async def test_coming_back_after_an_answer_changed_runs_every_check_again(tmp_path):
+    source = ScriptedPreflight()
+    state = loaded_state(tmp_path)
+    app = make_app(state, pages=[], preflight_source=source)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = await _preflight_page(app, pilot)
+        await pilot.press("ctrl+b")
+        await d.wait_for(lambda: app.screen.PAGE == "review", "the review page")
+        app.show("preflight")
+        await pilot.pause(0.3)
+        assert source.calls == [None], "nothing changed, so nothing runs again"
+        app.show("review")
+        await pilot.pause()
+        state.put("sizing", {**state.section("sizing"), "allow_undersized": True})
+        app.show("preflight")
+        await d.wait_for(lambda: len(source.calls) == 2 and "failed" in d.status(), "the fresh run")
+        assert source.calls == [None, None]
+        assert sorted(_rows(app)) == ["node.memory@w1", "node.ssh@cp1"]
+        await pilot.click("#rerun-all")
+        await d.wait_for(lambda: len(source.calls) == 3 and "failed" in d.status(), "re-run all")
+        assert source.calls[-1] is None and len(_rows(app)) == 2
+
+
 def _steps(answers):
     def check(ctx):
         for done in range(1, 4):

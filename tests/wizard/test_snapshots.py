@@ -12,7 +12,6 @@ from screens.state import Catalog, WizardState
 from tests.wizard.helpers import ROOT, make_site
 from tests.wizard.test_run_pages import ScriptedPreflight
 
-SITE = Path("/tmp/digit-wizard-snapshots")
 SIZES = [(80, 24), (120, 40)]
 PAGES = ["welcome", "target", "sizing", "domain", "database", "credentials", "release", "monitoring", "review",
          "preflight", "progress"]
@@ -20,16 +19,17 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")
-def site():
-    """A fixed folder, so the paths the pages show are the same on every run."""
-    shutil.rmtree(SITE, ignore_errors=True)
-    make_site(SITE)
-    shutil.copy(ROOT / "assets" / "examples" / "sdc-vms.yaml", SITE / "answers.yaml")
-    text = (SITE / "answers.yaml").read_text().replace("/opt/digit/DIGIT-DevOps/deploy-as-code/charts", "charts")
-    (SITE / "answers.yaml").write_text(text)
-    (SITE / "charts").mkdir(exist_ok=True)
-    yield SITE
-    shutil.rmtree(SITE, ignore_errors=True)
+def site(tmp_path_factory):
+    """A folder of this run's own (parallel runs never share it), made the current directory: the pages show
+    paths relative to it, so they read the same on every run."""
+    site = make_site(tmp_path_factory.mktemp("wizard-site"))
+    shutil.copy(ROOT / "assets" / "examples" / "sdc-vms.yaml", site / "answers.yaml")
+    text = (site / "answers.yaml").read_text().replace("/opt/digit/DIGIT-DevOps/deploy-as-code/charts", "charts")
+    (site / "answers.yaml").write_text(text)
+    (site / "charts").mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(site)
+        yield site
 
 
 def scripted_run(emit) -> None:

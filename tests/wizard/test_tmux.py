@@ -11,7 +11,7 @@ import pytest
 
 from installer.answers import load_answers
 from screens.questions import section_question
-from tests.wizard.helpers import CHARTS, ROOT
+from tests.wizard.helpers import CHARTS, ROOT, openssh_private_key
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
@@ -57,7 +57,7 @@ class Terminal:
 
 def test_install_sh_wizard_to_a_saved_answers_file(tmp_path):
     (tmp_path / "keys").mkdir()
-    (tmp_path / "keys" / "id").write_text("not a real key\n")
+    (tmp_path / "keys" / "id").write_text(openssh_private_key())
     term = Terminal(tmp_path, {"TERM": "xterm-256color", "XDG_STATE_HOME": tmp_path / "state"})
     try:
         term.wait("How do you want to begin?")
@@ -156,3 +156,38 @@ def test_a_burst_of_keys_lands_in_the_right_fields(tmp_path):
         assert "burst-demo" in shown and "cp1          10.0.0.1" in shown, shown
     finally:
         term.close()
+
+
+def test_a_deploy_key_pasted_into_the_terminal_is_saved_whole(tmp_path):
+    """tmux's paste-buffer delivers the key as a bracketed paste, as a terminal does when an operator pastes."""
+    shutil.copy(ROOT / "assets" / "examples" / "existing-cluster.yaml", tmp_path / "answers.yaml")
+    key = openssh_private_key()
+    (tmp_path / "pasted").write_text(key)
+    term = Terminal.__new__(Terminal)
+    term.socket = f"wizard-{uuid.uuid4().hex[:8]}"
+    command = (f"cd {tmp_path} && env TERM=xterm-256color XDG_STATE_HOME={tmp_path / 'state'} {ROOT / 'install.sh'} "
+               "--answers answers.yaml --interactive --sections credentials; echo EXIT=$?; sleep 60")
+    term.tmux("new-session", "-d", "-s", "wizard", "-x", "80", "-y", "24", command)
+    try:
+        term.wait("Step 1 of 2")
+        term.keys("BTab", "BTab", "BTab", "BTab", "BTab")   # from the first field back round to the deploy key's kind
+        term.keys("Enter")
+        term.wait("type it now")
+        term.keys("Down", "Down", "Enter")
+        term.wait("type it now (0600 file)     ▼")
+        term.keys("Tab")
+        term.tmux("load-buffer", str(tmp_path / "pasted"))
+        term.tmux("paste-buffer", "-p", "-t", "wizard")
+        shown = term.wait("7 lines")
+        assert key.splitlines()[2] not in shown and "✗" not in shown, shown
+        term.keys("C-n")
+        term.wait("Step 2 of 2")
+        term.keys("C-n")
+        term.wait("Saved")
+        term.keys("C-q")
+        term.wait("EXIT=0")
+    finally:
+        term.close()
+    answers = load_answers(tmp_path / "answers.yaml")
+    assert answers.config_repos.ssh_key.path(tmp_path).read_text() == key
+    assert key.splitlines()[2] not in (tmp_path / "answers.yaml").read_text()

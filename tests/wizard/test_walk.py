@@ -9,11 +9,11 @@ import pytest
 from installer.answers import load_answers
 from screens.app import make_app
 from screens.state import Catalog, WizardState
-from tests.wizard.helpers import CHARTS, FQDN, Driver, make_site
+from tests.wizard.helpers import CHARTS, FQDN, Driver, make_site, pem_private_key
 
 pytestmark = pytest.mark.timeout(120)
 
-TYPED_TLS_KEY = "-----BEGIN PRIVATE KEY-----typed-in-the-wizard"
+TYPED_TLS_KEY = pem_private_key()
 
 
 def new_app(path, **options):
@@ -46,7 +46,7 @@ async def fill_common(d: Driver, kind: str, tmp) -> None:
     await d.type("domain", ("tls", "provided", "cert"), "certs/tls.crt")
     await d.wait_for(lambda: d.errors("domain", ("tls", "provided", "cert")) == "", "certificate accepted")
     await d.secret("domain", ("tls", "provided", "key"), "type", TYPED_TLS_KEY)
-    assert TYPED_TLS_KEY[-12:] not in d.app.export_screenshot()
+    assert TYPED_TLS_KEY.splitlines()[1] not in d.app.export_screenshot()
     await d.next()
 
     assert d.screen.PAGE == "database"
@@ -136,7 +136,7 @@ async def test_sdc_vms_walk(tmp_path, monkeypatch):
         await d.next()
         await fill_common(d, "sdc-vms", tmp_path)
         await walk_back_and_forth(d)
-        assert TYPED_TLS_KEY[-12:] not in app.export_screenshot()
+        assert TYPED_TLS_KEY.splitlines()[1] not in app.export_screenshot()
         assert TYPED_TLS_KEY not in app.screen.yaml_text and "answers.secrets/domain.tls.key" in app.screen.yaml_text
         await save_on_review(d, tmp_path)
 
@@ -172,13 +172,13 @@ async def test_existing_cluster_walk_and_draft(tmp_path, monkeypatch):
         await d.type("name", (), "demo-cluster")
         await d.choose("target", (), "existing-cluster")
         await d.next()
-        assert d.screen.PAGE == "target" and "target.kubeconfig: required key is missing" in d.status()
+        assert d.screen.PAGE == "target" and "target.kubeconfig: required (not filled in yet)" in d.status()
         await d.type("target", ("existing-cluster", "kubeconfig"), "kubeconfig")
         await d.set("target", ("existing-cluster", "context"), "digit-admin")
         await d.node(0, name="n1", host="192.168.56.11", role="worker")
         await d.next()
         assert d.screen.PAGE == "target" and "ssh access is needed" in d.status()
-        from screens.form import GroupBox
+        from screens.widgets.group_box import GroupBox
 
         ssh_box = next(b for b in d.screen.query(GroupBox) if b.question.loc == ("existing-cluster", "ssh"))
         ssh_box.query_one("#use").value = True
@@ -236,9 +236,9 @@ async def test_domain_checks_certificate_and_key_files(tmp_path):
         await d.set("domain", ("fqdn",), FQDN)
         await d.choose("domain", ("tls",), "provided")
         await d.set("domain", ("tls", "provided", "cert"), "certs/missing.crt")
-        await d.secret("domain", ("tls", "provided", "key"), "file", "keys/id_ed25519")
+        await d.secret("domain", ("tls", "provided", "key"), "file", "certs/other.crt")
         await d.wait_for(lambda: "does not exist" in d.errors("domain", ("tls", "provided", "cert")), "the missing certificate")
-        await d.wait_for(lambda: "not a PEM private key" in d.errors("domain", ("tls", "provided", "key")), "the bad key")
+        await d.wait_for(lambda: "a certificate, not a private key" in d.errors("domain", ("tls", "provided", "key")), "the bad key")
         await d.set("domain", ("tls", "provided", "cert"), "certs/tls.crt")
         await d.secret("domain", ("tls", "provided", "key"), "file", "certs/tls.key")
         await d.wait_for(lambda: not d.errors("domain", ("tls", "provided", "key")) and not d.errors("domain", ("tls", "provided", "cert")), "both accepted")

@@ -1,0 +1,75 @@
+"""A discriminated union in a form: a choice of kind, then only the fields that kind needs."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, Select, Static
+
+from screens.questions import Question
+from screens.widgets.common import ValueChanged, widget_id
+from screens.widgets.group_box import Build, GroupBox
+
+
+class UnionBox(Vertical):
+    """A discriminated union: a choice of kind, then only the fields that kind needs."""
+
+    DEFAULT_CSS = """
+    UnionBox { height: auto; }
+    UnionBox > .union-title { text-style: bold; }
+    UnionBox > .union-help { color: $text-muted; }
+    UnionBox > GroupBox { display: none; border-left: none; padding: 0; }
+    UnionBox > GroupBox.-chosen { display: block; }
+    """
+
+    def __init__(self, question: Question, initial: Any, build: Build, section: str) -> None:
+        super().__init__(id=widget_id((section, *question.loc), "u"), classes="union-box")
+        self.question = question
+        self.initial = initial if isinstance(initial, dict) else {}
+        self.build = build
+        self.section = section
+        tag = self.initial.get(question.discriminator)
+        self.chosen = tag if tag in question.variants else question.default
+        self.boxes: dict[str, GroupBox] = {}
+
+    def compose(self) -> ComposeResult:
+        q = self.question
+        yield Label(q.title, classes="union-title", markup=False)
+        if q.help:
+            yield Static(q.help, classes="union-help", markup=False)
+        options = [(Text(self._label(tag, variant)), tag) for tag, variant in q.variants.items()]
+        yield Select(options, value=self.chosen, allow_blank=False, id=widget_id((self.section, *q.loc), "kind"), compact=True)
+        yield self._variant_box(self.chosen)
+
+    def _variant_box(self, tag: str) -> GroupBox:
+        """Variants are built when first chosen; once built they stay, hidden, so their values survive."""
+        variant = self.question.variants[tag]
+        initial = self.initial if tag == self.initial.get(self.question.discriminator, self.question.default) else {}
+        box = GroupBox(variant, initial, self.build, self.section, show_title=False)
+        box.add_class("-chosen")
+        self.boxes[tag] = box
+        return box
+
+    @staticmethod
+    def _label(tag: str, variant: Question) -> str:
+        doc = variant.help.split(";")[0].rstrip(".")
+        return f"{tag}: {doc}" if doc else tag
+
+    async def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id != widget_id((self.section, *self.question.loc), "kind") or event.value is Select.NULL:
+            return
+        if str(event.value) == self.chosen:
+            return
+        self.chosen = str(event.value)
+        if self.chosen not in self.boxes:
+            await self.mount(self._variant_box(self.chosen))
+        for tag, box in self.boxes.items():
+            box.set_class(tag == self.chosen, "-chosen")
+        self.post_message(ValueChanged())
+
+    def value(self) -> Any:
+        box = self.boxes.get(self.chosen)
+        data = box.value() if box is not None else {}
+        return {self.question.discriminator: self.chosen, **(data if isinstance(data, dict) else {})}
