@@ -99,6 +99,7 @@ class WizardApp(App[int]):
         self.saved_draft: dict | None = None
         # printed on the terminal once the wizard has closed, so the outcome outlives the screen
         self.final_report: str | None = None
+        self.cancel_run: Callable[[], None] | None = None  # set while an install runs (the progress page says so)
         self.draft_path: Path | None = None
 
     # -- pages
@@ -173,9 +174,8 @@ class WizardApp(App[int]):
             self.call_from_thread(self.exit, 0)
 
     def action_request_quit(self) -> None:
-        running = getattr(self.screen, "engine", None) is not None and getattr(self.screen, "finished", True) is None
-        if running:
-            self.screen.action_cancel_run()  # type: ignore[attr-defined]
+        if self.cancel_run is not None:
+            self.cancel_run()
             self.notify("the install is being cancelled; quit again once it has stopped", severity="warning")
             return
         self.store_current()
@@ -191,6 +191,9 @@ class WizardApp(App[int]):
                 self.exit(self.exit_code or 0)
 
         self.push_screen(QuitScreen(), chosen)
+
+    def on_progress_screen_running(self, message: Any) -> None:
+        self.cancel_run = message.cancel
 
     async def action_quit(self) -> None:
         self.action_request_quit()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -70,7 +70,7 @@ class WizardScreen(Screen):
         Binding("ctrl+s", "app.save_draft", "Save draft"),
         Binding("ctrl+q", "app.request_quit", "Quit"),
     ]
-    AUTO_FOCUS = "#body Input, #body Select, #body RadioSet, #body SelectionList, #body DataTable, #body Switch, .page-nav Button"
+    AUTO_FOCUS = "#body Input, #body Select, #body RadioSet, #body SelectionList, #body DataTable, #body Switch, #body SecretPaste, .page-nav Button"
     PAGE = ""
     TITLE_TEXT = ""
     INTRO = ""
@@ -90,6 +90,35 @@ class WizardScreen(Screen):
         with Horizontal(classes="page-nav"):
             yield from self.compose_buttons()
         yield Footer()
+
+    @on(events.ScreenResume)
+    def _arrive(self) -> None:
+        """Arriving on a page, by Next or by Back, always starts at its top with its first field focused."""
+        self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        for body in self.query("#body"):
+            body.scroll_home(animate=False)
+        for widget in self.query(self.AUTO_FOCUS):
+            if widget.focusable:
+                widget.focus(scroll_visible=False)
+                break
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Keep a focused field's title in view: scrolling to the input alone left labels above the top."""
+        node: Any = event.widget.parent
+        title = None
+        if isinstance(node, FieldRow) and not node.compact:
+            title = node.query_children(".field-title").first() if node.query_children(".field-title") else None
+        elif isinstance(node, Horizontal) and isinstance(node.parent, FieldRow) and not node.parent.compact:
+            title = node.parent.query_children(".field-title").first() if node.parent.query_children(".field-title") else None
+        elif isinstance(node, UnionBox):
+            title = node.query_children(".union-title").first()
+        elif isinstance(node, Horizontal) and isinstance(node.parent, GroupBox) and node.parent.query_children(".group-title"):
+            title = node.parent.query_children(".group-title").first()
+        if title is not None:
+            widget = event.widget
+            self.call_after_refresh(lambda: (title.scroll_visible(animate=False), widget.scroll_visible(animate=False)))
 
     def compose_buttons(self) -> ComposeResult:
         if self.wizard.can_go_back(self.PAGE):
@@ -137,9 +166,10 @@ class WizardScreen(Screen):
             return
         question: Question = node.question
         section = getattr(node, "section", None) or getattr(getattr(node, "form", None), "section", "")
-        from screens.questions import key_path
+        from screens.questions import explain, key_path
 
-        self.app.push_screen(HelpScreen(question.title, key_path((section, *question.loc)), question.help))
+        key = key_path((section, *question.loc))
+        self.app.push_screen(HelpScreen(question.title, key, explain(question, key)))
 
     def page_help(self) -> str:
         return self.INTRO

@@ -42,6 +42,16 @@ def _shown(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
+def wrap(text: str, indent: str = "  ") -> str:
+    """Help text wrapped at word boundaries to the terminal's width (a terminal wraps mid-word)."""
+    import shutil
+    import textwrap
+
+    width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + " ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
 class Cancelled(Exception):
     """The operator pressed Ctrl+C at a question."""
 
@@ -89,6 +99,7 @@ class LineWizard:
         self.q = questionary
         self.state = state
         self.out = output or sys.stdout
+        self.partial: tuple[str, Any] | None = None  # the section being asked and its answers so far
 
     # -- prompting
 
@@ -124,6 +135,7 @@ class LineWizard:
     def ask_section(self, section: str, current: Any) -> Any:
         question = top_level_question("name") if section == "name" else section_question(section)
         data = copy.deepcopy(current) if current is not None else ({} if section != "name" and not question.optional else None)
+        self.partial = (section, data)
         while True:
             if section == "name":
                 data = self.ask_leaf(section, question, data, data)
@@ -146,7 +158,8 @@ class LineWizard:
     def ask_union(self, section: str, question: Question, root: dict) -> dict:
         """Ask which kind, then that kind's fields; returns the (possibly new) section root."""
         current = (get_in(root, question.loc) if question.loc else root) or {}
-        choices = [self.q.Choice(f"{tag}: {(v.help or tag).split(';')[0].split('. ')[0]}", value=tag) for tag, v in question.variants.items()]
+        choices = [self.q.Choice(f"{tag}: {(v.help or tag).split(';')[0].split('. ')[0]}" + (f" ({v.note})" if v.note else ""), value=tag)
+                   for tag, v in question.variants.items()]
         default_tag = current.get(question.discriminator) if current.get(question.discriminator) in question.variants else question.default
         self._help(question)
         tag = self._ask(self.q.select(question.title, choices=choices, default=next(c for c in choices if c.value == default_tag)))
@@ -156,6 +169,8 @@ class LineWizard:
                 _set_in(root, _data_path(question.loc), current)
             else:
                 root = current
+                if self.partial is not None:
+                    self.partial = (self.partial[0], root)
         return self.ask_group(section, question.variants[tag], root, current)
 
     def ask_group(self, section: str, question: Question, root: Any, current: Any) -> Any:
@@ -163,7 +178,9 @@ class LineWizard:
         own = get_in(root, question.loc) if question.loc else root
         if question.optional:
             self._help(question)
-            use = self._ask(self.q.confirm(f"Use {question.title.lower()}?", default=own is not None))
+            # machines listed need a way in: offer SSH access by default then
+            needed = question.name == "ssh" and bool((root or {}).get("nodes") if isinstance(root, dict) else False)
+            use = self._ask(self.q.confirm(f"Use {question.title.lower()}?", default=own is not None or needed))
             if not use:
                 if question.loc:
                     _del_in(root, _data_path(question.loc))
@@ -239,7 +256,7 @@ class LineWizard:
 
     def _help(self, question: Question) -> None:
         if question.help:
-            self.say(f"  ({question.help})")
+            self.say(wrap(f"({question.help})"))
 
     def ask_leaf(self, section: str, question: Question, root: Any, current: Any) -> Any:
         q = question
@@ -270,8 +287,14 @@ class LineWizard:
         text = ", ".join(shown) if isinstance(shown, list) else ("" if shown is None else str(shown))
         if isinstance(shown, dict) and "file" in shown:
             text = str(shown["file"])
-        answer = self._ask(self.q.text(title, default=text, validate=self._check(section, root, q.loc)))
-        answer = answer.strip()
+        check = self._check(section, root, q.loc)
+        while True:
+            # checked after Enter, so a refused value is not left in the prompt to be erased by hand
+            answer = self._ask(self.q.text(title, default=text)).strip()
+            verdict = check(answer)
+            if verdict is True:
+                break
+            self.say(f"  ✗ {answer}: {verdict}" if answer else f"  ✗ {verdict}")
         if answer == "":
             return None
         if q.kind == "strlist":
@@ -374,6 +397,14 @@ class LineWizard:
                 pinned[host] = result.fingerprint
         return pinned or None
 
+    def keep_partial(self) -> None:
+        """What was answered of the section being asked when Ctrl+C came goes into the draft too."""
+        if self.partial is None:
+            return
+        section, data = self.partial
+        if data not in (None, {}, ""):
+            self.state.put(section, copy.deepcopy(data))
+
     # -- the run
 
     def run(self, pages: list[str]) -> int:
@@ -389,6 +420,7 @@ class LineWizard:
                     self.say(f"== {PAGE_TITLES[page]} ==")
                     for section in PAGES[page]:
                         value = self.ask_section(section, state.section(section))
+                        self.partial = None
                         if value == {} and not Answers.model_fields[section].is_required():
                             value = None
                         state.put(section, value)
@@ -412,6 +444,7 @@ class LineWizard:
             _answers, path = state.save()
         except Cancelled:
             self.say("")
+            self.keep_partial()
             try:
                 keep = self.q.confirm("Save a draft of the answers so far?", default=True).unsafe_ask()
             except KeyboardInterrupt:

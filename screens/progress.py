@@ -92,6 +92,13 @@ class ProgressScreen(WizardScreen):
     TITLE_TEXT = "Installing"
     BINDINGS = [Binding("escape", "close_log", "Close log", show=False), Binding("ctrl+c", "cancel_run", "Cancel install")]
 
+    class Running(Message):
+        """An install runs (with the way to cancel it) or has ended (cancel is None); the app asks before quitting."""
+
+        def __init__(self, cancel: Any) -> None:
+            super().__init__()
+            self.cancel = cancel
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, RowState] = {}
@@ -126,7 +133,7 @@ class ProgressScreen(WizardScreen):
     def _step_titles(self) -> dict[str, str]:
         """What each step will do, so rows that wait show it, not only an id."""
         try:
-            from installer.pipeline import build_steps
+            from installer.app.pipeline import build_steps
 
             answers = self.wizard.state.validate()
             return {step.id: step.title for step in (self.wizard.build_steps or build_steps)(answers)}
@@ -165,6 +172,7 @@ class ProgressScreen(WizardScreen):
 
         def keep(engine: Any) -> None:
             self.engine = engine
+            self.post_message(self.Running(self.action_cancel_run))
 
         outcome = start_install(answers, state_dir_for(answers.name, state.state_dir), sinks=[self.sink],
                                 resume=state.resume, answers_path=self.wizard.saved_path or state.answers_path,
@@ -176,12 +184,16 @@ class ProgressScreen(WizardScreen):
     def _refused(self, reason: str, exit_code: int) -> None:
         """The run never started (another run holds the lock, the journal is unreadable): say why, stay usable."""
         self.wizard.exit_code = exit_code
-        self.query_one("#cancel-run", Button).disabled = True
+        cancel = self.query_one("#cancel-run", Button)
+        cancel.disabled, cancel.display = True, False
         close = self.query_one("#close", Button)
         close.disabled = False
         close.focus()
-        self.query_one("#summary", Static).update(f"✗ {reason}\n  Nothing was changed. Close, or wait for "
-                                                  "the other run to finish and start again.")
+        text = f"✗ {reason}\n  Nothing was changed. Close, or wait for the other run to finish and start again."
+        self.query_one("#summary", Static).update(text)
+        self.query_one("#summary-box").display = True
+        self.query_one(".page-header", Label).update(" DIGIT installer  ·  Install not started")
+        self.wizard.final_report = text
         self.set_status(reason)
 
     def action_cancel_run(self) -> None:
@@ -284,6 +296,7 @@ class ProgressScreen(WizardScreen):
                 self.widgets[key].refresh_row(now)
 
     def _finish(self, event: ev.RunFinished) -> None:
+        self.post_message(self.Running(None))
         self.wizard.exit_code = event.exit_code
         now = self.wizard.clock()
         for key, row in self.rows.items():

@@ -7,6 +7,7 @@ from textual.widgets import DataTable, Static
 from installer.answers.rules import OVERRIDE_FIGURES
 from screens.base import SectionScreen
 from screens.questions import FieldError
+from screens.widgets.readonly_table import ReadOnlyTable
 
 
 class SizingScreen(SectionScreen):
@@ -24,8 +25,8 @@ class SizingScreen(SectionScreen):
     async def on_mount(self) -> None:
         super().on_mount()
         form = self.forms["sizing"]
-        await form.mount(Static("", id="profile-description", markup=False), DataTable(id="profile-nodes", cursor_type="none", zebra_stripes=True),
-                         DataTable(id="profile-volumes", cursor_type="none", zebra_stripes=True),
+        await form.mount(Static("", id="profile-description", markup=False), ReadOnlyTable(id="profile-nodes", cursor_type="none", zebra_stripes=True),
+                         ReadOnlyTable(id="profile-volumes", cursor_type="none", zebra_stripes=True),
                          after=form.field_row(("profile",)))
         self.query_one("#profile-nodes", DataTable).add_columns("role", "count", "vCPU", "RAM GB", "disk GB")
         self.query_one("#profile-volumes", DataTable).add_columns("volume", "count", "size GB")
@@ -47,6 +48,7 @@ class SizingScreen(SectionScreen):
         volumes = self.query_one("#profile-volumes", DataTable)
         nodes.clear()
         volumes.clear()
+        self._show_profile_figures(profile)
         if profile is None:
             self.query_one("#profile-description", Static).update("Choose a profile to see what it needs.")
             return
@@ -56,6 +58,17 @@ class SizingScreen(SectionScreen):
             nodes.add_row(role, str(spec.count), str(spec.vcpu), str(spec.memory_gb), str(spec.disk_gb))
         for volume, spec in profile.volumes.items():
             volumes.add_row(volume, str(spec.count), str(spec.size_gb))
+
+    def _show_profile_figures(self, profile) -> None:
+        """An override left empty keeps the profile's figure: show that figure in the empty field."""
+        from textual.widgets import Input
+
+        form = self.forms["sizing"]
+        for key, (read, what) in OVERRIDE_FIGURES.items():
+            row = form.field_row(("overrides", key))
+            figure = read(profile) if profile is not None else None
+            if row is not None:
+                row.query_one("#value", Input).placeholder = f"{figure} from profile {profile.name}" if figure is not None else ""
 
     def _validate(self, data) -> list[FieldError]:
         """The section model, then the profile's minimums and target kinds (as the loader's rules do)."""

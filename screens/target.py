@@ -10,6 +10,7 @@ from textual.widgets import Button, DataTable, Static
 from screens.base import SectionScreen
 from screens.widgets.items_editor import ItemsEditor
 from screens.widgets.union_box import UnionBox
+from screens.widgets.readonly_table import ReadOnlyTable
 from screens.hostkeys import HostKeyResult, fetch_fingerprint
 
 
@@ -33,7 +34,7 @@ class TargetScreen(SectionScreen):
             with Horizontal(classes="hostkeys-actions"):
                 yield Button("Test connection", id="test-connection")
                 yield Button("Pin these host keys", id="pin-keys", disabled=True)
-            yield DataTable(id="hostkeys", cursor_type="row", show_cursor=False)
+            yield ReadOnlyTable(id="hostkeys", cursor_type="none", show_cursor=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -90,7 +91,10 @@ class TargetScreen(SectionScreen):
             table.add_row(Text(result.host), str(result.port), Text(result.fingerprint or f"✗ {result.error}"))
         good = [r for r in results if r.fingerprint]
         self.query_one("#test-connection", Button).disabled = False
-        self.query_one("#pin-keys", Button).disabled = not good
+        pin = self.query_one("#pin-keys", Button)
+        pin.disabled = not good
+        # the results sit below the form: bring them into view, with the next thing to do focused
+        self.call_after_refresh(lambda: (table.scroll_visible(animate=False), (pin if good else self.query_one("#test-connection", Button)).focus(scroll_visible=False)))
         failed = len(results) - len(good)
         self.set_status(f"{len(good)} host key(s) read" + (f", {failed} node(s) not reachable" if failed else "")
                         + (". Compare the fingerprints, then pin them." if good else "."))

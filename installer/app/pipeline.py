@@ -160,6 +160,11 @@ PIPELINES: dict[str, Callable[[Answers], list[Step]]] = {
 }
 
 
+def kinds_not_built() -> frozenset[str]:
+    """Target kinds whose pipeline stops at provisioning because it is not built yet (the wizard marks them)."""
+    return frozenset(kind for kind, pipeline in PIPELINES.items() if pipeline is cloud_pipeline)
+
+
 def build_steps(answers: Answers) -> list[Step]:
     """The ordered steps for this answers file's target kind and options."""
     return PIPELINES[answers.target.kind](answers)

@@ -55,7 +55,8 @@ class UnionBox(Vertical):
     @staticmethod
     def _label(tag: str, variant: Question) -> str:
         doc = variant.help.split(";")[0].rstrip(".")
-        return f"{tag}: {doc}" if doc else tag
+        label = f"{tag}: {doc}" if doc else tag
+        return f"{label} ({variant.note})" if variant.note else label
 
     async def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id != widget_id((self.section, *self.question.loc), "kind") or event.value is Select.NULL:

@@ -60,6 +60,7 @@ def test_line_mode_writes_a_valid_answers_file(tmp_path):
     answer(child, "known_hosts file")
     answer(child, "Connect timeout")
     answer(child, "Load balancer address")
+    confirm(child, "Change Kubernetes", "n")
     answer(child, "Sizing profile", DOWN, DOWN, DOWN)          # dev, prod, quickstart, sdc-dev
     confirm(child, "Change Overrides", "n")
     confirm(child, "Allow undersized", "n")
@@ -86,6 +87,7 @@ def test_line_mode_writes_a_valid_answers_file(tmp_path):
     answer(child, "known_hosts")
     answer(child, "DIGIT version")
     answer(child, "Chart source directory", str(CHARTS))
+    answer(child, "Air-gap bundle")
     answer(child, "Modules to deploy")
     confirm(child, "Change Monitoring", "n")
     confirm(child, "Change CI", "n")
@@ -110,6 +112,36 @@ def test_line_mode_writes_a_valid_answers_file(tmp_path):
     key_file = saved.config_repos.ssh_key.path(site)
     assert key_file.read_text() == TYPED and stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_line_mode_checks_after_enter_offers_ssh_for_listed_machines_and_keeps_a_half_answered_page(tmp_path):
+    site = make_site(tmp_path)
+    child = spawn(site)
+    answer(child, "Installation name", "Bad Name")
+    child.expect("lower-case letters")
+    answer(child, "Installation name", "half-page")            # asked afresh: nothing to erase first
+    answer(child, "Target", DOWN)                              # existing-cluster
+    answer(child, "kubeconfig file", "kubeconfig")
+    answer(child, "Context")
+    answer(child, "StorageClass")
+    confirm(child, "Add a node", "y")
+    answer(child, "Node name", "n1")
+    answer(child, "Host or IP address", "10.10.0.31")
+    answer(child, "Role")
+    answer(child, "SSH port")
+    answer(child, "SSH user")
+    confirm(child, "Add another node", "n")
+    child.expect(r"Use ssh access\? (\x1b\[[0-9;]*m)*\(Y/n\)")  # machines listed: SSH access is offered
+    child.sendcontrol("c")
+    confirm(child, "Save a draft", "y")
+    child.expect("draft saved to")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    text = (site / "answers.yaml").read_text()
+    assert "half-page" in text and "existing-cluster" in text and "10.10.0.31" in text, text
+    transcript = (site / "transcript.txt").read_text()
+    assert all(len(line) <= 80 for line in transcript.replace("\r", "\n").split("\n") if line.startswith("  (")), "help wraps"
 
 
 def test_line_mode_ctrl_c_keeps_a_draft(tmp_path):
