@@ -1,0 +1,66 @@
+"""The smaller things a new operator trips over at 80x24, each checked on the page."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from screens.app import make_app
+from screens.state import Catalog, WizardState
+from tests.wizard.helpers import ROOT, Driver, make_site
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def app_on(tmp_path, pages, example="sdc-vms"):
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    shutil.copy(ROOT / "assets" / "examples" / f"{example}.yaml", path)
+    state = WizardState(path, catalog=Catalog.load(site))
+    state.load(path)
+    app = make_app(state, pages=pages)
+    app.animation_level = "none"
+    return app
+
+
+def in_view(screen, widget) -> bool:
+    body = screen.query_one("#body")
+    return body.region.contains_region(widget.region)
+
+
+@pytest.mark.asyncio
+async def test_sizing_tab_passes_the_tables_keeps_titles_in_view_and_says_what_a_number_needs(tmp_path):
+    app = app_on(tmp_path, ["sizing"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await pilot.pause(0.3)
+        row = d.row("sizing", ("profile",))
+        assert app.focused is row.query_one("#value") and in_view(app.screen, row.query_one(".field-title"))
+        for _ in range(12):
+            await pilot.press("tab")
+            await pilot.pause()
+            assert not isinstance(app.focused, DataTable), "Tab stopped on a table that takes no input"
+        workers = d.row("sizing", ("overrides", "workers")).query_one("#value", Input)
+        assert "4 from profile sdc-dev" in workers.placeholder
+        await d.type("sizing", ("overrides", "workers"), "4x")
+        assert workers.value == "4x", "letters typed into a number field are kept, not dropped"
+        assert "integer" in d.errors("sizing", ("overrides", "workers"))
+
+
+@pytest.mark.asyncio
+async def test_back_lands_on_the_first_field_and_notices_leave_the_buttons_free(tmp_path):
+    app = app_on(tmp_path, ["target", "sizing"])
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        d = Driver(app, pilot)
+        await d.next()
+        assert app.screen.PAGE == "sizing"
+        await d.back()
+        await pilot.pause(0.3)
+        assert app.screen.PAGE == "target"
+        assert app.focused is d.row("name", ()).query_one("#value")
+        assert app.screen.query_one("#body").scroll_y == 0
+        app.notify("draft saved to somewhere/answers.yaml", title="Saved")
+        await pilot.pause(0.3)
+        toasts = [t for t in app.screen.query("Toast")]
+        assert toasts and not any(t.region.overlaps(app.screen.query_one("#next").region) for t in toasts)
