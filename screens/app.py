@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from screens.base import BACK, LOADED, NEXT, RESUMED
 from screens.state import PAGES, WizardState, state_from_args
 
 FORM_PAGES = tuple(PAGES)
@@ -116,11 +117,37 @@ class WizardApp(App[int]):
                 self.uninstall_screen(name)
 
     def on_mount(self) -> None:
-        self.push_screen(self.page(self.current))
+        self.drive(self.current)
 
     def show(self, name: str) -> None:
-        self.current = name
-        self.switch_screen(self.page(name))
+        """Go to a page directly (the flow continues from there)."""
+        self.drive(name)
+
+    @work(exclusive=True, group="flow")
+    async def drive(self, page: str | None) -> None:
+        """The wizard: each page is awaited until it returns where to go (Next, Back, or a page by name)."""
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        while page is not None:
+            self.current = page
+            result = await self.push_screen_wait(self.page(page))
+            page = self.route(page, result)
+
+    def route(self, page: str, result: str | None) -> str | None:
+        """Where a page's result leads. Loading a file rebuilds the pages so they show its values."""
+        if result in (LOADED, RESUMED):
+            self.reset_pages()
+            return "review" if result == RESUMED else self.neighbour(page, +1)
+        if result == NEXT:
+            return self.neighbour(page, +1)
+        if result == BACK:
+            return self.neighbour(page, -1)
+        return result if result in ALL_PAGES else page
+
+    def neighbour(self, page: str, step: int) -> str:
+        if page in self.flow and 0 <= self.flow.index(page) + step < len(self.flow):
+            return self.flow[self.flow.index(page) + step]
+        return page
 
     def position(self, page: str) -> str:
         steps = [p for p in self.flow if p != "welcome"]
@@ -130,17 +157,6 @@ class WizardApp(App[int]):
 
     def can_go_back(self, page: str) -> bool:
         return page in self.flow and self.flow.index(page) > 0
-
-    def go_next(self, page: str) -> None:
-        if page in self.flow and self.flow.index(page) + 1 < len(self.flow):
-            self.show(self.flow[self.flow.index(page) + 1])
-
-    def go_back(self, page: str) -> None:
-        if page in self.flow and self.flow.index(page) > 0:
-            self.show(self.flow[self.flow.index(page) - 1])
-
-    def start_install(self) -> None:
-        self.show("preflight")
 
     # -- saving and quitting
 

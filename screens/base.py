@@ -50,8 +50,13 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss()
 
 
-class WizardScreen(Screen):
-    """A page of the wizard with a step header and Back/Next."""
+# what a page returns when it is done: go on, go back, or (a page's name) go there
+NEXT, BACK = "next", "back"
+LOADED, RESUMED = "loaded", "resumed"  # the welcome page loaded a file (to edit it, or to resume its install)
+
+
+class WizardScreen(Screen[str]):
+    """A page of the wizard with a step header and Back/Next; it returns (dismisses with) where to go next."""
 
     DEFAULT_CSS = """
     WizardScreen { layout: vertical; }
@@ -93,16 +98,21 @@ class WizardScreen(Screen):
 
     @on(events.ScreenResume)
     def _arrive(self) -> None:
-        """Arriving on a page, by Next or by Back, always starts at its top with its first field focused."""
-        self.call_after_refresh(self._focus_first)
+        """Arriving on a page, by Next or by Back, always starts at its top with its first field focused.
 
-    def _focus_first(self) -> None:
-        for body in self.query("#body"):
-            body.scroll_home(animate=False)
-        for widget in self.query(self.AUTO_FOCUS):
-            if widget.focusable:
-                widget.focus(scroll_visible=False)
-                break
+        The focus moves at once, so keys typed right after the page appears (a burst over SSH) land in that
+        field; the scroll waits for the layout."""
+        first = next((w for w in self.query(self.AUTO_FOCUS) if w.focusable), None)
+        if first is None:
+            return
+        first.focus(scroll_visible=False)
+
+        def to_top() -> None:
+            if self.focused is first:
+                for body in self.query("#body"):
+                    body.scroll_home(animate=False)
+
+        self.call_after_refresh(to_top)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Keep a focused field's title in view: scrolling to the input alone left labels above the top."""
@@ -116,9 +126,11 @@ class WizardScreen(Screen):
             title = node.query_children(".union-title").first()
         elif isinstance(node, Horizontal) and isinstance(node.parent, GroupBox) and node.parent.query_children(".group-title"):
             title = node.parent.query_children(".group-title").first()
-        if title is not None:
-            widget = event.widget
-            self.call_after_refresh(lambda: (title.scroll_visible(animate=False), widget.scroll_visible(animate=False)))
+        body = self.query("#body")
+        if title is not None and body and not body.first().region.contains_region(title.region):
+            # at once, not after a refresh: a late scroll could move a drop-down the operator has just opened
+            title.scroll_visible(animate=False, immediate=True)
+            event.widget.scroll_visible(animate=False, immediate=True)
 
     def compose_buttons(self) -> ComposeResult:
         if self.wizard.can_go_back(self.PAGE):
@@ -147,11 +159,12 @@ class WizardScreen(Screen):
         self.action_back()
 
     def action_next(self) -> None:
-        self.wizard.go_next(self.PAGE)
+        self.dismiss(NEXT)
 
     def action_back(self) -> None:
-        self.store()
-        self.wizard.go_back(self.PAGE)
+        if self.wizard.can_go_back(self.PAGE):
+            self.store()
+            self.dismiss(BACK)
 
     def store(self) -> None:
         """Copy what this page holds into the draft."""
@@ -243,4 +256,4 @@ class SectionScreen(WizardScreen):
             return
         self.set_status("")
         self.store()
-        self.wizard.go_next(self.PAGE)
+        self.dismiss(NEXT)

@@ -161,7 +161,7 @@ class PreflightScreen(WizardScreen):
 
     def action_next(self) -> None:
         if not self.query_one("#next", Button).disabled:
-            self.wizard.show("progress")
+            self.dismiss("progress")
 
     def action_back(self) -> None:
-        self.wizard.show("review")
+        self.dismiss("review")

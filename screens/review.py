@@ -111,4 +111,4 @@ class ReviewScreen(WizardScreen):
         self.set_status(f"Saved {path}{extra}. Replay it with: ./install.sh --answers {path}")
         self.app.notify(f"saved {path}", title="Saved")
         if start:
-            self.wizard.start_install()
+            self.dismiss("preflight")

@@ -6,9 +6,10 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Input, Label, RadioSet, Static
 
-from screens.base import WizardScreen
+from screens.base import LOADED, NEXT, RESUMED, WizardScreen
+from screens.widgets.choice_button import ChoiceButton
 from screens.paths import shown_path
 
 WHAT_HAPPENS = """\
@@ -35,13 +36,13 @@ class WelcomeScreen(WizardScreen):
         yield Label("How do you want to begin?", classes="welcome-question", markup=False)
         found = len(state.drafts) + len(state.previous)
         with RadioSet(id="start-mode"):
-            yield RadioButton("A fresh install", value=True, id="mode-fresh")
-            yield RadioButton(f"Continue a draft or a previous install ({found} found)", id="mode-resume", disabled=not found)
-            yield RadioButton("Load an answers file to review and edit", id="mode-load")
+            yield ChoiceButton("A fresh install", value=True, id="mode-fresh")
+            yield ChoiceButton(f"Continue a draft or a previous install ({found} found)", id="mode-resume", disabled=not found)
+            yield ChoiceButton("Load an answers file to review and edit", id="mode-load")
         with Vertical(id="resume-box"):
             with RadioSet(id="previous"):
                 for index, entry in enumerate(self.entries()):
-                    yield RadioButton(entry[0], value=index == 0, id=f"previous-{index}")
+                    yield ChoiceButton(entry[0], value=index == 0, id=f"previous-{index}")
         with Vertical(id="load-box"):
             yield Label("Answers file to load", markup=False)
             yield Input(placeholder="path/to/answers.yaml", id="load-path", compact=True)
@@ -82,7 +83,7 @@ class WelcomeScreen(WizardScreen):
         self.query_one("#welcome-error", Static).update("")
         if mode == "fresh":
             self.store()
-            self.wizard.go_next(self.PAGE)
+            self.dismiss(NEXT)
         elif mode == "load":
             path = self.query_one("#load-path", Input).value.strip()
             if not path:
@@ -113,9 +114,5 @@ class WelcomeScreen(WizardScreen):
         self.app.call_from_thread(self._loaded, resume)
 
     def _loaded(self, resume: bool) -> None:
-        self.wizard.reset_pages()
         self.set_status("")
-        if resume:
-            self.wizard.show("review")
-        else:
-            self.wizard.go_next(self.PAGE)
+        self.dismiss(RESUMED if resume else LOADED)

@@ -143,6 +143,11 @@ class Driver:
         await self.pilot.pause()
         await self.pilot.pause()
 
+    async def show(self, page: str) -> None:
+        """Go to a page directly and wait until it is the one on screen."""
+        self.app.show(page)
+        await self.wait_for(lambda: getattr(self.app.screen, "PAGE", "") == page, f"the {page} page")
+
     async def back(self) -> None:
         await self.pilot.press("ctrl+b")
         await self.pilot.pause()
@@ -158,7 +163,7 @@ class Driver:
 
             try:
                 return bool(condition())
-            except NoMatches:
+            except (NoMatches, AttributeError):  # the page asked for is not on screen yet (the flow moves there)
                 return False
 
         while not holds():
@@ -180,3 +185,21 @@ class Driver:
                 widget = row.query_one("#value")
                 widget.value = values[row.question.name]
         await self.pilot.pause()
+
+
+def screen_text(app) -> str:
+    """The screen as lines of text, from the SVG screenshot (characters placed by their x position)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for match in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
+        rows.setdefault(float(match.group(2)), []).append((float(match.group(1)), html.unescape(match.group(3))))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for x, text in sorted(rows[y]):
+            line = line.ljust(int(round(x / 12.2))) + text
+        lines.append(line.replace("\xa0", " ").rstrip())
+    return "\n".join(lines)

@@ -31,7 +31,7 @@ async def test_after_a_failed_run_the_page_and_the_terminal_keep_the_outcome(tmp
     app.animation_level = "none"
     async with app.run_test(size=(80, 24)) as pilot:
         d = Driver(app, pilot)
-        app.show("progress")
+        await d.show("progress")
         await d.wait_for(lambda: app.screen.finished is not None, "the run to end", timeout=30)
         await pilot.pause()
         screen = app.screen

@@ -57,7 +57,7 @@ async def test_preflight_highlights_failures_and_reruns_one_check(tmp_path):
     app.animation_level = "none"
     async with app.run_test(size=(80, 24)) as pilot:
         d = Driver(app, pilot)
-        app.show("preflight")
+        await d.show("preflight")
         await d.wait_for(lambda: app.screen.query_one(DataTable).row_count == 2, "the checks")
         assert "1 check(s) failed" in d.status()
         assert "choose a smaller sizing profile" in str(app.screen.query_one("#remediation").render())
@@ -92,7 +92,7 @@ class SshFirst:
 
 async def _preflight_page(app, pilot):
     d = Driver(app, pilot)
-    app.show("preflight")
+    await d.show("preflight")
     await d.wait_for(lambda: app.screen.query_one(DataTable).row_count >= 2 and "running" not in d.status(), "the checks")
     return d
 
@@ -128,13 +128,13 @@ async def test_coming_back_after_an_answer_changed_runs_every_check_again(tmp_pa
         d = await _preflight_page(app, pilot)
         await pilot.press("ctrl+b")
         await d.wait_for(lambda: app.screen.PAGE == "review", "the review page")
-        app.show("preflight")
+        await d.show("preflight")
         await pilot.pause(0.3)
         assert source.calls == [None], "nothing changed, so nothing runs again"
-        app.show("review")
+        await d.show("review")
         await pilot.pause()
         state.put("sizing", {**state.section("sizing"), "allow_undersized": True})
-        app.show("preflight")
+        await d.show("preflight")
         await d.wait_for(lambda: len(source.calls) == 2 and "failed" in d.status(), "the fresh run")
         assert source.calls == [None, None]
         assert sorted(_rows(app)) == ["node.memory@w1", "node.ssh@cp1"]
@@ -166,7 +166,7 @@ async def test_progress_runs_the_engine_and_shows_rows_logs_and_summary(tmp_path
     app.animation_level = "none"
     async with app.run_test(size=(80, 24)) as pilot:
         d = Driver(app, pilot)
-        app.show("progress")
+        await d.show("progress")
         screen = app.screen
         await d.wait_for(lambda: screen.finished is not None, "the run to finish", timeout=30)
         assert screen.rows["check"].status in ("ok", "succeeded")
@@ -219,7 +219,7 @@ async def test_preflight_page_runs_the_real_checks_on_the_rig(fresh_rig, monkeyp
     app.animation_level = "none"
     async with app.run_test(size=(120, 40)) as pilot:
         d = Driver(app, pilot)
-        app.show("preflight")
+        await d.show("preflight")
         table = lambda: app.screen.query_one(DataTable)  # noqa: E731
         await d.wait_for(lambda: table().row_count > 10, "the real check table", timeout=120)
         keys = [row.value for row in table().rows]

@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Input
 
 from screens.app import make_app
 from screens.state import Catalog, WizardState
-from tests.wizard.helpers import ROOT, Driver, make_site
+from tests.wizard.helpers import ROOT, Driver, make_site, screen_text
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -64,3 +64,13 @@ async def test_back_lands_on_the_first_field_and_notices_leave_the_buttons_free(
         await pilot.pause(0.3)
         toasts = [t for t in app.screen.query("Toast")]
         assert toasts and not any(t.region.overlaps(app.screen.query_one("#next").region) for t in toasts)
+
+
+@pytest.mark.asyncio
+async def test_a_chosen_start_is_marked_by_its_sign_not_only_its_colour(tmp_path):
+    app = make_app(WizardState(make_site(tmp_path) / "answers.yaml", catalog=Catalog.load(tmp_path)))
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "▐●▌ A fresh install" in text and "▐○▌ Load an answers file" in text, text

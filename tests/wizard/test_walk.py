@@ -220,12 +220,12 @@ async def test_help_on_a_field_and_quit_saves_a_draft(tmp_path):
         assert "SSH user" in help_text and "passwordless sudo" in help_text and "target.ssh.user" in help_text
         await pilot.press("escape")
         await pilot.pause()
+        inline = d.row("target", ("sdc-vms", "ssh", "private_key")).question.help
+        assert "{file:" not in inline, "the form's help speaks of fields, not YAML"
         d.row("target", ("sdc-vms", "ssh", "private_key")).query_one("#mode").focus()
         await pilot.press("f1")
         await pilot.pause()
         help_text = " ".join(str(w.render()) for w in app.screen.query("Label, Static"))
-        inline = d.row("target", ("sdc-vms", "ssh", "private_key")).question.help
-        assert "{file:" not in inline, "the form's help speaks of fields, not YAML"
         assert "OpenSSH or PEM" in help_text and "environment variable" in help_text, "F1 explains more than the inline help"
         await pilot.press("escape")
         await pilot.pause()
