@@ -368,7 +368,10 @@ class TerraformCli:
                 lines = _tail(reader, process)
                 for line in lines:
                     if json_lines:
-                        _dispatch(line, report, on_event)
+                        try:
+                            _dispatch(line, report, on_event)
+                        except Exception:  # a face's error must not leave Terraform unsupervised
+                            logging.getLogger(__name__).exception("a Terraform event could not be reported")
                     now = time.monotonic()
                     if interrupted_at is None and (cancelled.is_set() or now - started > timeout):
                         interrupted_at = now
