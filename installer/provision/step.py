@@ -46,7 +46,8 @@ def _ready_timeout() -> float:
 
 @dataclass(frozen=True)
 class ProvisionOutput:
-    """What later steps use: the kubeconfig (0600, registration address), node names, what was done."""
+    """What later steps use: the kubeconfig (0600, registration address; read by plan/provisioned.py's
+    kube_access under the same key), node names, what was done."""
     kubeconfig: str
     registration_address: str
     first_server: str
@@ -58,24 +59,6 @@ class ProvisionOutput:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_outputs(cls, outputs: dict[str, Any]) -> "ProvisionOutput | None":
-        """The provision step's journalled output, typed again; None when no provision step ran."""
-        record = outputs.get("provision")
-        if not record or "registration_address" not in record:
-            return None
-        return cls(**{name: record[name] for name in cls.__dataclass_fields__ if name in record})
-
-
-def kubeconfig_for(ctx: Any) -> tuple[Path | None, str | None]:
-    """The kubeconfig and context later steps use: provisioning's (sdc-vms), else target.kubeconfig."""
-    provisioned = ProvisionOutput.from_outputs(ctx.outputs)
-    if provisioned is not None and provisioned.kubeconfig:
-        return Path(provisioned.kubeconfig), None
-    target = ctx.answers.target
-    kubeconfig = getattr(target, "kubeconfig", None)
-    return (Path(kubeconfig) if kubeconfig else None), getattr(target, "context", None)
 
 
 @dataclass

@@ -59,6 +59,13 @@ def test_artifacts_are_refused_when_missing_unlisted_or_different(tmp_path) -> N
         verify(folder)
 
 
+def test_later_steps_find_the_kubeconfig_under_the_key_provision_records() -> None:
+    from installer.plan.provisioned import KUBECONFIG_OUTPUT
+    from installer.provision.step import ProvisionOutput
+
+    assert KUBECONFIG_OUTPUT in ProvisionOutput.__dataclass_fields__
+
+
 def test_kubeconfig_points_at_the_registration_address() -> None:
     text = ("apiVersion: v1\nclusters:\n- cluster:\n    server: https://127.0.0.1:6443\n    certificate-authority-data: QQ==\n"
             "  name: default\nusers:\n- name: default\n  user:\n    token: abc\n")
