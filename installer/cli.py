@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "plan": ("installer.plan.command", "add_arguments", "run", "show exactly what would be deployed, offline: releases, order, values, manifests"),
     "status": ("installer.app.status", "add_arguments", "run", "show every step of an install with its outcome"),
     "bundle": ("installer.bundle.command", "add_arguments", "run", "air-gap bundle: create (connected), verify, push to the site's mirror"),
+    "uninstall": ("installer.app.uninstall", "add_arguments", "run", "remove what this install deployed (data kept unless --delete-data)"),
     "support-bundle": ("installer.app.support_bundle", "add_arguments", "run", "collect logs and state for a maintainer, without secrets"),
 }
 

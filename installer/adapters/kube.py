@@ -117,6 +117,10 @@ class KubeCluster(Protocol):
         """Apply a JSON merge patch (RFC 7386); returns the object as stored."""
         ...
 
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete the object; True when deleted, False when it did not exist (404)."""
+        ...
+
     def pod_log(self, pod: str, namespace: str, *, container: str = "", previous: bool = False,
                 tail_lines: int | None = None) -> str:
         """What a container wrote (previous=True: its last terminated instance)."""
@@ -259,6 +263,9 @@ class ApiCluster:
         result: dict[str, Any] = self._request("PATCH", resource(kind).path(namespace, name), body=patch,
                                                content_type="application/merge-patch+json")
         return result
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
+        return self._request("DELETE", resource(kind).path(namespace, name), missing_ok=True) is not None
 
     def pod_log(self, pod: str, namespace: str, *, container: str = "", previous: bool = False,
                 tail_lines: int | None = None) -> str:

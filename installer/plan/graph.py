@@ -208,3 +208,19 @@ def release_tree_problem(answers: Any) -> str | None:
         return (f"{len(missing)} chart(s) of release {answers.release.version} missing in {charts_root}: "
                 f"{shown}{exc.hint}")
     return None
+
+
+def profile_waves(profile: Any) -> dict[str, int]:
+    """The wave of every release the profile knows, whatever modules or conditions an install chose.
+
+    Uninstall removes in the reverse of these waves: an install may have had more modules, or other
+    answers, when it deployed than the answers give now, and its charts may be gone.
+    """
+    names = {spec.name for spec in profile.releases}
+    by_module: dict[str, list[str]] = {}
+    for spec in profile.releases:
+        by_module.setdefault(spec.module, []).append(spec.name)
+    waits = {spec.name: {n for n in spec.needs if n in names}
+             | {other for module in _module_closure(profile, spec.module) for other in by_module.get(module, [])}
+             for spec in profile.releases}
+    return _layers(waits)
