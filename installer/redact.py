@@ -9,6 +9,7 @@ anything.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 MASK = "******"
 _MIN_LENGTH = 4
@@ -44,6 +45,17 @@ def mask(text: str) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def mask_tree(value: Any) -> Any:
+    """Mask every string inside a JSON-shaped value (masking the dumped text would miss escaped forms)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {mask_tree(k): mask_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_tree(v) for v in value]
+    return value
 
 
 def forget_all() -> None:

@@ -13,22 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from installer.answers import ANSWERS_VERSION, Answers, AnswersError, Problem, load_tree, validate_data, write_private
+from installer.answers.sections import PAGE_SECTIONS
 from installer.profiles import ProfileError, ReleaseProfile, SizingProfile, release_profile, release_versions, sizing_profile, sizing_profile_names
 from screens.secrets import SecretHolder
 from screens.questions import section_errors
 
 DEFAULT_ANSWERS = "answers.yaml"
 
-# wizard page -> the answers sections it asks for
-PAGES: dict[str, tuple[str, ...]] = {
-    "target": ("name", "target"),
-    "sizing": ("sizing",),
-    "domain": ("domain",),
-    "database": ("database", "registry"),
-    "credentials": ("credentials", "config_repos"),
-    "release": ("release",),
-    "monitoring": ("monitoring", "ci"),
-}
+# wizard page -> the answers sections it asks for (owned by installer/answers/sections.py)
+PAGES = PAGE_SECTIONS
 
 
 @dataclass

@@ -24,7 +24,7 @@ MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 100_000
 SCHEMA_COMMENT = "yaml-language-server: $schema="
-_TAGS = set(models.TARGET_KINDS) | {"letsencrypt", "provided", "self-signed", "external", "managed", "in-cluster"}
+_TAGS = models.UNION_TAGS
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -27,7 +27,6 @@ from installer.answers.paths import ResolvedPath
 ANSWERS_VERSION = 1
 CLOUD_KINDS = ("aws", "azure", "gcp", "openstack")
 TARGET_KINDS = ("sdc-vms", "existing-cluster", *CLOUD_KINDS)
-NODE_ROLES = ("control-plane", "worker", "database", "load-balancer")
 
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -517,6 +516,18 @@ class InClusterDatabase(Section):
 
 
 Database = Annotated[Union[ExternalDatabase, ManagedDatabase, InClusterDatabase], Field(discriminator="mode")]
+
+
+def _tags(union: Any) -> frozenset[str]:
+    """The discriminator values of a tagged union: the Literal of its tag field in every member."""
+    members, info = get_args(union)
+    return frozenset(value for member in get_args(members) for value in
+                     get_args(member.model_fields[info.discriminator].annotation))
+
+
+# Every tag value of the answers' tagged unions (target.kind, domain.tls.mode, database.mode): the loader and
+# the wizard's questions both tell "which variant" from "a key" by these.
+UNION_TAGS = _tags(Target) | _tags(Tls) | _tags(Database)
 
 # ---------------------------------------------------------------- registry, release, repos
 

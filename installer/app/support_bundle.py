@@ -175,7 +175,7 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
         if journal.exists() and notes:
             add("journal.json", _read_text(journal.path))
         elif journal.exists():
-            add("journal.json", json.dumps(jr.mask_tree(journal.to_dict()), indent=2, default=str))
+            add("journal.json", json.dumps(redact.mask_tree(journal.to_dict()), indent=2, default=str))
         else:
             manifest["notes"].append("no journal: the install has not run yet")
         log_dir = state_dir / "logs"
@@ -205,10 +205,10 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
         else:
             try:
                 facts = cluster_facts(kubeconfig, context, releases)
-                add("cluster/failed-releases.json", json.dumps(jr.mask_tree(facts), indent=2, default=str))
+                add("cluster/failed-releases.json", json.dumps(redact.mask_tree(facts), indent=2, default=str))
             except Exception as exc:
                 manifest["notes"].append(f"cluster not reachable: {type(exc).__name__}: {exc}")
-        add("MANIFEST.json", json.dumps(jr.mask_tree(manifest), indent=2, default=str))
+        add("MANIFEST.json", json.dumps(redact.mask_tree(manifest), indent=2, default=str))
     os.replace(tmp, output)
     return manifest
 

@@ -2,13 +2,15 @@
 
 Importing this package is cheap; Helm, Kubernetes and PostgreSQL clients load only when used.
 
-Pipeline steps (step.py), each `def step(ctx) -> dict`:
-    database    external/managed PostgreSQL: create the database and the Flyway user if missing
-    deploy      every plan release except monitoring/ci modules, through the executor
-    monitoring  Grafana admin Secret (+ Jaeger's Elasticsearch Secret), then the monitoring releases
-    ci          Jenkins admin Secret, then the Jenkins release (configuration as code, seed job)
-    verify      workloads of every deployed release ready, ingress address, core health endpoints
-    summary     URLs, where generated credentials live and how to read them, answers and log paths
+Pipeline steps, each `def step(ctx: StepContext) -> Output` (typed outputs in outputs.py):
+    database_step.database   external/managed PostgreSQL: create the database and the Flyway user if missing
+    releases.deploy          every plan release except monitoring/ci modules, through the executor
+    releases.monitoring      Grafana admin Secret (+ Jaeger's Elasticsearch Secret), then the monitoring releases
+    releases.ci              Jenkins admin Secret, then the Jenkins release (configuration as code, seed job)
+    verify.verify            workloads of every deployed release ready, ingress address, core health endpoints
+                             (capabilities probed; a skipped check says why)
+    summary.summary          URLs, where generated credentials live and how to read them, answers and log paths
+    target.open_cluster      the KubeCluster and Helm engine every step above opens
 
 Building blocks:
     executor.Executor(helm_ops, watcher, installer_version=, concurrency=4, uninstall_failed_install=False,
@@ -19,7 +21,7 @@ Building blocks:
         raises ReleaseNotReady(breakage) on CrashLoopBackOff, ImagePullBackOff, a failed migration init
         container, an unbound claim, a failed Job, or the timeout (naming what the pod waits for)
     database.bootstrap_database(DatabaseTarget(...), dry_run=False) -> BootstrapResult
-    digests: values/chart digests, release labels, manifest fingerprint
+    digests: release labels carrying the plan's digests, manifest fingerprint
 
 Configuration (environment, like Helm's own CLI):
     HELM_DRIVER / HELM_DRIVER_SQL_CONNECTION_STRING    release storage (default: secret)

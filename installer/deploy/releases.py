@@ -13,13 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from installer import __version__
+from installer import __version__, redact
 from installer.deploy.cluster import connect_cluster, ensure_secret
 from installer.deploy.model import CANCELLED, DEPLOYED, FAILED, SKIPPED, UNCHANGED, DeployReport, ReleaseSpec
 from installer.deploy.outputs import FailedRelease, ReleasesFailure, ReleasesOutput
 from installer.deploy.target import Cluster, open_cluster
 from installer.engine import Cancelled, StepContext, StepFailed
-from installer.engine.journal import atomic_write, mask_tree
+from installer.engine.journal import atomic_write
 from installer.plan import PlanError, ReleasePlan, addons, build_plan
 from installer.plan.provisioned import kube_access
 from installer.secretstore import KubeClusterCopy, SecretStore, SecretStoreError
@@ -186,7 +186,7 @@ def _save_report(ctx: StepContext, label: str, report: DeployReport) -> None:
         existing = json.loads(path.read_text()) if path.exists() else {}
     except ValueError:
         existing = {}
-    existing[label] = mask_tree({"finished": time.time(), **report.to_dict()})
+    existing[label] = redact.mask_tree({"finished": time.time(), **report.to_dict()})
     atomic_write(path, json.dumps(existing, indent=2, sort_keys=True))
 
 

@@ -118,10 +118,6 @@ class RunFinished(Event):
     kind = "run.finished"
 
 
-EVENT_TYPES = {cls.kind: cls for cls in (RunStarted, ResumePlan, StepStarted, StepSkipped, StepProgress,
-                                         StepLog, StepWarning, TaskFinished, StepFinished, RunFinished)}
-
-
 def masked(event: Event) -> Event:
     """The event with every string field passed through the redactor."""
     changes = {}

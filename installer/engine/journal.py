@@ -28,17 +28,6 @@ SKIPPED = "skipped"
 DRY_RUN = "dry-run"
 
 
-def mask_tree(value: Any) -> Any:
-    """Mask every string inside a JSON-shaped value (masking the dumped text would miss escaped forms)."""
-    if isinstance(value, str):
-        return redact.mask(value)
-    if isinstance(value, dict):
-        return {mask_tree(k): mask_tree(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [mask_tree(v) for v in value]
-    return value
-
-
 @dataclass
 class StepRecord:
     id: str
@@ -173,7 +162,7 @@ class Journal:
 
     def save(self) -> None:
         with self._lock:
-            text = json.dumps(mask_tree(self.to_dict()), indent=2, sort_keys=False, default=str)
+            text = json.dumps(redact.mask_tree(self.to_dict()), indent=2, sort_keys=False, default=str)
         atomic_write(self.path, text)
 
     def start_run(self, run: RunRecord) -> None:

@@ -75,4 +75,4 @@ def render_status(data: dict, out: IO[str], failed_items: FailedItems = lambda s
 
 
 def render_status_json(data: dict, out: IO[str]) -> None:
-    out.write(redact.mask(json.dumps(jr.mask_tree(data), default=str)) + "\n")
+    out.write(redact.mask(json.dumps(redact.mask_tree(data), default=str)) + "\n")

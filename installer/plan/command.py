@@ -60,14 +60,14 @@ def write_plan(plan: Any, out: Path, reveal: bool) -> list[Path]:
     from installer import redact
     from installer.plan import plan_summary, plan_text
     from installer.plan.objects import masked_manifest
-    from installer.plan.values import EXTRA_SECRET_PATHS, mask_paths, mask_tree
+    from installer.plan.values import EXTRA_SECRET_PATHS, mask_paths, mask_secret_leaves
 
     out.mkdir(parents=True, exist_ok=True)
     secrets = plan.secret_values
     mask = redact.MASK
 
     def shown_tree(tree: Any) -> Any:
-        return tree if reveal else mask_tree(tree, secrets, mask)
+        return tree if reveal else mask_secret_leaves(tree, secrets, mask)
 
     def text(value: str) -> str:
         return value if reveal else redact.mask(value)

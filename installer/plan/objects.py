@@ -20,7 +20,6 @@ INSTALLER_NAMESPACE = "digit-installer"
 MANAGED_LABELS = {"app.kubernetes.io/managed-by": "digit-installer"}
 # Which install (answers `name`) made a namespace: a second install with another name must not take it over.
 INSTALL_LABEL = "digit-installer/install"
-SERVICES_NAMESPACE = "egov"
 VOLUME_ROOT = "digit-volumes"
 
 

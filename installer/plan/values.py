@@ -24,7 +24,6 @@ from typing import Any
 from installer.plan.provisioned import provisioned_bucket, provisioned_database
 from installer.plan.graph import PlanError, ReleaseGraph
 
-BACKBONE = "backbone"
 ES_HOST = "elasticsearch-data.backbone"
 ES_MASTER_HOST = "elasticsearch-master.backbone"
 KAFKA_BROKERS = "kafka-kraft-controller-headless.backbone:9092"
@@ -486,17 +485,20 @@ def mask_paths(tree: dict[str, Any], paths: list[tuple[str, ...]], mask: str) ->
     return shown
 
 
-def mask_tree(tree: Any, secret_values: set[str], mask: str) -> Any:
-    """A copy with every leaf equal to (or containing) a secret value replaced by `mask`.
+def mask_secret_leaves(tree: Any, secret_values: set[str], mask: str) -> Any:
+    """A copy with every leaf equal to (or containing) one of these secret values replaced by `mask` whole.
+
+    Unlike redact.mask_tree (which masks registered values inside any string, for logs and
+    journals), this hides the whole value in the plan files an operator reads and shares.
 
     Values shorter than the redactor's minimum are not searched for inside other text (a
     one-letter secret would mask everything); structural masking covers them where they sit.
     """
     secret_values = {s for s in secret_values if len(s) >= MIN_SEARCHED_SECRET}
     if isinstance(tree, dict):
-        return {k: mask_tree(v, secret_values, mask) for k, v in tree.items()}
+        return {k: mask_secret_leaves(v, secret_values, mask) for k, v in tree.items()}
     if isinstance(tree, list):
-        return [mask_tree(v, secret_values, mask) for v in tree]
+        return [mask_secret_leaves(v, secret_values, mask) for v in tree]
     if isinstance(tree, str) and any(s and s in tree for s in secret_values):
         return mask
     return tree
