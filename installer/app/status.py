@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from installer import redact
-from installer.app.answers_file import load, state_dir_of
+from installer.app.answers_file import inspect_target
 from installer.app.install import register_generated
 from installer.app.pipeline import build_steps
 from installer.deploy.outputs import ReleasesFailure, VerifyOutput
@@ -32,15 +32,13 @@ def failed_items(step: str, details: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    answers = None
-    if args.answers:
-        answers = load(args.answers)
-        if answers is None:
-            return EXIT_USAGE
-    elif not args.state_dir:
+    if not args.answers and not args.state_dir:
         sys.stderr.write("give --answers FILE or --state-dir DIR\n")
         return EXIT_USAGE
-    state_dir = state_dir_of(answers, args.state_dir)
+    answers, state_dir = inspect_target(args.answers, args.state_dir)
+    if state_dir is None:
+        sys.stderr.write("no install name in the answers file: give --state-dir DIR\n")
+        return EXIT_USAGE
     if not (state_dir / "journal.json").exists():
         sys.stderr.write(f"no run recorded in {state_dir}\n")
         return EXIT_FAILED

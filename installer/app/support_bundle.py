@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from installer import redact
-from installer.app.answers_file import load, state_dir_of
+from installer.app.answers_file import inspect_target
 from installer.app.install import register_generated
 from installer.answers import unreadable_secrets
 from installer.deploy.outputs import FailedRelease, ReleasesFailure
@@ -191,9 +191,14 @@ def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluste
             add("answers.yaml", Path(answers.source_path).read_text(encoding="utf-8", errors="replace")[:MAX_LOG_BYTES])
         for path in preflight_reports(state_dir, journal):
             add(f"preflight/{path.name}", _read_text(path))
+        last_start = float((journal.runs[-1] if journal.runs else {}).get("started") or 0)
         for report in STEP_REPORTS:
             if _own_file(state_dir / report):
-                add(f"reports/{report}", _read_text(state_dir / report))
+                # a report the last run did not write is an earlier run's: kept apart, never as the current state
+                earlier = (state_dir / report).stat().st_mtime < last_start
+                add(f"reports/{'earlier-runs/' if earlier else ''}{report}", _read_text(state_dir / report))
+                if earlier:
+                    manifest["notes"].append(f"{report} is from a run before the last one (reports/earlier-runs/)")
         releases = failed_releases(journal)
         kubeconfig, context = kubeconfig_of(answers, journal)
         if not with_cluster:
@@ -218,22 +223,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", metavar="FILE", help="the answers file describing the installation")
     parser.add_argument("--state-dir", metavar="DIR",
                         help="where the journal, lock and logs live (default: $XDG_STATE_HOME/digit-installer/<name>)")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="bundle path (default: ./digit-support-<name>-<time>.tar.gz)")
+    # --out, not --output: the global --output chooses the progress display (rich, plain, json)
+    parser.add_argument("-o", "--out", metavar="FILE", dest="out",
+                        help="where to write the bundle (default: ./digit-support-<name>-<time>.tar.gz)")
     parser.add_argument("--no-cluster", action="store_true", help="do not contact the cluster")
 
 
 def run(args: argparse.Namespace) -> int:
-    answers = None
-    if args.answers:
-        answers = load(args.answers)
-        if answers is None:
-            return EXIT_USAGE
-        unreadable_secrets(answers)  # registers every readable secret for masking
-    elif not args.state_dir:
+    if not args.answers and not args.state_dir:
         sys.stderr.write("give --answers FILE or --state-dir DIR\n")
         return EXIT_USAGE
-    state_dir = state_dir_of(answers, args.state_dir)
+    answers, state_dir = inspect_target(args.answers, args.state_dir)
+    if state_dir is None:
+        sys.stderr.write("no install name in the answers file: give --state-dir DIR\n")
+        return EXIT_USAGE
+    if answers is not None:
+        unreadable_secrets(answers)  # registers every readable secret for masking
     if not state_dir.is_dir():
         sys.stderr.write(f"no state directory at {state_dir}\n")
         return EXIT_FAILED
@@ -241,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     if warning:
         sys.stderr.write(warning + "\n")
     name = answers.name if answers is not None else state_dir.name
-    output = Path(args.output or f"digit-support-{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.tar.gz")
+    output = Path(args.out or f"digit-support-{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.tar.gz")
     manifest = write_bundle(state_dir, output, answers=answers, with_cluster=not args.no_cluster)
     sys.stdout.write(redact.mask(f"support bundle: {output} ({len(manifest['files'])} files)") + "\n")
     for note in manifest["notes"]:

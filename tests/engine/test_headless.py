@@ -510,3 +510,46 @@ def test_declining_the_confirmation_exits_1_saying_nothing_changed(site):
     assert code == 1, out
     assert "Not confirmed: nothing was changed. Answer y to install, or pass --yes." in out
     assert not site.out.exists() and not (site.state / "journal.json").exists()
+
+
+def test_status_and_support_bundle_work_when_the_answers_cannot_be_loaded(site, baseline):
+    assert site.run().returncode == 0
+    site.answers.write_text(site.answers.read_text().replace("sizing:\n  profile: dev", "sizing:\n  profile: dev\n  typo: 1"))
+    env_state = ["--state-dir", str(site.state)]
+    proc = site.cli("status", "--answers", str(site.answers), *env_state)
+    assert proc.returncode == 0, proc.stderr
+    assert "sizing.typo" in proc.stderr and "reading the state directory alone" in proc.stderr
+    assert "every step succeeded" in proc.stdout
+    # without --state-dir, the install's name in the broken file still finds its state directory
+    proc = site.cli("status", "--answers", str(site.answers))
+    assert "reading the state directory of 'engine-demo' alone" in proc.stderr
+    bundle = site.base / "b.tar.gz"
+    proc = site.cli("support-bundle", "--answers", str(site.answers), *env_state, "--out", str(bundle))
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(bundle) as tar:
+        assert any(n.endswith("/journal.json") for n in tar.getnames())
+
+
+def test_support_bundle_out_flag_and_help_no_longer_clash_with_output(site, baseline):
+    assert site.run().returncode == 0
+    help_text = site.cli("support-bundle", "--help").stdout
+    assert "-o FILE, --out FILE" in help_text and "--output" not in help_text
+    for flag in ("-o", "--out"):
+        bundle = site.base / f"bundle{flag}.tar.gz"
+        proc = site.cli("support-bundle", "--state-dir", str(site.state), flag, str(bundle))
+        assert proc.returncode == 0 and bundle.is_file(), proc.stderr
+
+
+def test_support_bundle_keeps_an_earlier_runs_summary_apart(site, baseline):
+    assert site.run().returncode == 0
+    (site.state / "summary.txt").write_text("DIGIT is installed (an earlier run)\n")
+    os.utime(site.state / "summary.txt", (1, 1))
+    assert site.run(DEMO_FAIL_AT="alerts").returncode == 1
+    bundle = site.base / "bundle.tar.gz"
+    proc = site.cli("support-bundle", "--state-dir", str(site.state), "--out", str(bundle))
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(bundle) as tar:
+        names = tar.getnames()
+    assert any(n.endswith("/reports/earlier-runs/summary.txt") for n in names), names
+    assert not any(n.endswith("/reports/summary.txt") for n in names)
+    assert "summary.txt is from a run before the last one" in proc.stdout
