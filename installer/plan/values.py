@@ -431,20 +431,27 @@ def release_extras(name: str, env_files: EnvFiles, sizing: Sizing, storage_class
 SECRETS_RELEASE = "configmaps"
 
 
+_READS_SECRETS = re.compile(r'\.Values\.secrets\b|index\s+\.Values\s+"secrets"')
+
+
 def _template_text(chart: Path) -> str:
+    """The chart's templates that read the `secrets` tree at all (DIGIT's configmaps chart, egov-user's job)."""
     texts = []
     for path in sorted((chart / "templates").rglob("*")) if (chart / "templates").is_dir() else []:
         if path.is_file():
-            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if _READS_SECRETS.search(text):
+                texts.append(text)
     return "\n".join(texts)
 
 
 def _secrets_the_chart_reads(secrets: dict[str, Any], chart: Path | None) -> dict[str, Any]:
     """The entries of env-secrets' `secrets` tree that the chart's templates name (`$s.db`,
-    `index $s "egov-enc-service"`, `.Values.secrets.kafka`); all of them when the chart is unknown."""
-    if chart is None:
-        return copy.deepcopy(secrets)
+    `index $s "egov-enc-service"`, `.Values.secrets.user`): the configmaps chart turns them into
+    Secrets; a few service charts (egov-user's superuser job) read one directly."""
     text = _template_text(Path(chart))
+    if not text:
+        return {}
     return {key: copy.deepcopy(value) for key, value in secrets.items()
             if re.search(r'(\.|")' + re.escape(key) + r'(\b|")', text)}
 
@@ -457,8 +464,12 @@ def release_values(name: str, env_files: EnvFiles, sizing: Sizing, storage_class
     Each Helm release record keeps its values, so a secret copied into every release's values
     would sit in every release record of the cluster.
     """
-    if name == SECRETS_RELEASE:
-        base = deep_merge(env_files.env, {"secrets": _secrets_the_chart_reads(env_files.env_secrets["secrets"], chart)})
+    secrets = env_files.env_secrets["secrets"]
+    read = _secrets_the_chart_reads(secrets, chart) if chart is not None else {}
+    if read:
+        base = deep_merge(env_files.env, {"secrets": read})
+    elif chart is None and name == SECRETS_RELEASE:
+        base = env_files.merged()
     else:
         base = copy.deepcopy(env_files.env)
     values = deep_merge(base, release_extras(name, env_files, sizing, storage_class))

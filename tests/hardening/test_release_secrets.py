@@ -50,8 +50,11 @@ def check_every_release(out: Path, secrets: set[str]) -> dict[str, set[str]]:
     return given
 
 
-def revealed_plan(example: str, tmp_path: Path, monkeypatch) -> tuple[Path, set[str]]:
-    answers = materialize_example(example, tmp_path / "site", monkeypatch)
+def revealed_plan(example: str, tmp_path: Path, monkeypatch, monitoring: bool = True,
+                  **tree: object) -> tuple[Path, set[str]]:
+    answers = materialize_example(example, tmp_path / "site", monkeypatch, **tree)
+    if not monitoring:  # DIGIT-DevOps does not ship the monitoring charts in its tree
+        answers.write_text(answers.read_text() + "monitoring: {enabled: false}\n")
     state = tmp_path / "state"
     seed_secrets(state)
     out = tmp_path / "out"
@@ -74,14 +77,7 @@ def test_sample_tree_releases_get_only_the_secrets_they_read(example, tmp_path, 
 
 @pytest.mark.skipif(not (LTS / "common" / "Chart.yaml").is_file(), reason="no DIGIT 2.9 LTS tree (DIGIT_LTS_CHARTS)")
 def test_lts_tree_releases_get_only_the_secrets_they_read(tmp_path, monkeypatch):
-    from tests.plan.test_digit_lts import CHARTS  # noqa: F401 - same tree
-    answers = materialize_example("existing-cluster.yaml", tmp_path / "site", monkeypatch)
-    text = answers.read_text()
-    import re
-    answers.write_text(re.sub(r"charts: .*", f"charts: {LTS}", text).replace("version: sample", "version: 2.9-lts"))
-    state = tmp_path / "state"
-    seed_secrets(state)
-    result = run_plan(answers, tmp_path / "out", state, "--reveal-secrets")
-    assert result.returncode == 0, result.stderr
-    stored = json.loads((state / "generated-secrets.json").read_text())["values"]
-    check_every_release(tmp_path / "out", {v for v in stored.values() if len(v) >= 8})
+    out, secrets = revealed_plan("existing-cluster.yaml", tmp_path, monkeypatch, monitoring=False, charts=LTS,
+                                 version="2.9-lts")
+    given = check_every_release(out, secrets)
+    assert given.get("configmaps")
