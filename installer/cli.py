@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "schema": ("installer.app.validate", "add_schema_arguments", "run_schema", "print the JSON Schema of the answers file"),
     "preflight": ("installer.preflight.command", "add_arguments", "run", "check nodes, cluster, database and domain before changing anything"),
     "plan": ("installer.plan.command", "add_arguments", "run", "show exactly what would be deployed, offline: releases, order, values, manifests"),
+    "upgrade": ("installer.app.upgrade", "add_arguments", "run", "upgrade an install to another release profile: plan, check, back up, upgrade in order"),
     "status": ("installer.app.status", "add_arguments", "run", "show every step of an install with its outcome"),
     "bundle": ("installer.bundle.command", "add_arguments", "run", "air-gap bundle: create (connected), verify, push to the site's mirror"),
     "uninstall": ("installer.app.uninstall", "add_arguments", "run", "remove what this install deployed (data kept unless --delete-data)"),

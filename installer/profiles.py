@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -76,6 +76,8 @@ class ReleaseSpec(_Data):
     needs: list[str] = []
     when: Literal["in_cluster_database", "monitoring", "tracing", "jenkins"] | None = None
     timeout_seconds: int | None = None
+    values: dict[str, Any] = Field(default={}, description="Values this profile pins for the release (image tags "
+                                   "and digests, settings), merged over the environment's values.")
 
 
 class ChartSource(_Data):
@@ -91,6 +93,11 @@ class ReleaseProfile(_Data):
     version: str
     digit_version: str
     source: str
+    devops_commit: str | None = Field(default=None, description="The DIGIT-DevOps commit whose chart tree this "
+                                      "profile describes ('2.9 LTS' is a moving branch: the commit pins it).")
+    images: list[str] = Field(default=[], description="Every image the profile installs, pinned by tag and, when "
+                              "known, digest (repository:tag@sha256:...).")
+    extends: str | None = Field(default=None, description="The profile this one was derived from (resolved on load).")
     default_modules: list[str]
     modules: list[ModuleSpec]
     releases: list[ReleaseSpec]
@@ -189,9 +196,93 @@ def sizing_profile(name: str, answers_dir: Path | None = None) -> SizingProfile:
 
 
 def release_profile(version: str, answers_dir: Path | None = None) -> ReleaseProfile:
-    """Release profiles are named digit-<version>, e.g. digit-2.9-lts for version 2.9-lts."""
+    """Release profiles are named digit-<version>, e.g. digit-2.9-lts for version 2.9-lts.
+
+    A successor (a site's own profile, a newer commit of the LTS branch) need not repeat its base:
+    `extends: <base version>` takes the base's releases and modules, then `remove_releases`,
+    `add_releases`, `release_values` (release -> values merged over the base's) and `images`
+    (replacing pins of the same repository) say what differs.
+    """
     name = version if version.startswith("digit-") else f"digit-{version}"
-    return _load(_find("releases", name, answers_dir), ReleaseProfile)  # type: ignore[return-value]
+    return _load_release(_find("releases", name, answers_dir), answers_dir)
+
+
+_DERIVED_KEYS = ("remove_releases", "add_releases", "release_values")
+
+
+def _raw(path: Path) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # YAML or I/O errors: name the file
+        raise ProfileError(f"{path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: a release profile is a mapping")
+    return data
+
+
+def _derive(path: Path, answers_dir: Path | None, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The profile's data with `extends` resolved (a chain of bases, never a cycle)."""
+    data = _raw(path)
+    base_name = data.get("extends")
+    if not base_name:
+        unknown = [k for k in _DERIVED_KEYS if k in data]
+        if unknown:
+            raise ProfileError(f"{path}: {unknown[0]}: only a profile that `extends` another may say what differs")
+        return data
+    base_file = _find("releases", base_name if str(base_name).startswith("digit-") else f"digit-{base_name}",
+                      answers_dir)
+    if base_file in seen or base_file == path:
+        raise ProfileError(f"{path}: extends: {base_name} leads back to itself")
+    base = _derive(base_file, answers_dir, seen + (path,))
+    merged = {**base, **{k: v for k, v in data.items() if k not in _DERIVED_KEYS}}
+    removed = set(data.get("remove_releases") or [])
+    missing = sorted(removed - {r.get("name") for r in base.get("releases") or []})
+    if missing:
+        raise ProfileError(f"{path}: remove_releases: {', '.join(missing)} not in {base_name}")
+    releases = [dict(r) for r in base.get("releases") or [] if r.get("name") not in removed]
+    releases += [dict(r) for r in data.get("add_releases") or []]
+    for release in releases:  # a removed release is no longer anyone's need
+        if release.get("needs"):
+            release["needs"] = [n for n in release["needs"] if n not in removed]
+    by_name = {r.get("name"): r for r in releases}
+    for name, values in (data.get("release_values") or {}).items():
+        if name not in by_name:
+            raise ProfileError(f"{path}: release_values: {name} is not a release of this profile")
+        by_name[name]["values"] = _merge(by_name[name].get("values") or {}, values or {})
+    if "images" in data:
+        pins = {_repository(i): i for i in base.get("images") or []}
+        pins.update({_repository(i): i for i in data.get("images") or []})
+        merged["images"] = list(pins.values())
+    merged["releases"] = releases
+    return merged
+
+
+def _repository(image: str) -> str:
+    """egovio/egov-user:v1@sha256:... -> egovio/egov-user (a port in the host is kept)."""
+    name = image.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return name[:colon] if colon > slash else name
+
+
+def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _load_release(path: Path, answers_dir: Path | None) -> ReleaseProfile:
+    data = _derive(path, answers_dir)
+    try:
+        return ReleaseProfile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProfileError(f"{path}: {where}: {first['msg']}") from None
 
 
 def sizing_profile_names(answers_dir: Path | None = None) -> list[str]:

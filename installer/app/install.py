@@ -57,7 +57,7 @@ def register_secrets(answers: Answers, state_dir: Path) -> str:
 def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], resume: bool = False,
                   dry_run: bool = False, answers_path: Path | None = None, steps_for: StepsFor | None = None,
                   on_engine: Callable[[Engine], None] | None = None, handle_signals: bool = False,
-                  warn: Callable[[str], None] = lambda message: None) -> InstallOutcome:
+                  warn: Callable[[str], None] = lambda message: None, command: str = "install") -> InstallOutcome:
     """Run the install pipeline for `answers` over `state_dir`, reporting to `sinks`.
 
     on_engine receives the engine before it starts (a face keeps it to cancel the run);
@@ -71,7 +71,7 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
         warn(warning)
     steps = (steps_for or build_steps)(answers)
     engine = Engine(steps, answers=answers, state_dir=state_dir, install=answers.name, dry_run=dry_run,
-                    resume=resume, sinks=list(sinks), answers_path=answers_path, command="install")
+                    resume=resume, sinks=list(sinks), answers_path=answers_path, command=command)
     if on_engine is not None:
         on_engine(engine)
     lease = None

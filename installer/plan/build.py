@@ -51,6 +51,9 @@ def build_plan(answers: Any, *, store: Any, outputs: dict[str, Any] | None = Non
     for name, overlay in addon_overlays(answers).items():
         if name in values:
             values[name] = deep_merge(values[name], overlay)
+    for spec in profile.releases:  # what the release profile pins (image tags, settings) wins
+        if spec.values and spec.name in values:
+            values[spec.name] = deep_merge(values[spec.name], spec.values)
 
     chart_digests: dict[str, str] = {}
     for r in graph.releases:

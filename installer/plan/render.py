@@ -21,6 +21,11 @@ def _nodes(tree: Any) -> Iterator[Any]:
             stack.extend(node)
 
 
+def manifest_images(documents: list[dict[str, Any]]) -> list[str]:
+    """Every container and init container image the manifests run (a deployed revision's or a rendered one's)."""
+    return _images(documents)
+
+
 def _images(documents: list[dict[str, Any]]) -> list[str]:
     """Every container and init container image the manifests run."""
     found = {str(container["image"])

@@ -1,0 +1,113 @@
+"""`install.sh upgrade --answers FILE --to PROFILE [--plan] [--yes] [--resume]`: the upgrade pipeline and command.
+
+The answers file names the profile the install was made from (release.version); --to names the
+target. The run's steps see the answers as they read with release.version set to the target, so
+deploy's release specs, executor, readiness watch and rollback are the install's own. The upgrade
+shares the install's state directory, lock and journal (its steps are named upgrade-*), so one
+run at a time acts on an install and `--resume` continues from the journal.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+from installer import redact
+from installer.answers import Answers
+from installer.app.answers_file import load, state_dir_of
+from installer.app.checks import validate
+from installer.app.install import register_secrets, start_install
+from installer.deploy.releases import ADDON_MODULES, release_specs, run_releases
+from installer.deploy.outputs import ReleasesOutput
+from installer.engine import Retry, Step, StepContext
+from installer.engine.faces import FACES, default_face, make_face
+from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from installer.profiles import ProfileError, release_profile
+from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, upgrade_plan, with_version
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--answers", metavar="FILE", required=True, help="the answers file the install was made from")
+    parser.add_argument("--to", metavar="PROFILE", required=True, help="the release profile to upgrade to")
+    parser.add_argument("--plan", action="store_true", help="print the upgrade plan and write upgrade-plan.json; "
+                        "change nothing")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation on a terminal")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted or failed upgrade "
+                        "(an upgrade always continues from its journal; accepted for symmetry with install)")
+    parser.add_argument(ACCEPT_IMMUTABLE_FLAG, dest="recreate_immutable", action="store_true",
+                        help="go on although the plan lists immutable-field changes (StatefulSet volumeClaimTemplates, "
+                             "selectors): the operator has chosen how to handle them")
+    parser.add_argument("--state-dir", metavar="DIR", help="the install's state directory")
+    parser.add_argument("--output", choices=FACES, default=None, help="rich, plain or json")
+
+
+def upgrade_apply(ctx: StepContext) -> ReleasesOutput:
+    """Every release of the target in dependency order (backbone, core, modules), watched to ready;
+    a failed one is rolled back to its previous revision and what needs it is not upgraded."""
+    specs = release_specs(ctx, None, exclude=set(ADDON_MODULES.values()))
+    return run_releases(ctx, specs, "upgrade")
+
+
+def plan_pipeline(source: str, target: str, stop_on_immutable: bool = False) -> list[Step]:
+    return [Step("upgrade-plan", f"What upgrading to {target} changes",
+                 functools.partial(upgrade_plan, source=source, stop_on_immutable=stop_on_immutable),
+                 sections=("name", "target", "release", "sizing", "domain", "database", "registry"),
+                 extra_inputs=lambda answers: {"from": source}, always_run=True, stall_after=120, timeout=900,
+                 retry=Retry(attempts=1), waiting_for="Helm's records and the target's render")]
+
+
+def upgrade_pipeline(source: str, target: str, recreate_immutable: bool = False) -> list[Step]:
+    return [
+        Step("validate", "Check answers and referenced secrets", validate, always_run=True,
+             sections=("version", "name", "target", "release"), stall_after=30, timeout=120, retry=Retry(attempts=1)),
+        *[Step(s.id, s.title, s.run, needs=("validate",), sections=s.sections, extra_inputs=s.extra_inputs,
+               always_run=True, stall_after=s.stall_after, timeout=s.timeout, retry=s.retry, waiting_for=s.waiting_for)
+          for s in plan_pipeline(source, target, stop_on_immutable=not recreate_immutable)],
+        Step("upgrade-apply", f"Upgrade releases to {target}", upgrade_apply, needs=("upgrade-plan",),
+             sections=("release", "sizing", "registry", "domain"), stall_after=300, timeout=3 * 3600,
+             waiting_for="releases to become ready"),
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    answers = load(args.answers)
+    if answers is None:
+        return EXIT_USAGE
+    source = answers.release.version
+    try:
+        target = release_profile(args.to, answers.base_dir)
+        release_profile(source, answers.base_dir)
+    except ProfileError as error:
+        sys.stderr.write(f"install.sh upgrade: {error}\n")
+        return EXIT_USAGE
+    target_answers: Answers = with_version(answers, target.version)
+    state_dir = state_dir_of(answers, args.state_dir)
+    warning = register_secrets(answers, state_dir)
+    if warning:
+        sys.stderr.write(warning + "\n")
+    steps = (plan_pipeline(source, target.version) if args.plan
+             else upgrade_pipeline(source, target.version, recreate_immutable=args.recreate_immutable))
+    face_name = args.output or default_face(sys.stdout)
+    face = make_face(face_name, sys.stdout)
+    try:
+        outcome = start_install(target_answers, state_dir, sinks=[face], resume=not args.plan, dry_run=args.plan,
+                                answers_path=Path(args.answers), steps_for=lambda _answers: steps,
+                                handle_signals=True, command="upgrade")
+    finally:
+        close = getattr(face, "close", None)
+        if close:
+            close()
+    stream = sys.stderr if face_name == "json" else sys.stdout
+    if outcome.refused:
+        sys.stderr.write(redact.mask(outcome.refused) + "\n")
+    elif args.plan:
+        from installer.upgrade.plan_step import PLAN_FILE
+        stream.write(f"\nupgrade plan written to {state_dir / PLAN_FILE}; nothing was changed\n")
+    elif outcome.exit_code == EXIT_OK:
+        stream.write(f"\nupgraded to {target.name}: set `release.version: {target.version}` in {args.answers} "
+                     "so later runs keep it\n")
+    else:
+        stream.write(f"\nthe upgrade stopped; fix the cause named above, then: ./install.sh upgrade --answers "
+                     f"{args.answers} --to {args.to} --resume\n")
+    return outcome.exit_code if not outcome.refused else (outcome.exit_code or EXIT_FAILED)
