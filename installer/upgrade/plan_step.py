@@ -12,7 +12,8 @@ from typing import Any
 
 from installer.deploy import digests
 from installer.engine import StepContext, StepFailed
-from installer.engine.journal import atomic_write, mask_tree
+from installer import redact
+from installer.engine.journal import atomic_write
 from installer.upgrade.diff import ReleaseView, UpgradePlan, compare
 
 PLAN_FILE = "upgrade-plan.json"
@@ -167,7 +168,7 @@ def plan_text(plan: UpgradePlan) -> str:
 
 def save_plan(state_dir: Path, plan: UpgradePlan) -> Path:
     path = Path(state_dir) / PLAN_FILE
-    atomic_write(path, json.dumps(mask_tree(plan.to_dict()), indent=2, sort_keys=True, default=str))
+    atomic_write(path, json.dumps(redact.mask_tree(plan.to_dict()), indent=2, sort_keys=True, default=str))
     return path
 
 
