@@ -46,7 +46,8 @@ class Results:
             sentence = f"measured {measured}, required {required}"
         self.items.append(CheckResult(
             id=check_id, status=status, target=target, measured=str(measured), required=str(required),
-            message=sentence, remediation="" if status == "pass" else text, details=details,
+            # a skipped check has nothing to fix itself: its message says why it was not checked
+            message=sentence, remediation="" if status in ("pass", "skip") else text, details=details,
         ))
 
     def skip(self, check_id: str, target: str, why: str) -> None:
@@ -163,8 +164,11 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
             continue
         if facts.error_kind in ("host_key_unknown", "host_key_changed"):
             changed = facts.error_kind == "host_key_changed"
-            results.add("node.host_key", False, name, facts.fingerprint, trusted,
-                        f"{'host key CHANGED' if changed else 'unknown host key, refused'}: {facts.fingerprint}",
+            old = facts.expected_fingerprint or trusted
+            results.add("node.host_key", False, name, facts.fingerprint, old if changed else trusted,
+                        # the sentence adds "measured <new>, required <old>": each key named once
+                        ("host key CHANGED (the node presents a key other than the trusted one)"
+                         if changed else f"unknown host key, refused: {facts.fingerprint}"),
                         remediation=(cat.CATALOGUE["node.host_key"].remediation if not changed else
                                      "Do not connect until you know why the key changed (reinstalled machine, or "
                                      "interception). After checking on the console, update target.ssh.host_keys."),
@@ -478,6 +482,9 @@ def analyze_domain(facts: DomainFacts, results: Results, now: float | None = Non
                     "matches" if facts.key_matches else "a different key", "the certificate's key")
     now = time.time() if now is None else now
     days = ((facts.cert_not_after or 0) - now) / 86400
-    results.add("domain.cert_expiry", days >= cat.CERT_MIN_DAYS, fqdn,
-                f"expires in {days:.0f} days" if days >= 0 else f"expired {-days:.0f} days ago",
+    # the verdict compares the whole days the message shows (a certificate made for 30 days is
+    # "valid for 30 more days" a second later, and must not fail a 30-day limit)
+    shown = round(days)
+    results.add("domain.cert_expiry", shown >= cat.CERT_MIN_DAYS, fqdn,
+                f"expires in {shown} days" if days >= 0 else f"expired {-shown} days ago",
                 f">= {cat.CERT_MIN_DAYS} days")

@@ -36,6 +36,7 @@ class NodeFacts:
     error: str | None = None
     error_kind: str | None = None  # host_key_unknown | host_key_changed | unreachable | auth | command
     fingerprint: str | None = None
+    expected_fingerprint: str | None = None  # the trusted (pinned or known_hosts) key, when it changed
     sections: dict[str, str] = field(default_factory=dict)
     clock_skew_s: float | None = None
     clock_uncertainty_s: float | None = None
@@ -113,6 +114,7 @@ def collect_node(target: NodeTarget, private_key: Any, policy: Any, fqdn: str, t
                 facts.error, facts.error_kind = f"facts script ended early: {result.stderr.strip()[:200]}", "command"
     except HostKeyError as exc:
         facts.fingerprint = exc.fingerprint
+        facts.expected_fingerprint = exc.expected
         facts.error, facts.error_kind = str(exc), f"host_key_{exc.kind}"
     except SSHError as exc:
         text = str(exc)

@@ -15,30 +15,60 @@ def to_json(report: Report) -> str:
     return json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n"
 
 
+def _verdict(report: Report) -> str:
+    summary = report.summary()
+    verdict = "FAILED" if not report.ok else "passed"
+    return (f"preflight {verdict}: {summary['fail']} failed, {summary['warn']} warnings, {summary['pass']} passed, "
+            f"{summary['skip']} not checked ({report.duration_s:.1f}s)")
+
+
+def terminal_width(stream: IO[str]) -> int:
+    """The terminal's width when stream is one, else $COLUMNS or 100 (a log or a pipe)."""
+    import os
+    import shutil
+
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        pass
+    return shutil.get_terminal_size((100, 24)).columns
+
+
 def render_table(report: Report, stream: IO[str], color: bool | None = None, width: int | None = None) -> None:
+    """What failed and what to do first (each remediation on its own line), then one compact table per
+    source sized to the terminal, then the verdict again as the last line."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=stream, force_terminal=color, no_color=color is False, width=width or 160,
+    width = width or terminal_width(stream)
+    console = Console(file=stream, force_terminal=color, no_color=color is False, width=width,
                       highlight=False, soft_wrap=False)
+    console.print(Text(_verdict(report), style="bold red" if not report.ok else "bold green"))
+    attention = [r for r in report.results if r.status == "fail"] + [r for r in report.results if r.status == "warn"]
+    for r in attention:
+        mark = "✗ FAIL" if r.status == "fail" else "! WARN"
+        console.print()
+        console.print(Text(printable(f"{mark} {r.id} ({r.target}): {r.message}"), style=STATUS_STYLE[r.status]))
+        if r.remediation:
+            console.print(Text(printable(f"what to do: {r.remediation}")), overflow="fold")
     for source, items in report.by_source().items():
-        table = Table(title=SOURCE_TITLES[source], title_justify="left", show_lines=False, expand=False)
+        console.print()
+        table = Table(title=SOURCE_TITLES[source], title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                      show_edge=False, expand=False)
         table.add_column("status", no_wrap=True)
         table.add_column("check", no_wrap=True)
-        table.add_column("target", no_wrap=True)
-        table.add_column("measured", overflow="fold")
-        table.add_column("required", overflow="fold")
-        table.add_column("remediation", overflow="fold", ratio=2)
+        table.add_column("target", overflow="fold", max_width=max(8, width // 6))
+        table.add_column("measured (required)", overflow="fold")
         for r in items:
             note = r.message if r.status == "skip" else r.details.get("note", "")
             measured = f"{r.measured} ({note})" if note and note != r.measured else r.measured
-            table.add_row(Text(r.status.upper(), style=STATUS_STYLE[r.status]), r.id, *(
-                Text(printable(cell)) for cell in (r.target, measured, r.required, r.remediation)))
+            if r.status in ("fail", "warn") and r.required not in ("", "-"):
+                measured = f"{measured}; required {r.required}"
+            table.add_row(Text(r.status.upper(), style=STATUS_STYLE[r.status]), r.id,
+                          Text(printable(r.target)), Text(printable(measured)))
         console.print(table)
-    summary = report.summary()
-    verdict = "FAILED" if not report.ok else "passed"
-    console.print(
-        f"preflight {verdict}: {summary['pass']} passed, {summary['warn']} warnings, {summary['fail']} failed, "
-        f"{summary['skip']} not checked ({report.duration_s:.1f}s)"
-    )
+    console.print()
+    console.print(Text(_verdict(report), style="bold red" if not report.ok else "bold green"))
