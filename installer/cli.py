@@ -46,7 +46,7 @@ def build_parser(with_subcommand: str | None = None) -> argparse.ArgumentParser:
         prog="install.sh",
         description="Install DIGIT on state data centre VMs, an existing Kubernetes cluster or a cloud. "
         "Without arguments on a terminal: the wizard. With --answers: a headless run of the same pipeline.",
-        epilog="Exit codes: 0 success, 1 a check or step failed, 2 invalid input or usage, 130 interrupted.",
+        epilog="Exit codes: 0 success, 1 a check or step failed (or the confirmation was declined), 2 invalid input or usage, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"digit-installer {__version__}")
     run = parser.add_argument_group("installing")
