@@ -17,8 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as one JSON document")
     parser.add_argument("--only", metavar="ID,...", help="run only these checks (ids or groups: node, cluster, db, k8s.version)")
     parser.add_argument("--skip", metavar="ID,...", help="skip these checks (ids or groups)")
-    parser.add_argument("--concurrency", type=int, default=10, metavar="N",
-                        help="how many nodes and sources are probed at once (default 10)")
+    from installer.preflight.runner import DEFAULT_CONCURRENCY
+
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
+                        help=f"how many nodes and sources are probed at once (default {DEFAULT_CONCURRENCY})")
     parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
     parser.add_argument("--state-dir", metavar="DIR", help="the install's state directory (its free space is checked)")
 
