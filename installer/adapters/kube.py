@@ -15,7 +15,7 @@ import json
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 DEFAULT_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 5.0
@@ -107,6 +107,17 @@ class KubeCluster(Protocol):
     def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None
              ) -> list[dict[str, Any]]:
         """The objects of a kind in a namespace; namespace None: in every namespace."""
+        ...
+
+    def list_versioned(self, kind: str, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        """The objects and the list's resourceVersion, where a watch of the same kind starts."""
+        ...
+
+    def watch(self, kind: str, namespace: str | None = None, *, resource_version: str,
+              timeout: float) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Changes after `resource_version`, as (ADDED|MODIFIED|DELETED|BOOKMARK, object), until the
+        server ends the stream (after `timeout` s). Raises KubeError; status 410: the version is too old,
+        list again."""
         ...
 
     def create(self, manifest: dict[str, Any]) -> bool:
@@ -253,6 +264,47 @@ class ApiCluster:
         query = [("labelSelector", label_selector)] if label_selector else []
         found = self._request("GET", resource(kind).path(namespace), query=query)
         return list(found.get("items") or [])
+
+    def list_versioned(self, kind: str, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        found = self._request("GET", resource(kind).path(namespace))
+        return list(found.get("items") or []), str((found.get("metadata") or {}).get("resourceVersion") or "")
+
+    def watch(self, kind: str, namespace: str | None = None, *, resource_version: str,
+              timeout: float) -> Iterator[tuple[str, dict[str, Any]]]:
+        path = resource(kind).path(namespace)
+        query = [("watch", "true"), ("resourceVersion", resource_version), ("allowWatchBookmarks", "true"),
+                 ("timeoutSeconds", str(max(1, int(timeout))))]
+        try:
+            method, url, headers, body, _ = self.api.param_serialize(
+                "GET", path, query_params=query, header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"])
+            response = self.api.call_api(method, url, header_params=headers)
+        except Exception as exc:  # urllib3, SSL and socket errors alike: no usable answer
+            raise KubeError(f"no answer from {self.server}: {_transport_message(exc)}") from None
+        status = int(response.status)
+        if status >= 400:
+            text = response.read().decode("utf-8", "replace")
+            raise KubeError(f"watch {path}: HTTP {status}{_api_detail(text)}", status)
+        pending = b""
+        try:
+            for chunk in response.response.stream(65536, decode_content=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    obj = event.get("object") or {}
+                    if event.get("type") == "ERROR":
+                        raise KubeError(f"watch {path}: {obj.get('message') or obj}", int(obj.get("code") or 500),
+                                        str(obj.get("reason") or ""))
+                    yield str(event.get("type")), obj
+        except KubeError:
+            raise
+        except Exception as exc:  # the stream broke or stalled past its read timeout
+            raise KubeError(f"watch {path} ended: {_transport_message(exc)}") from None
+        finally:
+            response.response.release_conn()
 
     def create(self, manifest: dict[str, Any]) -> bool:
         meta = manifest.get("metadata") or {}

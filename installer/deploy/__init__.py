@@ -15,9 +15,12 @@ Pipeline steps, each `def step(ctx: StepContext) -> Output` (typed outputs in ou
 Building blocks:
     executor.Executor(helm_ops, watcher, installer_version=, concurrency=4, uninstall_failed_install=False,
                       on_event=callable(ReleaseEvent), cancelled=threading.Event).run(specs) -> DeployReport
+        every release starts once its needs are ready; `concurrency` bounds the Helm calls in flight,
+        never the releases waiting for readiness
         .preview(spec) -> "install" | "upgrade" | "unchanged"
     helmops.EngineOperations(engine)       the executor's Helm actions over installer.adapters.helm
-    readiness.ReadinessWatcher(cluster, poll_interval=0.5).wait(refs, timeout=, on_progress=, cancelled=)
+    informers.ObjectCache(cluster)         one watch per kind and namespace, shared by all waiting releases
+    readiness.ReadinessWatcher(cluster, poll_interval=0.5, cache=None).wait(refs, timeout=, on_progress=, cancelled=)
         raises ReleaseNotReady(breakage) on CrashLoopBackOff, ImagePullBackOff, a failed migration init
         container, an unbound claim, a failed Job, or the timeout (naming what the pod waits for)
     database.bootstrap_database(DatabaseTarget(...), dry_run=False) -> BootstrapResult
@@ -25,7 +28,8 @@ Building blocks:
 
 Configuration (environment, like Helm's own CLI):
     HELM_DRIVER / HELM_DRIVER_SQL_CONNECTION_STRING    release storage (default: secret)
-    DIGIT_INSTALLER_DEPLOY_CONCURRENCY                 releases deployed at once (default 4)
+    DIGIT_INSTALLER_DEPLOY_CONCURRENCY                 Helm calls (and Helm worker processes) at once (default 4)
     DIGIT_INSTALLER_UNINSTALL_FAILED_INSTALL=1         uninstall a first install that never became ready
-    DIGIT_INSTALLER_READINESS_POLL                     seconds between readiness rounds (default 0.5)
+    DIGIT_INSTALLER_READINESS_POLL                     longest pause between readiness looks (default 0.5;
+                                                       with the shared watches a change wakes it at once)
 """

@@ -1,16 +1,23 @@
-"""Run releases in dependency order: bounded concurrency, one operation per release, rollback on failure.
+"""Run releases in dependency order at the speed of the graph's critical path, rollback on failure.
 
 A release starts as soon as everything it `needs` is ready (so the plan's waves are respected, and a
-slow release in one wave does not hold back unrelated releases of the next). When a release fails,
-every release that needs it, directly or not, is skipped; independent releases carry on.
+slow release in one wave does not hold back unrelated releases of the next). What is bounded is the
+number of Helm calls in flight (`concurrency`: the API server's load and the Helm workers), not the
+number of releases: a release holds a slot only while Helm works for it, never while its workloads
+roll out, so every submitted release waits for readiness at once (through the watcher's shared
+watches). When a release fails, every release that needs it, directly or not, is skipped;
+independent releases carry on.
 """
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from installer import redact
 from installer.deploy import digests
@@ -64,6 +71,79 @@ class ReleaseEvent:
     desired: int = 0
 
 
+class _HelmSlots:
+    """At most `size` Helm calls at once; a free slot goes to the waiting call of highest priority.
+
+    When a wave's releases all become startable together (DIGIT's 22 core releases once the backbone
+    is ready), the order of their Helm calls decides when the long chains (mdms -> enc -> user -> hrms)
+    start rolling out; first come, first served could put the head of the longest chain last.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: list[tuple[int, int]] = []  # heap of (-priority, arrival)
+        self._arrivals = itertools.count()
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, priority: int) -> Iterator[None]:
+        ticket = (-priority, next(self._arrivals))
+        with self._changed:
+            heapq.heappush(self._waiting, ticket)
+            while self._free == 0 or self._waiting[0] != ticket:
+                self._changed.wait()
+            heapq.heappop(self._waiting)
+            self._free -= 1
+            self._changed.notify_all()  # the next in line may take another free slot
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += 1
+                self._changed.notify_all()
+
+
+class _BoundedHelm:
+    """HelmOperations whose every call holds one of the executor's Helm slots, at its release's priority."""
+
+    def __init__(self, helm: HelmOperations, slots: _HelmSlots, priority: Callable[[], int]) -> None:
+        self._helm = helm
+        self._slots = slots
+        self._priority = priority
+
+    def __getattr__(self, name: str) -> Any:
+        action = getattr(self._helm, name)
+        if not callable(action):
+            return action
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            with self._slots.hold(self._priority()):
+                return action(*args, **kwargs)
+
+        return bounded
+
+
+def chain_lengths(specs: list[ReleaseSpec]) -> dict[str, int]:
+    """For each release, how many releases the longest chain of its dependents holds, itself included."""
+    dependents: dict[str, list[str]] = {}
+    for spec in specs:
+        for need in spec.needs:
+            dependents.setdefault(need, []).append(spec.name)
+    lengths: dict[str, int] = {}
+
+    def length(name: str) -> int:
+        if name not in lengths:
+            lengths[name] = 1 + max((length(child) for child in dependents.get(name, ())), default=0)
+        return lengths[name]
+
+    for spec in specs:
+        length(spec.name)
+    return lengths
+
+
+MAX_RELEASE_THREADS = 256
+
+
 class PlanError(ValueError):
     """The release list is not a valid graph (unknown need or cycle)."""
 
@@ -111,7 +191,10 @@ class Executor:
                  cancelled: threading.Event | None = None, install: str = "", take_over: str | None = None):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self.helm = helm
+        self._current = threading.local()  # the priority of the release this thread works for
+        self._priorities: dict[str, int] = {}
+        self.helm: HelmOperations = _BoundedHelm(  # type: ignore[assignment]
+            helm, _HelmSlots(concurrency), lambda: getattr(self._current, "priority", 0))
         self.watcher = watcher
         self.installer_version = installer_version
         # The answers `name`: releases labelled by another install are refused, never upgraded,
@@ -139,13 +222,16 @@ class Executor:
     # --- the schedule -----------------------------------------------------------------------------
     def run(self, specs: list[ReleaseSpec]) -> DeployReport:
         check_graph(specs)
+        self._priorities = chain_lengths(specs)
         started = time.monotonic()
         report = DeployReport()
         by_name = {spec.name: spec for spec in specs}
         pending = sorted(specs, key=lambda s: (s.wave, s.name))
         ready: set[str] = set()
         running: dict[Future[ReleaseResult], ReleaseSpec] = {}
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="release") as pool:
+        # A thread per release that may run at once: they mostly wait (for a Helm slot or for readiness).
+        with ThreadPoolExecutor(max_workers=max(1, min(len(specs), MAX_RELEASE_THREADS)),
+                                thread_name_prefix="release") as pool:
             while pending or running:
                 if self.cancelled.is_set():
                     for spec in pending:
@@ -153,7 +239,7 @@ class Executor:
                         self._emit(ReleaseEvent(spec.name, "cancelled", "not started: the run was cancelled"))
                     pending = []
                 startable = [s for s in pending if all(n in ready for n in s.needs)]
-                for spec in startable[: self.concurrency - len(running)]:
+                for spec in startable:
                     pending.remove(spec)
                     running[pool.submit(self._deploy_one, spec)] = spec
                 if not running:
@@ -185,6 +271,7 @@ class Executor:
 
     # --- one release ------------------------------------------------------------------------------
     def _deploy_one(self, spec: ReleaseSpec) -> ReleaseResult:
+        self._current.priority = self._priorities.get(spec.name, 0)
         with self._lock_for(spec):
             try:
                 return self._deploy_locked(spec)

@@ -1,8 +1,10 @@
 """Follow a release's workloads through the Kubernetes API until they are ready, or say why not.
 
-The watch polls the API (a list per namespace and kind per round) rather than holding watch streams:
-it is cheap at DIGIT's scale, survives API hiccups, and reports a broken pod at the next round
-instead of at the timeout.
+Given an ObjectCache (informers.py), every release reads the same watched copies of the objects
+and is re-examined the moment any of them changes: one watch per kind and namespace however many
+releases wait. Without one, each round lists what it needs (a list per namespace and kind), which
+suits a single check such as verify's. Either way a broken pod is reported at once, not at the
+timeout.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from installer.adapters.kube import KubeCluster, KubeError
+from installer.deploy.informers import ObjectCache
 from installer.deploy.model import Breakage, WorkloadState
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
@@ -71,8 +74,9 @@ class ReadinessWatcher:
     """Polls workloads, pods and claims of one release; thread-safe, one instance can serve many releases."""
 
     def __init__(self, cluster: KubeCluster, *, poll_interval: float = 0.5, claim_grace: float = 30.0,
-                 api_grace: float = API_GRACE):
+                 api_grace: float = API_GRACE, cache: ObjectCache | None = None):
         self._cluster = cluster
+        self._cache = cache
         self.poll_interval = poll_interval
         self.claim_grace = claim_grace
         # How long the API may give no answer before a waiting release fails as "unreachable"
@@ -81,6 +85,8 @@ class ReadinessWatcher:
 
     # --- API access (raw JSON: tolerant of partially filled objects) -------------------------------
     def _list(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        if self._cache is not None:
+            return self._cache.objects(kind, namespace)
         return self._cluster.list(kind, namespace)
 
     def pod_log_tail(self, pod: str, namespace: str, container: str = "", previous: bool = False) -> list[str]:
@@ -268,6 +274,7 @@ class ReadinessWatcher:
         while True:
             if cancelled is not None and cancelled.is_set():
                 raise WatchCancelled()
+            seen = self._cache.generation if self._cache is not None else 0
             try:
                 states, breakage, hint = self.observe_with_hint(refs, started)
                 last_error, silent_since = "", None
@@ -300,12 +307,23 @@ class ReadinessWatcher:
                     raise ReleaseNotReady(Breakage("Timeout", message, pod=hint.pod, container=hint.container,
                                                    log_tail=log_tail), states)
                 raise ReleaseNotReady(Breakage("Timeout", message), states)
-            wait_for = min(self.poll_interval, deadline - now)
+            self._pause(min(self.poll_interval, deadline - now), seen, cancelled)
+
+    def _pause(self, seconds: float, seen: int, cancelled: threading.Event | None) -> None:
+        """Until the next look: with the shared cache, until anything watched changes (at most `seconds`)."""
+        if self._cache is None:
             if cancelled is not None:
-                if cancelled.wait(wait_for):
+                if cancelled.wait(seconds):
                     raise WatchCancelled()
             else:
-                time.sleep(wait_for)
+                time.sleep(seconds)
+            return
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            if self._cache.wait_for_change(seen, min(left, 0.25)) != seen:
+                return
+            if cancelled is not None and cancelled.is_set():
+                raise WatchCancelled()
 
 
 def _waiting_hint(pod: dict[str, Any]) -> Breakage | None:

@@ -17,7 +17,7 @@ from installer import __version__, redact
 from installer.deploy.cluster import connect_cluster, ensure_secret
 from installer.deploy.model import CANCELLED, DEPLOYED, FAILED, SKIPPED, UNCHANGED, DeployReport, ReleaseSpec
 from installer.deploy.outputs import FailedRelease, ReleasesFailure, ReleasesOutput
-from installer.deploy.target import Cluster, open_cluster
+from installer.deploy.target import Cluster, helm_slots, open_cluster
 from installer.engine import Cancelled, StepContext, StepFailed
 from installer.engine.journal import atomic_write
 from installer.plan import PlanError, ReleasePlan, addons, build_plan
@@ -25,20 +25,11 @@ from installer.plan.provisioned import kube_access
 from installer.secretstore import KubeClusterCopy, SecretStore, SecretStoreError
 from installer.secretstore import get as stored_secret
 
-CONCURRENCY_ENV = "DIGIT_INSTALLER_DEPLOY_CONCURRENCY"
 UNINSTALL_FAILED_ENV = "DIGIT_INSTALLER_UNINSTALL_FAILED_INSTALL"
 POLL_ENV = "DIGIT_INSTALLER_READINESS_POLL"
-DEFAULT_CONCURRENCY = 4
 REPORT_NAME = "deploy-report.json"
 # Releases of these modules belong to the monitoring and ci steps, not to deploy.
 ADDON_MODULES = {"monitoring": "monitoring", "ci": "ci"}
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(name, default)))
-    except ValueError:
-        return default
 
 
 def planned_releases(ctx: StepContext) -> list[ReleasePlan]:
@@ -111,6 +102,7 @@ def run_releases(ctx: StepContext, specs: list[ReleaseSpec], label: str,
     """Deploy `specs` through the executor; raise StepFailed naming every failed release."""
     from installer.deploy.executor import Executor, PlanError
     from installer.deploy.helmops import EngineOperations
+    from installer.deploy.informers import ObjectCache
     from installer.deploy.readiness import ReadinessWatcher
 
     if not specs:
@@ -123,11 +115,12 @@ def run_releases(ctx: StepContext, specs: list[ReleaseSpec], label: str,
         return ReleasesOutput(dry_run=True, actions={spec.name: "install" for spec in specs})
     own = cluster is None
     cluster = cluster or open_cluster(ctx)
+    cache = ObjectCache(cluster.api)  # one watch per kind and namespace, shared by every waiting release
     try:
         operations = EngineOperations(cluster.helm)
-        watcher = ReadinessWatcher(cluster.api, poll_interval=float(os.environ.get(POLL_ENV, "0.5")))
+        watcher = ReadinessWatcher(cluster.api, poll_interval=float(os.environ.get(POLL_ENV, "0.5")), cache=cache)
         executor = Executor(operations, watcher, installer_version=__version__,
-                            concurrency=_env_int(CONCURRENCY_ENV, DEFAULT_CONCURRENCY),
+                            concurrency=helm_slots(),
                             uninstall_failed_install=os.environ.get(UNINSTALL_FAILED_ENV, "") in ("1", "true", "yes"),
                             on_event=_Reporter(ctx, len(specs)), cancelled=ctx.cancelled,
                             install=ctx.answers.name,
@@ -141,6 +134,7 @@ def run_releases(ctx: StepContext, specs: list[ReleaseSpec], label: str,
             raise StepFailed(f"the {label} plan is inconsistent: {error}",
                              remediation="run `./install.sh plan` to see the release graph") from None
     finally:
+        cache.close()
         if own:
             cluster.helm.close()
     _save_report(ctx, label, report)

@@ -15,6 +15,17 @@ from installer.plan.provisioned import kube_access
 
 HELM_DRIVER_ENV = "HELM_DRIVER"
 HELM_SQL_DSN_ENV = "HELM_DRIVER_SQL_CONNECTION_STRING"
+HELM_SLOTS_ENV = "DIGIT_INSTALLER_DEPLOY_CONCURRENCY"
+DEFAULT_HELM_SLOTS = 4
+
+
+def helm_slots() -> int:
+    """How many Helm calls may run at once (DIGIT_INSTALLER_DEPLOY_CONCURRENCY, default 4): the executor's
+    bound and the Helm engine's worker processes alike."""
+    try:
+        return max(1, int(os.environ.get(HELM_SLOTS_ENV) or DEFAULT_HELM_SLOTS))
+    except ValueError:
+        return DEFAULT_HELM_SLOTS
 
 
 @dataclass
@@ -51,7 +62,8 @@ def open_cluster(ctx: StepContext) -> Cluster:
                          remediation=f"set {HELM_SQL_DSN_ENV} to the PostgreSQL DSN of Helm's release storage")
     if dsn:
         _register_dsn(dsn)
-    engine = HelmSdkEngine(KubeAccess(kubeconfig, context), ReleaseStorage(driver, sql_dsn=dsn), emulator=not openapi)
+    engine = HelmSdkEngine(KubeAccess(kubeconfig, context), ReleaseStorage(driver, sql_dsn=dsn), emulator=not openapi,
+                           workers=helm_slots())
     return Cluster(api, engine, openapi)
 
 

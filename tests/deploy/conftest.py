@@ -14,6 +14,7 @@ from installer.deploy.executor import Executor, ReleaseEvent
 from installer.deploy.helmops import EngineOperations
 from installer.deploy.model import ReleaseSpec
 from installer.adapters.kube import ApiCluster
+from installer.deploy.informers import ObjectCache
 from installer.deploy.readiness import ReadinessWatcher
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +52,17 @@ def helm_storage_dsn(rig) -> str:
     return helm_dsn(rig)
 
 
+_caches: list[ObjectCache] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_watch_caches():
+    """Stop the shared watches of the executors a test made."""
+    yield
+    while _caches:
+        _caches.pop().close()
+
+
 @pytest.fixture
 def rollout(rig):
     """The shared rig's rollout simulator, ready at once for the test and put back as it was afterwards."""
@@ -77,7 +89,7 @@ def api(rig):
 @pytest.fixture
 def helm(rig, helm_storage_dsn):
     with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("sql", sql_dsn=helm_storage_dsn),
-                       emulator=True) as engine:
+                       emulator=True, workers=4) as engine:
         yield engine
 
 
@@ -139,6 +151,9 @@ class Recorder:
 
 def make_executor(helm, api, recorder=None, *, concurrency: int = 4, uninstall_failed_install: bool = False,
                   poll: float = 0.1) -> Executor:
-    return Executor(EngineOperations(helm), ReadinessWatcher(ApiCluster(api), poll_interval=poll, claim_grace=2.0),
+    cluster = ApiCluster(api)
+    cache = ObjectCache(cluster)  # shared watches, as the deploy step uses them
+    _caches.append(cache)
+    return Executor(EngineOperations(helm), ReadinessWatcher(cluster, poll_interval=poll, claim_grace=2.0, cache=cache),
                     installer_version="test", concurrency=concurrency,
                     uninstall_failed_install=uninstall_failed_install, on_event=recorder)

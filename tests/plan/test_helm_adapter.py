@@ -144,6 +144,37 @@ def test_memory_storage_is_forgotten_with_the_engine(kube_api: Path) -> None:
         assert engine.list(namespace="backbone") == []
 
 
+def test_workers_run_helm_calls_in_parallel_with_secret_storage(kube_api: Path) -> None:
+    """Helm's default secret storage on the emulator, several installs at once over two worker processes."""
+    import threading
+
+    charts = {"redis": SAMPLE_CHARTS / "backbone-services" / "redis",
+              "egov-idgen": SAMPLE_CHARTS / "core-services" / "egov-idgen",
+              "egov-localization": SAMPLE_CHARTS / "core-services" / "egov-localization"}
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("secret"), emulator=True, workers=2) as engine:
+        errors: list[BaseException] = []
+
+        def install(name: str) -> None:
+            try:
+                engine.install(name, charts[name], {}, namespace="parallel", timeout=60)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=install, args=(name,)) for name in charts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not errors, errors
+        # Three calls at once, two workers: both were started and neither is busy now.
+        assert len(engine._idle) == 2 and not engine._busy
+        assert sorted(r.name for r in engine.list(namespace="parallel")) == sorted(charts)
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), emulator=True, workers=4) as engine:
+        assert engine.workers == 1  # memory storage lives inside one worker
+    with pytest.raises(ValueError):
+        HelmSdkEngine(workers=0)
+
+
 def test_charts_with_hooks_install_on_the_emulator(tmp_path: Path, kube_api: Path) -> None:
     chart = tmp_path / "hooked"
     (chart / "templates").mkdir(parents=True)

@@ -487,13 +487,38 @@ class RigKubernetes(k8s.KubernetesEmulator):
         }
 
     async def _serve_watch(self, request: rendering.Request):  # type: ignore[override]
+        """kmock's watch, but joined to the event bus *before* the snapshot of existing objects is taken:
+        kmock joins after sending the snapshot, so a change made meanwhile was never sent (a watcher then
+        waited forever for a status it had missed). Also honours timeoutSeconds, resourceVersion and
+        selectors."""
         loop = asyncio.get_running_loop()
         timeout = request.params.get("timeoutSeconds")
         deadline = loop.time() + float(timeout) if timeout else None
         since = request.params.get("resourceVersion")
         since_revision = int(since) if since and since.isdigit() and since != "0" else None
-        stream = super()._serve_watch(request)
+
+        def wanted(obj: dict[str, Any]) -> bool:
+            meta = obj.get("metadata") or {}
+            if request.namespace is not None and meta.get("namespace") != request.namespace:
+                return False
+            if request.name is not None and meta.get("name") != request.name:
+                return False
+            if not self._selected(request, obj):
+                return False
+            revision = str(meta.get("resourceVersion", ""))
+            return not (since_revision is not None and revision.isdigit() and int(revision) <= since_revision)
+
+        bus = self._buses[request.resource]
+        marker = await bus.mark()
         try:
+            yield b""  # the headers go out now, even if nothing happens
+            async with self._lock:
+                snapshot = [copy.deepcopy(obj.raw) for (resource, _ns, _name), obj in self._objects.items()
+                            if resource == request.resource and not obj.deleted]
+            for obj in snapshot:
+                if wanted(obj):
+                    yield {"type": "ADDED", "object": obj}
+            stream = bus.stream(since=marker).__aiter__()
             while True:
                 remaining = None if deadline is None else deadline - loop.time()
                 if remaining is not None and remaining <= 0:
@@ -502,16 +527,10 @@ class RigKubernetes(k8s.KubernetesEmulator):
                     item = await asyncio.wait_for(stream.__anext__(), remaining)
                 except (asyncio.TimeoutError, StopAsyncIteration):
                     return
-                if isinstance(item, dict) and "object" in item:
-                    obj = item["object"]
-                    if not self._selected(request, obj):
-                        continue
-                    revision = obj.get("metadata", {}).get("resourceVersion", "")
-                    if since_revision is not None and revision.isdigit() and int(revision) <= since_revision:
-                        continue
-                yield item
+                if isinstance(item, dict) and isinstance(item.get("object"), dict) and wanted(item["object"]):
+                    yield item
         finally:
-            await stream.aclose()
+            await bus.unmark(marker)
 
     async def _serve_version(self, request: rendering.Request) -> rendering.Payload:
         result = await super()._serve_version(request)

@@ -728,10 +728,13 @@ class Rig:
 
     # --- rollout / rbac control -----------------------------------------------------------------
     def set_rollout(self, delay: float | None = None, never_ready: list[str] | dict[str, str] | None = None,
-                    reason: str | None = None) -> None:
+                    reason: str | None = None, delays: dict[str, float] | None = None) -> None:
+        """Change the rollout simulator's control (None: keep); `delays` gives releases their own rollout time."""
         control = json.loads(self.rollout_path.read_text()) if self.rollout_path.exists() else {}
         if delay is not None:
             control["delay"] = delay
+        if delays is not None:
+            control["delays"] = delays
         if never_ready is not None:
             control["never_ready"] = never_ready
         if reason is not None:

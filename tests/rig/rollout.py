@@ -1,8 +1,9 @@
 """Rollout simulator: plays the controllers the emulator lacks, so readiness watches have something real to follow.
 
 Controlled by RIGDIR/rollout.json, re-read whenever it changes:
-    {"delay": 1.5, "never_ready": ["egov-user"], "reason": "CrashLoopBackOff"}
-`never_ready` may also map release names to their own waiting reason. A workload belongs to the
+    {"delay": 1.5, "never_ready": ["egov-user"], "reason": "CrashLoopBackOff", "delays": {"elasticsearch": 9}}
+`never_ready` may also map release names to their own waiting reason; `delays` gives releases their
+own rollout time (seconds from a workload generation's first sighting until it is ready). A workload belongs to the
 release named by its `app.kubernetes.io/instance` label (or Helm's release-name annotation).
 """
 
@@ -93,8 +94,10 @@ class RolloutSimulator:
             generation = int(meta.get("generation", 1))
             key = (meta.get("uid", ""), generation)
             self._first_seen.setdefault(key, now)
-            reason = self._waiting_reason(release_of(obj), control)
-            ready = reason is None and now - self._first_seen[key] >= delay
+            release = release_of(obj)
+            reason = self._waiting_reason(release, control)
+            own = (control.get("delays") or {}).get(release) if release else None
+            ready = reason is None and now - self._first_seen[key] >= (delay if own is None else float(own))
             pods = self._desired_pods(resource, obj, ready, reason or "ContainerCreating")
             for pod in pods:
                 owners[(namespace, pod["metadata"]["name"])] = pod

@@ -1,10 +1,14 @@
 """HelmSdkEngine: the HelmEngine contract over Helm's real engine, run in a child process.
 
-Release storage: "secret" on real clusters (Helm's default). The kmock emulator cannot
-read the protobuf Helm's secret/configmap drivers send, so against it use "memory"
-(forgotten when the engine closes) or "sql" with a PostgreSQL DSN (releases survive the
-process and are seen by any other engine using the same DSN). Helm's memory driver keeps one
-store per namespace, so with it `list()` must be given the namespace. With `emulator=True`
+Release storage: "secret" on real clusters (Helm's default, which the test rig's emulator
+serves too), "memory" (forgotten when the engine closes) or "sql" with a PostgreSQL DSN
+(releases survive the process and are seen by any other engine using the same DSN). Helm's
+memory driver keeps one store per namespace, so with it `list()` must be given the namespace.
+
+Parallel calls: one child process runs one Helm action at a time, so an engine keeps up to
+`workers` children and gives each call a free one (started on demand); calls beyond that wait.
+That bounds the Helm actions in flight, i.e. the API server's load. The memory driver keeps
+releases inside one child, so with it `workers` is 1. With `emulator=True`
 install/upgrade/rollback pass the native options `disable_openapi_validation: true`
 (the emulator has no OpenAPI), `server_side_apply: false`, and `disable_hooks: true` (Helm
 validates hook manifests against OpenAPI regardless, and nothing there would complete a hook Job).
@@ -15,6 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,11 +94,13 @@ DEADLINE_SLACK = 30.0
 
 
 class HelmSdkEngine:
-    """HelmEngine over helm-python-sdk, in one child process per engine."""
+    """HelmEngine over helm-python-sdk, in up to `workers` child processes per engine."""
 
     def __init__(self, kube: KubeAccess | None = None, storage: ReleaseStorage | None = None, *,
                  emulator: bool = False, call_timeout: float = DEFAULT_CALL_TIMEOUT,
-                 cancel_grace: float = CANCEL_GRACE, work_dir: Path | None = None) -> None:
+                 cancel_grace: float = CANCEL_GRACE, work_dir: Path | None = None, workers: int = 1) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self.kube = kube or KubeAccess()
         self.storage = storage or ReleaseStorage()
         self.emulator = emulator
@@ -104,7 +111,10 @@ class HelmSdkEngine:
             remove_stale_work_dirs()
         self._work_dir = Path(work_dir) if work_dir else _new_work_dir()
         self.stager = ChartStager(self._work_dir / "charts")
-        self._worker: Worker | None = None
+        self.workers = 1 if self.storage.driver == "memory" else workers
+        self._idle: list[Worker] = []  # started and free
+        self._busy: set[Worker] = set()
+        self._free = threading.Semaphore(self.workers)
         self._lock = threading.Lock()
 
     def __enter__(self) -> HelmSdkEngine:
@@ -114,15 +124,18 @@ class HelmSdkEngine:
         self.close()
 
     def close(self) -> None:
-        worker, self._worker = self._worker, None
-        if worker is not None:
+        with self._lock:
+            workers, self._idle = [*self._idle, *self._busy], []
+            self._busy = set()
+        for worker in workers:
             worker.stop()
         if self._own_work_dir:
             shutil.rmtree(self._work_dir, ignore_errors=True)
 
     def cancel(self) -> None:
-        worker = self._worker
-        if worker is not None:
+        with self._lock:
+            busy = list(self._busy)
+        for worker in busy:
             worker.interrupt()
 
     # offline
@@ -218,17 +231,45 @@ class HelmSdkEngine:
     # plumbing
 
     def _call(self, op: str, args: dict[str, Any], *, deadline: float | None = None) -> Any:
-        with self._lock:
-            if self._worker is None or not self._worker.alive():
-                self._worker = Worker(self._settings(), self.storage, self.cancel_grace)
-            worker = self._worker
+        try:
+            return self._call_once(op, args, deadline=deadline)
+        except HelmEngineError as exc:
+            # Helm's sql driver creates its tables when a worker first opens it; two workers doing so at
+            # once on an empty database collide in PostgreSQL's catalogue. Nothing was done: try again.
+            if self.storage.driver != "sql" or "unable to instantiate SQL driver" not in str(exc):
+                raise
+            time.sleep(0.5)
+            return self._call_once(op, args, deadline=deadline)
+
+    def _call_once(self, op: str, args: dict[str, Any], *, deadline: float | None = None) -> Any:
+        with self._free:
+            worker = self._take()
+            healthy = True
             try:
                 return worker.call(op, args, deadline or self.call_timeout)
             except HelmEngineError as exc:
                 if exc.kind in ("timeout", "worker") or worker.stuck:
+                    healthy = False
                     worker.kill()
-                    self._worker = None
                 raise
+            finally:
+                with self._lock:
+                    self._busy.discard(worker)
+                    if healthy and worker.alive():
+                        self._idle.append(worker)
+
+    def _take(self) -> Worker:
+        """A free worker (the semaphore guarantees one is free or may be started)."""
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    self._busy.add(worker)
+                    return worker
+        worker = Worker(self._settings(), self.storage, self.cancel_grace)  # outside the lock: takes ~1 s
+        with self._lock:
+            self._busy.add(worker)
+        return worker
 
     def _settings(self) -> dict[str, Any]:
         return {
