@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 
 from installer.answers import SECTION_MODELS, SecretRef
 from installer.answers import models as answer_models
-from installer.answers.loader import problem_message
+from installer.answers import problem_message
 from installer.answers.refs import generate_ref
 
 Loc = tuple[Any, ...]

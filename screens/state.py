@@ -218,7 +218,7 @@ class WizardState:
     def save(self) -> tuple[Answers, Path]:
         """Validate and save; an operator's own file keeps its comments, a draft is replaced whole."""
         from installer.answers import dump_yaml, save_answers
-        from installer.answers.loader import default_schema_ref
+        from installer.answers import default_schema_ref
 
         answers = self.validate()
         self.secrets.write(self.answers_path)
@@ -236,7 +236,7 @@ def name_errors(value: Any):
     """Errors of the top-level `name` field, from the Answers model itself."""
     from pydantic import ValidationError
 
-    from installer.answers.loader import problem_message
+    from installer.answers import problem_message
     from screens.questions import MISSING_MESSAGE, FieldError
 
     if value is None:

@@ -1,21 +1,19 @@
-"""The answers file: models, the one loader, secret references."""
-from installer.answers.loader import (
-    AnswersError,
-    Problem,
+"""The answers file, one module per job: models, loader (load), yamltree (parse and locate), migrate,
+validate, save, problems, secret references (refs), cross-section rules, the wizard's page sections."""
+from installer.answers.loader import load_answers, load_or_report
+from installer.answers.problems import AnswersError, Problem
+from installer.answers.save import (
     answers_to_data,
+    default_schema_ref,
     dump_draft,
     dump_yaml,
-    file_warnings,
-    json_schema,
-    load_answers,
-    load_or_report,
     is_draft,
-    load_tree,
-    referenced_paths,
+    json_schema,
     save_answers,
-    validate_data,
     write_private,
 )
+from installer.answers.validate import file_warnings, problem_message, referenced_paths, validate_data
+from installer.answers.yamltree import load_tree, locate
 from installer.answers.models import ANSWERS_VERSION, SECTION_MODELS, TARGET_KINDS, Answers
 from installer.answers.refs import SecretRef, SecretUnavailable, secret_refs, unreadable_secrets
 from installer.answers.rules import check_rules
@@ -32,6 +30,7 @@ __all__ = [
     "answers_to_data",
     "check_rules",
     "dump_draft",
+    "default_schema_ref",
     "dump_yaml",
     "file_warnings",
     "is_draft",
@@ -39,7 +38,9 @@ __all__ = [
     "load_answers",
     "load_or_report",
     "load_tree",
+    "locate",
     "referenced_paths",
+    "problem_message",
     "save_answers",
     "secret_refs",
     "validate_data",

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 def release_warnings(answers, filename: str, tree) -> list[Problem]:
     """A release profile the chart tree cannot serve: found here, not after the database step."""
-    from installer.answers.loader import locate
+    from installer.answers import locate
     from installer.plan.graph import release_tree_problem
 
     if not Path(answers.release.charts).exists():
@@ -61,7 +61,7 @@ def release_warnings(answers, filename: str, tree) -> list[Problem]:
 
 def stack_problems(answers, filename: str, tree) -> list[Problem]:
     """A cloud target's Terraform stack (the installer's or the site's own) checked against the stack contract."""
-    from installer.answers.loader import locate
+    from installer.answers import locate
     from installer.provision.cloud.contract import check_stack
     from installer.provision.cloud.workspace import stack_folder
 

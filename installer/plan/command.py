@@ -106,7 +106,7 @@ def write_plan(plan: Any, out: Path, reveal: bool) -> list[Path]:
 def _problem_line(answers_path: Path, key: str, message: str) -> str:
     """FILE:LINE:COL: key: message, pointing into the answers file where the key is."""
     from installer.answers import load_tree
-    from installer.answers.loader import locate
+    from installer.answers import locate
 
     line, col, path = 1, 1, key
     if key and key.split(".", 1)[0].split("[", 1)[0] in ANSWERS_SECTIONS:

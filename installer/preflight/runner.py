@@ -198,7 +198,7 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
 
 def analyze_local(answers: Any, results: analyzers.Results, state_dir: Path | None = None) -> None:
     """The jump host's side: free space for the state directory, secret files others can read, the chart tree."""
-    from installer.answers.loader import file_warnings
+    from installer.answers import file_warnings
     from installer.plan.graph import release_tree_problem
     from installer.state import STATE_SPACE_NEEDED, free_bytes, state_dir_for
 

@@ -199,7 +199,7 @@ def test_save_never_leaves_a_partial_file(tmp_path, valid_text, write):
     class Boom(Exception):
         pass
 
-    import installer.answers.loader as loader
+    import installer.answers.save as loader
 
     original = loader.dump_yaml
 
