@@ -19,11 +19,12 @@ from screens.base import BACK, LOADED, NEXT, RESUMED
 from screens.state import PAGES, WizardState, state_from_args
 
 FORM_PAGES = tuple(PAGES)
-ALL_PAGES = ("welcome", *FORM_PAGES, "review", "preflight", "progress")
+ALL_PAGES = ("welcome", *FORM_PAGES, "review", "preflight", "plan", "progress")
 
 
 def _page_class(page: str) -> type:
     from screens import credentials, database, domain, monitoring, preflight, progress, release, review, sizing, target, welcome
+    from screens.plan_review import PlanReviewScreen
 
     return {
         "welcome": welcome.WelcomeScreen,
@@ -36,6 +37,7 @@ def _page_class(page: str) -> type:
         "monitoring": monitoring.MonitoringScreen,
         "review": review.ReviewScreen,
         "preflight": preflight.PreflightScreen,
+        "plan": PlanReviewScreen,
         "progress": progress.ProgressScreen,
     }[page]
 

@@ -161,7 +161,14 @@ class PreflightScreen(WizardScreen):
 
     def action_next(self) -> None:
         if not self.query_one("#next", Button).disabled:
-            self.dismiss("progress")
+            self.dismiss(after_preflight(self.wizard.state.draft))
 
     def action_back(self) -> None:
         self.dismiss("review")
+
+
+def after_preflight(draft: dict) -> str:
+    """A cloud target shows Terraform's plan for confirmation before anything is created; others start at once."""
+    from installer.app.pipeline import CLOUD_KINDS
+
+    return "plan" if (draft.get("target") or {}).get("kind") in CLOUD_KINDS else "progress"

@@ -53,7 +53,11 @@ class SizingScreen(SectionScreen):
             self.query_one("#profile-description", Static).update("Choose a profile to see what it needs.")
             return
         kinds = ", ".join(profile.target_kinds)
-        self.query_one("#profile-description", Static).update(f"{profile.description}\nFor: {kinds}")
+        from screens.cloud_sizing import machines_line
+
+        on_cloud = machines_line(self.wizard.state.draft, profile, (self.forms["sizing"].data() or {}).get("overrides"))
+        self.query_one("#profile-description", Static).update(f"{profile.description}\nFor: {kinds}"
+                                                              + (f"\n{on_cloud}" if on_cloud else ""))
         for role, spec in profile.nodes.items():
             nodes.add_row(role, str(spec.count), str(spec.vcpu), str(spec.memory_gb), str(spec.disk_gb))
         for volume, spec in profile.volumes.items():

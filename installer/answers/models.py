@@ -268,7 +268,8 @@ class TerraformSettings(Section):
         description="Values for variables a site's stack declares beyond the installer's own (never secrets).")
     instance_type: str | None = Field(
         default=None, title="Worker instance type",
-        description="Overrides the type chosen from the sizing profile (e.g. m5a.xlarge, Standard_E4s_v3).")
+        description="Overrides the type chosen from the sizing profile (the sizing page shows that type), "
+        "e.g. m5a.xlarge, Standard_E4s_v3.")
     parallelism: int = Field(default=10, ge=1, le=100, title="Parallel operations",
                              description="Terraform's -parallelism.")
     allow_destroy: list[str] = Field(
@@ -304,7 +305,10 @@ class AwsCredentials(Section):
 class AwsTarget(Section):
     kind: Literal["aws"] = Field(title="Target kind")
     region: str = Field(title="Region", description="e.g. ap-south-1")
-    credentials: AwsCredentials = Field(title="Credentials")
+    credentials: AwsCredentials = Field(
+        title="Credentials",
+        description="Either an AWS profile, or an access key id together with its secret access key. They reach "
+        "Terraform through its environment only.")
     kubernetes_version: str = Field(default="1.34", title="Kubernetes version")
     provider_mirror: ResolvedPath | None = Field(
         default=None, title="Terraform provider mirror",

