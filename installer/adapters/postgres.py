@@ -72,6 +72,15 @@ class PgSession(Protocol):
         """GRANT ALL ON SCHEMA in the connected database (since PostgreSQL 15 `public` needs it)."""
         ...
 
+    def flyway_failures(self) -> list[tuple[str, str, str, str]]:
+        """(schema.table, version, description, script) of every failed row (success = false) of every
+        Flyway history table in the current database (a table with installed_rank, script and success)."""
+        ...
+
+    def database_size(self, name: str) -> int:
+        """Bytes on disk of database `name`."""
+        ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> PgSession: ...
@@ -211,3 +220,21 @@ class PsycopgSession:
         from psycopg import sql
 
         self._execute(sql.SQL("GRANT ALL ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
+
+    def flyway_failures(self) -> list[tuple[str, str, str, str]]:
+        from psycopg import sql
+
+        tables = self._execute(
+            "SELECT table_schema, table_name FROM information_schema.columns "
+            "WHERE column_name IN ('installed_rank', 'script', 'success') "
+            "GROUP BY table_schema, table_name HAVING count(*) = 3 ORDER BY 1, 2").fetchall()
+        failed = []
+        for schema, table in tables:
+            rows = self._execute(sql.SQL("SELECT coalesce(version, ''), coalesce(description, ''), script FROM {}.{} "
+                                         "WHERE NOT success ORDER BY installed_rank").format(
+                sql.Identifier(schema), sql.Identifier(table))).fetchall()
+            failed += [(f"{schema}.{table}", str(v), str(d), str(s)) for v, d, s in rows]
+        return failed
+
+    def database_size(self, name: str) -> int:
+        return int(self._execute("SELECT pg_database_size(%s)", (name,)).fetchone()[0])

@@ -24,6 +24,9 @@ from installer.engine import Retry, Step, StepContext
 from installer.engine.faces import FACES, default_face, make_face
 from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from installer.profiles import ProfileError, release_profile
+from installer.bundle.step import images_in_mirror
+from installer.upgrade.backup import upgrade_backup
+from installer.upgrade.checks import RECOVER_FLAG, upgrade_checks
 from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, upgrade_plan, with_version
 
 
@@ -38,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(ACCEPT_IMMUTABLE_FLAG, dest="recreate_immutable", action="store_true",
                         help="go on although the plan lists immutable-field changes (StatefulSet volumeClaimTemplates, "
                              "selectors): the operator has chosen how to handle them")
+    parser.add_argument(RECOVER_FLAG, dest="recover_pending", action="store_true",
+                        help="roll a release stuck in pending-* back to its last deployed revision before upgrading")
     parser.add_argument("--state-dir", metavar="DIR", help="the install's state directory")
     parser.add_argument("--output", choices=FACES, default=None, help="rich, plain or json")
 
@@ -57,14 +62,28 @@ def plan_pipeline(source: str, target: str, stop_on_immutable: bool = False) -> 
                  retry=Retry(attempts=1), waiting_for="Helm's records and the target's render")]
 
 
-def upgrade_pipeline(source: str, target: str, recreate_immutable: bool = False) -> list[Step]:
+def upgrade_pipeline(answers: Answers, source: str, target: str, recreate_immutable: bool = False,
+                     recover_pending: bool = False) -> list[Step]:
+    """validate, plan, checks (and images in the mirror), backup (the point of no return), apply."""
+    checks = [Step("upgrade-checks", "Checks before anything changes",
+                   functools.partial(upgrade_checks, recover_pending=recover_pending), needs=("upgrade-plan",),
+                   sections=("name", "target", "database", "release"), always_run=True, stall_after=120, timeout=900,
+                   retry=Retry(attempts=1), waiting_for="the cluster and the database to answer")]
+    if answers.registry is not None and answers.registry.mirror:
+        checks.append(Step("images", "Every image of the target in the mirror", images_in_mirror,
+                           needs=("upgrade-checks",), sections=("release", "registry"), always_run=True,
+                           stall_after=120, timeout=900, waiting_for="the registry mirror to answer"))
     return [
         Step("validate", "Check answers and referenced secrets", validate, always_run=True,
              sections=("version", "name", "target", "release"), stall_after=30, timeout=120, retry=Retry(attempts=1)),
         *[Step(s.id, s.title, s.run, needs=("validate",), sections=s.sections, extra_inputs=s.extra_inputs,
                always_run=True, stall_after=s.stall_after, timeout=s.timeout, retry=s.retry, waiting_for=s.waiting_for)
           for s in plan_pipeline(source, target, stop_on_immutable=not recreate_immutable)],
-        Step("upgrade-apply", f"Upgrade releases to {target}", upgrade_apply, needs=("upgrade-plan",),
+        *checks,
+        Step("upgrade-backup", "Back up the database and the releases' current revisions", upgrade_backup,
+             needs=(checks[-1].id,), sections=("name", "database", "release"), stall_after=600, timeout=4 * 3600,
+             retry=Retry(attempts=1), waiting_for="pg_dump"),
+        Step("upgrade-apply", f"Upgrade releases to {target}", upgrade_apply, needs=("upgrade-backup",),
              sections=("release", "sizing", "registry", "domain"), stall_after=300, timeout=3 * 3600,
              waiting_for="releases to become ready"),
     ]
@@ -87,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     if warning:
         sys.stderr.write(warning + "\n")
     steps = (plan_pipeline(source, target.version) if args.plan
-             else upgrade_pipeline(source, target.version, recreate_immutable=args.recreate_immutable))
+             else upgrade_pipeline(target_answers, source, target.version, recreate_immutable=args.recreate_immutable,
+                                  recover_pending=args.recover_pending))
     face_name = args.output or default_face(sys.stdout)
     face = make_face(face_name, sys.stdout)
     try:

@@ -106,7 +106,44 @@ def test_immutable_change_stops_the_upgrade_until_the_operator_chooses(site) -> 
     assert next(r for r in site.plan()["releases"] if r["name"] == "elasticsearch")["revision"] == 1
 
 
+def _digit_db(site):
+    import psycopg
+
+    from tests.rig.rig import DB_NAME
+
+    return psycopg.connect(site.rig.pg_dsn.replace("dbname=postgres", f"dbname={DB_NAME}"), autocommit=True)
+
+
+FLYWAY_TABLE = """CREATE TABLE IF NOT EXISTS {name} (installed_rank int PRIMARY KEY, version varchar(50),
+    description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int,
+    installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL,
+    success boolean NOT NULL)"""
+
+
+def test_a_failed_flyway_row_refuses_the_upgrade_naming_table_and_migration(site) -> None:
+    with _digit_db(site) as conn:
+        conn.execute(FLYWAY_TABLE.format(name="egov_user_schema"))
+        conn.execute("INSERT INTO egov_user_schema VALUES (1, '1.0', 'create user', 'SQL', "
+                     "'V1.0__create_user.sql', 1, 'egov', now(), 5, true), (2, '1.1', 'add otp', 'SQL', "
+                     "'V1.1__add_otp.sql', 2, 'egov', now(), 5, false) ON CONFLICT DO NOTHING")
+    try:
+        done = site.upgrade("--to", "sample-b")
+        output = done.stdout + done.stderr
+        assert done.returncode == 1, output[-3000:]
+        assert "public.egov_user_schema" in output and "V1.1__add_otp.sql" in output, output[-3000:]
+        assert "V1.0__create_user.sql" not in output
+        steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
+        assert steps["upgrade-checks"]["outcome"] == "failed"
+        assert steps["upgrade-backup"]["outcome"] == "pending" and steps["upgrade-apply"]["outcome"] == "pending"
+    finally:
+        with _digit_db(site) as conn:  # repaired: the failed row goes, the good one stays
+            conn.execute("DELETE FROM egov_user_schema WHERE NOT success")
+
+
 def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
+    with _digit_db(site) as conn:
+        conn.execute("CREATE TABLE eg_sample (id int PRIMARY KEY, name text)")
+        conn.execute("INSERT INTO eg_sample SELECT g, 'row ' || g FROM generate_series(1, 250) g")
     done = site.upgrade("--to", "sample-b")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "release.version: sample-b" in done.stdout
@@ -123,3 +160,36 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     assert json.loads((site.state / "deploy-report.json").read_text())["upgrade"] == report
     steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
     assert steps["upgrade-apply"]["outcome"] == "succeeded"
+
+    # The backup made before the point of no return: the dump, its sha256, its listing, a restore.
+    backup = json.loads(Path(steps["upgrade-backup"]["outputs"]["folder"], "backup.json").read_text())
+    dump = Path(backup["dump"])
+    import hashlib
+    import stat
+
+    assert hashlib.sha256(dump.read_bytes()).hexdigest() == backup["sha256"]
+    assert (dump.parent / (dump.name + ".sha256")).read_text().split()[0] == backup["sha256"]
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600
+    from installer.adapters import pgdump
+
+    listing = "\n".join(pgdump.contents(dump))
+    assert "TABLE public egov_user_schema" in listing and "TABLE public eg_sample" in listing
+    assert backup["releases"]["egov-user"] == 1  # the revision before the upgrade
+    import psycopg
+
+    from tests.rig.rig import DB_NAME
+
+    with psycopg.connect(site.rig.pg_dsn_admin, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS upgrade_scratch")
+        admin.execute("CREATE DATABASE upgrade_scratch")
+    password = site.rig.env["DIGIT_DB_PASSWORD"]
+    admin_dsn = dict(part.split("=", 1) for part in site.rig.pg_dsn_admin.split())
+    pgdump.restore(dump, pgdump.Connection("127.0.0.1", site.rig.pg_port, "postgres", admin_dsn["password"],
+                                           "upgrade_scratch", "disable"))
+    counts = {}
+    for dbname in (DB_NAME, "upgrade_scratch"):
+        with psycopg.connect(site.rig.pg_dsn_admin.replace("dbname=postgres", f"dbname={dbname}")) as conn:
+            counts[dbname] = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                              for t in ("eg_sample", "egov_user_schema")]
+    assert counts[DB_NAME] == counts["upgrade_scratch"] == [250, 1]
+    assert password not in (site.state / "journal.json").read_text()

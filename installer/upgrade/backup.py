@@ -1,0 +1,104 @@
+"""The upgrade-backup step: DIGIT's database and every release's current revision, before anything changes.
+
+The dump (pg_dump -Fc) is kept in <state dir>/backups/<run>/ with its sha256 and checked by listing
+it (pg_restore -l); beside it, Helm's manifest and labels of each release's current revision. After
+this step the upgrade passes the point of no return: a migration image that has run cannot be
+undone by a Helm rollback; the summary says how to restore.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from installer.engine import StepContext, StepFailed
+from installer.engine.journal import atomic_write
+from installer.upgrade.checks import backup_dir
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def restore_command(dump: Path, answers: Any) -> str:
+    db = answers.database
+    return (f"pg_restore --clean --if-exists --no-owner -h {db.host} -p {db.port} -U {db.username} -d {db.name} "
+            f"{dump}   (password from PGPASSFILE, never the command line)")
+
+
+def upgrade_backup(ctx: StepContext) -> dict[str, Any]:
+    from installer.adapters import pgdump
+    from installer.deploy.database_step import database_target
+    from installer.deploy.target import open_cluster
+
+    folder = backup_dir(ctx.state_dir) / time.strftime("%Y%m%dT%H%M%S")
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    out: dict[str, Any] = {"folder": str(folder)}
+    target = database_target(ctx)
+    if target is not None:
+        dump = folder / f"{target.name}.dump"
+        ctx.progress(0, 3, "phases", f"pg_dump of {target.name}")
+        try:
+            pgdump.dump(pgdump.Connection(target.host, target.port, target.username, target.password, target.name,
+                                          target.sslmode), dump)
+            ctx.progress(1, 3, "phases", "sha256 and pg_restore -l")
+            checksum = sha256_of(dump)
+            entries = pgdump.contents(dump)
+        except pgdump.DumpError as error:
+            raise StepFailed(f"the database backup failed: {error}",
+                             remediation="fix the cause, then rerun the upgrade; nothing was changed") from None
+        tables = [e for e in entries if " TABLE " in e and " TABLE DATA " not in e]
+        (folder / f"{dump.name}.sha256").write_text(f"{checksum}  {dump.name}\n")
+        out.update(dump=str(dump), sha256=checksum, tables=len(tables), entries=len(entries),
+                   restore=restore_command(dump, ctx.answers))
+        ctx.log(f"database backup {dump} ({dump.stat().st_size} bytes, sha256 {checksum[:16]}..., "
+                f"{len(tables)} tables listed by pg_restore -l)")
+    else:
+        ctx.log("in-cluster database: back it up with its chart's own means; the releases are saved below",
+                level="warning")
+    ctx.progress(2, 3, "phases", "Helm revisions")
+    from installer.deploy import digests
+    from installer.deploy.helmops import EngineOperations
+
+    cluster = open_cluster(ctx)
+    saved = {}
+    try:
+        releases = folder / "releases"
+        releases.mkdir(mode=0o700)
+        operations = EngineOperations(cluster.helm)
+        for info in cluster.helm.list(all_states=True):
+            current = operations.current(info.name, info.namespace)
+            if current is None or current.labels.get(digests.LABEL_INSTALL) != ctx.answers.name:
+                continue
+            record = cluster.helm.get(info.name, namespace=info.namespace)
+            if record is None:
+                continue
+            # Manifests carry the release's Secrets: 0600 like every other file holding them.
+            _write_private(releases / f"{info.namespace}.{info.name}.r{record.revision}.yaml", record.manifest or "")
+            _write_private(releases / f"{info.namespace}.{info.name}.r{record.revision}.json",
+                           json.dumps({"revision": record.revision, "status": record.status,
+                                       "chart": f"{record.chart_name}-{record.chart_version}",
+                                       "labels": current.labels}, indent=2))
+            saved[info.name] = record.revision
+    finally:
+        cluster.helm.close()
+    ctx.progress(3, 3, "phases", "done")
+    out["releases"] = saved
+    atomic_write(folder / "backup.json", json.dumps(out, indent=2, sort_keys=True))
+    ctx.log("point of no return: from here on, migrations may run; going back means restoring this backup "
+            "and rolling back the releases")
+    return out
