@@ -76,7 +76,8 @@ def check_rules(answers: Any, base_dir: Path | None) -> list[tuple[str, str]]:
     if monitoring is not None and monitoring.tracing and not monitoring.enabled:
         problems.append(("monitoring.tracing", "tracing needs monitoring.enabled: true"))
     ssh = getattr(target, "ssh", None)
-    if ssh is not None:
+    # an openstack target has no node list: its VMs' addresses are known only once the stack made them
+    if ssh is not None and hasattr(target, "nodes"):
         hosts = {node.host for node in target.nodes}
         for host in ssh.host_keys:
             if host not in hosts:

@@ -89,10 +89,26 @@ resource "openstack_compute_keypair_v2" "nodes" {
 
 # --- VMs ---------------------------------------------------------------------------------------
 
+# Each VM boots with the host key the installer made for it (its fingerprint is pinned before the VM
+# exists); the image's own keys are deleted and none are generated.
+locals {
+  cloud_init = {
+    for name, key in var.host_keys : name => join("\n", ["#cloud-config", jsonencode({
+      ssh_deletekeys  = true
+      ssh_genkeytypes = []
+      ssh_keys = {
+        ed25519_private = key.private_key
+        ed25519_public  = key.public_key
+      }
+    })])
+  }
+}
+
 resource "openstack_compute_instance_v2" "control_plane" {
   count           = var.control_plane_count
   name            = "${var.name}-cp-${count.index}"
   image_name      = var.image
+  user_data       = local.cloud_init["${var.name}-cp-${count.index}"]
   flavor_name     = var.control_plane_flavor
   key_pair        = openstack_compute_keypair_v2.nodes.name
   security_groups = [openstack_networking_secgroup_v2.nodes.name]
@@ -106,6 +122,7 @@ resource "openstack_compute_instance_v2" "worker" {
   count           = var.node_count
   name            = "${var.name}-worker-${count.index}"
   image_name      = var.image
+  user_data       = local.cloud_init["${var.name}-worker-${count.index}"]
   flavor_name     = var.node_instance_type
   key_pair        = openstack_compute_keypair_v2.nodes.name
   security_groups = [openstack_networking_secgroup_v2.nodes.name]

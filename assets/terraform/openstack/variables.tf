@@ -104,3 +104,12 @@ variable "ssh_public_key" {
   type        = string
   description = "Public key put on every VM."
 }
+
+variable "host_keys" {
+  type = map(object({
+    private_key = string
+    public_key  = string
+  }))
+  sensitive   = true
+  description = "Each VM's SSH host key pair by VM name, made by the installer so the fingerprints are pinned before the VMs exist (cloud-init ssh_keys)."
+}

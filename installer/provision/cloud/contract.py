@@ -29,9 +29,9 @@ KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "azure": (),
     "gcp": ("project",),
     "openstack": ("image", "control_plane_count", "control_plane_flavor", "external_network", "network_cidr",
-                  "load_balancer", "ssh_public_key"),
+                  "load_balancer", "ssh_public_key", "host_keys"),
 }
-SENSITIVE_VARIABLES = ("db_password",)
+SENSITIVE_VARIABLES = ("db_password", "host_keys")
 CLUSTER_OUTPUTS = ("kubernetes_endpoint", "kubernetes_ca_certificate", "kubeconfig")
 DATABASE_OUTPUTS = ("database_host", "database_port", "database_name", "database_username")
 OUTPUTS = (*CLUSTER_OUTPUTS, *DATABASE_OUTPUTS, "filestore_bucket", "volume_ids", "nodes")

@@ -14,6 +14,7 @@ from typing import Any
 
 from installer import redact
 from installer.provision.cloud.contract import variables_for
+from installer.provision.cloud.hostkeys import HostKey, HostKeyStore, stack_variable, vm_names
 
 DB_PASSWORD_KEY = "database.password"
 
@@ -163,10 +164,22 @@ def stack_inputs(answers: Any, profile: Any, state_dir: Path, persist: bool = Tr
             "network_cidr": target.network_cidr,
             "load_balancer": bool(target.load_balancer),
             "ssh_public_key": target.ssh_public_key or "",
+            "host_keys": stack_variable(vm_host_keys(
+                answers, state_dir, variables["node_count"],
+                int(overrides.control_planes or (control.count if control else 1)), persist)),
         })
     assert set(variables) == set(variables_for(kind)), "the contract and the inputs disagree"
     variables.update(target.terraform.variables)
     return StackInputs(variables, credentials(answers))
+
+
+def vm_host_keys(answers: Any, state_dir: Path, workers: int, control_planes: int,
+                 persist: bool = True) -> dict[str, HostKey]:
+    """The host key pair of every VM the openstack stack makes (made once, kept 0600 in the state directory)."""
+    try:
+        return HostKeyStore(state_dir, persist).ensure(vm_names(answers.name, control_planes, workers))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def credentials(answers: Any) -> dict[str, str]:
