@@ -6,6 +6,7 @@ event sink hands each event to the UI thread with call_from_thread.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -107,6 +108,7 @@ class ProgressScreen(WizardScreen):
         self.engine: Any = None
         self.finished: ev.RunFinished | None = None
         self.titles: dict[str, str] = {}
+        self.state_dir: Path | None = None  # where the run keeps its journal (None for a scripted event source)
 
     def compose_body(self) -> ComposeResult:
         yield Vertical(id="rows")
@@ -174,7 +176,8 @@ class ProgressScreen(WizardScreen):
             self.engine = engine
             self.post_message(self.Running(self.action_cancel_run))
 
-        outcome = start_install(answers, state_dir_for(answers.name, state.state_dir), sinks=[self.sink],
+        self.state_dir = state_dir_for(answers.name, state.state_dir)
+        outcome = start_install(answers, self.state_dir, sinks=[self.sink],
                                 resume=state.resume, answers_path=self.wizard.saved_path or state.answers_path,
                                 steps_for=self.wizard.build_steps, on_engine=keep,
                                 warn=lambda message: self.app.call_from_thread(self.set_status, message))
@@ -336,8 +339,19 @@ class ProgressScreen(WizardScreen):
         text = "\n".join(lines)
         self.query_one("#summary", Static).update(text)
         self.query_one("#summary-box").display = True
-        self.wizard.final_report = text
+        self.wizard.final_report = self._closing_text(answers_file) or text
         self.set_status("")
+
+    def _closing_text(self, answers_file: Path) -> str:
+        """The closing block every face prints, from the run's state directory (as the headless run prints it)."""
+        if self.state_dir is None:
+            return ""
+        from installer.app.closing import closing_text
+
+        try:
+            return closing_text(self.state_dir, answers_file, explicit_state_dir=self.wizard.state.state_dir is not None)
+        except Exception:  # the page's own summary is printed instead
+            return ""
 
     # -- the log pane
 

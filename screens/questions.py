@@ -115,7 +115,7 @@ VARIANT_LABELS = {  # short enough that a drop-down at 80 columns shows them who
     "aws": "Amazon Web Services (EKS)",
     "azure": "Microsoft Azure (AKS)",
     "gcp": "Google Cloud (GKE)",
-    "openstack": "OpenStack clouds such as the national cloud (NIC)",
+    "openstack": "OpenStack, such as the national cloud (NIC)",
     "letsencrypt": "Let's Encrypt issues it (needs internet access)",
     "provided": "a certificate you have, e.g. from the SDC or NIC",
     "self-signed": "the installer makes its own (for testing: browsers warn)",

@@ -42,8 +42,12 @@ async def test_after_a_failed_run_the_page_and_the_terminal_keep_the_outcome(tmp
         assert screen.rows["hello"].title == "Say hello"
         await pilot.click("#close")
     lines = "\n".join(closing_lines(app))
-    assert "stopped at deploy" in lines and "kubectl -n egov describe deploy/egov-user" in lines
-    assert f"./install.sh --answers {state.answers_path} --resume" in lines and "debug log:" in lines
+    # the same closing block the headless run prints, read from the run's state directory
+    from installer.app.closing import closing_text
+
+    assert lines == closing_text(tmp_path / "state", state.answers_path, explicit_state_dir=True)
+    assert "failed at step deploy" in lines and "kubectl -n egov describe deploy/egov-user" in lines
+    assert f"--answers {state.answers_path}" in lines and "--resume" in lines and "Debug log:" in lines
 
 
 @pytest.mark.asyncio

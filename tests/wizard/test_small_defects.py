@@ -74,3 +74,33 @@ async def test_a_chosen_start_is_marked_by_its_sign_not_only_its_colour(tmp_path
         await pilot.pause(0.3)
         text = screen_text(app)
         assert "▐●▌ A fresh install" in text and "▐○▌ Load an answers file" in text, text
+
+
+def test_drop_down_labels_fit_80_columns_and_kinds_not_built_say_so():
+    from screens.questions import SECTION_ORDER, section_question
+    from screens.widgets.union_box import UnionBox
+
+    labels = {tag: UnionBox._label(tag, variant) for section in SECTION_ORDER for q in section_question(section).walk()
+              if q.kind == "union" for tag, variant in q.variants.items()}
+    too_long = {tag: label for tag, label in labels.items() if len(label) > 70}
+    assert not too_long, too_long
+    target = section_question("target")
+    from installer.app.pipeline import kinds_not_built
+
+    assert kinds_not_built() and all("not built yet" in labels[kind] for kind in kinds_not_built())
+    assert target.default not in kinds_not_built(), "the kind offered first is one that works"
+
+
+@pytest.mark.asyncio
+async def test_a_focused_on_off_field_still_says_its_state(tmp_path):
+    app = app_on(tmp_path, ["monitoring"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await pilot.pause(0.3)
+        toggle = d.row("monitoring", ("enabled",)).query_one("#value")
+        toggle.focus()
+        await pilot.pause()
+        assert "[x] yes" in screen_text(app)
+        await pilot.press("space")
+        await pilot.pause()
+        assert toggle.value is False and "[ ] no" in screen_text(app)
