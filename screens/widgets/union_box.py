@@ -43,14 +43,24 @@ class UnionBox(Vertical):
         yield Select(options, value=self.chosen, allow_blank=False, id=widget_id((self.section, *q.loc), "kind"), compact=True)
         yield self._variant_box(self.chosen)
 
-    def _variant_box(self, tag: str) -> GroupBox:
-        """Variants are built when first chosen; once built they stay, hidden, so their values survive."""
+    def _variant_box(self, tag: str, chosen: bool = True) -> GroupBox:
+        """Every variant gets its box (hidden unless chosen); once built it stays, so its values survive."""
         variant = self.question.variants[tag]
         initial = self.initial if tag == self.initial.get(self.question.discriminator, self.question.default) else {}
         box = GroupBox(variant, initial, self.build, self.section, show_title=False)
-        box.add_class("-chosen")
+        box.set_class(chosen, "-chosen")
         self.boxes[tag] = box
         return box
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._build_the_others)
+
+    async def _build_the_others(self) -> None:
+        """The other kinds are built while the operator reads the page, so choosing one switches at once: keys
+        typed right after the choice (a Tab, the first letters) then land in the chosen kind's fields."""
+        for tag in self.question.variants:
+            if tag not in self.boxes:
+                await self.mount(self._variant_box(tag, chosen=tag == self.chosen))
 
     @staticmethod
     def _label(tag: str, variant: Question) -> str:
@@ -65,9 +75,16 @@ class UnionBox(Vertical):
             return
         self.chosen = str(event.value)
         if self.chosen not in self.boxes:
-            await self.mount(self._variant_box(self.chosen))
+            await self.mount(self._variant_box(self.chosen))  # still being built: build it now
+        focused = self.screen.focused
         for tag, box in self.boxes.items():
             box.set_class(tag == self.chosen, "-chosen")
+        # a Tab typed right after choosing may have gone into the kind being hidden: continue in the chosen one
+        chosen = self.boxes[self.chosen]
+        if focused is None or (focused is not event.select and self in focused.ancestors and chosen not in focused.ancestors):
+            first = next((w for w in chosen.query("Input, Select, Switch, SecretPaste, Button") if w.focusable), None)
+            if first is not None:
+                first.focus()
         self.post_message(ValueChanged())
 
     def value(self) -> Any:
