@@ -82,7 +82,8 @@ class ClusterLease:
             holder = spec.get("holderIdentity")
             age = _age(spec.get("renewTime"))
             limit = spec.get("leaseDurationSeconds") or self.duration
-            if holder and holder != self.identity and (age is None or age < limit):
+            if holder and holder != self.identity and (age is None or age < limit) \
+                    and not self._left_by_a_dead_run_of_ours(holder):
                 raise ClusterLocked(holder, age)
             patch: dict[str, Any] = {"spec": self._spec()}
             version = (current.get("metadata") or {}).get("resourceVersion")
@@ -93,6 +94,30 @@ class ClusterLease:
         self._thread = threading.Thread(target=self._renew, name="cluster-lease", daemon=True)
         self._thread.start()
         return self
+
+    def _left_by_a_dead_run_of_ours(self, holder: str) -> bool:
+        """A Lease this install took on this host, from a process that no longer exists.
+
+        A holder naming this install and this host whose process is gone was killed (kill -9, a
+        crash): waiting out DURATION before `--resume` would only make the operator wait. A live
+        process is never second-guessed, nor another install or another host: their Lease expires
+        on its own.
+        """
+        ours = self.identity.rsplit(" on ", 1)
+        theirs = holder.rsplit(" on ", 1)
+        if len(ours) != 2 or len(theirs) != 2 or ours[1] != theirs[1]:
+            return False
+        install_ours, _, _ = ours[0].rpartition(", pid ")
+        install_theirs, _, pid_text = theirs[0].rpartition(", pid ")
+        if install_ours != install_theirs or not pid_text.isdigit():
+            return False
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, someone else's
+        return False
 
     def _renew(self) -> None:
         while not self._stop.wait(self.renew_every):
