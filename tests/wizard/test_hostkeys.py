@@ -66,7 +66,7 @@ async def test_test_connection_shows_and_pins_host_keys(sshd, tmp_path):
                   {"name": "gone", "host": "127.0.0.2", "port": _free_port(), "role": "worker"}]})
     app = make_app(state, pages=["target"])
     app.animation_level = "none"
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         d = Driver(app, pilot)
         app.screen.query_one("#test-connection").focus()
         await pilot.press("enter")
@@ -75,7 +75,10 @@ async def test_test_connection_shows_and_pins_host_keys(sshd, tmp_path):
         cells = [[str(c) for c in table.get_row_at(i)] for i in range(2)]
         assert cells[0] == ["127.0.0.1", str(port), expected]
         assert cells[1][2].startswith("✗ cannot connect")
-        app.screen.query_one("#pin-keys").focus()
+        await pilot.pause(0.2)
+        body = app.screen.query_one("#body")
+        assert body.region.y <= table.region.y < body.region.bottom, "the results are scrolled into view"
+        assert app.focused is app.screen.query_one("#pin-keys"), "Pin is the next thing to do"
         await pilot.press("enter")
         await pilot.pause()
         await d.next()
