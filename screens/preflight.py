@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button, DataTable, Static
 
+from installer.text import printable
 from screens.base import WizardScreen
 
 STATUS_TEXT = {"pass": "✓ pass", "warn": "! warn", "fail": "✗ FAIL", "error": "✗ error", "skip": "· skip"}
@@ -121,9 +123,8 @@ class PreflightScreen(WizardScreen):
         for result in ordered:
             status = STATUS_TEXT.get(result.status, result.status)
             style = "bold red" if result.status in ("fail", "error") else "yellow" if result.status == "warn" else ""
-            from rich.text import Text
-
-            table.add_row(Text(result_title(result)), Text(status, style=style), Text(result.message), key=result_key(result))
+            table.add_row(Text(printable(result_title(result))), Text(status, style=style), Text(printable(result.message)),
+                          key=result_key(result))
         failed = [r for r in self.results.values() if r.status in ("fail", "error")]
         self.set_status(f"{len(failed)} check(s) failed: fix them and re-run, or go back to change the answers" if failed
                         else f"all {len(self.results)} checks passed" if self.results else "")
@@ -138,7 +139,8 @@ class PreflightScreen(WizardScreen):
         text = f"{result_title(result)}: {result.message}"
         if getattr(result, "remediation", ""):
             text += f"\nwhat to do: {result.remediation}"
-        self.query_one("#remediation", Static).update(text)
+        # node facts reach this page unfiltered: an escape sequence must show as text, not drive the terminal
+        self.query_one("#remediation", Static).update(Text(printable(text)))
 
     @on(DataTable.RowHighlighted, "#checks")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

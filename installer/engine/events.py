@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from installer import redact
+from installer.text import printable
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,16 @@ class RunFinished(Event):
 
 
 def masked(event: Event) -> Event:
-    """The event with every string field passed through the redactor."""
+    """The event with every string field passed through the redactor and made safe for a terminal.
+
+    Escaping control characters here, once, covers every face that shows events (the wizard's
+    progress page included), not only those that remember to call `printable` themselves.
+    """
     changes = {}
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
         if isinstance(value, str):
-            clean = redact.mask(value)
+            clean = printable(redact.mask(value))
             if clean != value:
                 changes[f.name] = clean
     return dataclasses.replace(event, **changes) if changes else event

@@ -234,3 +234,30 @@ async def test_preflight_page_runs_the_real_checks_on_the_rig(fresh_rig, monkeyp
         await pilot.click("#rerun")
         await d.wait_for(lambda: "passed" in d.status(), "the re-run of node.swap", timeout=60)
         assert not app.screen.query_one("#next", Button).disabled
+
+
+@pytest.mark.asyncio
+async def test_escape_sequences_from_a_node_show_as_text_on_the_preflight_page(tmp_path):
+    """A node's os-release with OSC/CSI sequences must not retitle the terminal or rewrite lines from the wizard."""
+    hostile = "Debian\x1b]0;pwned\x07\x1b[1A\x1b[2K"
+    source = lambda answers, only: [Result("node.os", "n1", "warn", hostile, f"upgrade {hostile}", title="OS")]  # noqa: E731
+    app = make_app(loaded_state(tmp_path), pages=[], preflight_source=source)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.show("preflight")
+        await d.wait_for(lambda: app.screen.query_one(DataTable).row_count == 1, "the check")
+        table = app.screen.query_one(DataTable)
+        cells = [str(cell) for cell in table.get_row_at(0)]
+        assert "\x1b" not in "".join(cells) and "Debian\\x1b]0;pwned\\x07" in cells[2]
+        app.screen._describe("node.os@n1")
+        shown = str(app.screen.query_one("#remediation").render())
+        assert "\x1b" not in shown and "\x07" not in shown and "\\x1b[2K" in shown
+
+
+def test_every_event_a_face_receives_has_control_characters_escaped():
+    """The event bus escapes once for every face, the wizard's progress page included."""
+    from installer.engine import events as ev
+
+    event = ev.masked(ev.StepLog("preflight", message="n1: Debian\x1b]0;pwned\x07", level="warning"))
+    assert event.message == "n1: Debian\\x1b]0;pwned\\x07"
