@@ -56,6 +56,10 @@ def _host(value: str) -> str:
         pass
     if not _HOSTNAME.match(value):
         raise ValueError(f"{value!r} is neither an IP address nor a valid host name")
+    if value.rsplit(".", 1)[-1].isdigit():
+        # a name's last label is never all digits (RFC 1123 2.1): dotted numbers are an IPv4 address or a typo
+        raise ValueError(f"{value!r} is not a valid IPv4 address (four numbers 0-255 separated by dots) "
+                         "and, ending in a number, cannot be a host name")
     return value
 
 
@@ -620,6 +624,16 @@ class Release(Section):
 class GitRepo(Section):
     url: str = Field(title="Repository URL", description="SSH URL of the repo git-sync clones (air-gapped: the internal mirror).")
     branch: str = Field(title="Branch")
+
+    @field_validator("url")
+    @classmethod
+    def _ssh_url(cls, value: str) -> str:
+        """git-sync is given the deploy key and clones over SSH; an HTTP(S) URL would never use the key."""
+        value = value.strip()
+        if re.match(r"^(https?|git|file)://", value, re.IGNORECASE):
+            raise ValueError(f"{value!r} is not an SSH URL: git-sync here clones over SSH with the deploy key "
+                             "(config_repos.ssh_key); write git@HOST:ORG/REPO.git or ssh://git@HOST/ORG/REPO.git")
+        return value
 
 
 class ConfigRepos(Section):

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print_problems(exc.problems)
         return EXIT_USAGE
     warnings = (file_warnings(answers.bind(path.resolve()), str(path), tree) + release_warnings(answers, str(path), tree)
-                + stack_problems(answers, str(path), tree))
+                + stack_problems(answers, str(path), tree) + spot_checks(answers, str(path), tree))
     if any(w.severity == "error" for w in warnings):
         print_problems(warnings)
         return EXIT_USAGE
@@ -43,6 +43,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{path}: valid ({answers.target.kind}, profile {answers.sizing.profile}, DIGIT {answers.release.version})")
     return EXIT_OK
+
+
+def spot_checks(answers, filename: str, tree) -> list[Problem]:
+    """Keys that are not private keys, a TLS key not of its certificate, a context not in the kubeconfig
+    (errors); variables not set (warnings: they may be exported only for the install)."""
+    from installer.answers import locate
+    from installer.answers.spot import spot_problems
+
+    problems = []
+    for key_path, message, severity in spot_problems(answers):
+        line, col, _ = locate(tree, tuple(key_path.split(".")))
+        problems.append(Problem(filename, line, col, key_path, message, severity))
+    return problems
 
 
 def release_warnings(answers, filename: str, tree) -> list[Problem]:
