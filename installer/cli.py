@@ -57,7 +57,8 @@ def build_parser(with_subcommand: str | None = None) -> argparse.ArgumentParser:
     run.add_argument("--output", choices=("plain", "rich", "json"), help="progress display (default: rich on a terminal, else plain)")
     run.add_argument("--state-dir", metavar="DIR", help="where the journal, logs and generated secrets live")
     wizard = parser.add_argument_group("the wizard")
-    wizard.add_argument("--interactive", action="store_true", help="with --answers: open the wizard pre-filled, visiting missing or invalid sections")
+    wizard.add_argument("--interactive", action="store_true",
+                        help="with --answers: open the wizard pre-filled, visiting missing or invalid sections")
     wizard.add_argument("--sections", metavar="NAMES", help="with --interactive: also visit these sections (comma-separated)")
     wizard.add_argument("--plain", action="store_true", help="line-mode questions instead of the full-screen wizard")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -110,7 +110,7 @@ class ReleaseProfile(_Data):
                                     "at run time (jobs started by hand, solver pods); an air-gap bundle carries them.")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ReleaseProfile":
+    def _consistent(self) -> ReleaseProfile:
         modules = {m.name for m in self.modules}
         for module in self.modules:
             unknown = [d for d in module.depends if d not in modules]

@@ -20,7 +20,8 @@ import secrets
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 from installer import redact
 from installer.adapters.kube import KubeCluster, KubeError
@@ -200,5 +201,4 @@ def generated_keys(answers: Any) -> list[str]:
 
 def get(ctx: Any, key: str) -> str | None:
     """A stored generated value for a pipeline step (the configure step created it)."""
-    value = SecretStore(Path(ctx.state_dir)).load().get(key)
-    return value
+    return SecretStore(Path(ctx.state_dir)).load().get(key)

@@ -122,7 +122,7 @@ def connect(host: str, port: int, user: str, password: str, dbname: str = "postg
     try:
         conn = psycopg.connect(
             host=host, port=port, user=user, password=password, dbname=dbname, sslmode=sslmode,
-            connect_timeout=max(1, int(round(timeout))), autocommit=True,
+            connect_timeout=max(1, round(timeout)), autocommit=True,
             options=f"-c statement_timeout={int(timeout * 1000)}",
             application_name="digit-installer",
         )

@@ -25,7 +25,6 @@ import hashlib
 import http.client
 import json
 import re
-import socket
 import ssl
 import threading
 import urllib.parse
@@ -71,7 +70,7 @@ class Endpoint:
     timeout: float = DEFAULT_TIMEOUT
 
     @classmethod
-    def parse(cls, address: str, **kwargs: Any) -> tuple["Endpoint", str]:
+    def parse(cls, address: str, **kwargs: Any) -> tuple[Endpoint, str]:
         """'host:port/path' or 'http://host:port/path' -> (Endpoint, repository prefix)."""
         plain = address.startswith("http://")
         address = address.split("://", 1)[-1].rstrip("/")
@@ -188,7 +187,7 @@ class HttpRegistry:
                 self._drop_connection()
                 raise RegistryError(f"{host}: TLS certificate not trusted ({exc.verify_message}); "
                                     "give registry.ca_cert or set registry.insecure") from None
-            except (OSError, http.client.HTTPException, socket.timeout) as exc:
+            except (TimeoutError, OSError, http.client.HTTPException) as exc:
                 self._drop_connection()
                 if attempt == 0 and isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError,
                                                      ConnectionResetError)) and not hasattr(body, "read"):
@@ -216,7 +215,7 @@ class HttpRegistry:
             if not own:
                 connection.close()
             return Reply(response.status, response, body_read)
-        raise RegistryError(f"{self.endpoint.host}: {method} {path.split('?')[0]}: authentication failed "
+        raise RegistryError(f"{self.endpoint.host}: {method} {path.split('?', maxsplit=1)[0]}: authentication failed "
                             "(check registry.username and registry.password)", 401, "UNAUTHORIZED")
 
     def _error(self, method: str, target: str, response: http.client.HTTPResponse) -> RegistryError:
@@ -227,7 +226,7 @@ class HttpRegistry:
             code, message = str(first.get("code", "")), str(first.get("message", ""))
         except (ValueError, AttributeError):
             message = text.strip()[:200]
-        where = target.split("?")[0]
+        where = target.split("?", maxsplit=1)[0]
         if response.status == 401:
             message = "authentication failed (check registry.username and registry.password)"
         return RegistryError(f"{self.endpoint.host}: {method} {where}: {response.status} {code} {message}".rstrip(),

@@ -19,7 +19,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 # confirm(host, port, fingerprint) -> True to trust an unknown key for this run
 ConfirmHostKey = Callable[[str, int, str], bool]
@@ -119,7 +120,7 @@ class HostKeyPolicy:
                 line = line.strip()
             try:
                 entry = HostKeyEntry.from_line(line)
-            except Exception:  # noqa: BLE001 - a line that does not parse is skipped, as ssh does
+            except Exception:
                 entry = None
             if entry is None or entry.key is None:
                 continue
@@ -270,7 +271,7 @@ class SSHSession:
         self._key, self._policy = key, policy
         self._transport: Any = None
 
-    def __enter__(self) -> "SSHSession":
+    def __enter__(self) -> SSHSession:
         if self._transport is None:  # `with connect(...)` has opened it already
             self.open()
         return self
@@ -360,7 +361,7 @@ class SSHSession:
             if status in (124, 137) and time.time() - started >= limit - 0.5:
                 raise SSHError(f"command on {self.host}:{self.port} did not finish within {limit:g}s "
                                "(ended on the node)")
-        except socket.timeout:
+        except TimeoutError:
             raise SSHError(f"command on {self.host}:{self.port} did not answer within {limit:g}s") from None
         finally:
             channel.close()
@@ -402,7 +403,7 @@ class SSHSession:
                     sent += len(chunk)
                     if progress is not None:
                         progress(sent, size)
-        except (OSError, EOFError, socket.timeout) as exc:
+        except (TimeoutError, OSError, EOFError) as exc:
             raise SSHError(f"copying {Path(local).name} to {self.host}:{remote} failed: {exc}") from None
         finally:
             sftp.close()
@@ -414,7 +415,7 @@ class SSHSession:
             with sftp.open(remote, "wb") as target:
                 sftp.chmod(remote, 0o600)
                 target.write(data)
-        except (OSError, EOFError, socket.timeout) as exc:
+        except (TimeoutError, OSError, EOFError) as exc:
             raise SSHError(f"writing {remote} on {self.host} failed: {exc}") from None
         finally:
             sftp.close()

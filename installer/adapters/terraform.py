@@ -35,7 +35,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
+from collections.abc import Callable, Iterator
 
 from installer import redact
 
@@ -46,7 +47,7 @@ LOCK_NAME = "terraform.lock"
 class TerraformError(Exception):
     """A Terraform command failed. `diagnostics` are Terraform's own; `failed` the resource addresses."""
 
-    def __init__(self, message: str, diagnostics: list["Diagnostic"] | None = None,
+    def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None,
                  failed: list[str] | None = None) -> None:
         super().__init__(message)
         self.diagnostics = diagnostics or []
@@ -318,7 +319,7 @@ class TerraformCli:
         self.last_argv = list(argv)
         process = subprocess.Popen(
             argv, cwd=self.workdir, env=self.env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-            start_new_session=True, pass_fds=pass_fds, preexec_fn=lambda: os.umask(0o077))
+            start_new_session=True, pass_fds=pass_fds, umask=0o077)
         lock.note_child(process.pid)
         return process
 
@@ -364,7 +365,7 @@ class TerraformCli:
             finally:
                 os.close(out_fd)
                 os.close(err_fd)
-            with open(out_path, "r", encoding="utf-8", errors="replace") as reader:
+            with open(out_path, encoding="utf-8", errors="replace") as reader:
                 lines = _tail(reader, process)
                 for line in lines:
                     if json_lines:
@@ -430,8 +431,7 @@ def _tail(reader, process: subprocess.Popen) -> Iterator[str]:
             continue
         if process.poll() is not None:
             rest = reader.read()
-            for line in (partial + rest).splitlines():
-                yield line
+            yield from (partial + rest).splitlines()
             return
         yield ""
         time.sleep(0.1)

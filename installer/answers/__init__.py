@@ -43,7 +43,7 @@ __all__ = [
     "problem_message",
     "save_answers",
     "secret_refs",
-    "validate_data",
     "unreadable_secrets",
+    "validate_data",
     "write_private",
 ]

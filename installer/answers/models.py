@@ -113,7 +113,8 @@ class SSHAccess(Section):
         "pin them here or list them in known_hosts.",
     )
     known_hosts: ResolvedPath | None = Field(default=None, title="known_hosts file", description="An OpenSSH known_hosts file to trust.")
-    connect_timeout: float = Field(default=10.0, gt=0, le=120, title="Connect timeout (s)", description="Seconds before an unreachable node is given up on.")
+    connect_timeout: float = Field(default=10.0, gt=0, le=120, title="Connect timeout (s)",
+                                   description="Seconds before an unreachable node is given up on.")
 
     @field_validator("private_key")
     @classmethod
@@ -133,7 +134,8 @@ def _nodes_consistent(nodes: list[Node]) -> list[Node]:
     seen_names: set[str] = set()
     seen_hosts: set[tuple[str, int | None]] = set()
     named = []
-    for node in nodes:
+    for given in nodes:
+        node = given
         if node.name is None:
             node = node.model_copy(update={"name": node.host if node.port is None else f"{node.host}:{node.port}"})
         if node.name in seen_names:
@@ -213,7 +215,8 @@ class ExistingClusterTarget(Section):
     kind: Literal["existing-cluster"] = Field(title="Target kind")
     kubeconfig: ResolvedPath = Field(title="kubeconfig file", description="Path of the kubeconfig, relative to the answers file.")
     context: str | None = Field(default=None, title="Context", description="kubeconfig context to use (default: current-context).")
-    storage_class: str | None = Field(default=None, title="StorageClass", description="StorageClass for DIGIT's volumes (default: the cluster's default).")
+    storage_class: str | None = Field(default=None, title="StorageClass",
+                                      description="StorageClass for DIGIT's volumes (default: the cluster's default).")
     nodes: list[Node] = Field(default_factory=list, title="Machines", description="The cluster's machines, so host checks can run on them.")
     ssh: SSHAccess | None = Field(default=None, title="SSH access", description="Needed when machines are listed.")
     take_over_install: str | None = Field(
@@ -227,7 +230,7 @@ class ExistingClusterTarget(Section):
         return _nodes_consistent(nodes)
 
     @model_validator(mode="after")
-    def _ssh_for_nodes(self) -> "ExistingClusterTarget":
+    def _ssh_for_nodes(self) -> ExistingClusterTarget:
         if self.nodes and self.ssh is None:
             raise ValueError("machines are listed under nodes, so ssh access is needed too")
         return self
@@ -246,7 +249,7 @@ class TerraformBackend(Section):
         "credentials: those come from the target's credentials, through the environment.")
 
     @model_validator(mode="after")
-    def _local_has_no_config(self) -> "TerraformBackend":
+    def _local_has_no_config(self) -> TerraformBackend:
         if self.kind == "local" and self.config:
             raise ValueError("the local backend takes no settings (its state lives in the state directory)")
         for key in self.config:
@@ -256,7 +259,7 @@ class TerraformBackend(Section):
         return self
 
 
-TerraformValue = Union[str, int, float, bool, list[Any], dict[str, Any]]
+TerraformValue = str | int | float | bool | list[Any] | dict[str, Any]
 
 
 class TerraformSettings(Section):
@@ -296,7 +299,7 @@ class AwsCredentials(Section):
     secret_access_key: SecretRef | None = Field(default=None, title="Secret access key")
 
     @model_validator(mode="after")
-    def _pair(self) -> "AwsCredentials":
+    def _pair(self) -> AwsCredentials:
         if (self.access_key_id is None) != (self.secret_access_key is None):
             raise ValueError("access_key_id and secret_access_key go together")
         if self.profile is None and self.access_key_id is None:
@@ -383,7 +386,7 @@ class OpenStackTarget(Section):
 
 
 Target = Annotated[
-    Union[SdcVmsTarget, ExistingClusterTarget, AwsTarget, AzureTarget, GcpTarget, OpenStackTarget],
+    SdcVmsTarget | ExistingClusterTarget | AwsTarget | AzureTarget | GcpTarget | OpenStackTarget,
     Field(discriminator="kind"),
 ]
 
@@ -453,7 +456,7 @@ class SelfSignedTls(Section):
     mode: Literal["self-signed"] = Field(title="TLS mode")
 
 
-Tls = Annotated[Union[LetsEncryptTls, ProvidedTls, SelfSignedTls], Field(discriminator="mode")]
+Tls = Annotated[LetsEncryptTls | ProvidedTls | SelfSignedTls, Field(discriminator="mode")]
 
 
 class Domain(Section):
@@ -462,7 +465,8 @@ class Domain(Section):
         description="The name citizens and employees use, e.g. uat.digit.example.gov.in; it must resolve to the "
         "load balancer or ingress.",
     )
-    tls: Tls = Field(title="TLS", description="letsencrypt (needs internet), provided (certificate from the state/NIC), self-signed (testing).")
+    tls: Tls = Field(title="TLS", description="letsencrypt (needs internet), provided (certificate from the state/NIC), "
+                                             "self-signed (testing).")
 
     @field_validator("fqdn")
     @classmethod
@@ -483,16 +487,18 @@ class ExternalDatabase(Section):
     name: str = Field(default="egov", title="Database name")
     username: str = Field(title="User", description="DIGIT's services connect as this user.")
     password: SecretRef = Field(title="Password")
-    flyway_username: str | None = Field(default=None, title="Flyway user", description="Runs the schema migrations; defaults to the user (they must match).")
+    flyway_username: str | None = Field(default=None, title="Flyway user",
+                                        description="Runs the schema migrations; defaults to the user (they must match).")
     flyway_password: SecretRef | None = Field(default=None, title="Flyway password", description="Defaults to the user's password.")
-    admin_username: str | None = Field(default=None, title="Admin user", description="A user allowed to create the database and roles, if they do not exist yet.")
+    admin_username: str | None = Field(default=None, title="Admin user",
+                                       description="A user allowed to create the database and roles, if they do not exist yet.")
     admin_password: SecretRef | None = Field(default=None, title="Admin password")
     sslmode: Literal["disable", "prefer", "require", "verify-full"] = Field(default="prefer", title="SSL mode")
 
     _host = field_validator("host")(classmethod(lambda cls, v: _host(v)))
 
     @model_validator(mode="after")
-    def _refs(self) -> "ExternalDatabase":
+    def _refs(self) -> ExternalDatabase:
         _no_generate(self.password, "an external database's password")
         _no_generate(self.flyway_password, "an external database's password")
         _no_generate(self.admin_password, "an external database's password")
@@ -523,7 +529,7 @@ class InClusterDatabase(Section):
     password: SecretRef = Field(default_factory=generate_ref, title="Password")
 
 
-Database = Annotated[Union[ExternalDatabase, ManagedDatabase, InClusterDatabase], Field(discriminator="mode")]
+Database = Annotated[ExternalDatabase | ManagedDatabase | InClusterDatabase, Field(discriminator="mode")]
 
 
 def _tags(union: Any) -> frozenset[str]:
@@ -560,7 +566,7 @@ class Registry(Section):
         return value
 
     @model_validator(mode="after")
-    def _pair(self) -> "Registry":
+    def _pair(self) -> Registry:
         if self.password is not None and self.username is None:
             raise ValueError("a registry password needs a username")
         _no_generate(self.password, "the registry password")
@@ -606,7 +612,7 @@ class Release(Section):
         return data
 
     @model_validator(mode="after")
-    def _charts_in_bundle(self) -> "Release":
+    def _charts_in_bundle(self) -> Release:
         if self.bundle is not None and self.charts != self.bundle / "charts":
             raise ValueError(f"release.charts ({self.charts}) and release.bundle disagree: with a bundle, "
                              "charts come from its charts/ folder; leave release.charts out")
@@ -650,7 +656,8 @@ class ConfigRepos(Section):
 class Credentials(Section):
     """Secrets DIGIT needs; by default the installer generates them once and reuses them."""
 
-    enc_master_password: SecretRef = Field(default_factory=generate_ref, title="enc-service master password", description="egov-enc-service encrypts PII with it; losing it loses the data.")
+    enc_master_password: SecretRef = Field(default_factory=generate_ref, title="enc-service master password",
+                                           description="egov-enc-service encrypts PII with it; losing it loses the data.")
     enc_master_salt: SecretRef = Field(default_factory=generate_ref, title="enc-service master salt")
     enc_master_iv: SecretRef = Field(default_factory=generate_ref, title="enc-service master IV")
     kafka_cluster_id: SecretRef = Field(default_factory=generate_ref, title="Kafka KRaft cluster id")
@@ -684,13 +691,15 @@ class Alerts(Section):
 
 
 class Monitoring(Section):
-    enabled: bool = Field(default=True, title="Install monitoring", description="Prometheus, Alertmanager and Grafana in namespace monitoring.")
+    enabled: bool = Field(default=True, title="Install monitoring",
+                          description="Prometheus, Alertmanager and Grafana in namespace monitoring.")
     tracing: bool = Field(default=False, title="Install tracing", description="Jaeger, storing traces in Elasticsearch.")
     alerts: Alerts = Field(default_factory=Alerts, title="Alert receivers")
 
 
 class Ci(Section):
-    jenkins: bool = Field(default=False, title="Install Jenkins", description="Jenkins with a seed job for DIGIT builds, in namespace jenkins.")
+    jenkins: bool = Field(default=False, title="Install Jenkins",
+                          description="Jenkins with a seed job for DIGIT builds, in namespace jenkins.")
 
 
 # ---------------------------------------------------------------- the whole file
@@ -740,7 +749,7 @@ class Answers(Section):
     def base_dir(self) -> Path:
         return self._base_dir
 
-    def bind(self, source_path: Path | None, base_dir: Path | None = None) -> "Answers":
+    def bind(self, source_path: Path | None, base_dir: Path | None = None) -> Answers:
         self._source_path = source_path
         self._base_dir = base_dir or (source_path.parent if source_path else Path.cwd())
         return self

@@ -46,7 +46,7 @@ class SecretRef(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "SecretRef":
+    def _exactly_one(self) -> SecretRef:
         given = [name for name in ("env", "file", "generate") if getattr(self, name) not in (None, False)]
         if self.generate is False:
             raise ValueError("generate: false means nothing; write generate: true, or use env or file")

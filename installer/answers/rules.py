@@ -1,11 +1,19 @@
 """Rules that span sections or need the profiles; each names the key at fault."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from installer.answers.models import CLOUD_KINDS
 from installer.profiles import ProfileError, release_profile, sizing_profile
+
+
+
+def _volume_gb(volume: str) -> Callable[[Any], int | None]:
+    """Reads one volume's size from a sizing profile (a function per volume, so each binds its own name)."""
+    return lambda p: p.volumes[volume].size_gb if volume in p.volumes else None
+
 
 # override key -> (how to read the profile's figure, what it is called)
 OVERRIDE_FIGURES = {
@@ -16,7 +24,7 @@ OVERRIDE_FIGURES = {
     "control_planes": (lambda p: p.node("control-plane").count if p.node("control-plane") else None, "control-plane count"),
     "replicas": (lambda p: p.services.replicas, "replicas per service"),
     **{
-        f"{volume}_volume_gb": ((lambda v: lambda p: p.volumes[v].size_gb if v in p.volumes else None)(volume), f"GB for each {volume} volume")
+        f"{volume}_volume_gb": (_volume_gb(volume), f"GB for each {volume} volume")
         for volume in ("kafka", "zookeeper", "es_data", "es_master", "postgres", "filestore")
     },
 }
@@ -72,7 +80,8 @@ def check_rules(answers: Any, base_dir: Path | None) -> list[tuple[str, str]]:
                 problems.append((f"release.modules[{index}]", f"module {name!r} is not chosen by name: {module.description}"))
 
     if database is not None and kind is not None and database.mode == "managed" and kind not in CLOUD_KINDS:
-        problems.append(("database.mode", f"a managed database is created by a cloud provider; target kind {kind} needs external or in-cluster"))
+        problems.append(("database.mode", "a managed database is created by a cloud provider; "
+                                          f"target kind {kind} needs external or in-cluster"))
     if monitoring is not None and monitoring.tracing and not monitoring.enabled:
         problems.append(("monitoring.tracing", "tracing needs monitoring.enabled: true"))
     ssh = getattr(target, "ssh", None)

@@ -52,8 +52,8 @@ def run(args: argparse.Namespace, steps_for: StepsFor | None = None) -> int:
     warning = register_secrets(answers, state_dir)  # before the prompt: nothing is printed unmasked
     if warning:
         _warn(warning)
-    if not args.yes and not args.dry_run and sys.stdin.isatty() and sys.stderr.isatty():
-        if not _confirm(answers, state_dir):
+    if (not args.yes and not args.dry_run and sys.stdin.isatty() and sys.stderr.isatty()
+            and not _confirm(answers, state_dir)):
             # exit 1, not 2: the input was valid, the operator chose not to go on (README: exit codes)
             sys.stderr.write("Not confirmed: nothing was changed. Answer y to install, or pass --yes.\n")
             return EXIT_FAILED

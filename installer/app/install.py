@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from installer import redact
 from installer.answers import Answers, unreadable_secrets
@@ -43,7 +43,7 @@ def register_generated(state_dir: Path) -> str:
     """
     try:
         SecretStore(state_dir).load()
-    except Exception as exc:  # noqa: BLE001  any unreadable store is configure's to report
+    except Exception as exc:
         return redact.mask(f"warning: generated secrets not loaded for masking: {exc}")
     return ""
 
@@ -86,7 +86,7 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
     try:
         result = engine.run()
     except LockHeld as exc:
-        hint = (f"\n  wait for it to finish, or watch it with: ./install.sh status "
+        hint = ("\n  wait for it to finish, or watch it with: ./install.sh status "
                 + (f"--answers {answers_path}" if answers_path else f"--state-dir {state_dir}"))
         return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"refusing to start: {exc}{hint}"),
                               lock_holder=dict(exc.holder))

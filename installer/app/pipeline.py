@@ -10,7 +10,7 @@ runs, so `--help`, `validate` and `status` stay fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from installer.adapters.helm.digests import tree_digest
 from installer.answers import Answers
@@ -155,7 +155,7 @@ def cloud_pipeline(answers: Answers) -> list[Step]:
 PIPELINES: dict[str, Callable[[Answers], list[Step]]] = {
     "existing-cluster": existing_cluster_pipeline,
     "sdc-vms": sdc_vms_pipeline,
-    **{kind: managed_cloud_pipeline for kind in ("aws", "azure", "gcp")},
+    **dict.fromkeys(("aws", "azure", "gcp"), managed_cloud_pipeline),
     "openstack": cloud_pipeline,
 }
 

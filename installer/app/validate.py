@@ -5,7 +5,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
+from collections.abc import Iterable
 
 from installer.answers import AnswersError, Problem, file_warnings, json_schema, load_tree, validate_data
 from installer.exitcodes import EXIT_OK, EXIT_USAGE

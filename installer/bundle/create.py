@@ -259,7 +259,7 @@ def copy_installer(out: Path, wheelhouse: bool) -> None:
         requirements.flush()
         result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
                                  "--wheel-dir", str(target / "wheelhouse"), "-r", requirements.name],
-                                capture_output=True, text=True, timeout=1800)
+                                capture_output=True, text=True, timeout=1800, check=False)
     if result.returncode != 0:
         raise BundleError("pip could not build the wheelhouse: " + (result.stderr.strip().splitlines() or ["?"])[-1])
 
@@ -309,7 +309,7 @@ def mirror_git(answers: Any, out: Path, timeout: float) -> list[str]:
             if target.exists():
                 shutil.rmtree(target)
             result = subprocess.run(["git", "clone", "--quiet", "--mirror", repo.url, str(target)],
-                                    capture_output=True, text=True, timeout=timeout, env=env)
+                                    capture_output=True, text=True, timeout=timeout, env=env, check=False)
             if result.returncode != 0:
                 raise BundleError(f"config_repos.{name}: git clone --mirror {repo.url} failed: "
                                   + (result.stderr.strip().splitlines() or ["?"])[-1])
@@ -321,7 +321,7 @@ def devops_commit(charts_root: Path) -> str | None:
     """The commit of the DIGIT-DevOps checkout the charts come from; None when they are not in one
     (a chart tree inside the installer's own repository is not DIGIT-DevOps)."""
     result = subprocess.run(["git", "-C", str(charts_root), "rev-parse", "--show-toplevel", "HEAD"],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     if result.returncode != 0:
         return None
     toplevel, commit = result.stdout.split()[:2]
@@ -405,7 +405,7 @@ def create(answers: Any, options: CreateOptions, say=print) -> dict[str, Any]:
         "profile": profile.name,
         "release_version": profile.version,
         "digit_devops_commit": devops_commit(Path(answers.release.charts)),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "installation": answers.name,
         "target_kind": target.kind,
         "modules": list(plan.graph.modules),

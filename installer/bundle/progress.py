@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import IO, Callable
+from typing import IO
+from collections.abc import Callable
 
 
 def human(size: float) -> str:

@@ -19,7 +19,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from installer.adapters.registry import CHUNK_SIZE, Endpoint, HttpRegistry, RegistryError, UploadProgress
 from installer.bundle.layout import Descriptor, Layout

@@ -90,10 +90,10 @@ def mirror_path(original: str) -> str:
     last = written.rsplit("/", 1)[-1]
     if ":" in last:
         written = written.rsplit(":", 1)[0]
-    return written if written else ref.path
+    return written or ref.path
 
 
 def mirror_tag(original: str) -> str:
     """The tag the mirror gets; a reference pinned only by digest is tagged with the digest's first 32 hex."""
     ref = parse(original)
-    return ref.tag if ref.tag else "sha256-" + (ref.digest or "")[7:39]
+    return ref.tag or "sha256-" + (ref.digest or "")[7:39]

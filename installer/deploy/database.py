@@ -33,9 +33,10 @@ def _saslprep(password: str) -> str:
                   stringprep.in_table_c9, stringprep.in_table_a1)
     if any(check(ch) for ch in text for check in prohibited):
         return password
-    if any(stringprep.in_table_d1(ch) for ch in text):
-        if any(stringprep.in_table_d2(ch) for ch in text) or not (stringprep.in_table_d1(text[0]) and stringprep.in_table_d1(text[-1])):
-            return password
+    if any(stringprep.in_table_d1(ch) for ch in text) and (
+            any(stringprep.in_table_d2(ch) for ch in text)
+            or not (stringprep.in_table_d1(text[0]) and stringprep.in_table_d1(text[-1]))):
+        return password
     return text
 
 

@@ -43,7 +43,7 @@ def release_labels(installer_version: str, chart: str, values: str, install: str
 def foreign_owner(labels: dict[str, str] | None, install: str, take_over: str | None = None) -> str | None:
     """The other install a release belongs to, unless it is ours or the operator named it to take over."""
     owner = (labels or {}).get(LABEL_INSTALL)
-    if not owner or not install or owner == install or owner == take_over:
+    if not owner or not install or owner in (install, take_over):
         return None
     return owner
 

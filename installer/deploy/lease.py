@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from installer.adapters.kube import KubeCluster, KubeError
@@ -36,7 +35,7 @@ class ClusterLocked(Exception):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _age(stamp: str | None) -> float | None:
@@ -49,7 +48,7 @@ def _age(stamp: str | None) -> float | None:
             when = datetime.strptime(stamp.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z")
         except ValueError:
             return None
-    return (datetime.now(timezone.utc) - when).total_seconds()
+    return (datetime.now(UTC) - when).total_seconds()
 
 
 class ClusterLease:
@@ -69,7 +68,7 @@ class ClusterLease:
         return {"holderIdentity": self.identity, "leaseDurationSeconds": self.duration,
                 "acquireTime": acquired or now, "renewTime": now}
 
-    def acquire(self) -> "ClusterLease":
+    def acquire(self) -> ClusterLease:
         """Take the Lease or raise ClusterLocked naming its holder; KubeError when the API fails."""
         self.cluster.create({"apiVersion": "v1", "kind": "Namespace",
                              "metadata": {"name": LEASE_NAMESPACE, "labels": dict(self.labels)}})
@@ -137,7 +136,7 @@ class ClusterLease:
             except KubeError:
                 pass  # it expires on its own after DURATION seconds
 
-    def __enter__(self) -> "ClusterLease":
+    def __enter__(self) -> ClusterLease:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

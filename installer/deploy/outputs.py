@@ -61,7 +61,7 @@ class ReleasesOutput:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "ReleasesOutput":
+    def from_dict(cls, data: dict[str, Any] | None) -> ReleasesOutput:
         data = data or {}
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
@@ -79,7 +79,7 @@ class ReleasesFailure:
                 "skipped_releases": list(self.skipped_releases), **self.outcome.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "ReleasesFailure":
+    def from_dict(cls, data: dict[str, Any] | None) -> ReleasesFailure:
         data = data or {}
         failed = [FailedRelease(str(r.get("name")), str(r.get("namespace") or "default"), str(r.get("reason") or ""))
                   for r in data.get("failed_releases") or [] if isinstance(r, dict) and r.get("name")]
@@ -105,7 +105,7 @@ class Check:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Check":
+    def from_dict(cls, data: dict[str, Any]) -> Check:
         return cls(str(data.get("id")), str(data.get("outcome")), str(data.get("message") or ""),
                    str(data.get("remediation") or ""), tuple(data.get("addresses") or ()))
 
@@ -127,7 +127,7 @@ class VerifyOutput:
                 "skipped": sum(c.outcome == SKIP for c in self.checks), "failed": len(self.failed)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "VerifyOutput":
+    def from_dict(cls, data: dict[str, Any] | None) -> VerifyOutput:
         data = data or {}
         return cls([Check.from_dict(c) for c in data.get("checks") or [] if isinstance(c, dict)],
                    bool(data.get("dry_run")))

@@ -12,7 +12,8 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from installer.adapters.kube import KubeCluster, KubeError
 from installer.deploy.informers import ObjectCache
@@ -286,10 +287,10 @@ class ReadinessWatcher:
                         server = getattr(self._cluster, "server", "") or "the API server"
                         raise ReleaseNotReady(Breakage(
                             "ApiUnreachable",
-                            f"Kubernetes API unreachable at {server} for {self.api_grace:.0f}s: {error}"), states)
+                            f"Kubernetes API unreachable at {server} for {self.api_grace:.0f}s: {error}"), states) from error
             if breakage is not None:
                 raise ReleaseNotReady(breakage, states)
-            workloads = [s for s in states]
+            workloads = list(states)
             ready = sum(min(s.ready, s.desired) for s in workloads)
             desired = sum(s.desired for s in workloads)
             if on_progress is not None and (ready, desired) != last_report and not last_error:

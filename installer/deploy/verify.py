@@ -7,7 +7,7 @@ address) and, when the capability is absent, is recorded as skipped with that re
 from __future__ import annotations
 
 import ssl
-from typing import Iterable
+from collections.abc import Iterable
 
 from installer import redact
 from installer.adapters.kube import KubeCluster, KubeError

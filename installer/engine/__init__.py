@@ -1,10 +1,10 @@
 """The pipeline engine: steps, journal and resume, lock, events and faces, cancellation, watchdog, retries.
 
 Steps are plain functions `def step(ctx: StepContext) -> Output` (see steps.py); the output (a dict or a
-typed record with to_dict()) is journalled as the step's outputs and handed to later steps as ctx.outputs[step_id]. Raise StepFailed(message,
-remediation=..., details=...) for a permanent failure, TransientError (or let a network error escape)
-for one worth retrying; call ctx.progress/log/warn/task_done to report and ctx.check_cancelled() or
-ctx.sleep() to stop promptly.
+typed record with to_dict()) is journalled as the step's outputs and handed to later steps as
+ctx.outputs[step_id]. Raise StepFailed(message, remediation=..., details=...) for a permanent failure,
+TransientError (or let a network error escape) for one worth retrying; call ctx.progress/log/warn/task_done
+to report and ctx.check_cancelled() or ctx.sleep() to stop promptly.
 
 A face (the wizard's progress screen included) is any callable taking an Event:
 
@@ -23,8 +23,32 @@ from installer.engine.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Engi
 from installer.engine.steps import Cancelled, Record, Retry, Step, StepContext, StepFailed, TransientError, as_record
 
 __all__ = [
-    "Cancelled", "Engine", "Event", "EventBus", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "InstallLock",
-    "LockHeld", "Record", "ResumePlan", "Retry", "RunFinished", "RunResult", "RunStarted", "Step", "StepContext",
-    "StepFailed", "StepFinished", "StepLog", "StepProgress", "StepSkipped", "StepStarted", "StepWarning",
-    "TaskFinished", "TransientError", "as_record", "is_transient",
+                                     "EXIT_FAILED",
+                                     "EXIT_INTERRUPTED",
+                                     "EXIT_OK",
+                                     "Cancelled",
+                                     "Engine",
+                                     "Event",
+                                     "EventBus",
+                                     "InstallLock",
+                                     "LockHeld",
+                                     "Record",
+                                     "ResumePlan",
+                                     "Retry",
+                                     "RunFinished",
+                                     "RunResult",
+                                     "RunStarted",
+                                     "Step",
+                                     "StepContext",
+                                     "StepFailed",
+                                     "StepFinished",
+                                     "StepLog",
+                                     "StepProgress",
+                                     "StepSkipped",
+                                     "StepStarted",
+                                     "StepWarning",
+                                     "TaskFinished",
+                                     "TransientError",
+                                     "as_record",
+                                     "is_transient",
 ]

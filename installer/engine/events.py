@@ -12,7 +12,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from installer import redact
 from installer.text import printable
@@ -160,7 +161,7 @@ class EventBus:
     def add_sink(self, sink: Sink) -> None:
         self._sinks.append(sink)
 
-    def start(self) -> "EventBus":
+    def start(self) -> EventBus:
         self._thread = threading.Thread(target=self._run, name="event-dispatch", daemon=True)
         self._thread.start()
         return self

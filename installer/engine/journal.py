@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from installer import redact
-from installer.files import atomic_write  # noqa: F401  (re-exported: steps write their reports with it)
+from installer.files import atomic_write
 
 JOURNAL_NAME = "journal.json"
 JOURNAL_VERSION = 1
@@ -50,7 +50,7 @@ class StepRecord:
         return self.finished - self.started
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "StepRecord":
+    def from_dict(cls, data: dict[str, Any]) -> StepRecord:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -92,7 +92,7 @@ class Journal:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, state_dir: Path, install: str = "", running_is_dead: bool = True) -> "Journal":
+    def load(cls, state_dir: Path, install: str = "", running_is_dead: bool = True) -> Journal:
         """Read the journal; running_is_dead=False when another process may hold the lock and be running."""
         journal = cls(state_dir, install)
         for leftover in journal.path.parent.glob(f".{journal.path.name}.*"):

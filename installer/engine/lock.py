@@ -47,7 +47,7 @@ class InstallLock:
     def path(self) -> Path:
         return Path(self.state_dir) / LOCK_NAME
 
-    def acquire(self) -> "InstallLock":
+    def acquire(self) -> InstallLock:
         """Take the lock or raise LockHeld; remember a stale holder in .stale_holder."""
         from installer.state import ensure_state_dir, open_state_file
 
@@ -78,7 +78,7 @@ class InstallLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "InstallLock":
+    def __enter__(self) -> InstallLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -68,7 +68,7 @@ def describe(event: ev.Event) -> str:
 
 
 class _MaskingHandler(logging.Handler):
-    def __init__(self, run_log: "RunLog") -> None:
+    def __init__(self, run_log: RunLog) -> None:
         super().__init__(logging.DEBUG)
         self.run_log = run_log
 
@@ -82,8 +82,8 @@ class _MaskingHandler(logging.Handler):
             if record.exc_info:
                 text += "\n" + logging.Formatter().formatException(record.exc_info)
             self.run_log.write(f"{record.levelname.lower()} {record.name}: {text}", record.created)
-        except Exception:
-            pass  # a debug log that cannot be written must not print Python's "--- Logging error ---" on the terminal
+        except Exception:  # noqa: S110 - a debug log that cannot be written must not print
+            pass  # Python's "--- Logging error ---" on the terminal
 
 
 class RunLog:

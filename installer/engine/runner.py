@@ -10,7 +10,8 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from installer import redact
 from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
+from collections.abc import Callable
 
 from installer import redact
 from installer.engine import journal as jr

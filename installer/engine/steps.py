@@ -7,7 +7,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Union
+from typing import Any, Protocol
+from collections.abc import Callable, Mapping
 
 from installer.engine import events as ev
 
@@ -20,7 +21,7 @@ class Record(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-Recordable = Union[Record, Mapping[str, Any], None]
+Recordable = Record | Mapping[str, Any] | None
 
 
 def as_record(value: Recordable) -> dict[str, Any]:
@@ -78,7 +79,7 @@ class Step:
     """
     id: str
     title: str
-    run: Callable[["StepContext"], Any]  # returns a dict, a typed record (to_dict) or None
+    run: Callable[[StepContext], Any]  # returns a dict, a typed record (to_dict) or None
     needs: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     stall_after: float = 120.0
@@ -101,7 +102,7 @@ class KillHook:
         self.spec = (spec or "").strip()
 
     @classmethod
-    def from_env(cls) -> "KillHook":
+    def from_env(cls) -> KillHook:
         return cls(os.environ.get(KILL_HOOK_ENV))
 
     def at(self, point: str) -> None:

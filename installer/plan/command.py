@@ -45,12 +45,13 @@ def _write(path: Path, text: str, private: bool) -> Path:
 
 def _masked_documents(documents: list[dict[str, Any]], mask: str) -> list[dict[str, Any]]:
     shown = []
-    for doc in documents:
+    for document in documents:
+        doc = document
         if doc.get("kind") == "Secret":
             doc = dict(doc)
             for field in ("data", "stringData"):
                 if isinstance(doc.get(field), dict):
-                    doc[field] = {key: mask for key in doc[field]}
+                    doc[field] = dict.fromkeys(doc[field], mask)
         shown.append(doc)
     return shown
 
@@ -120,7 +121,7 @@ def _problem_line(answers_path: Path, key: str, message: str) -> str:
                     parts.append(int(rest.rstrip("]")))
             line, col, path = locate(tree, tuple(parts))
             path = path or key
-        except Exception:
+        except Exception:  # noqa: S110 - a key that cannot be located is reported at line 1
             pass
     else:
         path = "release.version"

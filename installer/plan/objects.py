@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from installer.plan.values import GIT_SYNC_SECRET, PULL_SECRET, STATIC_STORAGE_CLASS
+from installer.plan.values import PULL_SECRET, STATIC_STORAGE_CLASS
 
 INSTALLER_NAMESPACE = "digit-installer"
 MANAGED_LABELS = {"app.kubernetes.io/managed-by": "digit-installer"}
@@ -164,5 +164,5 @@ def masked_manifest(obj: ClusterObject, mask: str) -> dict[str, Any]:
     if not obj.holds_secret:
         return obj.manifest
     shown = dict(obj.manifest)
-    shown["data"] = {key: mask for key in obj.manifest.get("data") or {}}
+    shown["data"] = dict.fromkeys(obj.manifest.get("data") or {}, mask)
     return shown

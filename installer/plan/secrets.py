@@ -46,7 +46,7 @@ def resolve_secrets(answers: Any, store: Any, placeholders: bool = False) -> tup
         except OSError as exc:
             raise PlanError(f"config_repos.known_hosts: {known_hosts}: {exc.strerror}",
                             key="config_repos.known_hosts") from None
-    for key, ref in answers.credentials.model_dump().items():
+    for key in answers.credentials.model_dump():
         ref_obj = getattr(answers.credentials, key)
         if ref_obj is not None and not ref_obj.generate:
             value = _resolve(answers, ref_obj, f"credentials.{key}", placeholders)

@@ -138,14 +138,14 @@ _MEMORY = re.compile(r"^(\d+)(Mi|Gi|M|G)$")
 
 
 def scale_heap(heap: str, factor: float) -> str:
-    return _HEAP.sub(lambda m: f"-X{m.group(1)}{int(round(int(m.group(2)) * factor))}{m.group(3)}", heap)
+    return _HEAP.sub(lambda m: f"-X{m.group(1)}{round(int(m.group(2)) * factor)}{m.group(3)}", heap)
 
 
 def scale_memory(limit: str, factor: float) -> str:
     match = _MEMORY.match(str(limit).strip())
     if not match:
         return str(limit)
-    return f"{int(round(int(match.group(1)) * factor))}{match.group(2)}"
+    return f"{round(int(match.group(1)) * factor)}{match.group(2)}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -217,7 +217,10 @@ def chart_image_overrides(chart: Path, mirror: str) -> dict[str, Any]:
     meta = _chart_file(chart, "Chart.yaml")
     for dep in meta.get("dependencies") or []:
         repository = str(dep.get("repository") or "")
-        source = (chart / repository[len("file://"):]).resolve() if repository.startswith("file://") else chart / "charts" / str(dep.get("name"))
+        if repository.startswith("file://"):
+            source = (chart / repository[len("file://"):]).resolve()
+        else:
+            source = chart / "charts" / str(dep.get("name"))
         if not (source / "Chart.yaml").is_file():
             continue
         name = str(dep.get("alias") or dep.get("name"))
@@ -347,7 +350,7 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
     s["git-sync"] = git_sync
     s["user"] = {"username": SUPERUSER_NAME, "password": secrets.need("credentials.digit_superuser_password")}
     for section, keys in NOT_CONFIGURED.items():
-        s[section] = {key: "" for key in keys}
+        s[section] = dict.fromkeys(keys, "")
     secret_paths = [("secrets", "db", "password"), ("secrets", "db", "flywayPassword"),
                     ("secrets", "egov-enc-service", "master_password"), ("secrets", "egov-enc-service", "master_salt"),
                     ("secrets", "egov-enc-service", "master_initialvector"), ("secrets", "kafka", "clusterID"),

@@ -159,7 +159,7 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
                                      cat.CATALOGUE["node.host_key"].remediation),
                         fingerprint=facts.fingerprint, host=node.host, port=node.port)
             for check in _node_checks():
-                if check not in ("node.host_key",):
+                if check != "node.host_key":
                     results.skip(check, name, "not checked: the host key is not trusted")
             continue
         if facts.error_kind in ("host_key_unknown", "host_key_changed"):
@@ -174,7 +174,7 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
                                      "interception). After checking on the console, update target.ssh.host_keys."),
                         fingerprint=facts.fingerprint, host=node.host, port=node.port)
             for check in _node_checks():
-                if check not in ("node.host_key",):
+                if check != "node.host_key":
                     results.skip(check, name, "not checked: the host key is not trusted")
             continue
         if facts.error_kind in ("unreachable", "auth"):
@@ -382,10 +382,10 @@ def analyze_cluster(facts: ClusterFacts, results: Results, profile: Any, storage
         others: dict[str, list[str]] = {}
         for ns in sorted(ours):
             owner = facts.namespaces[ns].get("digit-installer/install")
-            if owner and install and owner != install and owner != take_over:
+            if owner and install and owner not in (install, take_over):
                 others.setdefault(owner, []).append(ns)
         if others:
-            owner, names = sorted(others.items())[0]
+            owner, names = min(others.items())
             results.add("k8s.existing_install", False, target,
                         "; ".join(f"install '{o}' owns namespaces {', '.join(n)}" for o, n in sorted(others.items())),
                         f"no other install's namespaces (this is '{install}')",
@@ -420,7 +420,7 @@ def analyze_database(facts: DatabaseFacts, results: Results, user: str, dbname: 
             results.skip(cid, target, "not checked: the database is not reachable")
         return
     results.add("db.reachable", True, target, "TCP open", "TCP connection opens")
-    if facts.auth_error or facts.other_error and facts.version is None:
+    if facts.auth_error or (facts.other_error and facts.version is None):
         results.add("db.auth", False, target, facts.auth_error or facts.other_error, f"login as {user}")
         for cid in ("db.version", "db.database"):
             results.skip(cid, target, "not checked: login failed")

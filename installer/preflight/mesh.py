@@ -186,13 +186,13 @@ def collect_mesh(nodes: list[Any], cni: str, open_session: Any, timeout: float =
             except Exception as exc:
                 facts.errors[name] = str(exc)
                 continue
-            for item, outcome in zip([p for p in facts.probes if p.source == name], answers):
+            for item, outcome in zip([p for p in facts.probes if p.source == name], answers, strict=False):
                 if outcome != "ok" and item.target not in facts.errors:
                     facts.failed[item] = outcome
         for future in [pool.submit(stop, n) for n in cluster]:
             try:
                 future.result()
-            except Exception:  # the listener ends by itself anyway
+            except Exception:  # noqa: S110 - the listener ends by itself anyway
                 pass
     return facts
 

@@ -7,7 +7,8 @@ from typing import IO
 from installer.preflight.model import Report
 from installer.text import printable
 
-SOURCE_TITLES = {"local": "This machine and the answers", "node": "Nodes (SSH)", "cluster": "Kubernetes cluster", "database": "Database", "domain": "Domain and TLS"}
+SOURCE_TITLES = {"local": "This machine and the answers", "node": "Nodes (SSH)", "cluster": "Kubernetes cluster",
+                 "database": "Database", "domain": "Domain and TLS"}
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 
 

@@ -5,7 +5,8 @@ import threading
 import time
 from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from installer import redact
 from installer.preflight import analyzers, collectors

@@ -35,7 +35,7 @@ class PreflightFailure:
         return {"failed_checks": self.checks or [asdict(c) for c in self.failed_checks], "report": self.report}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "PreflightFailure":
+    def from_dict(cls, data: dict[str, Any] | None) -> PreflightFailure:
         data = data or {}
         failed = [FailedCheck(str(c.get("id")), str(c.get("target") or ""), str(c.get("message") or ""))
                   for c in data.get("failed_checks") or [] if isinstance(c, dict)]

@@ -10,7 +10,7 @@ import json
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from installer import redact
 from installer.files import atomic_write

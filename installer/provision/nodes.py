@@ -10,7 +10,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from installer.provision.artifacts import SUMS, Artifact, Bundle
 from installer.provision.config import CONFIG_PATH, REGISTRIES_PATH

@@ -20,7 +20,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable
 
 from installer import redact
 from installer.engine import StepContext, StepFailed
@@ -79,7 +80,7 @@ class Fleet:
         self.ctx, self.cluster = ctx, cluster
         self.sessions: dict[str, Any] = {}
 
-    def __enter__(self) -> "Fleet":
+    def __enter__(self) -> Fleet:
         from installer.adapters.ssh import HostKeyError, HostKeyPolicy, SSHError, connect, load_private_key
 
         target = self.ctx.answers.target
@@ -277,7 +278,7 @@ def _provision(ctx: StepContext, bundle: Bundle, works: list[NodeWork]) -> Provi
         agents = [w for w in works if w.member.rke2_role == ROLE_AGENT]
         readiness = _readiness(kubeconfig)
         for work in servers:
-            reporting(ctx, work.member.label, lambda: _start(ctx, work, readiness))
+            reporting(ctx, work.member.label, lambda: _start(ctx, work, readiness))  # noqa: B023 - called at once
             _wait_ready(ctx, kubeconfig, [work])
         batch = target.rke2.agent_batch
         for start in range(0, len(agents), batch):

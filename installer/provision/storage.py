@@ -154,7 +154,7 @@ def _prepare_node(ctx: StepContext, ops: Any, label: str, volumes: list[Volume])
         f"cat \"$p\"/{MARKER} 2>/dev/null | tr '\\n' ' '; echo" for v in volumes)
     lines = ops.run_as_root(probe, "checking the volume directories").splitlines()
     needed, free, states = 0, None, []
-    for volume, line, marker in zip(volumes, lines[0::2], lines[1::2]):
+    for volume, line, marker in zip(volumes, lines[0::2], lines[1::2], strict=False):
         existing = line.strip() == "exists"
         states.append((volume, existing, marker.strip()))
         if not existing:

@@ -118,7 +118,7 @@ class StackOutputs(BaseModel):
 
     @classmethod
     def from_terraform(cls, values: dict[str, Any], *, needs_cluster: bool, needs_database: bool,
-                       needs_nodes: bool = False) -> "StackOutputs":
+                       needs_nodes: bool = False) -> StackOutputs:
         """Typed outputs; ContractError names every output that is missing, null where needed, or mistyped."""
         plain = {name: getattr(entry, "value", entry) for name, entry in values.items()}
         problems = [f"output {name!r} is missing" for name in OUTPUTS if name not in plain]

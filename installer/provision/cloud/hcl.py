@@ -32,7 +32,7 @@ class Block:
     path: Path
     line: int
     attributes: dict[str, str] = field(default_factory=dict)  # top-level name -> raw expression text
-    blocks: list["Block"] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
     def flag(self, name: str) -> bool:
         return self.attributes.get(name, "").strip() == "true"
@@ -90,7 +90,7 @@ class _Reader:
         start = self.pos
         marker = match.group(1)
         self.pos = match.end()
-        closing = re.compile(r"^[ \t]*" + re.escape(marker) + r"[ \t]*$", re.M)
+        closing = re.compile(r"^[ \t]*" + re.escape(marker) + r"[ \t]*$", re.MULTILINE)
         found = closing.search(self.text, self.pos)
         if not found:
             raise self.error(f"heredoc <<{marker} is never closed", start)
@@ -218,8 +218,8 @@ def _json_blocks(path: Path, text: str) -> list[Block]:
         raise HclError(path, getattr(exc, "lineno", 1), f"not JSON: {exc}") from None
     blocks = []
     for kind in ("variable", "output"):
-        for name, body in (data.get(kind) or {}).items():
-            body = body[0] if isinstance(body, list) and body else body
+        for name, given in (data.get(kind) or {}).items():
+            body = given[0] if isinstance(given, list) and given else given
             attrs = {k: json.dumps(v) for k, v in (body or {}).items()}
             blocks.append(Block(kind, [name], path, 1, attrs))
     for body in data.get("terraform", []) if isinstance(data.get("terraform"), list) else [data.get("terraform") or {}]:

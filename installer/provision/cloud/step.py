@@ -79,7 +79,8 @@ class ResourceProgress:
 
     def on_apply(self, event: Any) -> None:
         if event.phase == "planned":
-            return self.on_plan(event)
+            self.on_plan(event)
+            return
         address = event.address
         if event.phase == "start":
             self._report(self.ctx.progress, 0, 1, "", f"{event.action}: started", task=address)

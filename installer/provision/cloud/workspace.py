@@ -86,7 +86,7 @@ class Workspace:
         return self.root / "plan.tfplan"
 
     @classmethod
-    def at(cls, state_dir: Path) -> "Workspace":
+    def at(cls, state_dir: Path) -> Workspace:
         return cls(Path(state_dir) / "terraform")
 
     def prepare(self, stack: Path, backend_kind: str, mirror: Path | None) -> None:
