@@ -6,7 +6,8 @@ import copy
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from textual import on, work
 from textual.app import App, ComposeResult

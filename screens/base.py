@@ -26,7 +26,9 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 70; max-width: 95%; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
+    HelpScreen > Vertical {
+        width: 70; max-width: 95%; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2;
+    }
     HelpScreen .help-title { text-style: bold; }
     HelpScreen .help-key { color: $text-muted; }
     HelpScreen Button { margin-top: 1; }
@@ -75,14 +77,15 @@ class WizardScreen(Screen[str]):
         Binding("ctrl+s", "app.save_draft", "Save draft"),
         Binding("ctrl+q", "app.request_quit", "Quit"),
     ]
-    AUTO_FOCUS = "#body Input, #body Select, #body RadioSet, #body SelectionList, #body DataTable, #body Switch, #body SecretPaste, .page-nav Button"
+    AUTO_FOCUS = ("#body Input, #body Select, #body RadioSet, #body SelectionList, #body DataTable, #body Switch, "
+                  "#body SecretPaste, .page-nav Button")
     PAGE = ""
     TITLE_TEXT = ""
     INTRO = ""
     NEXT_LABEL = "Next"
 
     @property
-    def wizard(self) -> "WizardApp":
+    def wizard(self) -> WizardApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

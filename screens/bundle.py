@@ -138,11 +138,11 @@ class BundleScreen(ModalScreen[None]):
             f"pushed {result.images} images to {answers.registry.mirror}: {result.bytes_sent} bytes sent, "
             f"{result.blobs_skipped} blobs already there, {result.blobs_resumed} continued")))
 
-    def on_bundle_screen_progress(self, message: "BundleScreen.Progress") -> None:
+    def on_bundle_screen_progress(self, message: BundleScreen.Progress) -> None:
         bar = self.query_one("#bundle-progress", ProgressBar)
         bar.update(total=message.total or None, progress=message.done)
 
-    def on_bundle_screen_finished(self, message: "BundleScreen.Finished") -> None:
+    def on_bundle_screen_finished(self, message: BundleScreen.Finished) -> None:
         self.busy = False
         self._status(("" if message.ok else "FAILED: ") + message.text)
         self.query_one("#bundle-verify", Button).disabled = False

@@ -193,10 +193,12 @@ class LineWizard:
                 else:
                     root = own
         is_variant = bool(question.loc) and isinstance(question.loc[-1], str) and question.loc[-1] in UNION_TAGS
-        if question.children and not is_variant and not question.required and not question.optional and all(not c.required for c in question.children):
+        if (question.children and not is_variant and not question.required and not question.optional
+                and all(not c.required for c in question.children)):
             existing = get_in(root, question.loc) if question.loc else root
-            defaults = ", ".join(f"{c.title}: {_shown(c.default)}" for c in question.children[:4] if c.kind not in ("group",))
-            if not self._ask(self.q.confirm(f"Change {question.title}?" + (f" (now: {defaults}{', ...' if len(question.children) > 4 else ''})" if defaults and not existing else ""),
+            defaults = ", ".join(f"{c.title}: {_shown(c.default)}" for c in question.children[:4] if c.kind != "group")
+            now = f" (now: {defaults}{', ...' if len(question.children) > 4 else ''})" if defaults and not existing else ""
+            if not self._ask(self.q.confirm(f"Change {question.title}?" + now,
                                             default=False)):
                 return root
         if question.loc and get_in(root, question.loc) is None:
@@ -235,9 +237,9 @@ class LineWizard:
         _set_in(root, path, items)
         assert question.item is not None
         while True:
-            if items or not question.required:
-                if not self._ask(self.q.confirm(f"Add {'another' if items else 'a'} node?", default=not items and question.required)):
-                    break
+            if (items or not question.required) and not self._ask(
+                    self.q.confirm(f"Add {'another' if items else 'a'} node?", default=not items and question.required)):
+                break
             index = len(items)
             items.append({})
             self.say(f"— node {index + 1} —")
@@ -359,7 +361,8 @@ class LineWizard:
         profile = self.state.catalog.releases.get(str(version))
         if profile is None:
             return current
-        chosen = current if current is not None else [m for m in profile.default_modules if profile.module(m) and profile.module(m).selectable]
+        chosen = current if current is not None else [m for m in profile.default_modules
+                                                      if profile.module(m) and profile.module(m).selectable]
         choices = [self.q.Choice(f"{m.name}: {m.description}", value=m.name, checked=m.name in chosen)
                    for m in profile.modules if m.selectable]
         picked = self._ask(self.q.checkbox("Modules to deploy (space toggles)", choices=choices))

@@ -6,7 +6,8 @@ target, status ('pass' | 'warn' | 'fail' | 'skip'), message and remediation.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work

@@ -13,7 +13,8 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
+from collections.abc import Iterator
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -40,10 +41,10 @@ class Question:
     required: bool = False
     default: Any = None
     choices: tuple[str, ...] = ()
-    children: list["Question"] = field(default_factory=list)
-    variants: dict[str, "Question"] = field(default_factory=dict)
+    children: list[Question] = field(default_factory=list)
+    variants: dict[str, Question] = field(default_factory=dict)
     discriminator: str = ""
-    item: "Question | None" = None
+    item: Question | None = None
     optional: bool = False
     allow_generate: bool = False
     note: str = ""  # said beside a variant's name when it is offered (e.g. "not built yet")
@@ -53,7 +54,7 @@ class Question:
         """Dotted key path without union tags, as the loader reports it."""
         return key_path(self.loc)
 
-    def walk(self) -> Iterator["Question"]:
+    def walk(self) -> Iterator[Question]:
         yield self
         for child in self.children:
             yield from child.walk()
@@ -78,7 +79,7 @@ def _strip_optional(annotation: Any) -> tuple[Any, bool]:
     if origin in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) < len(get_args(annotation)):
-            inner = args[0] if len(args) == 1 else Union[tuple(args)]  # type: ignore[valid-type]
+            inner = args[0] if len(args) == 1 else Union[tuple(args)]  # type: ignore[valid-type]  # noqa: UP007 - built at run time
             return inner, True
     return annotation, False
 
@@ -158,7 +159,8 @@ def field_question(info: FieldInfo, loc: Loc, name: str) -> Question:
     discriminator = discriminator or (info.discriminator if isinstance(info.discriminator, str) else None)
     required = info.is_required()
     default = _default(info)
-    base = dict(loc=loc, name=name, title=title, help=help_text, required=required, default=default, optional=optional)
+    base = {"loc": loc, "name": name, "title": title, "help": help_text, "required": required, "default": default,
+            "optional": optional}
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType) and discriminator:
         union = _union_question(loc, name, title, help_text, get_args(annotation), discriminator)
@@ -233,9 +235,7 @@ def get_in(data: Any, loc: Loc, default: Any = None) -> Any:
     for part in loc:
         if isinstance(part, str) and part in UNION_TAGS:
             continue
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             node = node[part]
         else:
             return default

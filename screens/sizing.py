@@ -25,7 +25,8 @@ class SizingScreen(SectionScreen):
     async def on_mount(self) -> None:
         super().on_mount()
         form = self.forms["sizing"]
-        await form.mount(Static("", id="profile-description", markup=False), ReadOnlyTable(id="profile-nodes", cursor_type="none", zebra_stripes=True),
+        await form.mount(Static("", id="profile-description", markup=False),
+                         ReadOnlyTable(id="profile-nodes", cursor_type="none", zebra_stripes=True),
                          ReadOnlyTable(id="profile-volumes", cursor_type="none", zebra_stripes=True),
                          after=form.field_row(("profile",)))
         self.query_one("#profile-nodes", DataTable).add_columns("role", "count", "vCPU", "RAM GB", "disk GB")
@@ -68,7 +69,7 @@ class SizingScreen(SectionScreen):
         from textual.widgets import Input
 
         form = self.forms["sizing"]
-        for key, (read, what) in OVERRIDE_FIGURES.items():
+        for key, (read, _what) in OVERRIDE_FIGURES.items():
             row = form.field_row(("overrides", key))
             figure = read(profile) if profile is not None else None
             if row is not None:
@@ -84,7 +85,8 @@ class SizingScreen(SectionScreen):
             return errors
         kind = (self.wizard.state.draft.get("target") or {}).get("kind")
         if kind and kind not in profile.target_kinds:
-            errors.append(FieldError(("profile",), "sizing.profile", f"profile {profile.name} is for {', '.join(profile.target_kinds)}, not {kind}"))
+            errors.append(FieldError(("profile",), "sizing.profile",
+                                     f"profile {profile.name} is for {', '.join(profile.target_kinds)}, not {kind}"))
         if not data.get("allow_undersized"):
             for key, value in (data.get("overrides") or {}).items():
                 read, what = OVERRIDE_FIGURES[key]

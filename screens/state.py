@@ -31,7 +31,7 @@ class Catalog:
     problems: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, base_dir: Path | None) -> "Catalog":
+    def load(cls, base_dir: Path | None) -> Catalog:
         catalog = cls()
         for name in sizing_profile_names(base_dir):
             try:
@@ -244,7 +244,8 @@ def name_errors(value: Any):
     try:
         Answers.model_validate({"version": ANSWERS_VERSION, "name": value})
     except ValidationError as exc:
-        return [FieldError((), "name", problem_message(e), e["type"] == "missing") for e in exc.errors(include_url=False) if e["loc"][:1] == ("name",)]
+        return [FieldError((), "name", problem_message(e), e["type"] == "missing")
+                for e in exc.errors(include_url=False) if e["loc"][:1] == ("name",)]
     return []
 
 

@@ -94,7 +94,11 @@ class TargetScreen(SectionScreen):
         pin = self.query_one("#pin-keys", Button)
         pin.disabled = not good
         # the results sit below the form: bring them into view, with the next thing to do focused
-        self.call_after_refresh(lambda: (table.scroll_visible(animate=False), (pin if good else self.query_one("#test-connection", Button)).focus(scroll_visible=False)))
+        def reveal() -> None:
+            table.scroll_visible(animate=False)
+            (pin if good else self.query_one("#test-connection", Button)).focus(scroll_visible=False)
+
+        self.call_after_refresh(reveal)
         failed = len(results) - len(good)
         self.set_status(f"{len(good)} host key(s) read" + (f", {failed} node(s) not reachable" if failed else "")
                         + (". Compare the fingerprints, then pin them." if good else "."))

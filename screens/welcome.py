@@ -39,10 +39,9 @@ class WelcomeScreen(WizardScreen):
             yield ChoiceButton("A fresh install", value=True, id="mode-fresh")
             yield ChoiceButton(f"Continue a draft or a previous install ({found} found)", id="mode-resume", disabled=not found)
             yield ChoiceButton("Load an answers file to review and edit", id="mode-load")
-        with Vertical(id="resume-box"):
-            with RadioSet(id="previous"):
-                for index, entry in enumerate(self.entries()):
-                    yield ChoiceButton(entry[0], value=index == 0, id=f"previous-{index}")
+        with Vertical(id="resume-box"), RadioSet(id="previous"):
+            for index, entry in enumerate(self.entries()):
+                yield ChoiceButton(entry[0], value=index == 0, id=f"previous-{index}")
         with Vertical(id="load-box"):
             yield Label("Answers file to load", markup=False)
             yield Input(placeholder="path/to/answers.yaml", id="load-path", compact=True)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -60,7 +61,7 @@ class FieldRow(Vertical):
 
     def compose(self) -> ComposeResult:
         q = self.question
-        marker = " *" if q.required and q.kind not in ("bool",) else ""
+        marker = " *" if q.required and q.kind != "bool" else ""
         if not self.compact:
             yield Label(f"{q.title}{marker}", classes="field-title", markup=False)
         value = self.initial

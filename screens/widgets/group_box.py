@@ -1,7 +1,8 @@
 """A nested model in a form: its fields, optionally switched on and off as a whole."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult

@@ -29,13 +29,13 @@ class SecretPaste(Widget, can_focus=True):
     class Changed(Message):
         """The held text changed; `value` is the whole secret (the receiver must keep it private)."""
 
-        def __init__(self, paste: "SecretPaste", value: str) -> None:
+        def __init__(self, paste: SecretPaste, value: str) -> None:
             super().__init__()
             self.paste = paste
             self.value = value
 
         @property
-        def control(self) -> "SecretPaste":
+        def control(self) -> SecretPaste:
             return self.paste
 
     def __init__(self, value: str = "", *, placeholder: str = "", id: str | None = None) -> None:

@@ -9,7 +9,8 @@ The form builds its widgets and hands each container the same builder
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from textual.containers import Vertical
 from textual.app import ComposeResult
@@ -19,7 +20,7 @@ from textual.widgets import Input, Select, Static, Switch
 
 from screens.questions import FieldError, Loc, Question, errors_for, get_in, section_errors
 from screens.secrets import SecretHolder
-from screens.widgets.common import OMIT, ValueChanged, widget_id
+from screens.widgets.common import OMIT, ValueChanged
 from screens.widgets.field_row import FieldRow
 from screens.widgets.group_box import GroupBox
 from screens.widgets.items_editor import ItemsEditor
@@ -27,7 +28,7 @@ from screens.widgets.secret_paste import SecretPaste
 from screens.widgets.union_box import UnionBox
 
 
-def _item_label(editor: "ItemsEditor", error: FieldError) -> str:
+def _item_label(editor: ItemsEditor, error: FieldError) -> str:
     """'node 2 host: ' for an error inside one item of a list."""
     size = len(editor.question.loc)
     if len(error.loc) > size and isinstance(error.loc[size], int):
@@ -45,7 +46,7 @@ class SectionForm(Vertical):
     """
 
     class Changed(Message):
-        def __init__(self, form: "SectionForm") -> None:
+        def __init__(self, form: SectionForm) -> None:
             super().__init__()
             self.form = form
 
@@ -119,8 +120,7 @@ class SectionForm(Vertical):
         return None if value is OMIT else value
 
     def rows(self) -> list[FieldRow]:
-        found = list(self.query(FieldRow))
-        return found
+        return list(self.query(FieldRow))
 
     def validate(self) -> list[FieldError]:
         data = self.data()
@@ -154,7 +154,8 @@ class SectionForm(Vertical):
     def _visible(self, widget: Widget) -> bool:
         node: Any = widget
         while node is not None and node is not self:
-            if isinstance(node, GroupBox) and (node.has_class("-off") or (isinstance(node.parent, UnionBox) and not node.has_class("-chosen"))):
+            if isinstance(node, GroupBox) and (node.has_class("-off") or (isinstance(node.parent, UnionBox)
+                                                                          and not node.has_class("-chosen"))):
                 return False
             node = node.parent
         return True
@@ -176,7 +177,8 @@ class SectionForm(Vertical):
         leftovers = [e for e in self.errors if id(e) not in placed]
         for editor in self.query(ItemsEditor):
             mine = [e for e in leftovers if e.loc[: len(editor.question.loc)] == editor.question.loc]
-            visible = [e for e in mine if self.show_all or id(e) in touched_items or (len(e.loc) == len(editor.question.loc) and not e.missing)]
+            visible = [e for e in mine if self.show_all or id(e) in touched_items
+                       or (len(e.loc) == len(editor.question.loc) and not e.missing)]
             text = "\n".join(f"✗ {_item_label(editor, e)}{e.message}" for e in visible)
             box = editor.query_one(".items-error", Static)
             if getattr(box, "_text", "") != text:
