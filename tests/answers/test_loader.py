@@ -115,7 +115,8 @@ def test_cross_field_rules_name_the_key(change, path, words, write, valid_text):
     old, new = change
     if old == "role: worker}":
         text = valid_text.replace(old, new).replace("role: worker", "role: database")
-        text = text.replace("    - {name: n1", "    - {name: n1").replace("target:\n  kind: existing-cluster", "target:\n  kind: sdc-vms").replace(
+        text = text.replace("    - {name: n1", "    - {name: n1").replace(
+            "target:\n  kind: existing-cluster", "target:\n  kind: sdc-vms").replace(
             "  kubeconfig: kubeconfig\n  context: digit-admin\n  storage_class: standard\n", ""
         )
     else:
@@ -143,7 +144,7 @@ def test_secret_references_resolve_and_register_for_masking(write, valid_text, t
     answers = load_answers(write(text))
     key = answers.secret(answers.config_repos.ssh_key)
     assert key.endswith("-----\n")
-    assert redact.mask(f"log line abcdefgh12345678 end") == "log line ****** end"
+    assert redact.mask("log line abcdefgh12345678 end") == "log line ****** end"
     monkeypatch.setenv("DIGIT_SSH_KEY", "canary-ssh-4242")
     assert answers.secret(answers.target.ssh.private_key) == "canary-ssh-4242"
     assert "canary" not in redact.mask("value canary-ssh-4242")
@@ -170,7 +171,7 @@ def test_save_keeps_comments_order_and_is_private(write, valid_text, tmp_path):
     save_answers(changed, target, tree=tree)
     text = target.read_text()
     assert "# operator's note at the top" in text
-    assert re.search(r"^name: renamed +# keep me$", text, re.M)
+    assert re.search(r"^name: renamed +# keep me$", text, re.MULTILINE)
     assert "credentials:" not in text  # defaults the operator never wrote are not added
     assert text.index("target:") < text.index("sizing:") < text.index("domain:")
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
@@ -231,11 +232,15 @@ def test_any_bytes_give_answers_or_a_positioned_error(tmp_path, data):
 
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
-_documents = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=20)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=20)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(section=st.sampled_from(["target", "sizing", "domain", "database", "registry", "release", "config_repos", "monitoring", "ci", "name", "version"]), value=_documents)
+@given(section=st.sampled_from(["target", "sizing", "domain", "database", "registry", "release", "config_repos",
+                                "monitoring", "ci", "name", "version"]), value=_documents)
 def test_any_value_in_any_section_gives_answers_or_problems(tmp_path, valid_text, section, value):
     from ruamel.yaml import YAML
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from installer.engine import Engine, Step  # noqa: E402
-from installer.engine.faces import JsonFace, PlainFace, RichFace  # noqa: E402
+from installer.engine import Engine, Step
+from installer.engine.faces import JsonFace, PlainFace, RichFace
 
 
 def noop(ctx):

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from installer.answers import load_answers  # noqa: E402
-from installer.app.pipeline import build_steps  # noqa: E402
-from installer.engine import Engine  # noqa: E402
-from installer.provision.step import CONCURRENCY_ENV  # noqa: E402
-from tests.rig.rig import Rig  # noqa: E402
+from installer.answers import load_answers
+from installer.app.pipeline import build_steps
+from installer.engine import Engine
+from installer.provision.step import CONCURRENCY_ENV
+from tests.rig.rig import Rig
 
 
 def measure(root: Path, nodes: int, sequential: bool, images_mb: float) -> float:

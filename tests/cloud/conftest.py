@@ -7,9 +7,9 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import yaml

@@ -69,7 +69,7 @@ def test_init_without_the_provider_in_the_mirror_fails_naming_it_and_never_asks_
     shim.write_text(f"#!/bin/sh\nexec unshare -n {default_binary()} \"$@\"\n")
     shim.chmod(0o755)
     terraform = cli(tmp_path, binary=shim, mirror=empty)
-    with pytest.raises(TerraformError, match="registry.digit.test/digit/standin"):
+    with pytest.raises(TerraformError, match=r"registry\.digit\.test/digit/standin"):
         terraform.init({}, threading.Event(), timeout=120)
     log_modes = {p.name: p.stat().st_mode & 0o777 for p in terraform.log_dir.iterdir()}
     assert log_modes and set(log_modes.values()) == {0o600}

@@ -158,7 +158,8 @@ def test_validate_checks_a_site_stack_against_the_contract_and_names_the_answers
     result = subprocess.run([sys.executable, "-m", "installer", "validate", str(answers)], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert f"{answers}:9:15: target.terraform.stack" in result.stderr and "target.terraform.stack: the Terraform stack breaks the contract" \
+    assert f"{answers}:9:15: target.terraform.stack" in result.stderr \
+        and "target.terraform.stack: the Terraform stack breaks the contract" \
         in result.stderr and "output 'volume_ids' is not declared" in result.stderr, result.stderr
     (site / "outputs.tf").write_text((site / "outputs.tf").read_text().replace('output "vols"', 'output "volume_ids"'))
     result = subprocess.run([sys.executable, "-m", "installer", "validate", str(answers)], cwd=REPO,

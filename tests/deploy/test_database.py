@@ -24,9 +24,9 @@ def scratch(rig):
 
 
 def _target(rig, scratch, **changes) -> DatabaseTarget:
-    fields = dict(host="127.0.0.1", port=rig.pg_port, name=scratch["db"], username="egov",
-                  password=rig.env["DIGIT_DB_PASSWORD"], flyway_username=scratch["flyway"],
-                  flyway_password="flyway-" + secrets.token_hex(8), sslmode="disable")
+    fields = {"host": "127.0.0.1", "port": rig.pg_port, "name": scratch["db"], "username": "egov",
+              "password": rig.env["DIGIT_DB_PASSWORD"], "flyway_username": scratch["flyway"],
+              "flyway_password": "flyway-" + secrets.token_hex(8), "sslmode": "disable"}
     fields.update(changes)
     return DatabaseTarget(**fields)
 

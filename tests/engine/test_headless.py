@@ -180,7 +180,7 @@ def test_canary_never_leaks_under_any_face(site, fail_at):
             assert events[0]["event"] == "run.started" and events[-1]["event"] == "run.finished"
             assert any(e["event"] == "step.warning" and "******" in e["message"] for e in events)
     assert "grafana admin password is ******" in (site.state / "logs").joinpath(
-        sorted(p.name for p in (site.state / "logs").iterdir())[-1]).read_text()
+        max(p.name for p in (site.state / "logs").iterdir())).read_text()
     code, screen = run_in_pty(site.argv(output=None), site.env(DEMO_DELAY="0.1", **extra))
     assert code == expected, screen
     assert "\x1b[" in screen and "━" in screen, "the rich face (the default on a terminal) did not draw"
@@ -220,7 +220,7 @@ def test_kill_9_anywhere_then_resume_reaches_the_same_end_state(site, baseline, 
     assert all(r["outcome"] == "succeeded" for r in site.journal().values())
     plan = next(line for line in proc.stdout.splitlines() if "resuming from" in line or "nothing to rerun" in line)
     step = point.split(":")[1]
-    if point.startswith("progress:") or point.startswith("after:") and step == "validate":
+    if point.startswith("progress:") or (point.startswith("after:") and step == "validate"):
         assert f"rerun {step} (" in plan
     if point.startswith("progress:"):
         assert f"resuming from {step}" in plan and "interrupted at" in plan

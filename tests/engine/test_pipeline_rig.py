@@ -118,7 +118,7 @@ def leaf_diff(a, b, path: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         return [line for key in sorted(set(a) | set(b)) for line in leaf_diff(a.get(key), b.get(key), f"{path}.{key}")]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [line for i, (x, y) in enumerate(zip(a, b)) for line in leaf_diff(x, y, f"{path}[{i}]")]
+        return [line for i, (x, y) in enumerate(zip(a, b, strict=False)) for line in leaf_diff(x, y, f"{path}[{i}]")]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
@@ -131,8 +131,8 @@ def test_uninterrupted_run_reports_every_step_as_json(baseline):
     install, state = baseline
     events = [json.loads(line) for line in install.outputs[0].splitlines() if line.startswith("{")]
     finished = {e["step"]: e["outcome"] for e in events if e["event"] == "step.finished"}
-    assert finished == {s: "succeeded" for s in ["validate", "preflight", "database", "configure", "deploy",
-                                                "monitoring", "verify", "summary"]}
+    assert finished == dict.fromkeys(["validate", "preflight", "database", "configure", "deploy", "monitoring", "verify",
+                                      "summary"], "succeeded")
     assert events[-1]["event"] == "run.finished" and events[-1]["exit_code"] == 0
     assert any(key.startswith("Deployment/egov/") for key in state)
     assert any(e["event"] == "step.progress" and e["task"] for e in events)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import pytest
 
@@ -27,7 +25,7 @@ def test_node_escape_sequences_are_escaped_in_the_preflight_table(rig):
         assert "\x1b" not in out + err and "\x07" not in out + err and "\r" not in out + err
         assert "\\x1b]0;pwned\\x07" in out.replace("\n", "").replace("│", "").replace(" ", "")
         code, report, _, _ = run_json(rig, "--only", "node.os")
-        measured = [c["measured"] for c in report["checks"] if c["target"] == rig.nodes[0].name][0]
+        measured = next(c["measured"] for c in report["checks"] if c["target"] == rig.nodes[0].name)
         assert measured.startswith("Debian\x1b]0;pwned")  # JSON keeps the value; json.dumps writes it as \u001b
     finally:
         with open(os_release, "w") as handle:

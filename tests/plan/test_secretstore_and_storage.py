@@ -77,7 +77,7 @@ def test_static_volumes_follow_the_rendered_claims(tmp_path: Path, monkeypatch: 
         render_plan(plan, engine)
     volumes = [o.manifest for o in plan.objects if o.kind == "PersistentVolume"]
     claims = {}
-    for name, rendered in plan.rendered.items():
+    for rendered in plan.rendered.values():
         for doc in rendered.documents:
             if doc.get("kind") == "StatefulSet":
                 for template in doc["spec"]["volumeClaimTemplates"]:

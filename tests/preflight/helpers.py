@@ -56,7 +56,7 @@ def run_inprocess(rig: Rig, *args: str, answers: Path | None = None,
     from installer.preflight import run_preflight
 
     options: dict[str, list[str]] = {}
-    for flag, value in zip(args[::2], args[1::2]):
+    for flag, value in zip(args[::2], args[1::2], strict=False):
         options[flag.lstrip("-")] = [v for v in value.split(",") if v]
     saved = {name: os.environ.get(name) for name in {**rig.env, **(env or {})}}
     os.environ.update({**rig.env, **(env or {})})

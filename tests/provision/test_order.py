@@ -60,7 +60,7 @@ def test_three_servers_and_two_agents_join_in_order_with_identical_critical_sett
     # The cluster has all five Ready; the static volumes went to the workers.
     from installer.provision.cluster import node_readiness
 
-    assert node_readiness(install.state / "kubeconfig") == {n: True for n in SERVERS + AGENTS}
+    assert node_readiness(install.state / "kubeconfig") == dict.fromkeys(SERVERS + AGENTS, True)
     assert set(install.outputs("storage")["directories"]) <= set(AGENTS)
 
     # Someone edits n4's config by hand: the rerun puts it back and restarts n4 alone.

@@ -41,7 +41,7 @@ def test_kill_anywhere_then_resume_and_a_lost_state_directory_reach_the_same_sin
         assert sorted(joined) == [("n2", True), ("n3", True), ("n4", True)], f"seed {seed}: {joined}"
         from installer.provision.cluster import node_readiness
 
-        assert node_readiness(install.state / "kubeconfig") == {n: True for n in ("n1", "n2", "n3", "n4")}
+        assert node_readiness(install.state / "kubeconfig") == dict.fromkeys(("n1", "n2", "n3", "n4"), True)
 
     single_cluster()
     token = install.node_file("n1", "/var/lib/rancher/rke2/server/token").read_text()

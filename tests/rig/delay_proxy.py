@@ -25,7 +25,8 @@ import os
 import signal
 import socket
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 CLONE_NEWNET = 0x40000000
 CHUNK = 65536
@@ -108,7 +109,7 @@ class Link:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, self.upstream), 10)
             up_reader, up_writer = await asyncio.open_connection(sock=sock)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             client_writer.close()
             return
         with contextlib.suppress(OSError):

@@ -147,7 +147,7 @@ def _time_to_json(seconds: int, nanos: int) -> str | None:
 
 
 def _time_from_json(text: str) -> int:
-    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     return int(moment.timestamp())
@@ -202,7 +202,7 @@ def _decode_value(kind: str, wire: int, value: Any) -> Any:
 def _empty(field: str, value: Any) -> bool:
     if field in KEEP_ZERO:
         return value is None
-    return value is None or value == "" or value == 0 and not isinstance(value, bool) or value == {} \
+    return value is None or value == "" or (value == 0 and not isinstance(value, bool)) or value == {} \
         or value is False
 
 

@@ -168,7 +168,7 @@ def _certificates(folder: Path) -> tuple[Path, Path, Path]:
     from cryptography.hazmat.primitives.asymmetric import ec
     import ipaddress
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "digit-rig registry CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
@@ -288,7 +288,7 @@ def _layer(reference: str, extra_bytes: int = 0) -> bytes:
     """A gzipped tar with /etc/digit-rig-image naming the image (and random bytes for a large one)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in ((f"etc/digit-rig-image", f"{reference}\n".encode()),
+        for name, data in (("etc/digit-rig-image", f"{reference}\n".encode()),
                            *((("opt/payload.bin", os.urandom(extra_bytes)),) if extra_bytes else ())):
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), 0, 0o644

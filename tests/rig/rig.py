@@ -28,7 +28,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -252,7 +253,7 @@ class Rig:
            netns: bool | None = None, server_version: str | None = None, kube_tls: bool = False,
            bare: bool = False, roles: list[str] | None = None, images_mb: float = 1.0,
            registry: bool = False, helm_driver: str = "secret",
-           link_delay_ms: float = 0.0) -> "Rig":
+           link_delay_ms: float = 0.0) -> Rig:
         if nodes < 1 or nodes > 60:
             raise RigError(f"--nodes {nodes}: between 1 and 60")
         if roles is not None and len(roles) != nodes:

@@ -86,7 +86,7 @@ class RolloutSimulator:
         delay = float(control.get("delay") or 0)
         now = time.monotonic()
         owners: dict[tuple[str | None, str], dict[str, Any]] = {}
-        for (resource, namespace, name), stored in list(self.emulator.objects.items()):
+        for (resource, namespace, _name), stored in list(self.emulator.objects.items()):
             if resource not in WORKLOADS or stored.deleted:
                 continue
             obj = copy.deepcopy(stored.raw)
@@ -142,9 +142,7 @@ class RolloutSimulator:
         template = spec.get("template", {})
         generation = meta.get("generation", 1)
         suffix = hashlib.sha1(f"{meta.get('uid')}/{generation}".encode()).hexdigest()[:10]
-        if resource == JOBS:
-            count, names = 1, [f"{meta['name']}-{suffix[:5]}"]
-        elif resource == DAEMONSETS:
+        if resource in (JOBS, DAEMONSETS):
             count, names = 1, [f"{meta['name']}-{suffix[:5]}"]
         else:
             count = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)

@@ -23,7 +23,7 @@ def make_site(tmp: Path, fqdn: str = FQDN) -> Path:
     (tmp / "certs").mkdir(exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, fqdn)])
-    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     for cert_name, host in (("tls.crt", fqdn), ("other.crt", "other.example.org")):
         cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
                 .issuer_name(name).public_key(key.public_key()).serial_number(1)
@@ -194,12 +194,12 @@ def screen_text(app) -> str:
 
     svg = app.export_screenshot()
     rows: dict[float, list[tuple[float, str]]] = {}
-    for match in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
+    for match in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg, re.DOTALL):
         rows.setdefault(float(match.group(2)), []).append((float(match.group(1)), html.unescape(match.group(3))))
     lines = []
     for y in sorted(rows):
         line = ""
         for x, text in sorted(rows[y]):
-            line = line.ljust(int(round(x / 12.2))) + text
+            line = line.ljust(round(x / 12.2)) + text
         lines.append(line.replace("\xa0", " ").rstrip())
     return "\n".join(lines)

@@ -1,7 +1,6 @@
 """How the wizard ends: the run's outcome and next steps stay on the terminal; drafts are found again and finished."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from textual.widgets import Button, RadioButton
@@ -104,6 +103,6 @@ async def test_quitting_with_a_draft_says_where_it_is(tmp_path):
         await pilot.press("ctrl+q")
         await pilot.pause()
         await pilot.click("#save-quit")
-        await d.wait_for(lambda: path.exists(), "the draft")
+        await d.wait_for(path.exists, "the draft")
     lines = closing_lines(app)
     assert lines == [f"A draft of the answers is saved in {path}", f"Finish it with: ./install.sh --answers {path} --interactive"]

@@ -28,7 +28,7 @@ async def test_every_page_round_trips(example, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         d = Driver(app, pilot)
         for page in PAGES:
-            assert d.screen.PAGE == page
+            assert page == d.screen.PAGE
             await d.next()
             assert "blocked" not in d.status(), f"{page}: {d.status()}"
         assert d.screen.PAGE == "review"

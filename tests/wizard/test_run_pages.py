@@ -109,7 +109,8 @@ async def test_rerunning_a_check_replaces_its_row_and_runs_the_checks_it_skipped
     async with app.run_test(size=(80, 24)) as pilot:
         d = await _preflight_page(app, pilot)
         assert sorted(_rows(app)) == ["node.memory@10.0.0.21", "node.ssh@w1"]
-        assert app.screen.query_one(DataTable).coordinate_to_cell_key(app.screen.query_one(DataTable).cursor_coordinate).row_key.value == "node.ssh@w1"
+        table = app.screen.query_one(DataTable)
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "node.ssh@w1"
         source.ssh_works = True
         await pilot.click("#rerun")
         await d.wait_for(lambda: "passed" in d.status(), "the re-run")
@@ -186,7 +187,9 @@ async def test_progress_runs_the_engine_and_shows_rows_logs_and_summary(tmp_path
 @pytest.mark.asyncio
 async def test_save_and_start_runs_preflight_then_the_install(tmp_path):
     state = loaded_state(tmp_path)
-    passing = lambda answers, only: [Result("cluster.api", "digit-admin", "pass", "v1.34 answers", title="API reachable")]
+
+    def passing(answers, only):
+        return [Result("cluster.api", "digit-admin", "pass", "v1.34 answers", title="API reachable")]
 
     def one_step(answers):
         return [Step("hello", "Say hello", lambda ctx: {"said": "hello"})]

@@ -62,7 +62,7 @@ async def test_back_lands_on_the_first_field_and_notices_leave_the_buttons_free(
         assert app.screen.query_one("#body").scroll_y == 0
         app.notify("draft saved to somewhere/answers.yaml", title="Saved")
         await pilot.pause(0.3)
-        toasts = [t for t in app.screen.query("Toast")]
+        toasts = list(app.screen.query("Toast"))
         assert toasts and not any(t.region.overlaps(app.screen.query_one("#next").region) for t in toasts)
 
 

@@ -53,7 +53,8 @@ def app_for(page: str, site: Path):
     state = WizardState(site / "answers.yaml", catalog=Catalog.load(site))
     if page != "welcome":
         state.load(site / "answers.yaml")
-    pages = None if page == "welcome" else [page] if page in ("target", "sizing", "domain", "database", "credentials", "release", "monitoring") else []
+    shown = ("target", "sizing", "domain", "database", "credentials", "release", "monitoring")
+    pages = None if page == "welcome" else [page] if page in shown else []
     app = make_app(state, pages=pages, clock=lambda: 1000.0, event_source=scripted_run,
                    preflight_source=ScriptedPreflight())
     app.animation_level = "none"

@@ -44,7 +44,8 @@ class Terminal:
         """Keys at a person's pace: Textual moves focus after a Tab asynchronously, so keys sent in one burst
         right after a Tab can still reach the field that had focus."""
         for key in keys:
-            self.tmux("send-keys", "-t", "wizard", *([ "-l", key] if len(key) > 1 and not key[0].isupper() and "-" not in key[:2] else [key]))
+            literal = len(key) > 1 and not key[0].isupper() and "-" not in key[:2]
+            self.tmux("send-keys", "-t", "wizard", *(["-l", key] if literal else [key]))
             time.sleep(0.08)
 
     def type(self, text: str) -> None:

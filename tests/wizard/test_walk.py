@@ -144,7 +144,8 @@ async def test_sdc_vms_walk(tmp_path, monkeypatch):
     held = app.state.validate()
     assert saved.model_dump() == held.model_dump()
     assert saved.name == "punjab-uat" and saved.target.kind == "sdc-vms"
-    assert [(n.name, n.host, n.role) for n in saved.target.nodes] == [("cp1", "10.10.0.11", "control-plane"), ("w1", "10.10.0.21", "worker")]
+    assert [(n.name, n.host, n.role) for n in saved.target.nodes] == [("cp1", "10.10.0.11", "control-plane"),
+                                                                      ("w1", "10.10.0.21", "worker")]
     assert saved.target.ssh.user == "digit" and saved.target.ssh.private_key.file == "keys/id_ed25519"
     assert saved.sizing.profile == "sdc-dev" and saved.sizing.overrides.workers == 6
     assert saved.domain.tls.mode == "provided" and saved.domain.tls.cert == site / "certs" / "tls.crt"
@@ -189,7 +190,7 @@ async def test_existing_cluster_walk_and_draft(tmp_path, monkeypatch):
         assert d.screen.PAGE == "sizing", d.status()
 
         await pilot.press("ctrl+s")
-        await d.wait_for(lambda: path.exists(), "the draft")
+        await d.wait_for(path.exists, "the draft")
         draft = path.read_text()
         assert "draft" in draft and "demo-cluster" in draft and "existing-cluster" in draft
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -232,7 +233,7 @@ async def test_help_on_a_field_and_quit_saves_a_draft(tmp_path):
         await pilot.press("ctrl+q")
         await pilot.pause()
         await pilot.click("#save-quit")
-        await d.wait_for(lambda: path.exists(), "the draft on quit")
+        await d.wait_for(path.exists, "the draft on quit")
     assert "kept-on-quit" in path.read_text()
 
 
@@ -250,6 +251,7 @@ async def test_domain_checks_certificate_and_key_files(tmp_path):
         await d.wait_for(lambda: "a certificate, not a private key" in d.errors("domain", ("tls", "provided", "key")), "the bad key")
         await d.set("domain", ("tls", "provided", "cert"), "certs/tls.crt")
         await d.secret("domain", ("tls", "provided", "key"), "file", "certs/tls.key")
-        await d.wait_for(lambda: not d.errors("domain", ("tls", "provided", "key")) and not d.errors("domain", ("tls", "provided", "cert")), "both accepted")
+        await d.wait_for(lambda: not d.errors("domain", ("tls", "provided", "key"))
+                         and not d.errors("domain", ("tls", "provided", "cert")), "both accepted")
         await d.next()
         assert d.screen.PAGE == "review"

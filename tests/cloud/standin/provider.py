@@ -37,7 +37,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Optional, Type
+from typing import Any
 
 from tf import runner, schema, types
 from tf.iface import (Config, CreateContext, DataSource, DeleteContext, ImportContext, ReadContext, Resource,
@@ -59,7 +59,7 @@ class Cloud:
     def path(self, kind: str, key: str) -> Path:
         return self.dir / kind / f"{key}.json"
 
-    def load(self, kind: str, key: str) -> Optional[dict]:
+    def load(self, kind: str, key: str) -> dict | None:
         path = self.path(kind, key)
         return json.loads(path.read_text()) if path.exists() else None
 
@@ -120,10 +120,10 @@ class StandinProvider(Provider):
         self.cloud.dir.mkdir(parents=True, exist_ok=True)
         (self.cloud.dir / "credentials.sha256").write_text(hashlib.sha256(secret.encode()).hexdigest())
 
-    def get_data_sources(self) -> list[Type[DataSource]]:
+    def get_data_sources(self) -> list[type[DataSource]]:
         return []
 
-    def get_resources(self) -> list[Type[Resource]]:
+    def get_resources(self) -> list[type[Resource]]:
         return [Network, Vm, Volume, Bucket, Cluster, Database]
 
 
@@ -157,7 +157,7 @@ class JsonResource(Resource):
         """Computed attributes at create; False when it failed."""
         return True
 
-    def create(self, ctx: CreateContext, planned: State) -> Optional[State]:
+    def create(self, ctx: CreateContext, planned: State) -> State | None:
         state = copy.deepcopy(planned)
         name = state.get("name") or ""
         if self.keyed_by_name and self.cloud.load(self.kind, name) is not None:
@@ -181,14 +181,14 @@ class JsonResource(Resource):
     def stored(self, state: State) -> dict:
         return dict(state)
 
-    def import_(self, ctx: ImportContext, id: str) -> Optional[State]:
+    def import_(self, ctx: ImportContext, id: str) -> State | None:
         data = self.cloud.load(self.kind, id)
         if data is None:
             return None
         self.cloud.journal(event="import", kind=self.kind, id=id)
         return {a.name: data.get(a.name) for a in self.get_schema().attributes}
 
-    def read(self, ctx: ReadContext, current: State) -> Optional[State]:
+    def read(self, ctx: ReadContext, current: State) -> State | None:
         data = self.cloud.load(self.kind, current["id"])
         if data is None:
             return None
@@ -196,7 +196,7 @@ class JsonResource(Resource):
         merged.update({k: v for k, v in data.items() if k in current})
         return merged
 
-    def update(self, ctx: UpdateContext, current: State, planned: State) -> Optional[State]:
+    def update(self, ctx: UpdateContext, current: State, planned: State) -> State | None:
         state = copy.deepcopy(planned)
         for key, value in current.items():
             if state.get(key) is None and value is not None:
@@ -207,7 +207,6 @@ class JsonResource(Resource):
     def delete(self, ctx: DeleteContext, current: State) -> None:
         self.cloud.remove(self.kind, current["id"])
         self.cloud.journal(event="delete", kind=self.kind, id=current["id"])
-        return None
 
 
 class Network(JsonResource):
@@ -222,7 +221,7 @@ class Vm(JsonResource):
 
     def fill(self, ctx: CreateContext, state: State) -> bool:
         addresses = self.cloud.settings().get("vm_addresses") or {}
-        state["private_ip"] = addresses.get(state["name"], "10.99.0.%d" % (len(list(self.cloud.dir.glob("vm/*.json"))) + 10))
+        state["private_ip"] = addresses.get(state["name"], f"10.99.0.{len(list(self.cloud.dir.glob('vm/*.json'))) + 10}")
         return True
 
 
@@ -299,7 +298,7 @@ class Database(JsonResource):
         data["password_sha256"] = hashlib.sha256(str(state["password"]).encode()).hexdigest()
         return data
 
-    def read(self, ctx: ReadContext, current: State) -> Optional[State]:
+    def read(self, ctx: ReadContext, current: State) -> State | None:
         data = self.cloud.load(self.kind, current["id"])
         if data is None:
             return None

@@ -54,7 +54,8 @@ def build(folder: Path, python: str, repo: Path, rig_dir: Path, images_mb: float
     with tarfile.open(folder / TARBALL, "w:gz") as tar:
         _add(tar, "bin/rke2", wrapper("rke2", python, repo, rig_dir).encode(), 0o755)
         _add(tar, "bin/rke2-killall.sh", ("#!/bin/sh\n" + BANNER + "systemctl stop rke2-server rke2-agent\n").encode(), 0o755)
-        _add(tar, "bin/rke2-uninstall.sh", ("#!/bin/sh\n" + BANNER + "echo 'uninstall is not part of the stand-in' >&2\nexit 1\n").encode(), 0o755)
+        _add(tar, "bin/rke2-uninstall.sh",
+             ("#!/bin/sh\n" + BANNER + "echo 'uninstall is not part of the stand-in' >&2\nexit 1\n").encode(), 0o755)
         _add(tar, "lib/systemd/system/rke2-server.service", _unit("server").encode())
         _add(tar, "lib/systemd/system/rke2-agent.service", _unit("agent").encode())
         _add(tar, "share/rke2/STAND-IN.txt", BANNER.encode())
