@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: str | os.PathLike, data: str | bytes, mode: int = 0o600) -> Path:
+def atomic_write(path: str | os.PathLike[str], data: str | bytes, mode: int = 0o600) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -44,7 +44,7 @@ class UnreadableFile(Exception):
     """
 
 
-def read_regular(path: str | os.PathLike, limit: int) -> bytes:
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
     """At most `limit` bytes of a regular file; anything else raises UnreadableFile with a plain reason."""
     import errno
     import stat

@@ -24,7 +24,7 @@ def state_root() -> Path:
     return Path.home() / ".local" / "state" / APP_DIR_NAME
 
 
-def state_dir_for(name: str | None, override: str | os.PathLike | None = None) -> Path:
+def state_dir_for(name: str | None, override: str | os.PathLike[str] | None = None) -> Path:
     """The state directory of one install: --state-dir wins, else one per install name."""
     if override:
         return Path(override).expanduser().resolve()

@@ -19,7 +19,8 @@ StepLog, StepWarning, TaskFinished, StepFinished, RunFinished; every string alre
 from installer.engine.events import (Event, EventBus, ResumePlan, RunFinished, RunStarted, StepFinished,
                                      StepLog, StepProgress, StepSkipped, StepStarted, StepWarning, TaskFinished)
 from installer.engine.lock import InstallLock, LockHeld
-from installer.engine.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Engine, RunResult, is_transient
+from installer.engine.runner import Engine, RunResult, is_transient
+from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from installer.engine.steps import Cancelled, Record, Retry, Step, StepContext, StepFailed, TransientError, as_record
 
 __all__ = [

@@ -9,12 +9,15 @@ import json
 import sys
 import threading
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from installer import redact
 from installer.engine import events as ev
 from installer.engine.logfile import describe, stamp
 from installer.text import printable
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 FACES = ("rich", "plain", "json")
 
@@ -43,7 +46,7 @@ class PlainFace:
     def __init__(self, stream: IO[str] | None = None, progress_interval: float = 1.0) -> None:
         self.stream = stream or sys.stdout
         self.progress_interval = progress_interval
-        self._last_progress: dict[tuple, float] = {}
+        self._last_progress: dict[tuple[str | None, str | None], float] = {}
         self.lines = 0
 
     def __call__(self, event: ev.Event) -> None:
@@ -112,7 +115,7 @@ class RichFace:
                                                                    overflow="ellipsis")),
             console=self.console, auto_refresh=True, refresh_per_second=refresh_per_second,
             redirect_stdout=False, redirect_stderr=False, expand=False)
-        self._tasks: dict[tuple[str | None, str | None], Any] = {}
+        self._tasks: dict[tuple[str | None, str | None], TaskID] = {}
         self._lock = threading.Lock()
         self._started = False
         self.lines = 0
@@ -131,7 +134,7 @@ class RichFace:
         self.console.print(Text(_show(text), style=style), overflow="fold")
         self.lines += 1
 
-    def _task(self, step: str | None, task: str | None, title: str | None = None):
+    def _task(self, step: str | None, task: str | None, title: str | None = None) -> TaskID:
         key = (step, task)
         if key not in self._tasks:
             label = f"  {task}" if task else (title or step or "")
@@ -194,7 +197,7 @@ class RichFace:
                 self._started = False
 
 
-def make_face(name: str, stream: IO[str] | None = None):
+def make_face(name: str, stream: IO[str] | None = None) -> PlainFace | JsonFace | RichFace:
     if name == "plain":
         return PlainFace(stream)
     if name == "json":

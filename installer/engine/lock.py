@@ -14,6 +14,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 LOCK_NAME = "install.lock"
 
@@ -21,13 +22,13 @@ LOCK_NAME = "install.lock"
 class LockHeld(Exception):
     """Another live process holds the install lock."""
 
-    def __init__(self, holder: dict, path: Path) -> None:
+    def __init__(self, holder: dict[str, Any], path: Path) -> None:
         self.holder = holder
         self.path = path
         super().__init__(describe_holder(holder, path))
 
 
-def describe_holder(holder: dict, path: Path) -> str:
+def describe_holder(holder: dict[str, Any], path: Path) -> str:
     if not holder:
         return f"another installer process holds {path}"
     started = holder.get("started")
@@ -41,7 +42,7 @@ class InstallLock:
     state_dir: Path
     command: str = "install"
     _fd: int | None = None
-    stale_holder: dict | None = None
+    stale_holder: dict[str, Any] | None = None
 
     @property
     def path(self) -> Path:
@@ -81,11 +82,11 @@ class InstallLock:
     def __enter__(self) -> InstallLock:
         return self.acquire()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
-def current_holder(state_dir: Path) -> dict | None:
+def current_holder(state_dir: Path) -> dict[str, Any] | None:
     """The live holder of the lock, or None when no run is in progress."""
     path = Path(state_dir) / LOCK_NAME
     if not path.exists():
@@ -104,7 +105,7 @@ def current_holder(state_dir: Path) -> dict | None:
         os.close(fd)
 
 
-def _read_holder(fd: int) -> dict:
+def _read_holder(fd: int) -> dict[str, Any]:
     try:
         raw = os.pread(fd, 4096, 0)
         return json.loads(raw.decode()) if raw.strip() else {}

@@ -21,6 +21,7 @@ from installer.engine.digest import combine, section_digests
 from installer.engine.lock import InstallLock
 from installer.engine.logfile import RunLog
 from installer.state import StateDiskFull, ensure_state_dir, is_disk_full
+from installer.files import atomic_write
 from installer.engine.steps import Cancelled, KillHook, Step, StepContext, StepFailed, TransientError, as_record
 
 log = logging.getLogger("installer.engine")
@@ -68,7 +69,7 @@ class RunResult:
     failed_step: str | None = None
     message: str = ""
     remediation: str = ""
-    stale_lock: dict | None = None
+    stale_lock: dict[str, Any] | None = None
 
 
 def new_run_id() -> str:
@@ -115,7 +116,7 @@ class Engine:
         if self._attempt_cancel is not None:
             self._attempt_cancel.set()
 
-    def handle_signal(self, signum: int, frame=None) -> None:
+    def handle_signal(self, signum: int, frame: object = None) -> None:
         """First Ctrl+C/SIGTERM cancels cooperatively; a second one exits at once."""
         self._signals_seen += 1
         name = signal.Signals(signum).name
@@ -131,8 +132,8 @@ class Engine:
             self.run_log.close()
         os._exit(EXIT_INTERRUPTED)
 
-    def install_signal_handlers(self) -> dict:
-        previous = {}
+    def install_signal_handlers(self) -> dict[signal.Signals, Any]:
+        previous: dict[signal.Signals, Any] = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, self.handle_signal)
         return previous
@@ -189,6 +190,7 @@ class Engine:
                 recheck = step.always_run and record is not None and record.outcome == jr.SUCCEEDED
                 decisions.append(Decision(step, True, reason, digest, parts, recheck=recheck))
             else:
+                assert record is not None  # nothing to rerun means a succeeded record exists
                 done = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.finished or 0))
                 decisions.append(Decision(step, False, f"succeeded {done} UTC, inputs unchanged", digest, parts))
         return decisions
@@ -226,12 +228,13 @@ class Engine:
         if self.answers_path is None or self.dry_run:
             return
         text = Path(self.answers_path).read_text(encoding="utf-8")
-        jr.atomic_write(self.state_dir / "answers.yaml", redact.mask(text))
+        atomic_write(self.state_dir / "answers.yaml", redact.mask(text))
 
     def _run_locked(self, started: float, lock: InstallLock) -> RunResult:
         journal = jr.Journal.load(self.state_dir, self.install)
         self.journal = journal
         decisions = self.plan(journal)
+        assert self.run_log is not None  # opened by _run under the lock
         log_path = self.run_log.path
         self.bus.emit(ev.RunStarted(None, install=self.install, run_id=self.run_id, log_path=str(log_path),
                                     steps=tuple(s.id for s in self.steps), dry_run=self.dry_run,
@@ -273,9 +276,10 @@ class Engine:
                                      message=result.message))
         return result
 
-    def _run_step(self, decision: Decision, outputs: dict[str, dict]) -> RunResult:
+    def _run_step(self, decision: Decision, outputs: dict[str, dict[str, Any]]) -> RunResult:
         step = decision.step
         journal = self.journal
+        assert journal is not None  # loaded by _run_locked
         self.kill_hook.at(f"before:{step.id}")
         record = journal.record(step.id)
         if not self.dry_run:
@@ -331,24 +335,26 @@ class Engine:
         finally:
             self.current = None
 
-    def _fail(self, record, step, t0, attempt, message, remediation, details) -> RunResult:
+    def _fail(self, record: jr.StepRecord, step: Step, t0: float, attempt: int, message: str, remediation: str,
+              details: dict[str, Any]) -> RunResult:
         self._finish(record, jr.FAILED, message, remediation, None, t0, attempt, details)
         return RunResult(EXIT_FAILED, jr.FAILED, Path(), step.id, message, remediation)
 
     def _finish(self, record: jr.StepRecord, outcome: str, message: str, remediation: str,
-                outputs: dict | None, t0: float, attempt: int, details: dict | None = None) -> None:
+                outputs: dict[str, Any] | None, t0: float, attempt: int, details: dict[str, Any] | None = None) -> None:
         duration = time.monotonic() - t0
         if not self.dry_run:
             record.outcome, record.finished = outcome, time.time()
             record.message, record.remediation = redact.mask(message), redact.mask(remediation)
             record.outputs = outputs or {}
             record.details = details or {}
+            assert self.journal is not None  # loaded by _run_locked
             self.journal.save()
         self.bus.emit(ev.StepFinished(record.id, outcome=outcome if not self.dry_run or outcome != jr.SUCCEEDED
                                       else jr.DRY_RUN, duration=duration, message=message,
                                       remediation=remediation, attempts=attempt))
 
-    def _attempt(self, step: Step, outputs: dict[str, dict], attempt: int) -> tuple[str, Any]:
+    def _attempt(self, step: Step, outputs: dict[str, dict[str, Any]], attempt: int) -> tuple[str, Any]:
         """Run one attempt in a worker thread, watching for stalls, the hard timeout and cancellation."""
         attempt_cancel = threading.Event()
         if self.cancel_event.is_set():

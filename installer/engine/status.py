@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import IO
+from typing import Any, IO
 from collections.abc import Callable
 
 from installer import redact
@@ -23,7 +23,7 @@ def _duration(record: jr.StepRecord) -> str:
     return f"{d:.1f}s" if d < 120 else f"{d / 60:.1f}m"
 
 
-def status_data(state_dir: Path, order: list[str] | None = None) -> dict:
+def status_data(state_dir: Path, order: list[str] | None = None) -> dict[str, Any]:
     holder = current_holder(state_dir)
     journal = jr.Journal.load(state_dir, running_is_dead=holder is None)
     ids = list(order or [])
@@ -39,10 +39,10 @@ def status_data(state_dir: Path, order: list[str] | None = None) -> dict:
             "running": holder, "last_run": last_run, "steps": steps}
 
 
-FailedItems = Callable[[str, dict], list[str]]
+FailedItems = Callable[[str, dict[str, Any]], list[str]]
 
 
-def render_status(data: dict, out: IO[str], failed_items: FailedItems = lambda step, details: []) -> None:
+def render_status(data: dict[str, Any], out: IO[str], failed_items: FailedItems = lambda step, details: []) -> None:
     """The status table; failed_items names what broke inside a failed step (from its journalled details)."""
     lines = [f"install {data['install'] or '?'} (state: {data['state_dir']})"]
     if data["running"] is not None:

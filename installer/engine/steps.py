@@ -118,7 +118,7 @@ class StepContext:
     """
 
     def __init__(self, *, step: Step, answers: Any, state_dir: Path, dry_run: bool,
-                 outputs: dict[str, dict], bus: ev.EventBus, cancelled: threading.Event,
+                 outputs: dict[str, dict[str, Any]], bus: ev.EventBus, cancelled: threading.Event,
                  kill_hook: KillHook, attempt: int = 1) -> None:
         self.step = step
         self.step_id = step.id
