@@ -53,7 +53,7 @@ class SizingProfile(_Data):
     release_timeout_seconds: int = Field(default=600, ge=30)
 
     def node(self, role: str) -> NodeSpec | None:
-        return self.nodes.get(role)  # type: ignore[call-overload]
+        return self.nodes.get(role)  # type: ignore[call-overload,no-any-return]  # role is checked by the Literal keys
 
     def requirement_for(self, role: str) -> NodeSpec | None:
         """What one node of `role` needs; an all-in-one profile has only workers."""

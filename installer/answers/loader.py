@@ -16,7 +16,7 @@ from installer.answers.validate import file_type_problems, validate_data
 from installer.answers.yamltree import load_tree
 
 
-def load_answers(path: str | os.PathLike) -> Answers:
+def load_answers(path: str | os.PathLike[str]) -> Answers:
     """Load and fully validate an answers file."""
     path = Path(path).expanduser()
     tree, data = load_tree(path)

@@ -63,7 +63,10 @@ def _host(value: str) -> str:
     return value
 
 
-def _no_generate(ref: SecretRef | None, what: str) -> SecretRef | None:
+_Ref = TypeVar("_Ref", bound=SecretRef | None)
+
+
+def _no_generate(ref: _Ref, what: str) -> _Ref:
     if ref is not None and ref.generate:
         raise ValueError(f"{what} comes from outside the installer and cannot be generated; reference it with env or file")
     return ref
@@ -142,6 +145,7 @@ def _nodes_consistent(nodes: list[Node]) -> list[Node]:
             raise ValueError(f"node name {node.name!r} is used twice")
         if (node.host, node.port) in seen_hosts:
             raise ValueError(f"host {node.host} (port {node.port or 'default'}) is listed twice")
+        assert node.name is not None  # named just above
         seen_names.add(node.name)
         seen_hosts.add((node.host, node.port))
         named.append(node)
@@ -575,7 +579,7 @@ class Registry(Section):
 
 class Release(Section):
     version: str = Field(default="2.9-lts", title="DIGIT version", description="A release profile from profiles/releases/.")
-    charts: ResolvedPath = Field(
+    charts: ResolvedPath = Field(  # type: ignore[assignment]  # never None after validation: taken from release.bundle or refused
         default=None,
         title="Chart source directory",
         description="DIGIT-DevOps deploy-as-code/charts; read offline. With release.bundle: the bundle's charts/ "

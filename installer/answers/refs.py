@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,15 +78,16 @@ class SecretRef(BaseModel):
 
         return safe_resolve(base_dir / os.path.expanduser(self.file))
 
-    def resolve(self, base_dir: Path, environ: dict[str, str] | None = None) -> str | None:
+    def resolve(self, base_dir: Path, environ: Mapping[str, str] | None = None) -> str | None:
         """Read the value; None for generate (the secret store provides it)."""
-        environ = os.environ if environ is None else environ
+        variables = os.environ if environ is None else environ
         if self.env is not None:
-            if self.env not in environ:
+            if self.env not in variables:
                 raise SecretUnavailable(f"environment variable {self.env} is not set")
-            value = environ[self.env]
+            value = variables[self.env]
         elif self.file is not None:
             path = self.path(base_dir)
+            assert path is not None  # self.file is set
             try:
                 value = read_regular(path, MAX_SECRET_BYTES).decode("utf-8")
             except UnreadableFile as exc:

@@ -16,7 +16,7 @@ def _volume_gb(volume: str) -> Callable[[Any], int | None]:
 
 
 # override key -> (how to read the profile's figure, what it is called)
-OVERRIDE_FIGURES = {
+OVERRIDE_FIGURES: dict[str, tuple[Callable[[Any], Any], str]] = {
     "workers": (lambda p: p.node("worker").count if p.node("worker") else None, "worker count"),
     "worker_vcpu": (lambda p: p.node("worker").vcpu if p.node("worker") else None, "vCPU per worker"),
     "worker_memory_gb": (lambda p: p.node("worker").memory_gb if p.node("worker") else None, "GB of RAM per worker"),
@@ -38,8 +38,12 @@ def check_rules(answers: Any, base_dir: Path | None) -> list[tuple[str, str]]:
     skipped, so a broken file still gets every rule its valid sections allow.
     """
     problems: list[tuple[str, str]] = []
-    target, sizing, release_section = (getattr(answers, name, None) for name in ("target", "sizing", "release"))
-    database, monitoring = getattr(answers, "database", None), getattr(answers, "monitoring", None)
+    # answers may be partial (the wizard checks a page at a time), so each section may be missing
+    target: Any = getattr(answers, "target", None)
+    sizing: Any = getattr(answers, "sizing", None)
+    release_section: Any = getattr(answers, "release", None)
+    database: Any = getattr(answers, "database", None)
+    monitoring: Any = getattr(answers, "monitoring", None)
     kind = target.kind if target is not None else None
 
     profile = None
