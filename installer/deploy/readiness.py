@@ -121,8 +121,7 @@ class ReadinessWatcher:
 
         def lookup(kind: str, namespace: str) -> dict[str, dict[str, Any]]:
             if (kind, namespace) not in cache:
-                cache[(kind, namespace)] = {
-                    (item.get("metadata") or {}).get("name"): item for item in self._list(kind, namespace)}
+                cache[(kind, namespace)] = {_name_of(item): item for item in self._list(kind, namespace)}
             return cache[(kind, namespace)]
 
         states: list[WorkloadState] = []
@@ -212,19 +211,20 @@ class ReadinessWatcher:
                 labels["controller-revision-hash"] == revision
         if kind == "Deployment" and labels.get("pod-template-hash"):
             uid = (workload.get("metadata") or {}).get("uid")
-            namespace = (workload.get("metadata") or {}).get("namespace") or (pod.get("metadata") or {}).get("namespace")
+            namespace: Any = (workload.get("metadata") or {}).get("namespace") or \
+                (pod.get("metadata") or {}).get("namespace")
             owned = [rs for rs in lookup("ReplicaSet", namespace).values()
                      if any(o.get("uid") == uid for o in (rs.get("metadata") or {}).get("ownerReferences") or [])]
             if not owned:
                 return True
 
             def revision_of(rs: dict[str, Any]) -> int:
-                value = ((rs.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision")
+                value: Any = ((rs.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision")
                 return int(value) if str(value or "").isdigit() else 0
 
             newest = max(owned, key=revision_of)
-            return labels["pod-template-hash"] == ((newest.get("metadata") or {}).get("labels") or {}).get(
-                "pod-template-hash")
+            return bool(labels["pod-template-hash"] == ((newest.get("metadata") or {}).get("labels") or {}).get(
+                "pod-template-hash"))
         return True
 
     def _pod_breakage(self, pod: dict[str, Any], namespace: str) -> Breakage | None:
@@ -358,3 +358,9 @@ def _is_api_object(text: str) -> bool:
     except ValueError:
         return False
     return isinstance(document, dict) and "apiVersion" in document and "kind" in document
+
+
+def _name_of(item: dict[str, Any]) -> str:
+    """An object's name as listed (a listed object always has one)."""
+    name: str = (item.get("metadata") or {}).get("name") or ""
+    return name

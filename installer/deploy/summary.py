@@ -7,7 +7,7 @@ from typing import Any
 from installer import redact
 from installer.deploy.outputs import ReleasesOutput
 from installer.engine import StepContext
-from installer.engine.journal import atomic_write
+from installer.files import atomic_write
 from installer.plan import addons
 from installer.secretstore import CLUSTER_NAMESPACE, CLUSTER_SECRET, SecretStore, SecretStoreError
 

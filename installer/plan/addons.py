@@ -37,9 +37,9 @@ def alertmanager_config(email: str | None, webhook: str | None) -> dict[str, Any
     }
 
 
-def dashboards() -> dict[str, dict[str, str]]:
+def dashboards() -> dict[str, dict[str, dict[str, str]]]:
     """DIGIT dashboards shipped with the installer, in the grafana chart's `dashboards` shape."""
-    found = {}
+    found: dict[str, dict[str, str]] = {}
     for path in sorted(DASHBOARDS_DIR.glob("*.json")):
         found[path.stem] = {"json": path.read_text(encoding="utf-8")}
     return {"digit": found}

@@ -20,9 +20,11 @@ _SWITCHES = {"monitoring": "monitoring.enabled: false", "tracing": "monitoring.t
 class PlanError(Exception):
     """The plan cannot be built; the message names the culprit."""
 
-    def __init__(self, message: str, key: str = "") -> None:
+    def __init__(self, message: str, key: str = "", missing: list[str] | None = None, hint: str = "") -> None:
         super().__init__(message)
         self.key = key
+        self.missing = missing or []  # charts the chart source lacks, when that is the reason
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def select_modules(profile: Any, requested: list[str], conditions: dict[str, boo
         wanted.append("monitoring")
     if conditions["jenkins"] and "ci" in known:
         wanted.append("ci")
-    return profile.with_dependencies(wanted)
+    with_dependencies: list[str] = profile.with_dependencies(wanted)
+    return with_dependencies
 
 
 def _module_closure(profile: Any, name: str) -> set[str]:
@@ -139,9 +142,8 @@ def build_graph(profile: Any, charts_root: Path, requested_modules: list[str], c
         listed = ", ".join(f"{spec.name} ({charts_root / spec.chart})" for spec in missing)
         hints = sorted({_SWITCHES[spec.when] for spec in missing if spec.when in _SWITCHES})
         hint = f"; add the charts to the chart source, or set {' and '.join(hints)}" if hints else ""
-        error = PlanError(f"chart missing in {charts_root}: {listed}{hint}", key="release.charts")
-        error.missing, error.hint = [spec.name for spec in missing], hint
-        raise error
+        raise PlanError(f"chart missing in {charts_root}: {listed}{hint}", key="release.charts",
+                        missing=[spec.name for spec in missing], hint=hint)
 
     waves = _layers(waits)
     timeout_of = {spec.name: spec.timeout_seconds or default_timeout for spec in chosen}
@@ -201,7 +203,7 @@ def release_tree_problem(answers: Any) -> str | None:
     try:
         build_graph(profile, charts_root, list(answers.release.modules), conditions_for(answers))
     except PlanError as exc:
-        missing = getattr(exc, "missing", None)
+        missing = exc.missing
         if not missing:
             return str(exc)
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")

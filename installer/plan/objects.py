@@ -30,15 +30,16 @@ class ClusterObject:
 
     @property
     def kind(self) -> str:
-        return self.manifest["kind"]
+        return str(self.manifest["kind"])
 
     @property
     def name(self) -> str:
-        return self.manifest["metadata"]["name"]
+        return str(self.manifest["metadata"]["name"])
 
     @property
     def namespace(self) -> str | None:
-        return self.manifest["metadata"].get("namespace")
+        namespace: str | None = self.manifest["metadata"].get("namespace")
+        return namespace
 
     @property
     def key(self) -> str:

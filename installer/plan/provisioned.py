@@ -7,6 +7,7 @@ configure steps read them here, typed, instead of digging in the outputs dict.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -22,7 +23,7 @@ class ProvisionedDatabase(BaseModel):
     username: str
 
 
-def provisioned_database(outputs: dict[str, dict]) -> ProvisionedDatabase | None:
+def provisioned_database(outputs: dict[str, dict[str, Any]]) -> ProvisionedDatabase | None:
     """The managed database the provision step made, from the journalled step outputs; None if it made none."""
     data = (outputs.get("provision") or {}).get("database")
     if not data or not data.get("host"):
@@ -30,7 +31,7 @@ def provisioned_database(outputs: dict[str, dict]) -> ProvisionedDatabase | None
     return ProvisionedDatabase.model_validate(data)
 
 
-def provisioned_bucket(outputs: dict[str, dict]) -> str | None:
+def provisioned_bucket(outputs: dict[str, dict[str, Any]]) -> str | None:
     """The filestore bucket the provision step made, if any."""
     return (outputs.get("provision") or {}).get("bucket") or None
 

@@ -16,11 +16,12 @@ PLACEHOLDER_SECRET = "placeholder-not-a-secret"
 
 def _resolve(answers: Any, ref: Any, key: str, placeholders: bool = False) -> str | None:
     try:
-        return answers.secret(ref)
+        value: str | None = answers.secret(ref)
     except SecretUnavailable as exc:
         if placeholders:
             return PLACEHOLDER_SECRET
         raise PlanError(f"{key}: {exc}", key=key) from None
+    return value
 
 
 def resolve_secrets(answers: Any, store: Any, placeholders: bool = False) -> tuple[Secrets, list[str]]:

@@ -17,7 +17,7 @@ from installer.plan.provisioned import kube_access
 PLAN_DIR = "plan"
 
 
-def configure(ctx: StepContext) -> dict:
+def configure(ctx: StepContext) -> dict[str, Any]:
     """Namespaces, image pull / TLS / git-sync / service secrets, static volumes; generated secrets kept."""
     from installer import redact
     from installer.adapters.helm import HelmSdkEngine
@@ -73,6 +73,7 @@ def configure(ctx: StepContext) -> dict:
         if ctx.dry_run:
             ctx.log(f"would apply {obj.key}")
             continue
+        assert api is not None  # only a dry run goes without a cluster
         result = apply_object(api, obj)
         outcome[result].append(obj.key)
         ctx.progress(index + 1, len(plan.objects), "objects", f"{obj.key} {result}", task="objects")

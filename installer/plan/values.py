@@ -351,11 +351,12 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
     s["user"] = {"username": SUPERUSER_NAME, "password": secrets.need("credentials.digit_superuser_password")}
     for section, keys in NOT_CONFIGURED.items():
         s[section] = dict.fromkeys(keys, "")
-    secret_paths = [("secrets", "db", "password"), ("secrets", "db", "flywayPassword"),
-                    ("secrets", "egov-enc-service", "master_password"), ("secrets", "egov-enc-service", "master_salt"),
-                    ("secrets", "egov-enc-service", "master_initialvector"), ("secrets", "kafka", "clusterID"),
-                    ("secrets", "elasticsearch", "password"), ("secrets", "git-sync", "ssh"),
-                    ("secrets", "user", "password")]
+    secret_paths: list[tuple[str, ...]] = [
+        ("secrets", "db", "password"), ("secrets", "db", "flywayPassword"),
+        ("secrets", "egov-enc-service", "master_password"), ("secrets", "egov-enc-service", "master_salt"),
+        ("secrets", "egov-enc-service", "master_initialvector"), ("secrets", "kafka", "clusterID"),
+        ("secrets", "elasticsearch", "password"), ("secrets", "git-sync", "ssh"),
+        ("secrets", "user", "password")]
     if known_hosts:
         secret_paths.append(("secrets", "git-sync", "known_hosts"))
     warnings = []
@@ -368,7 +369,7 @@ def build_env_files(answers: Any, graph: ReleaseGraph, sizing: Sizing, db: Datab
 
 def storage_class_for(answers: Any) -> str | None:
     """The class every claim asks for: the answers' choice, the static one on SDC VMs, else the default."""
-    explicit = getattr(answers.target, "storage_class", None)
+    explicit: str | None = getattr(answers.target, "storage_class", None)
     if explicit:
         return explicit
     if answers.target.kind == "sdc-vms":
