@@ -35,7 +35,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 from collections.abc import Callable, Iterator
 
 from installer import redact
@@ -252,7 +252,8 @@ class TerraformCli:
         defaults.update({key: (IsFlagged if value is True else IsNotFlagged if value is False else value)
                          for key, value in options.items()})
         try:
-            return builder.generate_cmd_string(command, *args, **defaults)
+            argv: list[str] = builder.generate_cmd_string(command, *args, **defaults)
+            return argv
         finally:
             builder.temp_var_files.clean_up()
 
@@ -260,7 +261,8 @@ class TerraformCli:
     def version(self, timeout: float = 60.0) -> str:
         out = self._captured([str(self.binary), "version", "-json"], timeout, locked=False)
         try:
-            return json.loads(out).get("terraform_version", "")
+            version: str = json.loads(out).get("terraform_version", "")
+            return version
         except ValueError:
             return out.split()[1] if out.split()[1:] else ""
 
@@ -314,7 +316,7 @@ class TerraformCli:
         return result
 
     # -- process handling ----------------------------------------------------------------------------
-    def _spawn(self, argv: list[str], stdout: int, stderr: int, lock: StateLock) -> subprocess.Popen:
+    def _spawn(self, argv: list[str], stdout: int, stderr: int, lock: StateLock) -> subprocess.Popen[bytes]:
         pass_fds = (lock.fd,) if lock.fd is not None else ()
         self.last_argv = list(argv)
         process = subprocess.Popen(
@@ -399,7 +401,7 @@ class TerraformCli:
         return report
 
     @staticmethod
-    def _interrupt(process: subprocess.Popen, grace: float) -> None:
+    def _interrupt(process: subprocess.Popen[bytes], grace: float) -> None:
         _signal_group(process, signal.SIGINT)
         try:
             process.wait(grace)
@@ -408,14 +410,14 @@ class TerraformCli:
             process.wait()
 
 
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     try:
         os.killpg(process.pid, sig)
     except ProcessLookupError:
         pass
 
 
-def _tail(reader, process: subprocess.Popen) -> Iterator[str]:
+def _tail(reader: IO[str], process: subprocess.Popen[bytes]) -> Iterator[str]:
     """Lines of a file another process is writing, until that process has exited and all is read.
 
     Yields "" every 0.1 s while nothing new arrived, so the caller can watch for cancellation.

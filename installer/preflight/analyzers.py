@@ -146,13 +146,13 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
             # The collector failed before or during the handshake: nothing was checked, nothing passes.
             results.skip("node.host_key", name, f"not checked: {facts.error}")
             results.add("node.ssh", False, name, facts.error, f"{node.user}@{node.host}:{node.port} with the key",
-                        facts.error)
+                        facts.error or "")
             for check in _node_checks():
                 if check not in ("node.host_key", "node.ssh"):
                     results.skip(check, name, "not checked: SSH failed")
             continue
         if facts.error_kind in ("host_key_revoked", "host_key_ca-unsupported"):
-            results.add("node.host_key", False, name, facts.fingerprint, trusted, facts.error,
+            results.add("node.host_key", False, name, facts.fingerprint, trusted, facts.error or "",
                         remediation=("Do not connect: known_hosts revokes this key. Find out why on the machine's "
                                      "console before trusting any key for it."
                                      if facts.error_kind == "host_key_revoked" else
@@ -183,7 +183,7 @@ def analyze_nodes(all_facts: list[NodeFacts], results: Results, profile: Any, ta
             else:
                 results.add("node.host_key", True, name, "trusted", trusted)
             results.add("node.ssh", False, name, facts.error, f"{node.user}@{node.host}:{node.port} with the key",
-                        facts.error)
+                        facts.error or "")
             for check in _node_checks():
                 if check not in ("node.host_key", "node.ssh"):
                     results.skip(check, name, "not checked: SSH failed")

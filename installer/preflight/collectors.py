@@ -335,7 +335,8 @@ def resolve(name: str, timeout: float) -> list[str]:
         raise TimeoutError(f"no answer for {name} within {timeout:g}s")
     if "error" in result:
         raise result["error"]
-    return result["addresses"]
+    addresses: list[str] = result["addresses"]
+    return addresses
 
 
 def collect_domain(fqdn: str, tls_mode: str, cert_path: Path | None, key_pem: str | None, timeout: float) -> DomainFacts:

@@ -167,31 +167,32 @@ def collect_mesh(nodes: list[Any], cni: str, open_session: Any, timeout: float =
                                          str(CONNECT_TIMEOUT)), timeout=timeout + CONNECT_TIMEOUT * len(mine))
         if result.exit_status != 0:
             raise SSHError(f"cannot run the port probe (python3 needed): {result.stderr.strip()[:200]}")
-        return json.loads(result.stdout)
+        outcomes: list[str] = json.loads(result.stdout)
+        return outcomes
 
     with ThreadPoolExecutor(max_workers=min(16, len(cluster))) as pool:
         started = {n.name: pool.submit(listen, n) for n in cluster}
         held: dict[str, set[tuple[str, int]]] = {}
-        for name, future in started.items():
+        for name, listening in started.items():
             try:
-                held[name] = future.result()
+                held[name] = listening.result()
             except Exception as exc:  # SSHError, OSError: this node cannot take part
                 facts.errors[name] = str(exc)
         facts.probes = [p for p in facts.probes if p.proto == "tcp" or (p.proto, p.port) in held.get(p.target, set())]
         probing = [n for n in cluster if n.name not in facts.errors]
-        outcomes = {n.name: pool.submit(probe, n) for n in probing}
-        for name, future in outcomes.items():
+        probed = {n.name: pool.submit(probe, n) for n in probing}
+        for name, probing_node in probed.items():
             try:
-                answers = future.result()
+                answers = probing_node.result()
             except Exception as exc:
                 facts.errors[name] = str(exc)
                 continue
             for item, outcome in zip([p for p in facts.probes if p.source == name], answers, strict=False):
                 if outcome != "ok" and item.target not in facts.errors:
                     facts.failed[item] = outcome
-        for future in [pool.submit(stop, n) for n in cluster]:
+        for stopping in [pool.submit(stop, n) for n in cluster]:
             try:
-                future.result()
+                stopping.result()
             except Exception:  # noqa: S110 - the listener ends by itself anyway
                 pass
     return facts

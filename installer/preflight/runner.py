@@ -1,11 +1,12 @@
 """Runs the collectors (in parallel, bounded) and the analyzers for one answers file."""
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from installer import redact
@@ -93,7 +94,8 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
 
     nodes = node_targets(answers) if "node" in sources else []
     node_error: str | None = None
-    key = policy = None
+    key: Any = None
+    policy: HostKeyPolicy | None = None
     if nodes:
         from installer.adapters.ssh import HostKeyPolicy, SSHError, load_private_key
 
@@ -108,13 +110,14 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
         policy = HostKeyPolicy(pinned=dict(ssh.host_keys), known_hosts=ssh.known_hosts, confirm=confirm_host_key)
         for target in nodes:
             if node_error is None:
-                tasks[f"node:{target.name}"] = (
-                    lambda t=target: collectors.collect_node(t, key, policy, fqdn, ssh.connect_timeout))
+                tasks[f"node:{target.name}"] = functools.partial(
+                    collectors.collect_node, target, key, policy, fqdn, ssh.connect_timeout)
 
     if "cluster" in sources and kind in CLUSTER_KINDS:
-        target = answers.target
+        cluster = answers.target
         namespaces = digit_namespaces(answers)
-        tasks["cluster"] = lambda: collectors.collect_cluster(target.kubeconfig, target.context, CLUSTER_TIMEOUT, namespaces)
+        tasks["cluster"] = lambda: collectors.collect_cluster(cluster.kubeconfig, cluster.context, CLUSTER_TIMEOUT,
+                                                              namespaces)
 
     db = answers.database
     if "database" in sources and db.mode == "external":
@@ -174,6 +177,7 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
         def open_session(target: Any) -> Any:
             from installer.adapters.ssh import connect
 
+            assert policy is not None  # set with the key
             return connect(target.host, target.port, target.user, key, policy, timeout=ssh_access.connect_timeout)
 
         if progress:
@@ -216,9 +220,9 @@ def analyze_local(answers: Any, results: analyzers.Results, state_dir: Path | No
                     "readable only by you", problem.message)
     if not readable:
         results.add("local.secret_files", True, "answers", "every secret file is private", "readable only by you")
-    problem = release_tree_problem(answers)
-    results.add("release.charts", problem is None, str(answers.release.charts),
-                problem or f"every chart of release {answers.release.version} present",
+    tree_problem = release_tree_problem(answers)
+    results.add("release.charts", tree_problem is None, str(answers.release.charts),
+                tree_problem or f"every chart of release {answers.release.version} present",
                 f"the charts of release {answers.release.version}")
 
 
@@ -230,7 +234,7 @@ def _execute(tasks: dict[str, Callable[[], Any]], concurrency: int, progress: Pr
         progress(0, total, "collecting facts")
     pending = list(tasks.items())
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="preflight") as pool:
-        running: dict[Future, str] = {}
+        running: dict[Future[Any], str] = {}
         while pending or running:
             while pending and len(running) < concurrency and not (cancelled and cancelled.is_set()):
                 name, task = pending.pop(0)

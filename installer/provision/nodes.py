@@ -98,7 +98,7 @@ class NodeOps:
         if result.exit_status != 0:
             detail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-3:]
             raise NodeError(f"{self.label}: {what} failed (exit {result.exit_status}): {' / '.join(detail)}")
-        return result.stdout
+        return str(result.stdout)
 
     def run_as_root(self, script: str, what: str, timeout: float = COMMAND_TIMEOUT) -> str:
         """A fixed shell script (its values shell-quoted by the caller, never a secret) run by root."""

@@ -13,6 +13,7 @@ The outputs are read with `terraform output -json` and validated into StackOutpu
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Set
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -50,7 +51,7 @@ def variables_for(kind: str) -> tuple[str, ...]:
     return INSTALLER_VARIABLES + KIND_VARIABLES.get(kind, ())
 
 
-def check_stack(folder: Path, kind: str, extra_variables: set[str] = frozenset()) -> list[str]:
+def check_stack(folder: Path, kind: str, extra_variables: Set[str] = frozenset()) -> list[str]:
     """Every way the stack in `folder` breaks the contract, as 'FILE:LINE: message' (empty when it keeps it)."""
     folder = Path(folder)
     if not folder.is_dir():

@@ -98,7 +98,7 @@ def cloud_machines(kind: str, profile: Any, overrides: Any, instance_type: str |
 
 def _secret(answers: Any, ref: Any, what: str) -> str | None:
     try:
-        value = answers.secret(ref)
+        value: str | None = answers.secret(ref)
     except Exception as exc:  # SecretUnavailable: name the reference, never a value
         raise InputError(f"{what}: {redact.mask(str(exc))}") from None
     redact.register(value)
