@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 from installer import __version__
 from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
@@ -36,7 +37,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit 2 with a short hint, as argparse does, but never 'usage' noise twice
+    def error(self, message: str) -> NoReturn:  # exit 2 with a short hint, as argparse does, but never 'usage' noise twice
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -69,7 +70,7 @@ def build_parser(with_subcommand: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module_name: str, attribute: str, command: str):
+def _load(module_name: str, attribute: str, command: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 from collections.abc import Callable, Iterable
 
@@ -22,6 +23,9 @@ from installer.engine.lock import LockHeld
 from installer.exitcodes import EXIT_FAILED, EXIT_USAGE
 from installer.secretstore import SecretStore
 from installer.state import StateDiskFull, UnsafeStateError
+
+if TYPE_CHECKING:
+    from installer.deploy.lease import ClusterLease
 
 StepsFor = Callable[[Answers], list[Step]]
 
@@ -104,7 +108,7 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
     return InstallOutcome(result.exit_code, result=result)
 
 
-def take_cluster_lease(answers: Answers, warn: Callable[[str], None]):
+def take_cluster_lease(answers: Answers, warn: Callable[[str], None]) -> ClusterLease | None:
     """The cluster's run Lease for a target whose kubeconfig is known up front; None when there is none.
 
     Raises ClusterLocked when another live run holds it. A cluster that cannot be reached now is

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from installer import redact
 from installer.app.answers_file import inspect_target
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a table (default) or one JSON object")
 
 
-def failed_items(step: str, details: dict) -> list[str]:
+def failed_items(step: str, details: dict[str, Any]) -> list[str]:
     """What inside a failed step broke, read from the details its domain journals when it fails."""
     items = [release.describe() for release in ReleasesFailure.from_dict(details).failed_releases]
     items += [check.describe() for check in PreflightFailure.from_dict(details).failed_checks]

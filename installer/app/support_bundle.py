@@ -107,7 +107,7 @@ def kubeconfig_of(answers: Any, journal: jr.Journal) -> tuple[str | None, str | 
     return (str(path) if path else None), context
 
 
-def cluster_facts(kubeconfig: str, context: str | None, releases: list[FailedRelease]) -> dict:
+def cluster_facts(kubeconfig: str, context: str | None, releases: list[FailedRelease]) -> dict[str, Any]:
     """Events per namespace, and status plus last log lines of the pods of each failed release."""
     from installer.adapters.kube import connect
 
@@ -153,7 +153,7 @@ def cluster_facts(kubeconfig: str, context: str | None, releases: list[FailedRel
     return facts
 
 
-def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluster: bool = True) -> dict:
+def write_bundle(state_dir: Path, output: Path, answers: Any = None, with_cluster: bool = True) -> dict[str, Any]:
     """Write the tar.gz; returns the manifest (what is inside, what could not be collected)."""
     state_dir = Path(state_dir)
     notes = []

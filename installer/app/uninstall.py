@@ -80,7 +80,7 @@ def _ask(prompt: str) -> str:
 def _data_confirmed(args: argparse.Namespace, answers: Answers, on_terminal: bool) -> bool | None:
     """True/False for --delete-data confirmed or not; None when the name must still be typed."""
     if args.confirm_delete_data is not None:
-        return args.confirm_delete_data == answers.name
+        return bool(args.confirm_delete_data == answers.name)
     return None if on_terminal else False
 
 
@@ -96,11 +96,12 @@ def _survey_text(answers: Answers, state_dir: Path, delete_data: bool) -> list[s
         return f"{error.message}\n  what to do: {error.remediation}"
     try:
         removal = survey(cluster, answers.name, waves_of(answers))
-    except Exception as error:  # noqa: BLE001  the cluster's answer, shown to the operator, not a traceback
+    except Exception as error:  # the cluster's answer, shown to the operator, not a traceback
         return f"cannot read the cluster: {error}"
     finally:
         cluster.helm.close()
-    database = f"{answers.database.name} on {answers.database.host}" if getattr(answers.database, "host", None) else ""
+    host = getattr(answers.database, "host", None)  # only an external database has one
+    database = f"{answers.database.name} on {host}" if host else ""
     return removal.describe(delete_data, database)
 
 
@@ -138,10 +139,10 @@ def run(args: argparse.Namespace) -> int:
         if _ask(f"Remove these from install {answers.name!r}? [y/N] ").lower() not in ("y", "yes"):
             sys.stderr.write("Not confirmed: nothing was removed.\n")
             return EXIT_FAILED
-    if delete_data and args.confirm_delete_data is None:
-        if _ask(f"Type the install's name ({answers.name}) to destroy its data: ") != answers.name:
-            sys.stderr.write("The name does not match: nothing was removed.\n")
-            return EXIT_FAILED
+    if (delete_data and args.confirm_delete_data is None
+            and _ask(f"Type the install's name ({answers.name}) to destroy its data: ") != answers.name):
+        sys.stderr.write("The name does not match: nothing was removed.\n")
+        return EXIT_FAILED
     return _run_pipeline(args, answers, state_dir, delete_data)
 
 

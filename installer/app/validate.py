@@ -5,10 +5,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from collections.abc import Iterable
 
-from installer.answers import AnswersError, Problem, file_warnings, json_schema, load_tree, validate_data
+from installer.answers import Answers, AnswersError, Problem, file_warnings, json_schema, load_tree, validate_data
 from installer.exitcodes import EXIT_OK, EXIT_USAGE
 
 
@@ -73,7 +73,7 @@ def release_warnings(answers, filename: str, tree) -> list[Problem]:
     return [Problem(filename, line, col, "release.charts", problem, "warning")]
 
 
-def stack_problems(answers, filename: str, tree) -> list[Problem]:
+def stack_problems(answers: Answers, filename: str, tree: Any) -> list[Problem]:
     """A cloud target's Terraform stack (the installer's or the site's own) checked against the stack contract."""
     from installer.answers import locate
     from installer.provision.cloud.contract import check_stack

@@ -27,7 +27,7 @@ MAX_CHART_BYTES = 64 * 1024 * 1024
 def _get(url: str, timeout: float, limit: int = MAX_CHART_BYTES) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - a profile chart_sources URL
-            data = response.read(limit + 1)
+            data: bytes = response.read(limit + 1)
     except OSError as exc:
         raise BundleError(f"{url}: {exc}") from None
     if len(data) > limit:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from installer.adapters.registry import HttpRegistry, RegistryError
@@ -90,7 +91,8 @@ def check_mirror(plan: Any, answers: Any, bundle: Path | None = None, concurrenc
     return result
 
 
-def check_answers(answers: Any, outputs: dict[str, Any] | None = None, on_phase=None) -> tuple[Any, MirrorCheck]:
+def check_answers(answers: Any, outputs: dict[str, Any] | None = None,
+                  on_phase: Callable[[str], None] | None = None) -> tuple[Any, MirrorCheck]:
     """Render the install's plan and check its images against the mirror; changes and writes nothing.
 
     Secrets name no image, so unresolved or not yet generated ones render as placeholders.

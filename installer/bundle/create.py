@@ -24,6 +24,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from installer.adapters.registry import INDEX_TYPES, Endpoint, HttpRegistry, RegistryError
@@ -355,7 +356,7 @@ def _plan_with_fetched_charts(answers: Any, profile: Any, scratch: Path, options
     return plan, found, fetched
 
 
-def create(answers: Any, options: CreateOptions, say=print) -> dict[str, Any]:
+def create(answers: Any, options: CreateOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
     from installer.profiles import ProfileError, release_profile
 
     out = Path(options.out)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from installer.files import atomic_write
 
@@ -34,7 +34,7 @@ class Descriptor:
     size: int
     reference: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         entry = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
         if self.reference:
             entry["annotations"] = {REF_NAME: self.reference}
@@ -64,7 +64,7 @@ class Layout:
         path = self.blob_path(digest)
         return path.is_file() and (size is None or path.stat().st_size == size)
 
-    def write_blob(self, digest: str, stream: BinaryIO, on_bytes=None) -> int:
+    def write_blob(self, digest: str, stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> int:
         """Copy a stream into the layout, hashing as it goes; a mismatch leaves nothing behind."""
         target = self.blob_path(digest)
         partial = target.with_name(f".{target.name}.partial")

@@ -17,7 +17,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any
 
 from installer.bundle.progress import ByteProgress
 from installer.files import atomic_write
@@ -95,7 +96,8 @@ class Verification:
         return not self.problems
 
 
-def verify(root: Path, stream=None, on_update=None) -> Verification:
+def verify(root: Path, stream: IO[str] | None = None,
+           on_update: Callable[[int, int | None], None] | None = None) -> Verification:
     """Re-hash every listed file in one streaming pass; name every missing, resized or corrupt file."""
     root = Path(root)
     manifest = read_manifest(root)

@@ -14,7 +14,7 @@ from typing import Any
 from installer.bundle.check import CHECK_ID, check_answers
 
 
-def images_in_mirror(ctx: Any) -> dict:
+def images_in_mirror(ctx: Any) -> dict[str, Any]:
     from installer import redact
     from installer.engine import StepFailed
     from installer.plan import PlanError
