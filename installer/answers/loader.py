@@ -29,7 +29,7 @@ def load_answers(path: str | os.PathLike[str]) -> Answers:
 
 
 
-def load_or_report(path: str | os.PathLike, stream: Any = None) -> Answers | None:
+def load_or_report(path: str | os.PathLike[str], stream: Any = None) -> Answers | None:
     """For commands: the answers, or None after printing every problem (the caller exits 2)."""
     import sys
 

@@ -30,7 +30,7 @@ class AnswersError(Exception):
 
 
 def dedupe(problems: list[Problem]) -> list[Problem]:
-    seen: set[tuple] = set()
+    seen: set[tuple[int, int, str, str]] = set()
     unique = []
     for problem in problems:
         key = (problem.line, problem.col, problem.key_path, problem.message)

@@ -17,7 +17,7 @@ SCHEMA_COMMENT = "yaml-language-server: $schema="
 
 
 
-def answers_to_data(answers: Answers, base_dir: Path | None = None) -> dict:
+def answers_to_data(answers: Answers, base_dir: Path | None = None) -> dict[str, Any]:
     """Plain data for saving: what was set (defaults stay implicit); paths below `base_dir` relative to it."""
     context = {"base_dir": str(base_dir)} if base_dir else None
     return answers.model_dump(mode="json", exclude_none=True, exclude_unset=True, context=context)
@@ -84,7 +84,7 @@ def write_private(path: Path, text: str) -> None:
 
 
 
-def save_answers(answers: Answers, path: str | os.PathLike, *, tree: Any = None, schema_ref: str | None = None) -> Path:
+def save_answers(answers: Answers, path: str | os.PathLike[str], *, tree: Any = None, schema_ref: str | None = None) -> Path:
     """Save atomically with mode 0600; with the loaded `tree`, comments and order survive."""
     path = Path(path).expanduser()
     if tree is None and path.exists():
@@ -108,7 +108,7 @@ def default_schema_ref(path: Path) -> str:
 
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     schema = Answers.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "urn:digit-installer:answers:v1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,15 @@ from installer.answers import models
 from installer.answers.migrate import migrate
 from installer.answers.models import ANSWERS_VERSION, Answers
 from installer.answers.problems import AnswersError, Problem, dedupe
+from installer.answers.refs import SecretRef
 from installer.answers.rules import check_rules
 from installer.answers.yamltree import FIELD_NAMES, node_position, path_to_loc, locate
 
 
-def problem_message(error: dict) -> str:
+def problem_message(error: Mapping[str, Any]) -> str:
     """A pydantic error as the operator reads it (shared with the wizard)."""
     kind = error["type"]
-    message = error["msg"]
+    message: str = error["msg"]
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
         close = difflib.get_close_matches(key, FIELD_NAMES, n=1, cutoff=0.75)
@@ -34,13 +36,12 @@ def problem_message(error: dict) -> str:
         ctx = error.get("ctx", {})
         return f"{ctx.get('discriminator', 'kind').strip(chr(39))} is missing"
     for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix):]
+        message = message.removeprefix(prefix)
     return message
 
 
 
-def _error_loc(error: dict) -> tuple:
+def _error_loc(error: Mapping[str, Any]) -> tuple[Any, ...]:
     loc = tuple(error["loc"])
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         discriminator = error.get("ctx", {}).get("discriminator", "'kind'").strip("'")
@@ -61,7 +62,8 @@ def validate_data(data: Any, *, filename: str = "<answers>", base_dir: Path | No
     version = data.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version > ANSWERS_VERSION:
         line, col, path = locate(tree, ("version",))
-        raise AnswersError([Problem(filename, line, col, path, f"version {version} is newer than this installer understands ({ANSWERS_VERSION}); upgrade the installer")])
+        raise AnswersError([Problem(filename, line, col, path, f"version {version} is newer than this installer "
+                                    f"understands ({ANSWERS_VERSION}); upgrade the installer")])
     data = migrate(data)
     control = _control_characters(data, filename, tree)
     if control:
@@ -96,7 +98,7 @@ def _control_characters(data: Any, filename: str, tree: Any) -> list[Problem]:
 
     problems: list[Problem] = []
 
-    def walk(node: Any, loc: tuple) -> None:
+    def walk(node: Any, loc: tuple[Any, ...]) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
                 if isinstance(key, str) and has_control(key):
@@ -116,7 +118,7 @@ def _control_characters(data: Any, filename: str, tree: Any) -> list[Problem]:
 
 
 
-def _valid_sections(data: dict, base_dir: Path) -> Any:
+def _valid_sections(data: dict[str, Any], base_dir: Path) -> Any:
     """The sections of a broken document that validate on their own (others None), for the rules."""
     from types import SimpleNamespace
 
@@ -221,8 +223,10 @@ def referenced_paths(answers: Answers) -> list[tuple[str, Path]]:
         if isinstance(value, BaseModel):
             for name in type(value).model_fields:
                 walk(getattr(value, name), f"{path}.{name}" if path else name)
-            if type(value).__name__ == "SecretRef" and value.file is not None:
-                found.append((f"{path}.file", value.path(answers.base_dir)))
+            if isinstance(value, SecretRef) and value.file is not None:
+                resolved = value.path(answers.base_dir)
+                assert resolved is not None  # a reference with a file has a path
+                found.append((f"{path}.file", resolved))
         elif isinstance(value, Path):
             found.append((path, value))
         elif isinstance(value, list):

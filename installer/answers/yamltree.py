@@ -3,13 +3,17 @@ FILE:LINE:COL for any key path."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 
 from installer.answers import models
 from installer.answers.problems import AnswersError, Problem
 from installer.files import UnreadableFile, read_regular
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 
 MAX_BYTES = 1024 * 1024
@@ -28,7 +32,7 @@ _TAGS = models.UNION_TAGS
 
 
 
-def ruamel_yaml():
+def ruamel_yaml() -> YAML:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
@@ -48,7 +52,8 @@ def _decode(raw: bytes, filename: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line, col = _position(raw, exc.start)
-        raise AnswersError([Problem(filename, line, col, "", f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")]) from None
+        raise AnswersError([Problem(filename, line, col, "",
+                                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")]) from None
 
 
 
@@ -167,7 +172,7 @@ FIELD_NAMES = _all_field_names()
 
 
 
-def locate(tree: Any, loc: tuple) -> tuple[int, int, str]:
+def locate(tree: Any, loc: tuple[Any, ...]) -> tuple[int, int, str]:
     """Map a pydantic error location onto (line, col, dotted key path) in the tree."""
     node = tree
     line, col = node_position(tree)
@@ -177,7 +182,7 @@ def locate(tree: Any, loc: tuple) -> tuple[int, int, str]:
         if walking and isinstance(node, dict):
             if part in node:
                 try:
-                    kl, kc = node.lc.key(part)
+                    kl, kc = cast("CommentedMap", node).lc.key(part)
                     line, col = kl + 1, kc + 1
                 except (AttributeError, KeyError, TypeError):
                     pass
@@ -190,7 +195,7 @@ def locate(tree: Any, loc: tuple) -> tuple[int, int, str]:
         elif walking and isinstance(node, list) and isinstance(part, int):
             if 0 <= part < len(node):
                 try:
-                    il, ic = node.lc.item(part)
+                    il, ic = cast("CommentedSeq", node).lc.item(part)
                     line, col = il + 1, ic + 1
                 except (AttributeError, KeyError, TypeError):
                     pass
@@ -209,9 +214,10 @@ def locate(tree: Any, loc: tuple) -> tuple[int, int, str]:
 
 
 
-def path_to_loc(path: str) -> tuple:
+def path_to_loc(path: str) -> tuple[Any, ...]:
     loc: list[Any] = []
-    for part in path.split("."):
+    for segment in path.split("."):
+        part = segment
         while "[" in part:
             head, _, rest = part.partition("[")
             if head:
