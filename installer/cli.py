@@ -22,9 +22,12 @@ from installer.state import StateDiskFull, UnsafeStateError
 SUBCOMMANDS = {
     "validate": ("installer.app.validate", "add_arguments", "run", "check an answers file; every problem as FILE:LINE:COL: key: message"),
     "schema": ("installer.app.validate", "add_schema_arguments", "run_schema", "print the JSON Schema of the answers file"),
-    "preflight": ("installer.preflight.command", "add_arguments", "run", "check nodes, cluster, database and domain before changing anything"),
-    "plan": ("installer.plan.command", "add_arguments", "run", "show exactly what would be deployed, offline: releases, order, values, manifests"),
-    "upgrade": ("installer.app.upgrade", "add_arguments", "run", "upgrade an install to another release profile: plan, check, back up, upgrade in order"),
+    "preflight": ("installer.preflight.command", "add_arguments", "run",
+                  "check nodes, cluster, database and domain before changing anything"),
+    "plan": ("installer.plan.command", "add_arguments", "run",
+             "show exactly what would be deployed, offline: releases, order, values, manifests"),
+    "upgrade": ("installer.app.upgrade", "add_arguments", "run",
+                "upgrade an install to another release profile: plan, check, back up, upgrade in order"),
     "status": ("installer.app.status", "add_arguments", "run", "show every step of an install with its outcome"),
     "bundle": ("installer.bundle.command", "add_arguments", "run", "air-gap bundle: create (connected), verify, push to the site's mirror"),
     "uninstall": ("installer.app.uninstall", "add_arguments", "run", "remove what this install deployed (data kept unless --delete-data)"),
@@ -47,7 +50,8 @@ def build_parser(with_subcommand: str | None = None) -> argparse.ArgumentParser:
         prog="install.sh",
         description="Install DIGIT on state data centre VMs, an existing Kubernetes cluster or a cloud. "
         "Without arguments on a terminal: the wizard. With --answers: a headless run of the same pipeline.",
-        epilog="Exit codes: 0 success, 1 a check or step failed (or the confirmation was declined), 2 invalid input or usage, 130 interrupted.",
+        epilog="Exit codes: 0 success, 1 a check or step failed (or the confirmation was declined), "
+               "2 invalid input or usage, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"digit-installer {__version__}")
     run = parser.add_argument_group("installing")

@@ -10,12 +10,14 @@ Every request therefore gives up after the timeout given to `connect` (connect: 
 """
 from __future__ import annotations
 
+import builtins  # the clusters below have a method named list
 import functools
 import json
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
+from collections.abc import Iterator
 
 DEFAULT_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 5.0
@@ -109,7 +111,7 @@ class KubeCluster(Protocol):
         """The objects of a kind in a namespace; namespace None: in every namespace."""
         ...
 
-    def list_versioned(self, kind: str, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    def list_versioned(self, kind: str, namespace: str | None = None) -> tuple[builtins.list[dict[str, Any]], str]:
         """The objects and the list's resourceVersion, where a watch of the same kind starts."""
         ...
 
@@ -265,7 +267,7 @@ class ApiCluster:
         found = self._request("GET", resource(kind).path(namespace), query=query)
         return list(found.get("items") or [])
 
-    def list_versioned(self, kind: str, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    def list_versioned(self, kind: str, namespace: str | None = None) -> tuple[builtins.list[dict[str, Any]], str]:
         found = self._request("GET", resource(kind).path(namespace))
         return list(found.get("items") or []), str((found.get("metadata") or {}).get("resourceVersion") or "")
 
@@ -275,7 +277,7 @@ class ApiCluster:
         query = [("watch", "true"), ("resourceVersion", resource_version), ("allowWatchBookmarks", "true"),
                  ("timeoutSeconds", str(max(1, int(timeout))))]
         try:
-            method, url, headers, body, _ = self.api.param_serialize(
+            method, url, headers, _body, _ = self.api.param_serialize(
                 "GET", path, query_params=query, header_params={"Accept": "application/json"},
                 auth_settings=["BearerToken"])
             response = self.api.call_api(method, url, header_params=headers)

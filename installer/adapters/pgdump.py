@@ -54,7 +54,7 @@ def _run(argv: list[str], conn: Connection | None, timeout: float) -> subprocess
                 handle.write(f"{_escape(conn.host)}:{conn.port}:*:{_escape(conn.user)}:{_escape(conn.password)}\n")
             env.update(PGPASSFILE=str(passfile), PGSSLMODE=conn.sslmode, PGCONNECT_TIMEOUT="10")
         try:
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise DumpError(f"{Path(argv[0]).name} did not finish within {timeout:.0f}s") from None
     if done.returncode != 0:

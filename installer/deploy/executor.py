@@ -17,7 +17,8 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable, Iterator
 
 from installer import redact
 from installer.deploy import digests
@@ -193,7 +194,7 @@ class Executor:
             raise ValueError("concurrency must be at least 1")
         self._current = threading.local()  # the priority of the release this thread works for
         self._priorities: dict[str, int] = {}
-        self.helm: HelmOperations = _BoundedHelm(  # type: ignore[assignment]
+        self.helm: HelmOperations = _BoundedHelm(
             helm, _HelmSlots(concurrency), lambda: getattr(self._current, "priority", 0))
         self.watcher = watcher
         self.installer_version = installer_version

@@ -29,7 +29,7 @@ class _Informer:
 
     def __init__(self, cache: ObjectCache, kind: str, namespace: str) -> None:
         self.cache, self.kind, self.namespace = cache, kind, namespace
-        self.objects: dict[str, dict[str, Any]] = {}
+        self.objects: dict[str | None, dict[str, Any]] = {}  # by name
         self.version = ""
         self.error: KubeError | None = None
         self._relist()  # synchronously: the first reader sees the current state, not an empty one

@@ -20,7 +20,7 @@ from installer.deploy.model import CANCELLED, DEPLOYED, FAILED, SKIPPED, UNCHANG
 from installer.deploy.outputs import FailedRelease, ReleasesFailure, ReleasesOutput
 from installer.deploy.target import Cluster, helm_slots, open_cluster
 from installer.engine import Cancelled, StepContext, StepFailed
-from installer.engine.journal import atomic_write
+from installer.files import atomic_write
 from installer.plan import PlanError, ReleasePlan, addons, build_plan
 from installer.plan.provisioned import kube_access
 from installer.secretstore import KubeClusterCopy, SecretStore, SecretStoreError

@@ -75,5 +75,5 @@ def render_status(data: dict[str, Any], out: IO[str], failed_items: FailedItems 
     out.write(redact.mask("\n".join(lines)) + "\n")
 
 
-def render_status_json(data: dict, out: IO[str]) -> None:
+def render_status_json(data: dict[str, Any], out: IO[str]) -> None:
     out.write(redact.mask(json.dumps(redact.mask_tree(data), default=str)) + "\n")

@@ -449,7 +449,7 @@ def _template_text(chart: Path) -> str:
     return "\n".join(texts)
 
 
-def _secrets_the_chart_reads(secrets: dict[str, Any], chart: Path | None) -> dict[str, Any]:
+def _secrets_the_chart_reads(secrets: dict[str, Any], chart: Path) -> dict[str, Any]:
     """The entries of env-secrets' `secrets` tree that the chart's templates name (`$s.db`,
     `index $s "egov-enc-service"`, `.Values.secrets.user`): the configmaps chart turns them into
     Secrets; a few service charts (egov-user's superuser job) read one directly."""

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from collections.abc import Callable
 
 from installer import redact

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from installer.engine import StepContext, StepFailed
-from installer.engine.journal import atomic_write
+from installer.files import atomic_write
 from installer.upgrade.checks import backup_dir
 
 

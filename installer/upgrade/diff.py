@@ -117,7 +117,7 @@ class UpgradePlan:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for release, change in zip(data["releases"], self.releases):
+        for release, change in zip(data["releases"], self.releases, strict=False):
             release["migration_images"] = [asdict(i) for i in change.migration_images]
         data.update(added=self.by_action("add"), removed=self.by_action("remove"), upgraded=self.by_action("upgrade"),
                     unchanged=self.by_action("unchanged"), needs_backup=self.needs_backup,
@@ -216,8 +216,8 @@ def immutable_findings(old: ReleaseView, new: ReleaseView) -> tuple[list[Finding
             immutable.append(Finding(key, "spec.selector", sa.get("selector"), sb.get("selector"),
                                      "Kubernetes refuses a changed selector; the object must be deleted and made again"))
         if kind == "StatefulSet":
-            old_t = {(t.get("metadata") or {}).get("name"): t.get("spec") for t in sa.get("volumeClaimTemplates") or []}
-            new_t = {(t.get("metadata") or {}).get("name"): t.get("spec") for t in sb.get("volumeClaimTemplates") or []}
+            old_t: dict[Any, Any] = {(t.get("metadata") or {}).get("name"): t.get("spec") for t in sa.get("volumeClaimTemplates") or []}
+            new_t: dict[Any, Any] = {(t.get("metadata") or {}).get("name"): t.get("spec") for t in sb.get("volumeClaimTemplates") or []}
             if _canonical(old_t) != _canonical(new_t):
                 immutable.append(Finding(key, "spec.volumeClaimTemplates", old_t, new_t,
                                          "Kubernetes refuses any change to a StatefulSet's volumeClaimTemplates"))

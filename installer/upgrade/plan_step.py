@@ -13,7 +13,7 @@ from typing import Any
 from installer.deploy import digests
 from installer.engine import StepContext, StepFailed
 from installer import redact
-from installer.engine.journal import atomic_write
+from installer.files import atomic_write
 from installer.upgrade.diff import ReleaseView, UpgradePlan, compare
 
 PLAN_FILE = "upgrade-plan.json"

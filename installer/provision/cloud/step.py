@@ -110,7 +110,7 @@ def provision(ctx: StepContext) -> CloudProvisionOutput:
     answers = ctx.answers
     target = answers.target
     settings = target.terraform
-    session = open_session(answers, ctx.state_dir, persist=not ctx.dry_run, on_wait=lambda message: ctx.warn(message))
+    session = open_session(answers, ctx.state_dir, persist=not ctx.dry_run, on_wait=ctx.warn)
     terraform, workspace, inputs, mirror = session.terraform, session.workspace, session.inputs, session.mirror
     progress = ResourceProgress(ctx)
     started = time.monotonic()
