@@ -14,7 +14,8 @@ from typing import Any
 
 from installer.answers import ANSWERS_VERSION, Answers, AnswersError, Problem, load_tree, validate_data, write_private
 from installer.answers.sections import PAGE_SECTIONS
-from installer.profiles import ProfileError, ReleaseProfile, SizingProfile, release_profile, release_versions, sizing_profile, sizing_profile_names
+from installer.profiles import (ProfileError, ReleaseProfile, SizingProfile, release_profile, release_versions,
+                                sizing_profile, sizing_profile_names)
 from screens.secrets import SecretHolder
 from screens.questions import section_errors
 

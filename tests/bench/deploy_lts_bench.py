@@ -121,7 +121,7 @@ class MemoryPeak:
             self.total = max(self.total, own + sum(self._rss(p) for p in self._descendants(me)))
             self._stop.wait(self._interval)
 
-    def __enter__(self) -> "MemoryPeak":
+    def __enter__(self) -> MemoryPeak:
         self._thread.start()
         return self
 

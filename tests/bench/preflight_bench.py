@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from installer.answers import load_answers  # noqa: E402
-from installer.preflight import run_preflight  # noqa: E402
-from installer.preflight.runner import DEFAULT_CONCURRENCY  # noqa: E402
-from tests.rig.rig import Rig  # noqa: E402
+from installer.answers import load_answers
+from installer.preflight import run_preflight
+from installer.preflight.runner import DEFAULT_CONCURRENCY
+from tests.rig.rig import Rig
 
 
 def cpu_seconds() -> float:

@@ -46,7 +46,7 @@ async def test_the_wizard_reviews_the_plan_then_provisions_and_deploys_with_a_ro
         assert _text(screen, "#plan-headline").splitlines() == [
             "Plan: 18 to add, 0 to change, 0 to destroy.",
             "3 × m5a.xlarge workers in ap-south-1; managed database db.m6g.xlarge"]
-        rows = dict((address, action) for action, address in _table(screen))
+        rows = {address: action for action, address in _table(screen)}
         assert rows["standin_cluster.main"] == "+ add" and rows["standin_database.main[0]"] == "+ add"
         assert len(rows) == 18 and set(rows.values()) == {"+ add"}
         assert cloud_install.cloud_journal() == [], "planning created something in the cloud"

@@ -77,7 +77,7 @@ def test_plan_lists_exactly_the_differences_and_changes_nothing(site) -> None:
     assert releases["egov-mdms-service"]["migration_images"] == []
     indexer = releases["egov-indexer"]
     assert indexer["values_changed"] and indexer["images"] == []
-    assert indexer["objects_changed"] == [f"Deployment/egov/egov-indexer"]
+    assert indexer["objects_changed"] == ["Deployment/egov/egov-indexer"]
     assert plan["needs_backup"] and "restoring the database backup" in plan["point_of_no_return"]
     for name, release in releases.items():
         assert release["immutable"] == [] and release["blocked"] == [] and release["pvc_growth"] == [], name
@@ -189,7 +189,7 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     counts = {}
     for dbname in (DB_NAME, "upgrade_scratch"):
         with psycopg.connect(site.rig.pg_dsn_admin.replace("dbname=postgres", f"dbname={dbname}")) as conn:
-            counts[dbname] = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            counts[dbname] = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed names
                               for t in ("eg_sample", "egov_user_schema")]
     assert counts[DB_NAME] == counts["upgrade_scratch"] == [250, 1]
     assert password not in (site.state / "journal.json").read_text()
