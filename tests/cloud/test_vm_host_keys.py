@@ -103,7 +103,7 @@ def test_the_vms_become_an_sdc_target_with_their_keys_pinned_and_a_different_pin
     other = keys["nic-demo-worker-0"].fingerprint
     pinned_wrong = load_answers(openstack_answers(tmp_path, monkeypatch, ssh={
         "user": "digit", "private_key": {"file": "id_ed25519"}, "host_keys": {"10.30.0.11": other}}))
-    with pytest.raises(VmTargetError, match="target.ssh.host_keys.10.30.0.11"):
+    with pytest.raises(VmTargetError, match=r"target\.ssh\.host_keys\.10\.30\.0\.11"):
         vm_target(pinned_wrong.target, nodes, keys)
 
 

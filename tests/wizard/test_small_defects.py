@@ -81,8 +81,10 @@ def test_drop_down_labels_fit_80_columns_and_kinds_not_built_say_so():
     from screens.state import PAGES
     from screens.widgets.union_box import UnionBox
 
-    labels = {tag: UnionBox._label(tag, variant) for sections in PAGES.values() for section in sections if section != "name" for q in section_question(section).walk()
-              if q.kind == "union" for tag, variant in q.variants.items()}
+    labels = {tag: UnionBox._label(tag, variant)
+              for sections in PAGES.values() for section in sections if section != "name"
+              for q in section_question(section).walk() if q.kind == "union"
+              for tag, variant in q.variants.items()}
     too_long = {tag: label for tag, label in labels.items() if len(label) > 70}
     assert not too_long, too_long
     target = section_question("target")
