@@ -8,6 +8,7 @@ not set. Messages name files and variables, never a secret's content.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,13 @@ from installer.keys import PRIVATE_KEY_FIELDS, private_key_file_problem, private
 SpotProblem = tuple[str, str, str]
 
 
-def private_key_problems(answers: Any, environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def private_key_problems(answers: Any, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """(key path, problem) for every private key the answers reference that is not a usable private key.
 
     A file that does not exist and a variable that is not set are reported where files and
     variables are (file_warnings, env_problems); here only a key that can be read is judged.
     """
-    environ = os.environ if environ is None else environ
+    variables: Mapping[str, str] = os.environ if environ is None else environ
     found = []
     for key_path, ref in secret_refs(answers):
         if key_path not in PRIVATE_KEY_FIELDS:
@@ -34,8 +35,8 @@ def private_key_problems(answers: Any, environ: dict[str, str] | None = None) ->
             if path is None or not path.is_file():
                 continue
             problem = private_key_file_problem(path)
-        elif ref.env is not None and ref.env in environ:
-            problem = private_key_problem(environ[ref.env])
+        elif ref.env is not None and ref.env in variables:
+            problem = private_key_problem(variables[ref.env])
             problem = f"environment variable {ref.env}: {problem}" if problem else None
         else:
             continue
@@ -44,11 +45,11 @@ def private_key_problems(answers: Any, environ: dict[str, str] | None = None) ->
     return found
 
 
-def env_problems(answers: Any, environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def env_problems(answers: Any, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """(key path, message) for every {env: NAME} reference whose variable is not set now."""
-    environ = os.environ if environ is None else environ
+    variables: Mapping[str, str] = os.environ if environ is None else environ
     return [(key_path, f"environment variable {ref.env} is not set (export it before the install runs)")
-            for key_path, ref in secret_refs(answers) if ref.env is not None and ref.env not in environ]
+            for key_path, ref in secret_refs(answers) if ref.env is not None and ref.env not in variables]
 
 
 def tls_pair_problem(cert_path: Path, key_text: str | bytes) -> str | None:
@@ -74,21 +75,22 @@ def tls_pair_problem(cert_path: Path, key_text: str | bytes) -> str | None:
     return None
 
 
-def tls_problems(domain: Any, base_dir: Path, environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def tls_problems(domain: Any, base_dir: Path, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """A provided TLS key that does not match its certificate (when both can be read)."""
-    tls = getattr(domain, "tls", None)
+    tls: Any = getattr(domain, "tls", None)
     if getattr(tls, "mode", None) != "provided":
         return []
-    environ = os.environ if environ is None else environ
+    variables: Mapping[str, str] = os.environ if environ is None else environ
     ref: SecretRef = tls.key
+    key_text: str | bytes
     try:
         if ref.file is not None:
             path = ref.path(base_dir)
             if path is None or not path.is_file():
                 return []
             key_text = path.read_bytes()
-        elif ref.env is not None and ref.env in environ:
-            key_text = environ[ref.env]
+        elif ref.env is not None and ref.env in variables:
+            key_text = variables[ref.env]
         else:
             return []
     except OSError:
@@ -129,7 +131,7 @@ def kubeconfig_problems(target: Any) -> list[tuple[str, str]]:
     return []
 
 
-def spot_problems(answers: Any, environ: dict[str, str] | None = None) -> list[SpotProblem]:
+def spot_problems(answers: Any, environ: Mapping[str, str] | None = None) -> list[SpotProblem]:
     """Every on-the-spot problem of a valid answers file: errors, and unset variables as warnings."""
     found: list[SpotProblem] = []
     found += [(k, m, "error") for k, m in private_key_problems(answers, environ)]

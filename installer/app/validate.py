@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def spot_checks(answers, filename: str, tree) -> list[Problem]:
+def spot_checks(answers: Answers, filename: str, tree: Any) -> list[Problem]:
     """Keys that are not private keys, a TLS key not of its certificate, a context not in the kubeconfig
     (errors); variables not set (warnings: they may be exported only for the install)."""
     from installer.answers import locate
@@ -59,7 +59,7 @@ def spot_checks(answers, filename: str, tree) -> list[Problem]:
     return problems
 
 
-def release_warnings(answers, filename: str, tree) -> list[Problem]:
+def release_warnings(answers: Answers, filename: str, tree: Any) -> list[Problem]:
     """A release profile the chart tree cannot serve: found here, not after the database step."""
     from installer.answers import locate
     from installer.plan.graph import release_tree_problem

@@ -126,7 +126,7 @@ def masked(event: Event) -> Event:
     Escaping control characters here, once, covers every face that shows events (the wizard's
     progress page included), not only those that remember to call `printable` themselves.
     """
-    changes = {}
+    changes: dict[str, Any] = {}
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
         if isinstance(value, str):
