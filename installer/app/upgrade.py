@@ -27,7 +27,7 @@ from installer.profiles import ProfileError, release_profile
 from installer.bundle.step import images_in_mirror
 from installer.upgrade.backup import upgrade_backup
 from installer.upgrade.checks import RECOVER_FLAG, upgrade_checks
-from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, upgrade_plan, with_version
+from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, ADOPT_FLAG, upgrade_adopt, upgrade_plan, with_version
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(an upgrade always continues from its journal; accepted for symmetry with install)")
     parser.add_argument(ACCEPT_IMMUTABLE_FLAG, dest="recreate_immutable", action="store_true",
                         help="go on although the plan lists immutable-field changes (StatefulSet volumeClaimTemplates, "
-                             "selectors): the operator has chosen how to handle them")
+                             "selectors): you deleted those objects keeping their pods and claims "
+                             "(kubectl delete --cascade=orphan) and grew the claims, so Helm makes them again")
+    parser.add_argument(ADOPT_FLAG, action="store_true",
+                        help="give objects applied without Helm (egov-deployer) Helm's ownership label and annotations "
+                             "so the releases take them over; nothing is deleted")
     parser.add_argument(RECOVER_FLAG, dest="recover_pending", action="store_true",
                         help="roll a release stuck in pending-* back to its last deployed revision before upgrading")
     parser.add_argument("--state-dir", metavar="DIR", help="the install's state directory")
@@ -54,16 +58,18 @@ def upgrade_apply(ctx: StepContext) -> ReleasesOutput:
     return run_releases(ctx, specs, "upgrade")
 
 
-def plan_pipeline(source: str, target: str, stop_on_immutable: bool = False) -> list[Step]:
+def plan_pipeline(source: str, target: str, stop_on_immutable: bool = False, stop_on_unowned: bool = False
+                  ) -> list[Step]:
     return [Step("upgrade-plan", f"What upgrading to {target} changes",
-                 functools.partial(upgrade_plan, source=source, stop_on_immutable=stop_on_immutable),
+                 functools.partial(upgrade_plan, source=source, stop_on_immutable=stop_on_immutable,
+                                   stop_on_unowned=stop_on_unowned),
                  sections=("name", "target", "release", "sizing", "domain", "database", "registry"),
                  extra_inputs=lambda answers: {"from": source}, always_run=True, stall_after=120, timeout=900,
                  retry=Retry(attempts=1), waiting_for="Helm's records and the target's render")]
 
 
 def upgrade_pipeline(answers: Answers, source: str, target: str, recreate_immutable: bool = False,
-                     recover_pending: bool = False) -> list[Step]:
+                     recover_pending: bool = False, adopt: bool = False) -> list[Step]:
     """validate, plan, checks (and images in the mirror), backup (the point of no return), apply."""
     checks = [Step("upgrade-checks", "Checks before anything changes",
                    functools.partial(upgrade_checks, recover_pending=recover_pending), needs=("upgrade-plan",),
@@ -78,12 +84,14 @@ def upgrade_pipeline(answers: Answers, source: str, target: str, recreate_immuta
              sections=("version", "name", "target", "release"), stall_after=30, timeout=120, retry=Retry(attempts=1)),
         *[Step(s.id, s.title, s.run, needs=("validate",), sections=s.sections, extra_inputs=s.extra_inputs,
                always_run=True, stall_after=s.stall_after, timeout=s.timeout, retry=s.retry, waiting_for=s.waiting_for)
-          for s in plan_pipeline(source, target, stop_on_immutable=not recreate_immutable)],
+          for s in plan_pipeline(source, target, stop_on_immutable=not recreate_immutable, stop_on_unowned=not adopt)],
         *checks,
         Step("upgrade-backup", "Back up the database and the releases' current revisions", upgrade_backup,
              needs=(checks[-1].id,), sections=("name", "database", "release"), stall_after=600, timeout=4 * 3600,
              retry=Retry(attempts=1), waiting_for="pg_dump"),
-        Step("upgrade-apply", f"Upgrade releases to {target}", upgrade_apply, needs=("upgrade-backup",),
+        Step("upgrade-adopt", "Adopt objects applied without Helm", upgrade_adopt, needs=("upgrade-backup",),
+             sections=("name", "release"), always_run=True, stall_after=120, timeout=900),
+        Step("upgrade-apply", f"Upgrade releases to {target}", upgrade_apply, needs=("upgrade-adopt",),
              sections=("release", "sizing", "registry", "domain"), stall_after=300, timeout=3 * 3600,
              waiting_for="releases to become ready"),
     ]
@@ -107,7 +115,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(warning + "\n")
     steps = (plan_pipeline(source, target.version) if args.plan
              else upgrade_pipeline(target_answers, source, target.version, recreate_immutable=args.recreate_immutable,
-                                  recover_pending=args.recover_pending))
+                                  recover_pending=args.recover_pending, adopt=args.adopt))
+    if not args.plan and not args.yes and sys.stdin.isatty() and sys.stderr.isatty():
+        sys.stderr.write(f"Upgrade DIGIT '{answers.name}' from {source} to {target.version} (state: {state_dir})? "
+                         "[y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            sys.stderr.write("Not confirmed: nothing was changed. Run with --plan to see what would change.\n")
+            return EXIT_FAILED
     face_name = args.output or default_face(sys.stdout)
     face = make_face(face_name, sys.stdout)
     try:

@@ -115,6 +115,8 @@ def build_upgrade_plan(ctx: StepContext, source: str) -> UpgradePlan:
     try:
         deployed, foreign, pending = read_deployed(cluster.helm, known, target_answers.name,
                                                    getattr(target_answers.target, "take_over_install", None))
+        views = target_views(target)
+        unowned = find_unowned(cluster.api, {n: v for n, v in views.items() if n not in deployed})
     finally:
         cluster.helm.close()
     modules = {r.name: r.module for r in current.graph.releases}
@@ -122,11 +124,48 @@ def build_upgrade_plan(ctx: StepContext, source: str) -> UpgradePlan:
         view.module = modules.get(name, "")
     from_profile = release_profile(source, target_answers.base_dir)
     to_profile = release_profile(target_answers.release.version, target_answers.base_dir)
-    plan = compare(target_answers.name, deployed, target_views(target), from_profile=from_profile.name,
+    plan = compare(target_answers.name, deployed, views, from_profile=from_profile.name,
                    to_profile=to_profile.name, from_commit=from_profile.devops_commit,
                    to_commit=to_profile.devops_commit)
-    plan.foreign, plan.pending = foreign, pending
+    plan.foreign, plan.pending, plan.unowned = foreign, pending, unowned
     return plan
+
+
+HELM_MANAGED_BY = ("app.kubernetes.io/managed-by", "Helm")
+HELM_RELEASE_NAME = "meta.helm.sh/release-name"
+HELM_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
+
+
+def find_unowned(api: Any, releases: dict[str, ReleaseView]) -> list[dict[str, str]]:
+    """Objects a release about to be installed would make that exist already without Helm's ownership
+    (egov-deployer's `helm template | kubectl apply`): Helm refuses them unless they are adopted."""
+    from installer.adapters.kube import KubeError
+
+    found = []
+    for name, view in sorted(releases.items()):
+        for doc in view.documents:
+            meta = doc.get("metadata") or {}
+            kind, object_name = doc.get("kind"), meta.get("name")
+            namespace = None if kind in _CLUSTER_SCOPED else (meta.get("namespace") or view.namespace)
+            try:
+                live = api.get(kind, object_name, namespace)
+            except (KubeError, KeyError, ValueError):
+                continue  # a kind this API does not serve: Helm will say so
+            if live is None:
+                continue
+            live_meta = live.get("metadata") or {}
+            annotations = live_meta.get("annotations") or {}
+            if (live_meta.get("labels") or {}).get(HELM_MANAGED_BY[0]) == HELM_MANAGED_BY[1] and \
+                    annotations.get(HELM_RELEASE_NAME) == name and annotations.get(HELM_RELEASE_NAMESPACE) == view.namespace:
+                continue  # adopted already (an earlier, interrupted run)
+            found.append({"release": name, "release_namespace": view.namespace, "kind": str(kind),
+                          "namespace": namespace or "", "name": str(object_name), "uid": str(live_meta.get("uid", "")),
+                          "owner": str(annotations.get(HELM_RELEASE_NAME, ""))})
+    return found
+
+
+_CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
+                   "PersistentVolume", "PriorityClass", "IngressClass"}
 
 
 def plan_text(plan: UpgradePlan) -> str:
@@ -156,6 +195,9 @@ def plan_text(plan: UpgradePlan) -> str:
             lines.append(f"           BLOCKED {reason}")
     for name in plan.foreign:
         lines.append(f"  refused  {name}: another install's release")
+    for obj in plan.unowned:
+        lines.append(f"  adopt    {obj['kind']}/{obj['namespace']}/{obj['name']} into release {obj['release']} "
+                     f"(applied without Helm; uid {obj['uid']})")
     for stuck in plan.pending:
         lines.append(f"  pending  {stuck['namespace']}/{stuck['release']} is {stuck['status']} at revision "
                      f"{stuck['revision']}")
@@ -173,9 +215,11 @@ def save_plan(state_dir: Path, plan: UpgradePlan) -> Path:
 
 
 ACCEPT_IMMUTABLE_FLAG = "--recreate-immutable"
+ADOPT_FLAG = "--adopt"
 
 
-def upgrade_plan(ctx: StepContext, source: str, stop_on_immutable: bool = False) -> dict[str, Any]:
+def upgrade_plan(ctx: StepContext, source: str, stop_on_immutable: bool = False,
+                 stop_on_unowned: bool = False) -> dict[str, Any]:
     """The upgrade-plan step: the plan written to the state dir; blocked swaps stop here, and so do
     immutable-field changes until the operator chooses (ACCEPT_IMMUTABLE_FLAG)."""
     plan = build_upgrade_plan(ctx, source)
@@ -188,12 +232,45 @@ def upgrade_plan(ctx: StepContext, source: str, stop_on_immutable: bool = False)
     if plan.blocked:
         raise StepFailed("the upgrade cannot be done in place:\n" + "\n".join(f"{n}: {b}" for n, b in plan.blocked),
                          remediation="do what each line says, then rerun the upgrade; nothing was changed")
+    owned_elsewhere = [o for o in plan.unowned if o["owner"] and o["owner"] != o["release"]]
+    if owned_elsewhere:
+        raise StepFailed("objects belong to another Helm release: " + ", ".join(
+            f"{o['kind']}/{o['namespace']}/{o['name']} ({o['owner']})" for o in owned_elsewhere),
+            remediation="remove or rename them, then rerun; nothing was changed")
+    if stop_on_unowned and plan.unowned:
+        raise StepFailed(f"{len(plan.unowned)} object(s) were applied without Helm and would be refused by it: "
+                         + ", ".join(f"{o['kind']}/{o['namespace']}/{o['name']}" for o in plan.unowned[:10]),
+                         remediation=f"rerun with {ADOPT_FLAG} to give them Helm's ownership labels and annotations "
+                                     "(nothing is deleted or made again); nothing was changed")
     if stop_on_immutable and plan.immutable:
         raise StepFailed("Kubernetes refuses these changes in place:\n" + "\n".join(
             f"{n}: {f.object} {f.field}: {f.detail}" for n, f in plan.immutable),
-            remediation=f"grow the claims yourself (or move the data), then rerun with {ACCEPT_IMMUTABLE_FLAG} to "
-                        "let the upgrade delete those objects keeping their pods and claims (orphan) and make them "
-                        "again; nothing was changed")
+            remediation="delete each object named keeping its pods and claims (kubectl delete statefulset NAME "
+                        "--cascade=orphan), grow its claims when the plan says so (an expandable StorageClass), "
+                        f"then rerun with {ACCEPT_IMMUTABLE_FLAG} so Helm makes them again; nothing was changed")
     return {"plan": str(path), "added": plan.by_action("add"), "removed": plan.by_action("remove"),
             "upgraded": plan.by_action("upgrade"), "needs_backup": plan.needs_backup,
-            "immutable": [f"{n}: {f.object} {f.field}" for n, f in plan.immutable]}
+            "immutable": [f"{n}: {f.object} {f.field}" for n, f in plan.immutable], "unowned": plan.unowned}
+
+
+def upgrade_adopt(ctx: StepContext) -> dict[str, Any]:
+    """Give the objects the plan found without Helm's ownership Helm's label and annotations, so the
+    releases about to be installed take them over in place (same uid: nothing deleted or made again)."""
+    from installer.deploy.target import open_cluster
+
+    unowned = (ctx.outputs.get("upgrade-plan") or {}).get("unowned") or []
+    if not unowned:
+        return {"adopted": []}
+    adopted = []
+    cluster = open_cluster(ctx)
+    try:
+        for obj in unowned:
+            cluster.api.patch(obj["kind"], obj["name"], {"metadata": {
+                "labels": {HELM_MANAGED_BY[0]: HELM_MANAGED_BY[1]},
+                "annotations": {HELM_RELEASE_NAME: obj["release"], HELM_RELEASE_NAMESPACE: obj["release_namespace"]}}},
+                obj["namespace"] or None)
+            adopted.append(f"{obj['kind']}/{obj['namespace']}/{obj['name']}")
+            ctx.log(f"adopted {adopted[-1]} into release {obj['release']}")
+    finally:
+        cluster.helm.close()
+    return {"adopted": adopted}
