@@ -26,6 +26,9 @@ _BACKBONE_FAMILIES = {
     "zookeeper": "ZooKeeper goes away with Kafka's KRaft mode: move Kafka first (see its line), then remove the "
                  "ZooKeeper release; rerun the upgrade afterwards",
 }
+# Image names (the last path part) of each family; egovio's kafka-pipeline services are not Kafka.
+_FAMILY_IMAGES = {"elasticsearch": {"elasticsearch", "elasticsearch-oss"}, "kafka": {"kafka", "cp-kafka"},
+                  "zookeeper": {"zookeeper", "cp-zookeeper"}}
 _MIGRATION_CONTAINER = re.compile(r"(db-migration|flyway|-migration)$")
 
 
@@ -247,11 +250,15 @@ def _major(image: str) -> str:
     return match.group(1) if match else tag
 
 
+def _family(repository: str) -> str | None:
+    return next((f for f, names in _FAMILY_IMAGES.items() if repository in names), None)
+
+
 def backbone_swaps(change: ReleaseChange) -> list[str]:
     """Family-level major changes that need a side-by-side migration, with the operator's steps."""
     reasons = []
     for image in change.images:
-        family = next((f for f in _BACKBONE_FAMILIES if f in image.repository), None)
+        family = _family(image.repository)
         if family and image.old and image.new and _major(image.old) != _major(image.new):
             reasons.append(_BACKBONE_FAMILIES[family].format(old=image.old, new=image.new))
     return reasons
@@ -272,7 +279,7 @@ def compare(install: str, deployed: dict[str, ReleaseView], target: dict[str, Re
         elif new is None:
             change = ReleaseChange(name, old.namespace, "remove", module=old.module, revision=old.revision,
                                    images=image_changes(old.documents, []))
-            families = [f for f in _BACKBONE_FAMILIES if any(f in i.repository for i in change.images)]
+            families = sorted({f for i in change.images if (f := _family(i.repository))})
             if families:
                 change.blocked.append(f"{name} ({', '.join(families)}) goes away in {to_profile}: its data must be "
                                       "moved to the release that replaces it before it is removed; "
