@@ -116,18 +116,18 @@ def kubeconfig_problems(target: Any) -> list[tuple[str, str]]:
         return [("target.kubeconfig", f"{path} cannot be read: {type(exc).__name__}")]
     except Exception as exc:  # the YAML parser's own errors: the file is not YAML
         return [("target.kubeconfig", f"{path} is not a kubeconfig (not YAML: {type(exc).__name__})")]
-    if not isinstance(data, dict) or not isinstance(data.get("contexts"), list):
-        return [("target.kubeconfig", f"{path} is not a kubeconfig (no contexts list)")]
+    if not isinstance(data, dict) or not isinstance(data.get("contexts"), list) or not data["contexts"]:
+        return []  # a placeholder (written before the cluster exists): the cluster checks judge it when it is used
     names = [c.get("name") for c in data["contexts"] if isinstance(c, dict)]
+    listed = ", ".join(str(n) for n in names) or "none"
     if target.context is not None:
         if target.context not in names:
-            return [("target.context", f"context {target.context!r} is not in {path} (its contexts: "
-                                       f"{', '.join(str(n) for n in names) or 'none'})")]
+            return [("target.context", f"context {target.context!r} is not in {path} (its contexts: {listed})")]
     elif not data.get("current-context"):
-        return [("target.context", f"{path} sets no current-context; name one of its contexts: "
-                                   f"{', '.join(str(n) for n in names) or 'none'}")]
+        return [("target.context", f"{path} sets no current-context; name one of its contexts: {listed}")]
     elif data.get("current-context") not in names:
-        return [("target.kubeconfig", f"{path}: its current-context {data.get('current-context')!r} is not one of its contexts")]
+        return [("target.context", f"{path}: its current-context {data.get('current-context')!r} is not one of "
+                                   f"its contexts ({listed}); name one here")]
     return []
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.answers.conftest import ROOT
+from tests.wizard.helpers import openssh_private_key
 
 EXAMPLE = (ROOT / "assets" / "examples" / "existing-cluster.yaml").read_text()
-CANARY = "canary-secret-file-2c81"
+SSH_KEY = openssh_private_key()  # validate parses every private key the answers reference
 
 
 def cli(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -24,7 +25,7 @@ def cli(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProce
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGIT_SSH_KEY": "x", "DIGIT_GIT_SSH_KEY": "x",
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGIT_SSH_KEY": SSH_KEY, "DIGIT_GIT_SSH_KEY": SSH_KEY,
            "XDG_STATE_HOME": str(cwd / "xdg"), "DIGIT_INSTALLER_PROFILE_PATH": str(ROOT / "tests" / "fixtures" / "profiles")}
     return subprocess.run([sys.executable, "-m", "installer", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout, preexec_fn=limit, stdin=subprocess.DEVNULL)
@@ -124,7 +125,7 @@ def test_version_true_is_not_version_1(tmp_path):
 def test_secret_file_readable_by_others_warns_and_strict_refuses(tmp_path):
     answers = site(tmp_path, EXAMPLE.replace("ssh_key: {env: DIGIT_GIT_SSH_KEY}", "ssh_key: {file: deploy_key}"))
     key = tmp_path / "deploy_key"
-    key.write_text(CANARY + "\n")
+    key.write_text(SSH_KEY)  # a real key: validate parses it (and names the file, never its content)
     os.chmod(key, 0o644)
     proc = cli("validate", str(answers), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -132,7 +133,8 @@ def test_secret_file_readable_by_others_warns_and_strict_refuses(tmp_path):
     strict = cli("validate", "--strict", str(answers), cwd=tmp_path)
     assert_clean(strict)
     assert "others can read it" in strict.stderr
-    assert CANARY not in proc.stdout + proc.stderr + strict.stdout + strict.stderr
+    body = SSH_KEY.splitlines()[1]
+    assert body not in proc.stdout + proc.stderr + strict.stdout + strict.stderr
     os.chmod(key, 0o600)
     assert cli("validate", "--strict", str(answers), cwd=tmp_path).returncode == 0
 

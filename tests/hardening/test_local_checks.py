@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from tests.answers.conftest import ROOT
+from tests.wizard.helpers import openssh_private_key
 from tests.engine.test_headless import Site
 
 SAMPLE_CHARTS = ROOT / "tests" / "fixtures" / "charts"
 SAMPLE_PROFILES = ROOT / "tests" / "fixtures" / "profiles"
 EXAMPLE = (ROOT / "assets" / "examples" / "existing-cluster.yaml").read_text()
+SSH_KEY = openssh_private_key()  # validate parses every private key the answers reference
 
 
 def answers_for(tmp_path: Path, version: str) -> Path:
@@ -32,7 +34,7 @@ def answers_for(tmp_path: Path, version: str) -> Path:
 
 
 def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    full = {**os.environ, "PYTHONPATH": str(ROOT), "DIGIT_SSH_KEY": "x", "DIGIT_GIT_SSH_KEY": "x",
+    full = {**os.environ, "PYTHONPATH": str(ROOT), "DIGIT_SSH_KEY": SSH_KEY, "DIGIT_GIT_SSH_KEY": SSH_KEY,
             "DIGIT_INSTALLER_PROFILE_PATH": str(SAMPLE_PROFILES), "XDG_STATE_HOME": str(cwd / "xdg"), **env}
     return subprocess.run([sys.executable, "-m", "installer", *args], cwd=cwd, env=full, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
