@@ -16,13 +16,15 @@ from installer.adapters.helm.digests import tree_digest
 from installer.answers import Answers
 from installer.app.checks import validate
 from installer.bundle.step import images_in_mirror
-from installer.deploy.database_step import database
-from installer.deploy.releases import ci, deploy, monitoring
-from installer.deploy.summary import summary
-from installer.deploy.verify import verify
-from installer.engine import Retry, Step, StepContext, StepFailed
-from installer.plan.step import configure
+from installer.deploy.database_step import database as _database
+from installer.deploy.releases import ci as _ci, deploy as _deploy, monitoring as _monitoring
+from installer.deploy.summary import summary as _summary
+from installer.deploy.verify import verify as _verify
+from installer.engine import Retry, Step
+from installer.plan.step import configure as _configure
 from installer.preflight.step import preflight
+from installer.provision.cloud.openstack import on_vms
+from installer.provision.cloud.openstack import provision as provision_openstack
 from installer.provision.cloud.step import provision as provision_cloud
 from installer.provision.cloud.workspace import stack_digest
 from installer.provision.step import provision
@@ -39,20 +41,6 @@ def charts_digest(answers: Answers) -> dict[str, str]:
     if not charts.is_dir():
         return {"charts": "absent"}
     return {"charts": tree_digest(charts).split(":", 1)[1][:16]}
-
-
-# --- steps not built for some target kinds ------------------------------------------------------------
-def provision_not_built(ctx: StepContext) -> dict[str, object]:
-    """Provisioning for a target kind this build cannot provision: fails, changing nothing."""
-    kind = ctx.answers.target.kind
-    raise StepFailed(f"provisioning for target kind {kind!r} is not built yet; nothing was changed",
-                     remediation="install Kubernetes yourself and use target.kind: existing-cluster with its "
-                                 "kubeconfig, then rerun")
-
-
-def storage_not_built(ctx: StepContext) -> dict[str, object]:
-    raise StepFailed(f"storage setup for target kind {ctx.answers.target.kind!r} is not built yet",
-                     remediation="use target.kind: existing-cluster with a default storage class")
 
 
 # --- the pieces every pipeline shares ---------------------------------------------------------------
@@ -72,8 +60,11 @@ def _checks(answers: Answers) -> list[Step]:
     return steps
 
 
-def _digit(answers: Answers, after: str) -> list[Step]:
-    """Database to summary: the same on every target once Kubernetes is there."""
+def _digit(answers: Answers, after: str, wrap: Callable[[Callable], Callable] = lambda step: step) -> list[Step]:
+    """Database to summary: the same on every target once Kubernetes is there (`wrap` gives each step its view
+    of the target: on openstack, the VMs as sdc-vms)."""
+    database, configure, deploy, monitoring, ci, verify, summary = (
+        wrap(s) for s in (_database, _configure, _deploy, _monitoring, _ci, _verify, _summary))
     steps = [
         Step("database", "Prepare the database", database,
              needs=(after,), sections=("database", "target.kind"), stall_after=120, timeout=900,
@@ -141,28 +132,32 @@ def managed_cloud_pipeline(answers: Answers) -> list[Step]:
     ] + _digit(answers, after="provision")
 
 
-def cloud_pipeline(answers: Answers) -> list[Step]:
-    """A cloud account: create the cluster (and managed database) first; not built yet, so it stops there."""
+def openstack_pipeline(answers: Answers) -> list[Step]:
+    """OpenStack (a state or national cloud): Terraform makes the VMs, volumes and (optionally) a load balancer,
+    RKE2 is installed on the VMs over SSH (host keys made by the installer and pinned), then as on sdc-vms."""
     checks = _checks(answers)
     return checks + [
-        Step("provision", "Provision nodes and Kubernetes", provision_not_built, needs=(checks[-1].id,),
-             sections=("target", "sizing"), retry=Retry(attempts=1)),
-        Step("storage", "Set up storage", storage_not_built, needs=("provision",),
-             sections=("target", "sizing"), retry=Retry(attempts=1)),
-    ] + _digit(answers, after="storage")
+        Step("provision", "Provision VMs with Terraform, then Kubernetes (RKE2) on them", provision_openstack,
+             needs=(checks[-1].id,), sections=("name", "target", "sizing", "database", "registry"),
+             extra_inputs=stack_digest, stall_after=600, timeout=4 * 3600, retry=Retry(attempts=1),
+             waiting_for="Terraform to create the VMs, then the nodes to install and join"),
+        Step("storage", "Prepare the VMs' storage", on_vms(storage),
+             needs=("provision",), sections=("name", "target", "sizing", "release"),
+             extra_inputs=charts_digest, stall_after=120, timeout=1800, retry=Retry(attempts=1)),
+    ] + _digit(answers, after="storage", wrap=on_vms)
 
 
 PIPELINES: dict[str, Callable[[Answers], list[Step]]] = {
     "existing-cluster": existing_cluster_pipeline,
     "sdc-vms": sdc_vms_pipeline,
     **dict.fromkeys(("aws", "azure", "gcp"), managed_cloud_pipeline),
-    "openstack": cloud_pipeline,
+    "openstack": openstack_pipeline,
 }
 
 
 def kinds_not_built() -> frozenset[str]:
-    """Target kinds whose pipeline stops at provisioning because it is not built yet (the wizard marks them)."""
-    return frozenset(kind for kind, pipeline in PIPELINES.items() if pipeline is cloud_pipeline)
+    """Target kinds whose pipeline stops at provisioning because it is not built yet (the wizard marks them): none."""
+    return frozenset()
 
 
 def build_steps(answers: Answers) -> list[Step]:

@@ -1,4 +1,4 @@
-"""Which steps a target kind gets, their inputs, and honest failures for what is not built."""
+"""Which steps a target kind gets, their inputs, and honest failures where a target cannot be provisioned."""
 from __future__ import annotations
 
 import inspect
@@ -66,19 +66,20 @@ def test_managed_clouds_provision_with_terraform_and_stop_when_the_mirror_lacks_
     assert "terraform init failed" in result.message and "provider" in result.message.lower(), result.message
 
 
-@pytest.mark.parametrize("kind", ["openstack-nic"])
-def test_targets_that_need_provisioning_stop_there_honestly(kind, tmp_path):
-    answers = example(kind)
+def test_openstack_provisions_with_terraform_then_storage_and_stops_when_the_mirror_lacks_the_provider(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("OS_PASSWORD", "not-a-real-password")
+    answers = example("openstack-nic")
+    mirror = tmp_path / "empty-mirror"
+    mirror.mkdir()
+    answers = answers.model_copy(update={"target": answers.target.model_copy(update={"provider_mirror": mirror})})
     steps = build_steps(answers)
-    ids = [s.id for s in steps]
-    assert ids[2:4] == ["provision", "storage"]
+    assert [s.id for s in steps][2:5] == ["provision", "storage", "database"]
     provision = steps[2]
     result = Engine([Step(provision.id, provision.title, provision.run)], answers=answers,
-                    state_dir=tmp_path, install=answers.name).run()
+                    state_dir=tmp_path / "state", install=answers.name).run()
     assert result.exit_code == 1
-    assert result.message == (f"provisioning for target kind {answers.target.kind!r} is not built yet; "
-                              "nothing was changed")
-    assert "existing-cluster" in result.remediation
+    assert "terraform init failed" in result.message and "provider" in result.message.lower(), result.message
 
 
 def test_optional_steps_follow_the_answers():

@@ -95,6 +95,12 @@ def check_stack(folder: Path, kind: str, extra_variables: Set[str] = frozenset()
 # ---------------------------------------------------------------- the outputs, typed
 
 
+def needed_outputs(*, needs_cluster: bool, needs_database: bool, needs_nodes: bool = False) -> tuple[str, ...]:
+    """The outputs this install cannot do without (the others may be null)."""
+    return ((("kubernetes_endpoint", "kubeconfig") if needs_cluster else ())
+            + (DATABASE_OUTPUTS if needs_database else ()) + (("nodes",) if needs_nodes else ()))
+
+
 class StackNode(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: str
@@ -122,7 +128,10 @@ class StackOutputs(BaseModel):
                        needs_nodes: bool = False) -> StackOutputs:
         """Typed outputs; ContractError names every output that is missing, null where needed, or mistyped."""
         plain = {name: getattr(entry, "value", entry) for name, entry in values.items()}
-        problems = [f"output {name!r} is missing" for name in OUTPUTS if name not in plain]
+        # Terraform leaves an output whose value is null out of `output -json`; that every output is declared is
+        # checked on the stack itself (check_stack), so an absent output here is a null one.
+        needed = needed_outputs(needs_cluster=needs_cluster, needs_database=needs_database, needs_nodes=needs_nodes)
+        problems = [f"output {name!r} is missing" for name in needed if name not in plain]
         for key in ("volume_ids",):
             if plain.get(key) is None:
                 plain[key] = {}
@@ -134,9 +143,8 @@ class StackOutputs(BaseModel):
             for error in exc.errors():
                 problems.append(f"output {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
             raise ContractError(problems) from None
-        required = (("kubernetes_endpoint", "kubeconfig") if needs_cluster else ()) + (DATABASE_OUTPUTS if needs_database else ())
-        for name in required:
-            if not getattr(outputs, name):
+        for name in needed:
+            if name in plain and name != "nodes" and not getattr(outputs, name):
                 problems.append(f"output {name!r} is null or empty, and this install needs it")
         if needs_nodes and not outputs.nodes:
             problems.append("output 'nodes' is empty, and this install needs the VMs it made")

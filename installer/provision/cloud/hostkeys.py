@@ -73,6 +73,13 @@ class HostKeyStore:
         self.path.chmod(0o600)
         return keys
 
+    def known(self) -> dict[str, HostKey]:
+        """The keys made so far (none made here): what the VMs were given."""
+        keys = self._load()
+        for key in keys.values():
+            redact.register(key.private_openssh)
+        return keys
+
     def ensure(self, names: list[str]) -> dict[str, HostKey]:
         """A key for every name (existing ones kept); only the names asked for are returned."""
         keys = self._load()

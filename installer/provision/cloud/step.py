@@ -23,7 +23,7 @@ from typing import Any
 from installer import redact
 from installer.engine import Cancelled, StepContext, StepFailed
 from installer.files import atomic_write
-from installer.provision.cloud.contract import OUTPUTS, ContractError, StackOutputs
+from installer.provision.cloud.contract import ContractError, StackOutputs, needed_outputs
 from installer.provision.cloud.inputs import StackInputs
 from installer.provision.cloud.review import DESTRUCTIVE
 from installer.provision.cloud.session import open_session
@@ -143,7 +143,9 @@ def provision(ctx: StepContext) -> CloudProvisionOutput:
             values = terraform.outputs()
         else:
             values = terraform.outputs()
-            if any(name not in values for name in OUTPUTS):
+            if any(name not in values for name in needed_outputs(
+                    needs_cluster=target.kind != "openstack", needs_database=answers.database.mode == "managed",
+                    needs_nodes=target.kind == "openstack")):
                 # An apply cut off before its end leaves the resources in state but not the outputs, which
                 # Terraform records last: applying the (empty) plan records them.
                 ctx.log("the cloud already matches the stack; recording the stack's outputs")

@@ -10,8 +10,10 @@ DIR/<kind>/<name or id>.json. It is named a stand-in everywhere; nothing here ta
 - `standin_database` makes the master role and the database in the rig's PostgreSQL (as RDS does with
   its master user), through settings["postgres"]["admin_dsn"]; the password itself is never stored in
   the cloud's files, only its sha256.
-- `standin_network`, `standin_vm`, `standin_volume`, `standin_bucket`: JSON files with ids.
-- Credentials come from the environment like a real provider's: AWS_SECRET_ACCESS_KEY must be set;
+- `standin_network`, `standin_vm`, `standin_volume`, `standin_bucket`: JSON files with ids. A `standin_vm`
+  with cloud-init user_data boots a rig node (settings["vm_nodes"]) with the host key the user_data carries.
+- Credentials come from the environment like a real provider's: AWS_SECRET_ACCESS_KEY (or, for the
+  openstack-kind stack, OS_PASSWORD) must be set;
   its sha256 is recorded in DIR/credentials.sha256 so a test can prove it arrived.
 
 An object is written (status "creating") as soon as its create starts and marked "active" when the
@@ -111,10 +113,10 @@ class StandinProvider(Provider):
         pass
 
     def configure_provider(self, diags: Diagnostics, config: Config) -> None:
-        secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
+        secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or os.environ.get("OS_PASSWORD")
         if not secret:
             diags.add_error("stand-in cloud: no credentials",
-                            "AWS_SECRET_ACCESS_KEY is not set in the provider's environment")
+                            "neither AWS_SECRET_ACCESS_KEY nor OS_PASSWORD is set in the provider's environment")
             return
         self.cloud = Cloud(config["directory"])
         self.cloud.dir.mkdir(parents=True, exist_ok=True)
@@ -215,14 +217,74 @@ class Network(JsonResource):
 
 
 class Vm(JsonResource):
+    """A VM. With user_data, it boots as cloud-init would: the host key pair in `ssh_keys` becomes its SSH host
+    key (and nothing else does). settings["vm_nodes"][name] names the rig node that plays the VM: its host
+    key file is replaced by the given key and its sshd told to reload (SIGHUP re-executes sshd, which reads
+    its host keys again), so whoever connects meets exactly the key the user_data carried."""
     kind = "vm"
     attributes = [attr("name", required=True, requires_replace=True), attr("flavor", required=True),
-                  attr("network_id", required=True), attr("private_ip", computed=True)]
+                  attr("network_id", required=True), attr("private_ip", computed=True),
+                  attr("user_data", optional=True, sensitive=True, requires_replace=True)]
 
     def fill(self, ctx: CreateContext, state: State) -> bool:
-        addresses = self.cloud.settings().get("vm_addresses") or {}
-        state["private_ip"] = addresses.get(state["name"], f"10.99.0.{len(list(self.cloud.dir.glob('vm/*.json'))) + 10}")
+        settings = self.cloud.settings()
+        addresses = settings.get("vm_addresses") or {}
+        node = (settings.get("vm_nodes") or {}).get(state["name"])
+        state["private_ip"] = (node or {}).get("address") or addresses.get(
+            state["name"], f"10.99.0.{len(list(self.cloud.dir.glob('vm/*.json'))) + 10}")
+        if node and state.get("user_data"):
+            return self.boot(ctx, state, node)
         return True
+
+    def boot(self, ctx: CreateContext, state: State, node: dict) -> bool:
+        text = str(state["user_data"])
+        if not text.startswith("#cloud-config\n"):
+            ctx.diagnostics.add_error(f"stand-in cloud: vm {state['name']!r}: user_data is not #cloud-config")
+            return False
+        try:
+            config = json.loads(text.split("\n", 1)[1])  # the installer's stack writes JSON, which is YAML
+            keys = config["ssh_keys"]
+            private, public = keys["ed25519_private"], keys["ed25519_public"]
+        except (ValueError, KeyError, TypeError):
+            ctx.diagnostics.add_error(f"stand-in cloud: vm {state['name']!r}: user_data has no ed25519 ssh_keys")
+            return False
+        if not config.get("ssh_deletekeys") or config.get("ssh_genkeytypes") != []:
+            ctx.diagnostics.add_error(f"stand-in cloud: vm {state['name']!r}: user_data keeps or generates other "
+                                      "host keys (ssh_deletekeys true and ssh_genkeytypes [] are required)")
+            return False
+        key_path = Path(node["key_path"])
+        fd = os.open(key_path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(private if private.endswith("\n") else private + "\n")
+        os.replace(key_path.with_suffix(".tmp"), key_path)
+        key_path.with_suffix(".pub").write_text(public + "\n")
+        pid = int(Path(node["pid_file"]).read_text().split()[0])
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # sshd listens again once it has re-executed
+            import socket
+
+            try:
+                with socket.create_connection((state["private_ip"], int(node.get("port", 22))), timeout=1) as conn:
+                    if conn.recv(64).startswith(b"SSH-"):
+                        break
+            except OSError:
+                time.sleep(0.1)
+        self.cloud.journal(event="vm.booted", name=state["name"], public_key=public)
+        return True
+
+    def stored(self, state: State) -> dict:
+        data = {k: v for k, v in state.items() if k != "user_data"}  # a cloud keeps user_data, but not in our files
+        data["user_data_sha256"] = hashlib.sha256(str(state.get("user_data") or "").encode()).hexdigest()
+        return data
+
+    def read(self, ctx: ReadContext, current: State) -> State | None:
+        data = self.cloud.load(self.kind, current["id"])
+        if data is None:
+            return None
+        merged = dict(current)
+        merged.update({k: v for k, v in data.items() if k in current and k != "user_data"})
+        return merged
 
 
 class Volume(JsonResource):
