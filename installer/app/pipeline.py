@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from collections.abc import Callable
+from typing import Any
 
 from installer.adapters.helm.digests import tree_digest
 from installer.answers import Answers
@@ -20,7 +21,7 @@ from installer.deploy.database_step import database as _database
 from installer.deploy.releases import ci as _ci, deploy as _deploy, monitoring as _monitoring
 from installer.deploy.summary import summary as _summary
 from installer.deploy.verify import verify as _verify
-from installer.engine import Retry, Step
+from installer.engine import Retry, Step, StepContext
 from installer.plan.step import configure as _configure
 from installer.preflight.step import preflight
 from installer.provision.cloud.openstack import on_vms
@@ -60,7 +61,11 @@ def _checks(answers: Answers) -> list[Step]:
     return steps
 
 
-def _digit(answers: Answers, after: str, wrap: Callable[[Callable], Callable] = lambda step: step) -> list[Step]:
+StepFunction = Callable[[StepContext], Any]
+
+
+def _digit(answers: Answers, after: str,
+           wrap: Callable[[StepFunction], StepFunction] = lambda step: step) -> list[Step]:
     """Database to summary: the same on every target once Kubernetes is there (`wrap` gives each step its view
     of the target: on openstack, the VMs as sdc-vms)."""
     database, configure, deploy, monitoring, ci, verify, summary = (
