@@ -19,11 +19,13 @@ from installer.keys import PRIVATE_KEY_FIELDS, private_key_file_problem, private
 SpotProblem = tuple[str, str, str]
 
 
-def private_key_problems(answers: Any, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+def private_key_problems(answers: Any, environ: Mapping[str, str] | None = None,
+                         unreadable: bool = False) -> list[tuple[str, str]]:
     """(key path, problem) for every private key the answers reference that is not a usable private key.
 
-    A file that does not exist and a variable that is not set are reported where files and
-    variables are (file_warnings, env_problems); here only a key that can be read is judged.
+    `validate` reports a file that does not exist and a variable that is not set where files and
+    variables are (file_warnings, env_problems), so only a key that can be read is judged; preflight
+    (`unreadable=True`) counts those as bad keys too, since the install would stop on them.
     """
     variables: Mapping[str, str] = os.environ if environ is None else environ
     found = []
@@ -32,12 +34,14 @@ def private_key_problems(answers: Any, environ: Mapping[str, str] | None = None)
             continue
         if ref.file is not None:
             path = ref.path(answers.base_dir)
-            if path is None or not path.is_file():
+            if path is None or (not path.is_file() and not unreadable):
                 continue
             problem = private_key_file_problem(path)
         elif ref.env is not None and ref.env in variables:
             problem = private_key_problem(variables[ref.env])
             problem = f"environment variable {ref.env}: {problem}" if problem else None
+        elif ref.env is not None and unreadable:
+            problem = f"environment variable {ref.env} is not set"
         else:
             continue
         if problem:

@@ -65,6 +65,9 @@ _CHECKS = [
           "Free space on the filesystem of the state directory, or point --state-dir at a larger one."),
     Check("local.secret_files", "local", "Secret files readable only by you", "warn",
           "chmod 600 the file (and keep it in a directory only you can read)."),
+    Check("local.private_keys", "local", "Every private key referenced parses as a private key", "fail",
+          "Point the key at the private key file (not the .pub), whole and without a passphrase, or export the "
+          "variable holding it; ssh-keygen -y -f FILE prints its public key when it is one."),
     Check("release.charts", "local", "Chart source has the release profile's charts", "fail",
           "Point release.charts at the chart tree of this release (DIGIT-DevOps deploy-as-code/charts of the "
           "matching branch), choose the release.version that matches the tree, or leave out the modules whose "

@@ -202,8 +202,9 @@ def run_preflight(answers: Any, only: list[str] | None = None, skip: list[str] |
 
 
 def analyze_local(answers: Any, results: analyzers.Results, state_dir: Path | None = None) -> None:
-    """The jump host's side: free space for the state directory, secret files others can read, the chart tree."""
-    from installer.answers import file_warnings
+    """The jump host's side: free space for the state directory, secret files others can read, every private key
+    the answers reference, the chart tree."""
+    from installer.answers import file_warnings, secret_refs
     from installer.plan.graph import release_tree_problem
     from installer.state import STATE_SPACE_NEEDED, free_bytes, state_dir_for
 
@@ -220,6 +221,15 @@ def analyze_local(answers: Any, results: analyzers.Results, state_dir: Path | No
                     "readable only by you", problem.message)
     if not readable:
         results.add("local.secret_files", True, "answers", "every secret file is private", "readable only by you")
+    from installer.answers.spot import private_key_problems
+    from installer.keys import PRIVATE_KEY_FIELDS
+
+    bad_keys = private_key_problems(answers, unreadable=True)
+    for key_path, message in bad_keys:
+        results.add("local.private_keys", False, key_path, message, "a private key, whole and unlocked")
+    if not bad_keys:
+        count = sum(1 for key_path, _ in secret_refs(answers) if key_path in PRIVATE_KEY_FIELDS)
+        results.add("local.private_keys", True, "answers", f"{count} private key(s) parse", "a private key, whole and unlocked")
     tree_problem = release_tree_problem(answers)
     results.add("release.charts", tree_problem is None, str(answers.release.charts),
                 tree_problem or f"every chart of release {answers.release.version} present",
