@@ -259,7 +259,7 @@ def section_errors(section: str, data: Any, base_dir: Path) -> list[FieldError]:
     if data is None and section == "registry":
         return []
     try:
-        adapter.validate_python(data, context={"base_dir": str(base_dir)})
+        model = adapter.validate_python(data, context={"base_dir": str(base_dir)})
     except ValidationError as exc:
         errors = []
         for error in exc.errors(include_url=False):
@@ -269,6 +269,19 @@ def section_errors(section: str, data: Any, base_dir: Path) -> list[FieldError]:
             message = MISSING_MESSAGE if missing else problem_message(error)
             errors.append(FieldError(loc, key_path((section, *loc)), message, missing))
         return errors
+    return spot_errors(section, model, base_dir)
+
+
+def spot_errors(section: str, model: Any, base_dir: Path) -> list[FieldError]:
+    """What `validate` checks on the spot, on the page: a TLS key not of its certificate, a context not in
+    the kubeconfig (private keys are the key rows' own check)."""
+    from installer.answers.spot import kubeconfig_problems, tls_problems
+
+    if section == "domain":
+        found = tls_problems(model, base_dir)
+        return [FieldError(("tls", model.tls.mode, "key"), key, message) for key, message in found]
+    if section == "target":
+        return [FieldError((model.kind, key.split(".")[-1]), key, message) for key, message in kubeconfig_problems(model)]
     return []
 
 
