@@ -91,8 +91,10 @@ def upgrade_pipeline(answers: Answers, source: str, target: str, recreate_immuta
              retry=Retry(attempts=1), waiting_for="pg_dump"),
         Step("upgrade-adopt", "Adopt objects applied without Helm", upgrade_adopt, needs=("upgrade-backup",),
              sections=("name", "release"), always_run=True, stall_after=120, timeout=900),
+        # always_run: a release can move under a succeeded apply (a pending one rolled back by
+        # --recover-pending, a hand-made rollback); the executor leaves releases that match as they are.
         Step("upgrade-apply", f"Upgrade releases to {target}", upgrade_apply, needs=("upgrade-adopt",),
-             sections=("release", "sizing", "registry", "domain"), stall_after=300, timeout=3 * 3600,
+             sections=("release", "sizing", "registry", "domain"), always_run=True, stall_after=300, timeout=3 * 3600,
              waiting_for="releases to become ready"),
     ]
 

@@ -154,10 +154,14 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     assert plan["added"] == [] and plan["upgraded"] == [] and plan["removed"] == ["egov-idgen"]
     report = json.loads((site.state / "deploy-report.json").read_text())["upgrade"]
     assert report["deployed"] == ["egov-hrms", "egov-indexer", "egov-mdms-service", "egov-user"]
-    # A rerun: nothing to do, the apply step is not even entered and Helm's records do not move.
+    # A rerun changes nothing: every release is found unchanged, no Helm revision is added, no new backup.
     rerun = site.upgrade("--to", "sample-b")
     assert rerun.returncode == 0, rerun.stdout[-3000:]
-    assert json.loads((site.state / "deploy-report.json").read_text())["upgrade"] == report
+    again = json.loads((site.state / "deploy-report.json").read_text())["upgrade"]
+    assert again["deployed"] == [] and again["failed"] == [] and "egov-user" in again["unchanged"]
+    assert {n: r["revision"] for n, r in again["releases"].items()} == \
+        {n: r["revision"] for n, r in report["releases"].items() if n in again["releases"]}
+    assert len([p for p in (site.state / "backups").iterdir() if p.is_dir()]) == 1
     steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
     assert steps["upgrade-apply"]["outcome"] == "succeeded"
 
@@ -193,3 +197,35 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
                               for t in ("eg_sample", "egov_user_schema")]
     assert counts[DB_NAME] == counts["upgrade_scratch"] == [250, 1]
     assert password not in (site.state / "journal.json").read_text()
+
+
+def _mark_pending(site, name: str, namespace: str) -> int:
+    """What a client killed mid-upgrade leaves: the release's latest record says pending-upgrade.
+
+    Helm's sql driver keeps each revision as base64(gzip(JSON)) with the status also in a column."""
+    import base64
+    import gzip
+
+    import psycopg
+
+    with psycopg.connect(site.env["HELM_DRIVER_SQL_CONNECTION_STRING"], autocommit=True) as conn:
+        key, body = conn.execute("SELECT key, body FROM releases_v1 WHERE name = %s AND namespace = %s "
+                                 "ORDER BY version DESC LIMIT 1", (name, namespace)).fetchone()
+        release = json.loads(gzip.decompress(base64.b64decode(body)))
+        release["info"]["status"] = "pending-upgrade"
+        encoded = base64.b64encode(gzip.compress(json.dumps(release).encode())).decode()
+        conn.execute("UPDATE releases_v1 SET body = %s, status = 'pending-upgrade' WHERE key = %s", (encoded, key))
+        return int(release["version"])
+
+
+def test_a_release_left_pending_is_refused_then_recovered_by_the_named_choice(site) -> None:
+    revision = _mark_pending(site, "egov-user", "egov")
+    refused = site.upgrade("--to", "sample-b")
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 1, output[-3000:]
+    assert f"egov/egov-user is pending-upgrade at revision {revision}" in output and "--recover-pending" in output
+    recovered = site.upgrade("--to", "sample-b", "--recover-pending")
+    assert recovered.returncode == 0, recovered.stdout[-3000:] + recovered.stderr[-2000:]
+    assert f"egov/egov-user rolled back to revision {revision - 1}" in recovered.stdout
+    after = site.upgrade("--to", "sample-b", "--plan")
+    assert after.returncode == 0 and site.plan()["upgraded"] == []
