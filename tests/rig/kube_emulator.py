@@ -346,7 +346,7 @@ class RigKubernetes(k8s.KubernetesEmulator):
     def _serve_pod_log(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         """pods/log as text: the lines the rollout simulator put in the pod's POD_LOG_ANNOTATION."""
         key = (references.resource("", "v1", "pods"), request.namespace, request.name)
-        stored = self._objects.get(key)
+        stored = self._objects[key] if key in self._objects else None  # noqa: SIM401 - kmock's ObjectsArray: .get() is not [] lookup
         if stored is None or stored.deleted:
             raise k8s.KubernetesError(status=404, reason="NotFound", message=f"pods {request.name!r} not found")
         lines = ((stored.raw.get("metadata") or {}).get("annotations") or {}).get(POD_LOG_ANNOTATION, "").splitlines()
