@@ -10,6 +10,7 @@ import json
 import pytest
 
 from tests.upgrade.test_upgrade import Site
+from datetime import UTC
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -34,13 +35,13 @@ def history(site, name: str, namespace: str = "egov") -> list[tuple[int, str, st
 
 def expire_run_lease(site) -> None:
     """The killed run's cluster Lease as it is once its 60 s have passed (a dead run stops renewing it)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from installer.deploy.cluster import connect_cluster
     from installer.deploy.lease import LEASE_NAME, LEASE_NAMESPACE
 
     api = connect_cluster(site.rig.kubeconfig_path, None)
-    past = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    past = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     api.patch("Lease", LEASE_NAME, {"spec": {"renewTime": past}}, LEASE_NAMESPACE)
 
 
