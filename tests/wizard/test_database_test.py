@@ -39,7 +39,7 @@ async def test_the_database_test_button_reports_version_auth_and_refused(fresh_r
         assert button.display and app.screen.query_one("#dbtest-box").display
 
         await press()
-        await d.wait_for(lambda: result()[:1] in ("✓", "✗"), f"a result ({d.status()!r}, {result()!r}, {app.screen.forms['database'].data()!r})", timeout=30)
+        await d.wait_for(lambda: result()[:1] in ("✓", "✗"), "a result", timeout=30)
         assert result().startswith("✓"), result() + " | " + d.status()
         assert "logged in as egov" in result() and "PostgreSQL 1" in result() and "✓" in d.status()
 
