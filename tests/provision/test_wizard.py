@@ -1,4 +1,5 @@
-"""From bare SSH nodes to a deployed sample DIGIT started from the wizard: the progress page shows a row per node.
+"""From bare SSH nodes to a deployed sample DIGIT started from the wizard (one server; three servers and two
+agents): the progress page shows a row per node.
 
 The same rig and RKE2 stand-ins as the headless tests (tests/rig/standin): what this proves is what the
 wizard shows while the real pipeline provisions (a row per node that ends succeeded, the token never on
@@ -20,8 +21,10 @@ pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.mark.asyncio
-async def test_the_wizard_provisions_bare_nodes_with_a_row_per_node_and_deploys(fresh_rig, tmp_path, monkeypatch):
-    rig = fresh_rig(nodes=2, bare=True, rollout_delay=0.2)
+@pytest.mark.parametrize("nodes", [1, 5], ids=["one-server", "three-servers-two-agents"])
+async def test_the_wizard_provisions_bare_nodes_with_a_row_per_node_and_deploys(fresh_rig, tmp_path, monkeypatch,
+                                                                               nodes):
+    rig = fresh_rig(nodes=nodes, bare=True, rollout_delay=0.2)
     for name, value in {**rig.env, "DIGIT_INSTALLER_READINESS_POLL": "0.2",
                         "DIGIT_INSTALLER_NODE_READY_TIMEOUT": "60"}.items():
         if os.environ.get(name) != value:
