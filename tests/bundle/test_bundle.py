@@ -185,7 +185,7 @@ def test_an_interrupted_push_continues_where_it_stopped_and_a_second_push_sends_
     biggest = max(read_manifest(bundle)["files"], key=lambda f: f["size"])
     key = f"{large}@sha256:{biggest['path'].rsplit('/', 1)[1]}"             # its 96 MiB layer
     args = ("bundle", "push", str(bundle), "--answers", str(answers), "--state-dir", str(state_dir),
-            "--concurrency", "1", "--chunk-mb", "4")
+            "--concurrency", "1", "--chunk-mb", "1")
     process = runner.start(*args)
     # kill -9 in the middle of the large blob, between two chunks the mirror acknowledged: the CNCF
     # registry drops an upload whose chunk was cut half-way (see installer/bundle/push.py), so the
