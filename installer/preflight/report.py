@@ -36,6 +36,23 @@ def terminal_width(stream: IO[str]) -> int:
     return shutil.get_terminal_size((100, 24)).columns
 
 
+def fit_target(target: str, limit: int) -> str:
+    """A target that fits its column on one line: a path keeps its end (the folder that matters, not
+    /root/.local/state), shortened at a separator after a leading ellipsis; anything else keeps its start."""
+    import os
+
+    home = os.path.expanduser("~")
+    if target.startswith(home + "/"):
+        target = "~" + target[len(home):]
+    if len(target) <= limit:
+        return target
+    if "/" in target:
+        tail = target[-(limit - 1):]
+        cut = tail.find("/")
+        return "…" + (tail[cut:] if 0 <= cut < len(tail) - 1 else tail)
+    return target[: limit - 1] + "…"
+
+
 def render_table(report: Report, stream: IO[str], color: bool | None = None, width: int | None = None) -> None:
     """What failed and what to do first (each remediation on its own line), then one compact table per
     source sized to the terminal, then the verdict again as the last line."""
@@ -61,7 +78,8 @@ def render_table(report: Report, stream: IO[str], color: bool | None = None, wid
                       show_edge=False, expand=False)
         table.add_column("status", no_wrap=True)
         table.add_column("check", no_wrap=True)
-        table.add_column("target", overflow="fold", max_width=max(8, width // 6))
+        target_width = max(12, width // 5)
+        table.add_column("target", no_wrap=True, max_width=target_width)
         table.add_column("measured (required)", overflow="fold")
         for r in items:
             note = r.message if r.status == "skip" else r.details.get("note", "")
@@ -69,7 +87,7 @@ def render_table(report: Report, stream: IO[str], color: bool | None = None, wid
             if r.status in ("fail", "warn") and r.required not in ("", "-"):
                 measured = f"{measured}; required {r.required}"
             table.add_row(Text(r.status.upper(), style=STATUS_STYLE[r.status]), r.id,
-                          Text(printable(r.target)), Text(printable(measured)))
+                          Text(printable(fit_target(r.target, target_width))), Text(printable(measured)))
         console.print(table)
     console.print()
     console.print(Text(_verdict(report), style="bold red" if not report.ok else "bold green"))

@@ -78,3 +78,16 @@ def test_a_changed_host_key_names_the_old_and_the_new_fingerprint():
     assert "SHA256:OLDoldOLD" in check.message and "SHA256:NEWnewNEW" in check.message
     assert check.message.count("SHA256:NEWnewNEW") == 1
     assert check.measured == "SHA256:NEWnewNEW" and check.required == "SHA256:OLDoldOLD"
+
+
+def test_a_long_path_target_keeps_its_end_on_one_line_at_80_columns():
+    results = [CheckResult(id="local.state_disk", status="pass", target="/root/.local/state/digit-installer/rig-0c6bde",
+                           measured="76944 MB free", required=">= 1 GB"),
+               CheckResult(id="release.charts", status="pass", target="/tmp/fresh/tests/fixtures/charts",
+                           measured="every chart present", required="-")]
+    out = io.StringIO()
+    render_table(Report(results, duration_s=0.1), out, color=False, width=80)
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("PASS")]
+    assert len(rows) == 2  # one line each: nothing folded mid-word onto a second line
+    assert "…/rig-0c6bde" in rows[0] and "…/charts" in rows[1], rows
+    assert all(len(line) <= 80 for line in out.getvalue().splitlines())
