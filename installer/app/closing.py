@@ -59,6 +59,6 @@ def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_
             lines.append(f"✗ The {what} of {name!r} {verb}.")
         lines.append("Then resume with:")
         lines.append("  " + resume_command(answers_path, state_dir if explicit_state_dir else None, command))
-    if run.get("log_path"):
+    if run.get("log_path") and str(run["log_path"]) not in "\n".join(lines):  # the summary names it already
         lines.append(f"Debug log: {run['log_path']}")
     return redact.mask("\n".join(lines))

@@ -12,6 +12,11 @@ from installer.plan import addons
 from installer.secretstore import CLUSTER_NAMESPACE, CLUSTER_SECRET, SecretStore, SecretStoreError
 
 SUMMARY_NAME = "summary.txt"
+# Generated secrets a person logs in with, and how the summary names them; the rest are listed by key only.
+LOGINS = {"credentials.digit_superuser_password": "DIGIT superuser password",
+          "credentials.elasticsearch_password": "Elasticsearch password (user elastic)",
+          "credentials.grafana_admin_password": "Grafana admin password (user admin)",
+          "credentials.jenkins_admin_password": "Jenkins admin password (user admin)"}
 
 
 def summary(ctx: StepContext) -> dict[str, Any]:
@@ -43,22 +48,30 @@ def render_summary(ctx: StepContext) -> tuple[str, dict[str, Any]]:
                                     "Jenkins admin (user admin)"))
     shown_above = {"credentials.grafana_admin_password": answers.monitoring.enabled,
                    "credentials.jenkins_admin_password": answers.ci.jenkins}
+    others: list[str] = []
     for key in _stored_keys(ctx):
         if shown_above.get(key):
             continue  # listed above, as the Secret the chart reads
-        secrets.append(_secret_hint(CLUSTER_NAMESPACE, CLUSTER_SECRET, key, key))
+        if key in LOGINS:
+            secrets.append(_secret_hint(CLUSTER_NAMESPACE, CLUSTER_SECRET, key, LOGINS[key]))
+        else:
+            others.append(key.removeprefix("credentials."))
     deploy = ReleasesOutput.from_dict(ctx.outputs.get("deploy"))
     logs = sorted((str(p) for p in Path(ctx.state_dir).glob("logs/*.log")), key=lambda p: Path(p).stat().st_mtime)
     answers_path = getattr(answers, "source_path", None)
     lines = [f"DIGIT {answers.release.version} is installed as {answers.name!r}.", "", "Open:"]
     lines += [f"  {name:<9} {url}" for name, url in urls.items()]
     if secrets:
-        lines += ["", "Generated credentials are kept in Kubernetes Secrets; read one with:"]
-        lines += [f"  {s['what']}: {s['command']}" for s in secrets]
+        lines += ["", "Generated credentials are kept in Kubernetes Secrets; read each with:"]
+        for hint in secrets:
+            lines += [f"  {hint['what']}:", f"    {hint['command']}"]
+    if others:
+        # Keys no person logs in with (encryption material, Kafka's cluster id): named, not spelled out.
+        lines += ["", f"Other generated secrets, in Secret {CLUSTER_NAMESPACE}/{CLUSTER_SECRET}: {', '.join(others)}"]
     lines += ["", f"Releases: {len(deploy.deployed)} deployed, {len(deploy.unchanged)} unchanged"
               + (f"; monitoring: {len(monitoring.ready)}" if "monitoring" in ctx.outputs else "")]
     lines += ["", f"Answers file: {answers_path or '(not saved)'}", f"State directory: {ctx.state_dir}"]
-    lines += [f"Log of this run: {path}" for path in logs[-1:]]
+    lines += [f"Debug log: {path}" for path in logs[-1:]]
     outputs = {"urls": urls, "secrets": secrets, "answers": str(answers_path) if answers_path else None,
                "state_dir": str(ctx.state_dir), "log": logs[-1] if logs else None}
     return "\n".join(lines), outputs

@@ -98,6 +98,15 @@ def test_full_install_rerun_and_one_changed_value(fresh_rig, tmp_path) -> None:
     assert verify and verify[0]["outcome"] == "succeeded"
     summary = (install.state / "summary.txt").read_text()
     assert f"https://{rig.fqdn}/grafana/" in summary and "digit-grafana-admin" in summary
+    # Logins each get the command that reads them, on a line of its own; keys nobody logs in with
+    # (encryption material, Kafka's cluster id) are named once, not spelled out as commands.
+    lines = summary.splitlines()
+    superuser = lines.index("  DIGIT superuser password:")
+    assert lines[superuser + 1].strip().startswith("kubectl -n digit-installer get secret digit-installer-generated")
+    assert "enc_master_password" not in "\n".join(line for line in lines if "kubectl" in line)
+    assert any(line.startswith("Other generated secrets, in Secret digit-installer/digit-installer-generated: ")
+               and "enc_master_password" in line and "kafka_cluster_id" in line for line in lines), summary
+    assert summary.count("Debug log: ") == 1
 
     # The generated Grafana password is in its Secret, and nowhere in the summary or the output.
     stored = json.loads((install.state / "generated-secrets.json").read_text())["values"]

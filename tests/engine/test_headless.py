@@ -439,6 +439,7 @@ def test_every_face_ends_with_the_summary_urls_and_log(site, face):
     assert "✓ The install of 'engine-demo' succeeded." in block
     assert "  digit     https://digit.demo.example.org/" in block
     assert "Debug log: " + str(site.state / "logs") in block
+    assert block.count("Debug log: ") == 1  # once, though the summary names the log too
 
 
 @pytest.mark.parametrize("face", ["plain", "json", "rich"])
