@@ -45,6 +45,7 @@ class ReviewScreen(WizardScreen):
         try:
             answers = state.validate()
         except AnswersError as exc:
+            self.query_one("#problems", Static).remove_class("-warnings")
             self.query_one("#problems", Static).update(
                 "These must be fixed before saving (Back to the page named):\n"
                 + "\n".join(f"✗ {p.key_path}: {p.message}" for p in exc.problems))
@@ -54,9 +55,15 @@ class ReviewScreen(WizardScreen):
             self.query_one("#save-start", Button).disabled = True
             return
         from installer.answers import dump_yaml
+        from installer.answers.spot import env_problems
         from installer.app.pipeline import build_steps
 
-        self.query_one("#problems", Static).update("")
+        unset = env_problems(answers)
+        problems = self.query_one("#problems", Static)
+        problems.set_class(bool(unset), "-warnings")
+        problems.update(
+            "Warnings (saving works; the install needs these):\n" + "\n".join(f"! {key}: {message}" for key, message in unset)
+            if unset else "")
         steps = (self.wizard.build_steps or build_steps)(answers)
         self.query_one("#steps", Static).update("\n".join(f"{i}. {s.title}" for i, s in enumerate(steps, 1)))
         text = dump_yaml(answers, state.answers_path)

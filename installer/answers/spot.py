@@ -49,11 +49,23 @@ def private_key_problems(answers: Any, environ: Mapping[str, str] | None = None,
     return found
 
 
+def env_problem(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the variable a reference names cannot be read now, or None: the one wording `validate` and the
+    wizard's pages use."""
+    variables: Mapping[str, str] = os.environ if environ is None else environ
+    if name in variables:
+        return None
+    return f"environment variable {name} is not set (export it before the install runs)"
+
+
 def env_problems(answers: Any, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """(key path, message) for every {env: NAME} reference whose variable is not set now."""
-    variables: Mapping[str, str] = os.environ if environ is None else environ
-    return [(key_path, f"environment variable {ref.env} is not set (export it before the install runs)")
-            for key_path, ref in secret_refs(answers) if ref.env is not None and ref.env not in variables]
+    found = []
+    for key_path, ref in secret_refs(answers):
+        problem = env_problem(ref.env, environ) if ref.env is not None else None
+        if problem:
+            found.append((key_path, problem))
+    return found
 
 
 def tls_pair_problem(cert_path: Path, key_text: str | bytes) -> str | None:
@@ -145,5 +157,5 @@ def spot_problems(answers: Any, environ: Mapping[str, str] | None = None) -> lis
     return found
 
 
-__all__ = ["SecretUnavailable", "env_problems", "kubeconfig_problems", "private_key_problems", "spot_problems",
+__all__ = ["SecretUnavailable", "env_problem", "env_problems", "kubeconfig_problems", "private_key_problems", "spot_problems",
            "tls_pair_problem", "tls_problems"]

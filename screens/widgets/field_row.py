@@ -33,6 +33,8 @@ class FieldRow(Vertical):
     FieldRow > .field-help { color: $text-muted; }
     FieldRow > .field-error { color: $error; display: none; }
     FieldRow.-invalid > .field-error { display: block; }
+    FieldRow > .field-warning { color: $warning; display: none; }
+    FieldRow.-warned > .field-warning { display: block; }
     FieldRow.-invalid Input { background: $error 25%; }
     FieldRow Input { background: $boost; }
     FieldRow Input:focus { background: $primary 30%; }
@@ -88,6 +90,7 @@ class FieldRow(Vertical):
             yield Static(q.help, classes="field-help", markup=False)
         if not self.compact:
             yield Static("", classes="field-error", markup=False)
+            yield Static("", classes="field-warning", markup=False)
 
     def _compose_secret(self, value: Any) -> ComposeResult:
         q = self.question
@@ -157,6 +160,12 @@ class FieldRow(Vertical):
     def _pasted(self, event: SecretPaste.Changed) -> None:
         if self.secrets is not None and self.query_one("#mode", Select).value == "type":
             self.secrets.put(self.full_key, event.value)
+
+    def env_name(self) -> str | None:
+        """The environment variable this secret is to be read from, when one is named."""
+        if self.question.kind != "secret" or self.query_one("#mode", Select).value != "env":
+            return None
+        return self.query_one("#value", Input).value.strip() or None
 
     def typed_secret(self) -> str | None:
         """The value typed into this secret field, if it is typed (only for checks; never shown)."""
@@ -233,3 +242,13 @@ class FieldRow(Vertical):
             self.tooltip = "\n".join(messages) or None
             return
         self.query_one(".field-error", Static).update("\n".join(f"✗ {m}" for m in messages))
+
+    def show_warning(self, messages: list[str]) -> None:
+        """What the install will need but Next does not wait for (a variable not set yet), under the field."""
+        if messages == getattr(self, "_warned", []):
+            return
+        self._warned = messages
+        self.set_class(bool(messages), "-warned")
+        if self.compact:
+            return
+        self.query_one(".field-warning", Static).update("\n".join(f"! warning: {m}" for m in messages))

@@ -127,7 +127,30 @@ class SectionForm(Vertical):
         errors = self.validator(data) if self.validator else section_errors(self.section, data, self.base_dir())
         self.errors = errors + self.key_errors(errors) + self.extra_errors
         self._show()
+        self._show_warnings()
         return self.errors
+
+    def warnings(self) -> list[FieldError]:
+        """What `validate` warns about on the spot, for this form's fields: a variable named that is not set
+        (it may be exported only for the install, so Next goes on)."""
+        from installer.answers.spot import env_problem
+
+        found = []
+        for row in self.rows():
+            name = row.env_name() if row.question.kind == "secret" and self._visible(row) else None
+            problem = env_problem(name) if name else None
+            if problem:
+                found.append(FieldError(row.question.loc, row.full_key, problem))
+        return found
+
+    def _show_warnings(self) -> None:
+        """A warning shows once the field was left (or the whole page asked for), as errors do; a value that
+        came with the file shows its warning at once."""
+        by_row = {e.loc: e.message for e in self.warnings()}
+        for row in self.rows():
+            message = by_row.get(row.question.loc) if self._visible(row) else None
+            prefilled = isinstance(row.initial, dict) and row.initial.get("env") == row.env_name()
+            row.show_warning([message] if message and (self.show_all or row.touched or prefilled) else [])
 
     def key_errors(self, errors: list[FieldError]) -> list[FieldError]:
         """Private keys must parse as keys, typed or in a file (the models check only the reference)."""

@@ -65,3 +65,50 @@ async def test_dotted_numbers_and_https_git_urls_are_refused_on_their_pages(tmp_
         await d.type("config_repos", ("configs", "url"), "https://git.sdc.local/digit/configs.git")
         await d.wait_for(lambda: "git-sync here clones over SSH" in d.errors("config_repos", ("configs", "url")),
                          "the HTTPS URL refused")
+
+
+def warning(d: Driver, section: str, loc: tuple) -> str:
+    row = d.row(section, loc)
+    return str(row.query_one(".field-warning").render()) if row.has_class("-warned") else ""
+
+
+@pytest.mark.asyncio
+async def test_a_variable_that_is_not_set_is_a_warning_on_its_page_and_on_review(tmp_path, monkeypatch):
+    """`validate` warns when a referenced variable is not set; the page where it is named says so as it is
+    entered (without holding Next), and Review lists it."""
+    import shutil
+
+    from screens.app import make_app
+    from screens.state import Catalog, WizardState
+    from tests.wizard.helpers import ROOT
+
+    monkeypatch.delenv("DIGIT_WIZ_UNSET_PASSWORD", raising=False)
+    monkeypatch.setenv("DIGIT_WIZ_SET_PASSWORD", "s3t-value")
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    shutil.copy(ROOT / "assets" / "examples" / "sdc-vms.yaml", path)
+    state = WizardState(path, catalog=Catalog.load(site))
+    state.load(path)
+    app = make_app(state, pages=["database"])
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.wait_for(lambda: d.screen.PAGE == "database", "the database page")
+        await d.choose("database", (), "external")
+        await d.set("database", ("external", "host"), "10.10.0.40")
+        await d.set("database", ("external", "username"), "egov")
+        await d.secret("database", ("external", "password"), "env", "DIGIT_WIZ_UNSET_PASSWORD")
+        await d.wait_for(lambda: "environment variable DIGIT_WIZ_UNSET_PASSWORD is not set"
+                         in warning(d, "database", ("external", "password")), "the unset variable warned about")
+        assert d.errors("database", ("external", "password")) == "", "a warning, not an error"
+        await d.secret("database", ("external", "password"), "env", "DIGIT_WIZ_SET_PASSWORD")
+        await d.wait_for(lambda: warning(d, "database", ("external", "password")) == "", "a set variable is fine")
+        await d.secret("database", ("external", "password"), "env", "DIGIT_WIZ_UNSET_PASSWORD")
+        await d.wait_for(lambda: warning(d, "database", ("external", "password")) != "", "warned again")
+        await d.next()
+        await d.wait_for(lambda: d.screen.PAGE == "review", "Next goes on past a warning")
+        from textual.widgets import Button
+
+        problems = str(d.screen.query_one("#problems").render())
+        assert "database.password: environment variable DIGIT_WIZ_UNSET_PASSWORD is not set" in problems
+        assert not d.screen.query_one("#save", Button).disabled, "saving is not refused for a warning"
