@@ -101,6 +101,9 @@ def run_create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXTRA_SHOWN = 10  # files the manifest does not list, named one by one before the rest are counted
+
+
 def _verify(root: Path, state_root: Path, public_key: str | None = None) -> bool:
     from installer.bundle.manifest import check_signature, remember_verified, verify
 
@@ -110,8 +113,10 @@ def _verify(root: Path, state_root: Path, public_key: str | None = None) -> bool
     result = verify(root)
     for problem in result.problems:
         _err(problem)
-    for extra in result.extra:
+    for extra in result.extra[:EXTRA_SHOWN]:
         _say(f"not listed in manifest.json (ignored): {extra}")
+    if len(result.extra) > EXTRA_SHOWN:
+        _say(f"... and {len(result.extra) - EXTRA_SHOWN} more files not listed in manifest.json (ignored)")
     if not result.ok:
         _err(f"{root}: {len(result.problems)} file(s) missing or corrupt; this bundle cannot be used")
         return False

@@ -53,6 +53,12 @@ def list_files(root: Path) -> list[Path]:
                   and not p.name.endswith(".partial"))
 
 
+def _made_by_running_the_bundled_installer(rel: str) -> bool:
+    """The virtualenv `installer/install.sh --setup-only` makes inside the bundle (the README's recipe)
+    and Python's byte-code caches: expected beside the listed files, never worth a line of their own."""
+    return rel.startswith("installer/.venv/") or "/__pycache__/" in f"/{rel}"
+
+
 def write_manifest(root: Path, header: dict[str, Any], images: list[dict[str, Any]],
                    progress_label: str = "hashing") -> dict[str, Any]:
     files = list_files(root)
@@ -119,7 +125,8 @@ def verify(root: Path, stream: IO[str] | None = None,
             result.problems.append(f"{entry['path']}: content does not match its sha256 (corrupt)")
         result.bytes_checked += size
     listed = {f["path"] for f in files}
-    result.extra = [p.relative_to(root).as_posix() for p in list_files(root) if p.relative_to(root).as_posix() not in listed]
+    result.extra = [rel for rel in (p.relative_to(root).as_posix() for p in list_files(root))
+                    if rel not in listed and not _made_by_running_the_bundled_installer(rel)]
     result.seconds = progress.finish()
     return result
 
