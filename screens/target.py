@@ -93,10 +93,12 @@ class TargetScreen(SectionScreen):
         self.query_one("#test-connection", Button).disabled = False
         pin = self.query_one("#pin-keys", Button)
         pin.disabled = not good
-        # the results sit below the form: bring them into view, with the next thing to do focused
+        # the results sit below the form: bring them into view, with the next thing to do focused. The table
+        # grows to its rows only in its own next layout, so it is scrolled to once that is done (scrolling
+        # right away stopped one line short of the last row)
         def reveal() -> None:
-            table.scroll_visible(animate=False)
             (pin if good else self.query_one("#test-connection", Button)).focus(scroll_visible=False)
+            table.call_after_refresh(lambda: self.query_one("#hostkeys-box").scroll_visible(animate=False, top=False))
 
         self.call_after_refresh(reveal)
         failed = len(results) - len(good)

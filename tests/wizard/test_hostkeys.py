@@ -84,3 +84,32 @@ async def test_test_connection_shows_and_pins_host_keys(sshd, tmp_path):
         await d.next()
         assert d.screen.PAGE == "review", d.status()
     assert app.state.draft["target"]["ssh"]["host_keys"] == {"127.0.0.1": expected}
+
+
+@pytest.mark.asyncio
+async def test_the_whole_result_table_is_in_view_after_the_scan_at_80x24(sshd, tmp_path):
+    """The last node's row sat one line below the page: the table is scrolled into view whole."""
+    port, expected = sshd
+    site = make_site(tmp_path / "site")
+    state = WizardState(site / "answers.yaml", catalog=Catalog.load(site))
+    state.draft.update(name="view-test", target={
+        "kind": "sdc-vms", "ssh": {"user": "digit", "port": port, "private_key": {"file": "keys/id_ed25519"}, "connect_timeout": 3},
+        "nodes": [{"name": "cp1", "host": "127.0.0.1", "role": "control-plane"},
+                  {"name": "w1", "host": "127.0.0.1", "role": "worker"},
+                  {"name": "gone", "host": "127.0.0.2", "port": _free_port(), "role": "worker"}]})
+    app = make_app(state, pages=["target"])
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        app.screen.query_one("#test-connection").focus()
+        await pilot.press("enter")
+        table = app.screen.query_one("#hostkeys", DataTable)
+        await d.wait_for(lambda: table.row_count == 3, "the three nodes scanned", timeout=20)
+        await pilot.pause(0.3)
+        body = app.screen.query_one("#body")
+        last_row_y = table.region.y + 1 + 2  # the header line, then rows 0, 1, 2
+        assert table.region.height >= 4, "the header and three rows are drawn"
+        assert body.region.y <= table.region.y and last_row_y < body.region.bottom, (
+            f"the last row (line {last_row_y}) is outside the page body (lines {body.region.y}-{body.region.bottom - 1})")
+        pin = app.screen.query_one("#pin-keys")
+        assert body.region.contains_region(pin.region) and app.focused is pin
