@@ -12,11 +12,10 @@ from installer.plan import addons
 from installer.secretstore import CLUSTER_NAMESPACE, CLUSTER_SECRET, SecretStore, SecretStoreError
 
 SUMMARY_NAME = "summary.txt"
-# Generated secrets a person logs in with, and how the summary names them; the rest are listed by key only.
+# Generated secrets a person logs in with, and how the summary names them; the rest are listed by key only
+# (Grafana's and Jenkins' passwords are shown as their charts' own Secrets when those are deployed).
 LOGINS = {"credentials.digit_superuser_password": "DIGIT superuser password",
-          "credentials.elasticsearch_password": "Elasticsearch password (user elastic)",
-          "credentials.grafana_admin_password": "Grafana admin password (user admin)",
-          "credentials.jenkins_admin_password": "Jenkins admin password (user admin)"}
+          "credentials.elasticsearch_password": "Elasticsearch password (user elastic)"}
 
 
 def summary(ctx: StepContext) -> dict[str, Any]:
