@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from installer import redact
 from installer.app.answers_file import inspect_target
 from installer.app.install import register_generated
 from installer.app.pipeline import build_steps
+from installer.app.uninstall import STATE_SUBDIR as UNINSTALL_SUBDIR
 from installer.deploy.outputs import ReleasesFailure, VerifyOutput
-from installer.engine.journal import JournalError
+from installer.engine.journal import FAILED, INTERRUPTED, RUNNING, SUCCEEDED, Journal, JournalError
 from installer.engine.status import render_status, render_status_json, status_data
 from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from installer.preflight.step import PreflightFailure
@@ -52,8 +55,44 @@ def run(args: argparse.Namespace) -> int:
     except JournalError as exc:
         sys.stderr.write(redact.mask(str(exc)) + "\n")
         return EXIT_FAILED
+    data["uninstall"] = later_uninstall(state_dir, data.get("last_run"), running=data.get("running") is not None)
     if args.output == "json":
         render_status_json(data, sys.stdout)
     else:
+        if data["uninstall"] is not None:
+            sys.stdout.write(describe_uninstall(data["uninstall"], args.answers) + "\n")
         render_status(data, sys.stdout, failed_items)
     return EXIT_OK
+
+
+def later_uninstall(state_dir: Path, install_run: dict[str, Any] | None, running: bool = False
+                    ) -> dict[str, Any] | None:
+    """The uninstall run recorded after the install's last run, if any: then the install's table below
+    is history (its releases were removed), and status must say so first rather than 'every step succeeded'."""
+    folder = state_dir / UNINSTALL_SUBDIR
+    if not (folder / "journal.json").exists():
+        return None
+    try:
+        journal = Journal.load(folder, running_is_dead=not running)  # the uninstall holds the install's lock
+    except JournalError:
+        return None
+    if not journal.runs:
+        return None
+    run = journal.runs[-1]
+    if install_run and (run.get("started") or 0) < (install_run.get("started") or 0):
+        return None  # installed again after it
+    stopped = next((r for r in journal.steps.values() if r.outcome in (FAILED, INTERRUPTED)), None)
+    return {"outcome": run.get("outcome"), "started": run.get("started"), "finished": run.get("finished"),
+            "stopped_at": stopped.id if stopped else None, "state_dir": str(folder)}
+
+
+def describe_uninstall(uninstall: dict[str, Any], answers: str | None) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(uninstall.get("finished") or uninstall.get("started") or 0))
+    if uninstall["outcome"] == SUCCEEDED:
+        return (f"UNINSTALLED at {when} UTC: this install's releases were removed (volumes, claims and the "
+                "database kept unless --delete-data was given). The steps below are the install before it.")
+    if uninstall["outcome"] == RUNNING:
+        return f"an uninstall is running since {when} UTC: watch it with this command again"
+    where = f" at step {uninstall['stopped_at']}" if uninstall.get("stopped_at") else ""
+    return (f"an uninstall started at {when} UTC {uninstall['outcome']}{where}: some releases may be gone; "
+            f"finish it with ./install.sh uninstall --answers {answers or 'FILE'} --resume")

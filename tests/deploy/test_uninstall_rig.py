@@ -112,6 +112,18 @@ def test_without_a_terminal_uninstall_needs_yes(installed):
     assert "will remove" in proc.stdout  # what it would remove is shown first
 
 
+def _status(install: Install, *args: str) -> str:
+    import subprocess
+
+    from tests.engine.test_pipeline_rig import ROOT
+
+    proc = subprocess.run([str(ROOT / "install.sh"), "status", "--answers", str(install.answers), "--state-dir",
+                           str(install.state), *args], cwd=ROOT, env=install.env(), capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
 def test_uninstall_killed_then_resumed_removes_only_this_install_and_keeps_claims(installed):
     owners = releases_by_owner(installed)
     name = install_name(installed)
@@ -126,6 +138,9 @@ def test_uninstall_killed_then_resumed_removes_only_this_install_and_keeps_claim
     assert set(listed[:len(ours)]) == ours  # shown before anything was removed
     middle = releases_by_owner(installed).get(name, set())
     assert 0 < len(middle) < len(ours), "the kill came before or after the removals"
+    status = _status(installed)
+    assert status.splitlines()[0].startswith("an uninstall started at "), status
+    assert "--resume" in status.splitlines()[0] and "every step succeeded" in status  # the install's table below
 
     proc = _run(installed, "--yes", "--resume")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -136,8 +151,11 @@ def test_uninstall_killed_then_resumed_removes_only_this_install_and_keeps_claim
     assert claims(installed) == kept_claims
     journal = json.loads((installed.state / "uninstall" / "journal.json").read_text())
     assert {s["id"]: s["outcome"] for s in journal["steps"]}["releases"] == "succeeded"
-    # the install's own journal still says what was deployed
+    # the install's own journal still says what was deployed, and status says first that it is gone
     assert (installed.state / "journal.json").exists()
+    status = _status(installed)
+    assert status.splitlines()[0].startswith("UNINSTALLED at "), status
+    assert json.loads(_status(installed, "--output", "json"))["uninstall"]["outcome"] == "succeeded"
 
 
 def test_removal_order_removes_a_release_before_what_it_needs(installed):
