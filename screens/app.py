@@ -239,8 +239,11 @@ def run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 2
     result = app.run()
-    for line in closing_lines(app):
-        print(line)
+    lines = closing_lines(app)
+    if lines:
+        from installer.app.closing import write_closing
+
+        write_closing("\n".join(lines), sys.stdout)
     return int(result if isinstance(result, int) else app.exit_code)
 
 

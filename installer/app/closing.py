@@ -8,8 +8,11 @@ text), so the headless run and the wizard, after it closes, print exactly the sa
 """
 from __future__ import annotations
 
+import os
 import shlex
+import textwrap
 from pathlib import Path
+from typing import IO
 
 from installer import redact
 from installer.engine import journal as jr
@@ -62,3 +65,32 @@ def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_
     if run.get("log_path") and str(run["log_path"]) not in "\n".join(lines):  # the summary names it already
         lines.append(f"Debug log: {run['log_path']}")
     return redact.mask("\n".join(lines))
+
+
+# Lines that are commands to copy: never broken (the terminal's own soft wrap keeps them one line when copied).
+_COMMANDS = ("./install.sh", "kubectl ", "pg_restore ", "helm ")
+
+
+def fit_to_terminal(text: str, width: int) -> str:
+    """text with every line wider than width wrapped at spaces, continued under its own indent, so a
+    terminal never cuts a word in two; commands and words longer than a line (paths) stay whole."""
+    out: list[str] = []
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        if len(line) <= width or body.startswith(_COMMANDS):
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(body))
+        out += textwrap.wrap(body, width=width, initial_indent=indent, subsequent_indent=indent + "  ",
+                             break_long_words=False, break_on_hyphens=False) or [line]
+    return "\n".join(out)
+
+
+def write_closing(text: str, stream: IO[str]) -> None:
+    """The closing block on stream after a blank line, fitted to the terminal when stream is one."""
+    try:
+        width = os.get_terminal_size(stream.fileno()).columns if stream.isatty() else 0
+    except (AttributeError, ValueError, OSError):
+        width = 0
+    stream.write("\n" + (fit_to_terminal(text, width) if width >= 40 else text) + "\n")
+    stream.flush()

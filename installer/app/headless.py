@@ -8,7 +8,7 @@ from pathlib import Path
 from installer import redact
 from installer.answers import Answers
 from installer.app.answers_file import load, state_dir_of
-from installer.app.closing import closing_text
+from installer.app.closing import closing_text, write_closing
 from installer.app.install import StepsFor, register_secrets, start_install
 from installer.engine.faces import FACES, default_face, make_face
 from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -74,7 +74,5 @@ def run(args: argparse.Namespace, steps_for: StepsFor | None = None) -> int:
     else:
         # the same closing block after every face; a JSON stream keeps stdout for its events
         text = closing_text(state_dir, Path(args.answers), explicit_state_dir=bool(getattr(args, "state_dir", None)))
-        stream = sys.stderr if face_name == "json" else sys.stdout
-        stream.write("\n" + text + "\n")
-        stream.flush()
+        write_closing(text, sys.stderr if face_name == "json" else sys.stdout)
     return outcome.exit_code

@@ -18,7 +18,7 @@ from typing import Any
 from installer import redact
 from installer.answers import Answers
 from installer.app.answers_file import load, state_dir_of
-from installer.app.closing import closing_text
+from installer.app.closing import closing_text, write_closing
 from installer.app.install import register_secrets
 from installer.deploy.uninstall import data, releases, survey, waves_of
 from installer.engine import Engine, Step, StepContext
@@ -176,5 +176,5 @@ def _run_pipeline(args: argparse.Namespace, answers: Answers, state_dir: Path, d
                         what="uninstall")
     if args.state_dir and "--resume" in text:
         text = text.replace("--resume", f"--state-dir {args.state_dir} --resume")
-    (sys.stderr if face_name == "json" else sys.stdout).write("\n" + text + "\n")
+    write_closing(text, sys.stderr if face_name == "json" else sys.stdout)
     return result.exit_code
