@@ -104,7 +104,14 @@ class LineWizard:
     # -- prompting
 
     def say(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        """A line for the operator, wrapped at spaces to the terminal (a terminal would cut words); a line
+        naming a path or a command is left whole, so it is copied and matched as one."""
+        import shutil
+
+        from installer.app.closing import fit_to_terminal
+
+        width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
+        self.out.write((text if "/" in text else fit_to_terminal(text, width)) + "\n")
         self.out.flush()
 
     def _ask(self, prompt) -> Any:

@@ -142,6 +142,10 @@ def test_line_mode_checks_after_enter_offers_ssh_for_listed_machines_and_keeps_a
     assert "half-page" in text and "existing-cluster" in text and "10.10.0.31" in text, text
     transcript = (site / "transcript.txt").read_text()
     assert all(len(line) <= 80 for line in transcript.replace("\r", "\n").split("\n") if line.startswith("  (")), "help wraps"
+    # what the line mode says of itself wraps at spaces too (the terminal would cut "d|raft")
+    opening = [line for line in transcript.replace("\r", "\n").split("\n") if line.strip()][:3]
+    assert opening[0].startswith("DIGIT installer — line mode.") and len(opening[0]) <= 80, opening
+    assert opening[1].strip() == "draft).", opening
 
 
 def test_line_mode_ctrl_c_keeps_a_draft(tmp_path):
