@@ -338,13 +338,17 @@ class ApiCluster:
         return bool((review.get("status") or {}).get("allowed"))
 
     def publishes_openapi(self) -> bool:
-        try:
-            self._request("GET", "/openapi/v2", accept="*/*")  # not parsed: several MB on a real cluster
-        except KubeError as exc:
-            if exc.status is None:
-                raise
-            return False
-        return True
+        # /openapi/v3 is a small index of group-versions (Kubernetes 1.27+, beta since 1.24); only a
+        # server without it is asked for /openapi/v2, which is several MB on a real cluster.
+        for path in ("/openapi/v3", "/openapi/v2"):
+            try:
+                self._request("GET", path, accept="*/*")
+            except KubeError as exc:
+                if exc.status is None:
+                    raise
+                continue
+            return True
+        return False
 
     def close(self) -> None:
         self.api.close()

@@ -62,7 +62,7 @@ def open_cluster(ctx: StepContext) -> Cluster:
                          remediation=f"set {HELM_SQL_DSN_ENV} to the PostgreSQL DSN of Helm's release storage")
     if dsn:
         _register_dsn(dsn)
-    engine = HelmSdkEngine(KubeAccess(kubeconfig, context), ReleaseStorage(driver, sql_dsn=dsn), emulator=not openapi,
+    engine = HelmSdkEngine(KubeAccess(kubeconfig, context), ReleaseStorage(driver, sql_dsn=dsn), openapi=openapi,
                            workers=helm_slots())
     return Cluster(api, engine, openapi)
 

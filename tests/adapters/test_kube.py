@@ -130,3 +130,45 @@ def test_kube_client_reports_a_bad_kubeconfig(tmp_path) -> None:
     empty.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}))
     with pytest.raises(KubeConfigError, match="nosuch"):
         api_client(empty, context="nosuch")
+
+
+def test_openapi_is_found_from_the_small_v3_index_without_downloading_v2(tmp_path: Path) -> None:
+    """A real API server (1.27+) answers /openapi/v3 with a small index; /openapi/v2 is several MB and
+    must not be fetched just to learn that OpenAPI exists. A server with neither has none."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked: list[str] = []
+    serves: set[str] = {"/openapi/v3"}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = b'{"paths": {"api/v1": {}}}' if self.path in serves else b'{"kind": "Status", "code": 404}'
+            self.send_response(200 if self.path in serves else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }))
+    try:
+        assert connect(kubeconfig, timeout=5).publishes_openapi() is True
+        assert asked == ["/openapi/v3"]
+        serves.clear()
+        asked.clear()
+        assert connect(kubeconfig, timeout=5).publishes_openapi() is False
+        assert asked == ["/openapi/v3", "/openapi/v2"]
+    finally:
+        server.shutdown()
+        server.server_close()

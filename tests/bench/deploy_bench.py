@@ -40,7 +40,7 @@ def main() -> int:
             rig.set_rollout(delay=args.delay, never_ready=[])
             api = config.new_client_from_config(config_file=str(rig.kubeconfig_path))
             storage = ReleaseStorage("sql", sql_dsn=helm_dsn(rig))
-            with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), storage, emulator=True,
+            with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), storage, openapi=False,
                                workers=args.concurrency) as helm:
                 rows = []
                 specs = sample_specs("par", timeout=120)

@@ -191,7 +191,7 @@ def main() -> int:
                                     needs=tuple(r.waits_for) if chained else (), wave=r.wave, timeout=300)
                         for r in releases]
 
-            with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("secret"), emulator=True,
+            with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("secret"), openapi=False,
                                workers=args.helm_slots) as helm:
                 def executor(cache: ObjectCache) -> Executor:
                     return Executor(EngineOperations(helm), ReadinessWatcher(cluster, poll_interval=1.0, cache=cache),

@@ -89,7 +89,7 @@ def api(rig):
 @pytest.fixture
 def helm(rig, helm_storage_dsn):
     with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("sql", sql_dsn=helm_storage_dsn),
-                       emulator=True, workers=4) as engine:
+                       openapi=False, workers=4) as engine:
         yield engine
 
 

@@ -211,7 +211,7 @@ def test_a_second_process_sees_the_releases(rollout, helm, api, helm_storage_dsn
         "from installer.adapters.helm import HelmSdkEngine, KubeAccess, ReleaseStorage\n"
         "from installer.deploy.helmops import EngineOperations\n"
         "with HelmSdkEngine(KubeAccess(Path(sys.argv[1])), ReleaseStorage('sql', sql_dsn=sys.argv[2]),"
-        " emulator=True) as engine:\n"
+        " openapi=False) as engine:\n"
         "    ops = EngineOperations(engine)\n"
         "    found = {n: ops.current(n, sys.argv[3]) for n in ('redis', 'ingress-nginx')}\n"
         "    print(json.dumps({n: [c.revision, c.status, c.labels] for n, c in found.items()}))\n"

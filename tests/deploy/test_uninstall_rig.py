@@ -13,7 +13,7 @@ from tests.engine.test_pipeline_rig import Install
 
 def helm(install: Install) -> HelmSdkEngine:
     return HelmSdkEngine(KubeAccess(install.rig.kubeconfig_path, "digit-rig"),
-                         ReleaseStorage("sql", sql_dsn=install.helm_dsn), emulator=True)
+                         ReleaseStorage("sql", sql_dsn=install.helm_dsn), openapi=False)
 
 
 def releases_by_owner(install: Install) -> dict[str, set[str]]:

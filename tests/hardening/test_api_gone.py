@@ -26,7 +26,7 @@ def test_waiting_releases_report_the_api_unreachable_and_the_deploy_ends(fresh_r
     recorder = Recorder()
     specs = sample_specs(unique_suffix(), timeout=600.0)  # the default profiles' 10 minutes
     with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("sql", sql_dsn=helm_dsn(rig)),
-                       emulator=True, call_timeout=30) as helm:
+                       openapi=False, call_timeout=30) as helm:
         executor = Executor(EngineOperations(helm), ReadinessWatcher(api, poll_interval=0.2, api_grace=5.0),
                             installer_version="test", concurrency=4, on_event=recorder)
         box = {}

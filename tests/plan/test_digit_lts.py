@@ -87,7 +87,7 @@ monitoring: {{enabled: false}}
     monkeypatch.setenv("LTS_GIT_KEY", "-----BEGIN OPENSSH PRIVATE KEY-----\nlts\n-----END OPENSSH PRIVATE KEY-----\n")
     plan = build_plan(load_answers(answers), store=SecretStore(tmp_path / "state"))
     failed = {}
-    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), emulator=True) as engine:
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), openapi=False) as engine:
         for release in plan.graph.releases:
             try:
                 info = engine.install(release.name, release.chart, plan.values[release.name],

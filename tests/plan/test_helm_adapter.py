@@ -104,7 +104,7 @@ def _api_get(kubeconfig: Path, path: str) -> dict | None:
 def test_release_lifecycle_survives_the_process(kube_api: Path, helm_sql_dsn: str) -> None:
     storage = ReleaseStorage("sql", sql_dsn=helm_sql_dsn)
     values = {"egov-user": {"replicas": 2}}
-    with HelmSdkEngine(KubeAccess(kube_api), storage, emulator=True) as engine:
+    with HelmSdkEngine(KubeAccess(kube_api), storage, openapi=False) as engine:
         installed = engine.install("egov-user", USER_CHART, values, namespace="egov", timeout=60,
                                    labels={"chart-digest": "0a1b2c"})
         assert (installed.revision, installed.status) == (1, "deployed")
@@ -127,7 +127,7 @@ def test_release_lifecycle_survives_the_process(kube_api: Path, helm_sql_dsn: st
             (1, "superseded"), (2, "superseded"), (3, "deployed")]
 
     # Another engine is another process: it sees the releases through the shared storage.
-    with HelmSdkEngine(KubeAccess(kube_api), storage, emulator=True) as other:
+    with HelmSdkEngine(KubeAccess(kube_api), storage, openapi=False) as other:
         assert [(r.name, r.namespace, r.revision) for r in other.list()] == [("egov-user", "egov", 3)]
         assert other.status("egov-user", namespace="egov").chart_name == "egov-user"
         other.uninstall("egov-user", namespace="egov", timeout=60)
@@ -137,10 +137,10 @@ def test_release_lifecycle_survives_the_process(kube_api: Path, helm_sql_dsn: st
 
 
 def test_memory_storage_is_forgotten_with_the_engine(kube_api: Path) -> None:
-    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), emulator=True) as engine:
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), openapi=False) as engine:
         engine.install("redis", SAMPLE_CHARTS / "backbone-services" / "redis", {}, namespace="backbone", timeout=60)
         assert [r.name for r in engine.list(namespace="backbone")] == ["redis"]
-    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), emulator=True) as engine:
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), openapi=False) as engine:
         assert engine.list(namespace="backbone") == []
 
 
@@ -151,7 +151,7 @@ def test_workers_run_helm_calls_in_parallel_with_secret_storage(kube_api: Path) 
     charts = {"redis": SAMPLE_CHARTS / "backbone-services" / "redis",
               "egov-idgen": SAMPLE_CHARTS / "core-services" / "egov-idgen",
               "egov-localization": SAMPLE_CHARTS / "core-services" / "egov-localization"}
-    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("secret"), emulator=True, workers=2) as engine:
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("secret"), openapi=False, workers=2) as engine:
         errors: list[BaseException] = []
 
         def install(name: str) -> None:
@@ -169,7 +169,7 @@ def test_workers_run_helm_calls_in_parallel_with_secret_storage(kube_api: Path) 
         # Three calls at once, two workers: both were started and neither is busy now.
         assert len(engine._idle) == 2 and not engine._busy
         assert sorted(r.name for r in engine.list(namespace="parallel")) == sorted(charts)
-    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), emulator=True, workers=4) as engine:
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), openapi=False, workers=4) as engine:
         assert engine.workers == 1  # memory storage lives inside one worker
     with pytest.raises(ValueError):
         HelmSdkEngine(workers=0)
@@ -184,7 +184,7 @@ def test_charts_with_hooks_install_on_the_emulator(tmp_path: Path, kube_api: Pat
         "  annotations: {helm.sh/hook: pre-install}\n"
         "spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: busybox}]}}}\n"
         "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: hooked}\ndata: {a: b}\n")
-    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), emulator=True) as engine:
+    with HelmSdkEngine(KubeAccess(kube_api), ReleaseStorage("memory"), openapi=False) as engine:
         assert engine.install("hooked", chart, {}, namespace="hooks", timeout=30).status == "deployed"
     assert _api_get(kube_api, "/api/v1/namespaces/hooks/configmaps/hooked") is not None
 

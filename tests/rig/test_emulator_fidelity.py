@@ -248,7 +248,7 @@ def test_helm_secret_storage_and_crds_with_helms_own_engine(rig: Rig, tmp_path: 
     core, ext = client.CoreV1Api(_client(rig)), client.ApiextensionsV1Api(_client(rig))
     core.create_namespace({"metadata": {"name": "helmstore"}})
     try:
-        with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("secret"), emulator=True) as helm:
+        with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("secret"), openapi=False) as helm:
             assert helm.install("w", chart, {"size": 3}, namespace="helmstore", timeout=60).status == "deployed"
             assert helm.upgrade("w", chart, {"size": 4}, namespace="helmstore", timeout=60).revision == 2
         custom = client.CustomObjectsApi(_client(rig))
@@ -257,7 +257,7 @@ def test_helm_secret_storage_and_crds_with_helms_own_engine(rig: Rig, tmp_path: 
         assert sorted(s.metadata.name for s in records) == ["sh.helm.release.v1.w.v1", "sh.helm.release.v1.w.v2"]
         assert {s.type for s in records} == {"helm.sh/release.v1"} and all(s.data["release"] for s in records)
         # Another process, another engine: the releases are in the cluster, not in the first one's memory.
-        with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("secret"), emulator=True) as helm:
+        with HelmSdkEngine(KubeAccess(rig.kubeconfig_path), ReleaseStorage("secret"), openapi=False) as helm:
             assert [(r.name, r.revision, r.status) for r in helm.list(namespace="helmstore")] == [("w", 2, "deployed")]
             assert [r.revision for r in helm.history("w", namespace="helmstore")] == [1, 2]
             helm.uninstall("w", namespace="helmstore")

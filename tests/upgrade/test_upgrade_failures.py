@@ -29,7 +29,7 @@ def history(site, name: str, namespace: str = "egov") -> list[tuple[int, str, st
 
     with HelmSdkEngine(KubeAccess(site.rig.kubeconfig_path),
                        ReleaseStorage("sql", sql_dsn=site.env["HELM_DRIVER_SQL_CONNECTION_STRING"]),
-                       emulator=True) as helm:
+                       openapi=False) as helm:
         return [(r.revision, r.status, r.description) for r in helm.history(name, namespace=namespace)]
 
 

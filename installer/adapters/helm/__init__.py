@@ -3,7 +3,7 @@
     engine = HelmSdkEngine(kube=KubeAccess(kubeconfig=Path, context=None),
                            storage=ReleaseStorage("secret"),        # or "memory", or
                            # ReleaseStorage("sql", sql_dsn="host=... dbname=...")
-                           emulator=False)                          # True: the kmock workarounds
+                           openapi=True)    # False: the server publishes no OpenAPI (the rig)
     with engine:                                                    # close() stops the worker
         chart = engine.load(path)          -> ChartInfo (name, version, staged dir, digest, deps)
         engine.lint(path, values)          -> LintReport (messages, errors, ok)

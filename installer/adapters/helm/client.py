@@ -8,10 +8,11 @@ memory driver keeps one store per namespace, so with it `list()` must be given t
 Parallel calls: one child process runs one Helm action at a time, so an engine keeps up to
 `workers` children and gives each call a free one (started on demand); calls beyond that wait.
 That bounds the Helm actions in flight, i.e. the API server's load. The memory driver keeps
-releases inside one child, so with it `workers` is 1. With `emulator=True`
-install/upgrade/rollback pass the native options `disable_openapi_validation: true`
-(the emulator has no OpenAPI), `server_side_apply: false`, and `disable_hooks: true` (Helm
-validates hook manifests against OpenAPI regardless, and nothing there would complete a hook Job).
+releases inside one child, so with it `workers` is 1. `openapi=False` says the API server
+publishes no OpenAPI document (the test rig's emulator; no real cluster): install/upgrade/rollback
+then pass the native options `disable_openapi_validation: true`, `server_side_apply: false` (the
+server computes applies from the same schemas) and `disable_hooks: true` (Helm validates hook
+manifests against OpenAPI regardless; a cluster without it is not one to run hook Jobs on).
 """
 from __future__ import annotations
 
@@ -97,13 +98,13 @@ class HelmSdkEngine:
     """HelmEngine over helm-python-sdk, in up to `workers` child processes per engine."""
 
     def __init__(self, kube: KubeAccess | None = None, storage: ReleaseStorage | None = None, *,
-                 emulator: bool = False, call_timeout: float = DEFAULT_CALL_TIMEOUT,
+                 openapi: bool = True, call_timeout: float = DEFAULT_CALL_TIMEOUT,
                  cancel_grace: float = CANCEL_GRACE, work_dir: Path | None = None, workers: int = 1) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.kube = kube or KubeAccess()
         self.storage = storage or ReleaseStorage()
-        self.emulator = emulator
+        self.openapi = openapi
         self.call_timeout = call_timeout
         self.cancel_grace = cancel_grace
         self._own_work_dir = work_dir is None
@@ -276,5 +277,5 @@ class HelmSdkEngine:
             "kubeconfig": str(self.kube.kubeconfig) if self.kube.kubeconfig else None,
             "context": self.kube.context,
             "driver": self.storage.driver,
-            "emulator": self.emulator,
+            "no_openapi": not self.openapi,
         }

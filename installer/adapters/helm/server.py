@@ -54,7 +54,7 @@ class Server:
             options["description"] = description
         if labels:
             options["labels"] = labels
-        if self.settings.get("emulator"):
+        if self.settings.get("no_openapi"):
             options["disable_openapi_validation"] = True
             # Helm validates hook manifests against OpenAPI whatever the flag above says, and no
             # controller would ever complete a hook Job there.
@@ -113,7 +113,7 @@ class Server:
             rollback: dict[str, Any] = {"timeout_seconds": args["timeout"]}
             if args.get("revision") is not None:
                 rollback["version"] = args["revision"]
-            if self.settings.get("emulator"):
+            if self.settings.get("no_openapi"):
                 rollback["server_side_apply"] = "false"
             native.call_status("helm_rollback", self.config(ns)._raw(), args["release"], json.dumps(rollback))
             return None
