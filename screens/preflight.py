@@ -17,6 +17,7 @@ from textual.widgets import Button, DataTable, Static
 from installer.text import printable
 from screens.base import WizardScreen
 
+TABLE_MAX_ROWS = 13  # at most, on a tall screen; fewer when the remediation needs the room
 STATUS_TEXT = {"pass": "✓ pass", "warn": "! warn", "fail": "✗ FAIL", "error": "✗ error", "skip": "· skip"}
 
 
@@ -66,7 +67,8 @@ class PreflightScreen(WizardScreen):
         yield Button(self.NEXT_LABEL, id="next", variant="primary", disabled=True, compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#checks", DataTable).add_columns("check", "result", "detail")
+        # the state first: a check's title can be longer than the screen is wide, and the state must stay in view
+        self.query_one("#checks", DataTable).add_columns("result", "check", "detail")
         self.source = self.wizard.preflight_source or engine_preflight_source()
         if self.source is None:
             self.set_status("")
@@ -124,7 +126,7 @@ class PreflightScreen(WizardScreen):
         for result in ordered:
             status = STATUS_TEXT.get(result.status, result.status)
             style = "bold red" if result.status in ("fail", "error") else "yellow" if result.status == "warn" else ""
-            table.add_row(Text(printable(result_title(result))), Text(status, style=style), Text(printable(result.message)),
+            table.add_row(Text(status, style=style), Text(printable(result_title(result))), Text(printable(result.message)),
                           key=result_key(result))
         failed = [r for r in self.results.values() if r.status in ("fail", "error")]
         self.set_status(f"{len(failed)} check(s) failed: fix them and re-run, or go back to change the answers" if failed
@@ -142,6 +144,22 @@ class PreflightScreen(WizardScreen):
             text += f"\nwhat to do: {result.remediation}"
         # node facts reach this page unfiltered: an escape sequence must show as text, not drive the terminal
         self.query_one("#remediation", Static).update(Text(printable(text)))
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """The table gives up rows (it scrolls) so the highlighted check's message and what to do stay whole on
+        the page below it."""
+        body = self.query_one("#body")
+        remediation = self.query_one("#remediation", Static)
+        room = body.size.height - (remediation.outer_size.height + remediation.styles.margin.height
+                                   if remediation.display else 0)
+        fitted = max(4, min(TABLE_MAX_ROWS + 1, room))
+        table = self.query_one("#checks", DataTable)
+        if table.styles.max_height is None or table.styles.max_height.value != fitted:
+            table.styles.max_height = fitted
 
     @on(DataTable.RowHighlighted, "#checks")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -264,3 +264,39 @@ def test_every_event_a_face_receives_has_control_characters_escaped():
 
     event = ev.masked(ev.StepLog("preflight", message="n1: Debian\x1b]0;pwned\x07", level="warning"))
     assert event.message == "n1: Debian\\x1b]0;pwned\\x07"
+
+
+class LongTitles:
+    """Checks named as the real ones are: long titles with their target, one failing with a long remediation."""
+
+    def __call__(self, answers, only):
+        results = [Result("db.login", "127.0.0.1:33759", "fail",
+                          "measured database.password: environment variable DIGIT_DB_PASSWORD is not set, required login",
+                          "Check database.username and the password it references; the user must exist on the server "
+                          "and be allowed to log in from this machine.", title="Database login works")]
+        results += [Result(f"cluster.check{i}", "current-context", "pass", "measured fine, required fine",
+                           title="Allocatable CPU and memory for the profile and a little more") for i in range(14)]
+        return results
+
+
+@pytest.mark.asyncio
+async def test_preflight_at_80_columns_shows_each_checks_state_and_the_whole_remediation(tmp_path):
+    """With the real checks' long titles the result column sat right of the screen (scrolled off), and the
+    remediation below a 14-row table was cut at the bottom of the page."""
+    from tests.wizard.helpers import screen_text
+
+    app = make_app(loaded_state(tmp_path), pages=[], preflight_source=LongTitles())
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = await _preflight_page(app, pilot)
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        rows = [line for line in text.splitlines()
+                if ("Database login works" in line or "Allocatable" in line) and "measured" not in line]
+        assert rows and "✗ FAIL" in rows[0], text
+        assert [line for line in rows[1:] if "✓ pass" not in line] == [], text
+        remediation = app.screen.query_one("#remediation")
+        body = app.screen.query_one("#body")
+        assert body.region.contains_region(remediation.region), f"the remediation is cut off:\n{text}"
+        assert "allowed to log in from this machine" in text, text
+        assert "1 check(s) failed" in d.status()
