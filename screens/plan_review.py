@@ -125,6 +125,13 @@ class PlanReviewScreen(WizardScreen):
 
     def action_next(self) -> None:
         if self.review is not None and not self.query_one("#apply", Button).disabled:
+            from installer.provision.cloud.review import pin_review
+            from installer.provision.cloud.workspace import Workspace
+            from installer.state import state_dir_for
+
+            # What Apply confirms is what gets applied: the provision step refuses a plan that differs.
+            state = self.wizard.state
+            pin_review(Workspace.at(state_dir_for(state.validate().name, state.state_dir)).root, self.review)
             self.dismiss("progress")
 
     def action_back(self) -> None:

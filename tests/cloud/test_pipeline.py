@@ -51,3 +51,31 @@ def test_dry_run_plans_and_creates_nothing(cloud_install: CloudInstall):
     assert "dry run: planned only; nothing was created" in logs
     assert cloud_install.cloud_journal() == [] and not (cloud_install.cloud / "cluster").exists()
     assert not (cloud_install.state / "terraform" / "plan.tfplan").exists(), "the plan file (it holds variables) is gone"
+
+
+def test_a_plan_that_differs_from_the_reviewed_one_is_not_applied(cloud_install: CloudInstall):
+    """The wizard pins what Apply confirmed; a plan with a change the operator never saw stops the run."""
+    import json
+
+    from installer.provision.cloud.review import REVIEWED
+
+    dry = cloud_install.run("--dry-run")
+    planned = [e["task"] for e in cloud_install.events(dry.stdout)
+               if e["event"] == "step.progress" and e.get("step") == "provision" and e.get("task")]
+    assert "standin_bucket.filestore" in planned, planned
+    pin = cloud_install.state / "terraform" / REVIEWED
+    reviewed = {address: "create" for address in planned if address != "standin_bucket.filestore"}
+    pin.write_text(json.dumps({"changes": reviewed}))
+
+    run = cloud_install.run()
+    assert run.returncode == 1, run.stdout[-2000:]
+    failed = [e for e in cloud_install.events(run.stdout) if e["event"] == "step.finished" and e["step"] == "provision"]
+    assert failed and failed[0]["outcome"] == "failed"
+    assert "not reviewed: standin_bucket.filestore (create)" in failed[0]["message"], failed[0]
+    assert cloud_install.cloud_journal() == [], "something was created although the plan was not the reviewed one"
+
+    reviewed["standin_bucket.filestore"] = "create"  # the operator reviewed it all: the same plan applies
+    pin.write_text(json.dumps({"changes": reviewed}))
+    run = cloud_install.run("--resume")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert not pin.exists(), "the pin outlived the apply it confirmed"

@@ -5,6 +5,7 @@ Terraform, the rig's PostgreSQL and the Kubernetes API emulator are real; the cl
 """
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -63,6 +64,8 @@ async def test_the_wizard_reviews_the_plan_then_provisions_and_deploys_with_a_ro
                          timeout=120)
         await pilot.click("#apply")
         await d.wait_for(lambda: app.screen.PAGE == "progress", "the progress page")
+        pin = cloud_install.state / "terraform" / "reviewed-plan.json"
+        assert len(json.loads(pin.read_text())["changes"]) == 18, "Apply pins the reviewed plan"
         await d.wait_for(lambda: app.screen.finished is not None, "the install", timeout=360)
         progress = app.screen
         assert progress.finished.exit_code == 0, (progress.finished.message, _text(progress, "#summary"))
@@ -75,6 +78,7 @@ async def test_the_wizard_reviews_the_plan_then_provisions_and_deploys_with_a_ro
         for canary in (CANARY_AWS_SECRET, CANARY_AWS_KEY_ID, CANARY_DB_PASSWORD):
             assert canary not in shown
     assert cloud_install.creates("cluster") == 1
+    assert not (cloud_install.state / "terraform" / "reviewed-plan.json").exists(), "applied: the pin is spent"
 
 
 def test_preflight_leads_a_cloud_target_to_the_plan_review_and_others_straight_to_progress():

@@ -5,10 +5,18 @@ working folder, variables and credentials through the environment, the same stat
 resource's planned action. The plan file it writes holds variables, so it is removed at once; the provision
 step plans again before it applies, and a plan that destroys or replaces anything not named in
 target.terraform.allow_destroy still stops there.
+
+When the operator presses Apply, the reviewed changes are pinned (`pin_review`, reviewed-plan.json
+beside the state): the provision step then applies only if its own plan makes no change the
+operator did not see (`unreviewed_changes`), so a cloud or answers that moved in between stop the
+run instead of being applied unseen. A headless run without a review has no pin and is guarded by
+allow_destroy alone.
 """
 from __future__ import annotations
 
+import json
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +26,7 @@ from installer.engine import StepFailed
 
 DESTRUCTIVE = ("delete", "replace", "create-then-delete", "delete-then-create")
 REVIEW_PLAN = "review.tfplan"
+REVIEWED = "reviewed-plan.json"  # in the Terraform workspace folder: address -> action the operator confirmed
 INIT_TIMEOUT = 600.0
 PLAN_TIMEOUT = 1800.0
 
@@ -90,3 +99,34 @@ def _machines(variables: dict[str, Any]) -> str:
     if variables.get("create_database"):
         text += f"; managed database {variables.get('db_instance_class')}"
     return text
+
+
+def pin_review(workspace_root: Path, review: PlanReview) -> Path:
+    """Record what the operator confirmed with Apply; the provision step holds its own plan to it."""
+    from installer.files import atomic_write
+
+    path = Path(workspace_root) / REVIEWED
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps({"reviewed_at": time.time(),
+                                   "changes": {c.address: c.action for c in review.changes}}, indent=2), 0o600)
+    return path
+
+
+def unreviewed_changes(workspace_root: Path, planned: dict[str, str]) -> list[str] | None:
+    """Changes of this plan the operator did not confirm ('address (action)'), or None without a pin.
+
+    A change reviewed with the same action passes; fewer changes than reviewed pass too (a resumed run
+    after a partial apply, or resources a reconcile imported)."""
+    path = Path(workspace_root) / REVIEWED
+    try:
+        reviewed = json.loads(path.read_text()).get("changes") or {}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        reviewed = {}
+    return [f"{address} ({action})" for address, action in sorted(planned.items()) if reviewed.get(address) != action]
+
+
+def unpin_review(workspace_root: Path) -> None:
+    """The reviewed plan was applied: a later run plans afresh under allow_destroy alone."""
+    (Path(workspace_root) / REVIEWED).unlink(missing_ok=True)

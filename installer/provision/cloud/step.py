@@ -7,7 +7,8 @@
    Terraform process still holding the state, refreshes the state, and imports what the stack can
    find by name (its imports.json) that the plan would otherwise create a second time.
 3. Plan; a plan that destroys or replaces a resource not named in target.terraform.allow_destroy
-   stops here. Apply, each resource reported as it starts, completes or fails.
+   stops here, and so does one with a change the operator did not confirm in the wizard's plan
+   review (when the run comes from it). Apply, each resource reported as it starts, completes or fails.
 4. `terraform output -json`, validated into StackOutputs; the kubeconfig is written 0600 into the
    state directory and its credentials registered with the redactor.
 """
@@ -25,7 +26,7 @@ from installer.engine import Cancelled, StepContext, StepFailed
 from installer.files import atomic_write
 from installer.provision.cloud.contract import ContractError, StackOutputs, needed_outputs
 from installer.provision.cloud.inputs import StackInputs
-from installer.provision.cloud.review import DESTRUCTIVE
+from installer.provision.cloud.review import DESTRUCTIVE, REVIEWED, unpin_review, unreviewed_changes
 from installer.provision.cloud.session import open_session
 from installer.provision.cloud.workspace import Workspace
 
@@ -129,6 +130,13 @@ def provision(ctx: StepContext) -> CloudProvisionOutput:
         ctx.log(f"plan: {planned.get('add', 0)} to add, {planned.get('change', 0)} to change, "
                 f"{planned.get('destroy', 0)} to destroy")
         _refuse_unasked_destruction(progress.planned, settings.allow_destroy)
+        surprises = unreviewed_changes(workspace.root, progress.planned)
+        if surprises:
+            raise StepFailed(
+                "the plan differs from the one reviewed and applied in the wizard; not reviewed: "
+                + ", ".join(surprises) + "; nothing was applied",
+                remediation="open the wizard's plan review again (it plans afresh) and Apply what it shows, or, "
+                            f"to apply without a review, delete {workspace.root / REVIEWED} and rerun")
         if ctx.dry_run:
             ctx.log("dry run: planned only; nothing was created")
             return CloudProvisionOutput("", "", None, None, {}, [], planned, reconciled=reconciled)
@@ -140,8 +148,10 @@ def provision(ctx: StepContext) -> CloudProvisionOutput:
                 workspace.pending.unlink(missing_ok=True)  # Terraform ended on its own: its state is sound
                 raise
             workspace.pending.unlink(missing_ok=True)
+            unpin_review(workspace.root)
             values = terraform.outputs()
         else:
+            unpin_review(workspace.root)
             values = terraform.outputs()
             if any(name not in values for name in needed_outputs(
                     needs_cluster=target.kind != "openstack", needs_database=answers.database.mode == "managed",
