@@ -119,6 +119,11 @@ def test_release_lifecycle_survives_the_process(kube_api: Path, helm_sql_dsn: st
         first = engine.get("egov-user", namespace="egov", revision=1)
         assert first.revision == 1 and "replicas: 2" in first.manifest
         assert "replicas: 4" in engine.get("egov-user", namespace="egov").manifest
+        # `helm get values`: what the caller gave each revision, not the chart's defaults merged in.
+        assert engine.values("egov-user", namespace="egov", revision=1) == values
+        assert engine.values("egov-user", namespace="egov") == {"egov-user": {"replicas": 4}}
+        with pytest.raises(HelmEngineError):
+            engine.values("egov-user", namespace="egov", revision=9)
 
         rolled = engine.rollback("egov-user", namespace="egov", revision=1, timeout=60)
         assert (rolled.revision, rolled.status) == (3, "deployed")

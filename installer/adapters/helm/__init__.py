@@ -16,6 +16,8 @@
         engine.status(release, namespace=)   -> ReleaseInfo | None
         engine.get(release, namespace=, revision=None) -> ReleaseInfo | None (stored revision with its
                                              manifest, from release storage only)
+        engine.values(release, namespace=, revision=None) -> dict (the user-supplied values, as
+                                             `helm get values`; they hold secrets)
         engine.uninstall(release, namespace=, timeout=, keep_history=False)      -> None
         engine.list(namespace=None, all_states=False)  -> list[ReleaseInfo] (None = every namespace)
         engine.cancel()                      cancels the install/upgrade in flight

@@ -220,6 +220,12 @@ class HelmSdkEngine:
         except ReleaseNotFound:
             return None
 
+    def values(self, release: str, *, namespace: str, revision: int | None = None) -> dict[str, Any]:
+        """The user-supplied values of a stored revision (secrets among them: keep them in 0600 files)."""
+        found: dict[str, Any] = self._call("values", {"release": release, "namespace": namespace,
+                                                      "revision": revision})
+        return found
+
     def uninstall(self, release: str, *, namespace: str, timeout: float = 300,
                   keep_history: bool = False) -> None:
         self._call("uninstall", {"release": release, "namespace": namespace, "timeout": int(timeout),

@@ -176,6 +176,12 @@ class HelmEngine(Protocol):
         """A stored revision with its manifest, read from release storage only (no cluster queries)."""
         ...
 
+    def values(self, release: str, *, namespace: str, revision: int | None = None) -> dict[str, Any]:
+        """The values the caller gave the revision (`helm get values`, not the chart's defaults), from
+        release storage only; ReleaseNotFound for an unknown release or revision. They hold the
+        release's secrets: whoever keeps them writes 0600 files."""
+        ...
+
     def uninstall(self, release: str, *, namespace: str, timeout: float = 300,
                   keep_history: bool = False) -> None:
         """Remove the release's objects (and its records unless keep_history)."""

@@ -125,6 +125,10 @@ class Server:
             revision = json.dumps({"revision": args["revision"]}) if args.get("revision") else None
             return json.loads(native.call_string("helm_get", self.config(ns)._raw(), args["release"],
                                                  revision))["summary"]
+        if op == "values":
+            # `helm get values` (user-supplied only, never the chart's defaults merged in).
+            found = self.config(ns).get_values(args["release"], revision=args.get("revision"))
+            return found or {}
         if op == "uninstall":
             self.config(ns).uninstall(args["release"], timeout=args["timeout"],
                                       keep_history=args.get("keep_history", False))
