@@ -108,6 +108,9 @@ class ReleaseProfile(_Data):
                                                   "an air-gap bundle fetches when the chart source lacks it.")
     extra_images: list[str] = Field(default=[], description="Images no rendered manifest names that DIGIT still pulls "
                                     "at run time (jobs started by hand, solver pods); an air-gap bundle carries them.")
+    postgres_min: int = Field(default=11, ge=10, description="The oldest PostgreSQL major version this release's "
+                              "Flyway migrations run on (Flyway 9, DIGIT 2.9's, needs 11); an upgrade to this profile "
+                              "refuses an older database server before anything changes.")
 
     @model_validator(mode="after")
     def _consistent(self) -> ReleaseProfile:

@@ -706,6 +706,16 @@ class Ci(Section):
                           description="Jenkins with a seed job for DIGIT builds, in namespace jenkins.")
 
 
+class Backup(Section):
+    """Where an upgrade keeps the backup it takes before anything changes."""
+
+    path: ResolvedPath | None = Field(
+        default=None, title="Backup folder",
+        description="Where `upgrade` writes its backups, one folder per run: a pg_dump of DIGIT's database and "
+        "Helm's values and manifests of every release (they hold secrets: folders 0700, files 0600). Needs room "
+        "for the dump; default: backups/ in the install's state directory.")
+
+
 # ---------------------------------------------------------------- the whole file
 
 
@@ -724,6 +734,7 @@ class Answers(Section):
     credentials: Credentials = Field(default_factory=Credentials, title="Credentials")
     monitoring: Monitoring = Field(default_factory=Monitoring, title="Monitoring")
     ci: Ci = Field(default_factory=Ci, title="CI")
+    backup: Backup = Field(default_factory=Backup, title="Backups")
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -777,4 +788,5 @@ SECTION_MODELS: dict[str, Any] = {
     "credentials": Credentials,
     "monitoring": Monitoring,
     "ci": Ci,
+    "backup": Backup,
 }

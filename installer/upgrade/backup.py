@@ -44,7 +44,7 @@ def upgrade_backup(ctx: StepContext) -> dict[str, Any]:
     from installer.deploy.database_step import database_target
     from installer.deploy.target import open_cluster
 
-    folder = backup_dir(ctx.state_dir) / time.strftime("%Y%m%dT%H%M%S")
+    folder = backup_dir(ctx.answers, ctx.state_dir) / time.strftime("%Y%m%dT%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     out: dict[str, Any] = {"folder": str(folder)}
