@@ -73,8 +73,8 @@ def upgrade_pipeline(answers: Answers, source: str, target: str, recreate_immuta
     """validate, plan, checks (and images in the mirror), backup (the point of no return), apply."""
     checks = [Step("upgrade-checks", "Checks before anything changes",
                    functools.partial(upgrade_checks, recover_pending=recover_pending), needs=("upgrade-plan",),
-                   sections=("name", "target", "database", "release"), always_run=True, stall_after=120, timeout=900,
-                   retry=Retry(attempts=1), waiting_for="the cluster and the database to answer")]
+                   sections=("name", "target", "database", "release", "backup"), always_run=True, stall_after=120,
+                   timeout=900, retry=Retry(attempts=1), waiting_for="the cluster and the database to answer")]
     if answers.registry is not None and answers.registry.mirror:
         checks.append(Step("images", "Every image of the target in the mirror", images_in_mirror,
                            needs=("upgrade-checks",), sections=("release", "registry"), always_run=True,
@@ -87,8 +87,8 @@ def upgrade_pipeline(answers: Answers, source: str, target: str, recreate_immuta
           for s in plan_pipeline(source, target, stop_on_immutable=not recreate_immutable, stop_on_unowned=not adopt)],
         *checks,
         Step("upgrade-backup", "Back up the database and the releases' current revisions", upgrade_backup,
-             needs=(checks[-1].id,), sections=("name", "database", "release"), stall_after=600, timeout=4 * 3600,
-             retry=Retry(attempts=1), waiting_for="pg_dump"),
+             needs=(checks[-1].id,), sections=("name", "database", "release", "backup"), stall_after=600,
+             timeout=4 * 3600, retry=Retry(attempts=1), waiting_for="pg_dump"),
         Step("upgrade-adopt", "Adopt objects applied without Helm", upgrade_adopt, needs=("upgrade-backup",),
              sections=("name", "release"), always_run=True, stall_after=120, timeout=900),
         # always_run: a release can move under a succeeded apply (a pending one rolled back by
@@ -147,4 +147,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         stream.write(f"\nthe upgrade stopped; fix the cause named above, then: ./install.sh upgrade --answers "
                      f"{args.answers} --to {args.to} --resume\n")
+    if not args.plan and not outcome.refused:
+        stream.write(_backup_block(state_dir))
     return outcome.exit_code if not outcome.refused else (outcome.exit_code or EXIT_FAILED)
+
+
+def _backup_block(state_dir: Path) -> str:
+    """The backup this upgrade took and how to go back to where it started ('' before one was taken)."""
+    from installer.engine import journal as jr
+    from installer.upgrade.backup import restore_steps
+
+    try:
+        record = jr.Journal.load(state_dir, running_is_dead=False).get("upgrade-backup")
+    except jr.JournalError:
+        return ""
+    if record is None or record.outcome != jr.SUCCEEDED or not record.outputs.get("folder"):
+        return ""
+    return redact.mask("\n".join(restore_steps(record.outputs))) + "\n"

@@ -1,9 +1,11 @@
 """The upgrade-backup step: DIGIT's database and every release's current revision, before anything changes.
 
-The dump (pg_dump -Fc) is kept in <state dir>/backups/<run>/ with its sha256 and checked by listing
-it (pg_restore -l); beside it, Helm's manifest and labels of each release's current revision. After
-this step the upgrade passes the point of no return: a migration image that has run cannot be
-undone by a Helm rollback; the summary says how to restore.
+The dump (pg_dump -Fc) is kept in <backup folder>/<run>/ (backup.path of the answers, else the
+state directory's backups/) with its sha256 and checked by listing it (pg_restore -l); beside it,
+Helm's values (what the installer gave the release: secrets among them), manifest and labels of each
+release's current revision, every file 0600 in 0700 folders. After this step the upgrade passes the
+point of no return: a migration image that has run cannot be undone by a Helm rollback; the closing
+lines of the upgrade say how to restore (`restore_steps`).
 """
 from __future__ import annotations
 
@@ -39,13 +41,36 @@ def restore_command(dump: Path, answers: Any) -> str:
             f"{dump}   (password from PGPASSFILE, never the command line)")
 
 
+def restore_steps(backup: dict[str, Any]) -> list[str]:
+    """How to go back to the state the backup recorded (the upgrade step's outputs): restore the
+    database, then roll each release back to its saved revision. For the closing lines of an upgrade."""
+    folder = Path(backup["folder"])
+    lines = [f"Backup taken before the point of no return: {folder}"]
+    if backup.get("dump"):
+        lines.append(f"  database dump {backup['dump']} (sha256 {backup.get('sha256')})")
+    releases = backup.get("releases") or {}
+    if releases:
+        lines.append(f"  Helm values and manifest of {len(releases)} release(s) at their revision before the "
+                     f"upgrade: {folder / 'releases'} (0600: they hold secrets)")
+    lines.append("To go back to where the upgrade started:")
+    step = 1
+    if backup.get("restore"):
+        lines.append(f"  {step}. restore the database: {backup['restore']}")
+        step += 1
+    namespaces = backup.get("release_namespaces") or {}
+    for name, revision in sorted(releases.items()):
+        lines.append(f"  {step}. helm rollback {name} {revision} -n {namespaces.get(name, '<namespace>')}")
+        step += 1
+    return lines
+
+
 def upgrade_backup(ctx: StepContext) -> dict[str, Any]:
     from installer.adapters import pgdump
     from installer.deploy.database_step import database_target
     from installer.deploy.target import open_cluster
 
     folder = backup_dir(ctx.answers, ctx.state_dir) / time.strftime("%Y%m%dT%H%M%S")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     out: dict[str, Any] = {"folder": str(folder)}
     target = database_target(ctx)
@@ -75,10 +100,11 @@ def upgrade_backup(ctx: StepContext) -> dict[str, Any]:
     from installer.deploy.helmops import EngineOperations
 
     cluster = open_cluster(ctx)
-    saved = {}
+    saved: dict[str, int] = {}
+    namespaces: dict[str, str] = {}
     try:
         releases = folder / "releases"
-        releases.mkdir(mode=0o700)
+        releases.mkdir(mode=0o700, exist_ok=True)
         operations = EngineOperations(cluster.helm)
         for info in cluster.helm.list(all_states=True):
             current = operations.current(info.name, info.namespace)
@@ -87,17 +113,23 @@ def upgrade_backup(ctx: StepContext) -> dict[str, Any]:
             record = cluster.helm.get(info.name, namespace=info.namespace)
             if record is None:
                 continue
-            # Manifests carry the release's Secrets: 0600 like every other file holding them.
-            _write_private(releases / f"{info.namespace}.{info.name}.r{record.revision}.yaml", record.manifest or "")
-            _write_private(releases / f"{info.namespace}.{info.name}.r{record.revision}.json",
+            # Manifests and values carry the release's Secrets: 0600 like every other file holding them.
+            stem = f"{info.namespace}.{info.name}.r{record.revision}"
+            _write_private(releases / f"{stem}.yaml", record.manifest or "")
+            values = cluster.helm.values(info.name, namespace=info.namespace, revision=record.revision)
+            # JSON is YAML: `helm upgrade -f` and `helm rollback`'s operator read it as it is.
+            _write_private(releases / f"{stem}.values.yaml", json.dumps(values, indent=2, sort_keys=True) + "\n")
+            _write_private(releases / f"{stem}.json",
                            json.dumps({"revision": record.revision, "status": record.status,
                                        "chart": f"{record.chart_name}-{record.chart_version}",
                                        "labels": current.labels}, indent=2))
             saved[info.name] = record.revision
+            namespaces[info.name] = info.namespace
     finally:
         cluster.helm.close()
     ctx.progress(3, 3, "phases", "done")
     out["releases"] = saved
+    out["release_namespaces"] = namespaces
     atomic_write(folder / "backup.json", json.dumps(out, indent=2, sort_keys=True))
     ctx.log("point of no return: from here on, migrations may run; going back means restoring this backup "
             "and rolling back the releases")

@@ -198,6 +198,31 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     assert counts[DB_NAME] == counts["upgrade_scratch"] == [250, 1]
     assert password not in (site.state / "journal.json").read_text()
 
+    # Helm's values of every release's revision before the upgrade, 0600 beside its manifest. The
+    # database password is the canary: DIGIT's configmaps release carries it in its values.
+    folder = Path(backup["folder"])
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert backup["release_namespaces"]["egov-user"] == "egov"
+    for name, revision in backup["releases"].items():
+        values_file = folder / "releases" / f"{backup['release_namespaces'][name]}.{name}.r{revision}.values.yaml"
+        assert stat.S_IMODE(values_file.stat().st_mode) == 0o600, values_file
+        assert isinstance(json.loads(values_file.read_text()), dict)
+    indexer = json.loads((folder / "releases" / "egov.egov-indexer.r1.values.yaml").read_text())
+    assert indexer["egov-indexer"]["replicas"] == 1  # the values before the upgrade (sample-b gives it 2)
+    configmaps = next(folder.glob("releases/*.configmaps.r*.values.yaml"))
+    assert json.loads(configmaps.read_text())["secrets"]["db"]["password"] == password
+    holding = [p for p in site.state.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
+    assert configmaps in holding
+    for path in holding:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert path.suffix not in (".log", ".jsonl") and path.name != "journal.json", path
+    for run in (done, after, rerun):
+        assert password not in run.stdout + run.stderr
+    # The closing lines say where the backup is and how to go back to where the upgrade started.
+    assert f"Backup taken before the point of no return: {folder}" in done.stdout
+    assert "restore the database: pg_restore --clean --if-exists" in done.stdout and str(dump) in done.stdout
+    assert "helm rollback egov-user 1 -n egov" in done.stdout
+
 
 def _mark_pending(site, name: str, namespace: str) -> int:
     """What a client killed mid-upgrade leaves: the release's latest record says pending-upgrade.
