@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from installer import redact
 from installer.answers import Answers
@@ -12,6 +13,9 @@ from installer.app.closing import closing_text, write_closing
 from installer.app.install import StepsFor, register_secrets, start_install
 from installer.engine.faces import FACES, default_face, make_face
 from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from installer.provision.cloud.review import PlanReview
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +43,38 @@ def _confirm(answers: Answers, state_dir: Path) -> bool:
     return reply.strip().lower() in ("y", "yes")
 
 
+def _review_cloud_plan(answers: Answers, state_dir: Path) -> tuple[bool, PlanReview | None]:
+    """For a cloud target on a terminal: Terraform's plan, shown before the question, as `terraform apply`
+    shows it. (False, None): stop, nothing changed; (True, review): ask, and pin the review if confirmed;
+    (True, None): not a cloud target."""
+    from installer.answers.models import CLOUD_KINDS
+    from installer.engine import StepFailed
+    from installer.provision.cloud.review import plan_review
+
+    if answers.target.kind not in CLOUD_KINDS:
+        return True, None
+    sys.stderr.write("Planning the cloud resources (terraform init and plan; nothing is created)...\n")
+    sys.stderr.flush()
+    try:
+        review = plan_review(answers, state_dir, on_wait=_warn)
+    except StepFailed as exc:
+        _warn(f"terraform plan failed: {exc}" + (f"\nwhat to do: {exc.remediation}" if exc.remediation else ""))
+        return False, None
+    except KeyboardInterrupt:
+        return False, None
+    marks = {"create": "+", "update": "~", "delete": "-"}
+    for change in review.changes:
+        _warn(f"  {marks.get(change.action, '-/+')} {change.address} ({change.action})")
+    _warn(f"Plan: {review.headline()}." if not review.empty else "Plan: the cloud already matches the stack.")
+    if review.machines:
+        _warn(review.machines)
+    if review.refused:
+        _warn("It would destroy or replace " + ", ".join(review.refused) + "; the install stops before applying "
+              "unless each is named in target.terraform.allow_destroy. Nothing was changed.")
+        return False, None
+    return True, review
+
+
 def _warn(message: str) -> None:
     sys.stderr.write(redact.mask(message) + "\n")
 
@@ -52,11 +88,20 @@ def run(args: argparse.Namespace, steps_for: StepsFor | None = None) -> int:
     warning = register_secrets(answers, state_dir)  # before the prompt: nothing is printed unmasked
     if warning:
         _warn(warning)
-    if (not args.yes and not args.dry_run and sys.stdin.isatty() and sys.stderr.isatty()
-            and not _confirm(answers, state_dir)):
+    if not args.yes and not args.dry_run and sys.stdin.isatty() and sys.stderr.isatty():
+        go_on, review = _review_cloud_plan(answers, state_dir)
+        if not go_on:
+            return EXIT_FAILED
+        if not _confirm(answers, state_dir):
             # exit 1, not 2: the input was valid, the operator chose not to go on (README: exit codes)
             sys.stderr.write("Not confirmed: nothing was changed. Answer y to install, or pass --yes.\n")
             return EXIT_FAILED
+        if review is not None:
+            from installer.provision.cloud.review import pin_review
+            from installer.provision.cloud.workspace import Workspace
+
+            # the provision step applies this plan only: one with a change not shown above stops it
+            pin_review(Workspace.at(state_dir).root, review)
     face_name = args.output or default_face(sys.stdout)
     face = make_face(face_name, sys.stdout)
     try:

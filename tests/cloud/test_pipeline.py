@@ -79,3 +79,36 @@ def test_a_plan_that_differs_from_the_reviewed_one_is_not_applied(cloud_install:
     run = cloud_install.run("--resume")
     assert run.returncode == 0, run.stdout[-3000:]
     assert not pin.exists(), "the pin outlived the apply it confirmed"
+
+
+def test_on_a_terminal_the_headless_run_shows_terraforms_plan_before_it_asks(cloud_install: CloudInstall):
+    """As `terraform apply` does: the plan first, then the question; no creates nothing, yes applies that plan."""
+    import pexpect
+
+    from tests.cloud.conftest import REPO
+
+    def spawn() -> pexpect.spawn:
+        argv = [word for word in cloud_install.command(output="plain") if word != "--yes"]
+        return pexpect.spawn(argv[0], argv[1:], cwd=str(REPO), env=cloud_install.env, encoding="utf-8",
+                             timeout=240, dimensions=(24, 80))
+
+    child = spawn()
+    child.expect(r"\+ standin_cluster\.main \(create\)")
+    child.expect(r"Plan: 18 to add, 0 to change, 0 to destroy\.")
+    child.expect(r"\[y/N\]")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert cloud_install.cloud_journal() == [] and not (cloud_install.state / "terraform" / "reviewed-plan.json").exists()
+
+    child = spawn()
+    child.expect(r"Plan: 18 to add")
+    child.expect(r"\[y/N\]")
+    child.sendline("y")
+    child.expect("The install of 'cloud-standin' succeeded", timeout=400)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert cloud_install.creates("cluster") == 1
+    assert not (cloud_install.state / "terraform" / "reviewed-plan.json").exists(), "applied: the pin is spent"
