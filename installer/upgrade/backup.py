@@ -41,14 +41,31 @@ def restore_command(dump: Path, answers: Any) -> str:
             f"{dump}   (password from PGPASSFILE, never the command line)")
 
 
+def _planned_changes(ctx: StepContext, folder: Path) -> dict[str, Any]:
+    """What the upgrade this backup precedes changes (its plan, copied beside the backup): the releases
+    it upgrades and those it adds, with their namespaces, so going back names exactly those."""
+    plan_file = Path((ctx.outputs.get("upgrade-plan") or {}).get("plan") or Path(ctx.state_dir) / "upgrade-plan.json")
+    try:
+        plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    _write_private(folder / "upgrade-plan.json", json.dumps(plan, indent=2, sort_keys=True))
+    by_action: dict[str, dict[str, str]] = {"upgrade": {}, "add": {}}
+    for release in plan.get("releases") or []:
+        if release.get("action") in by_action:
+            by_action[release["action"]][str(release.get("name"))] = str(release.get("namespace") or "")
+    return {"upgrading": by_action["upgrade"], "adding": by_action["add"]}
+
+
 def restore_steps(backup: dict[str, Any]) -> list[str]:
-    """How to go back to the state the backup recorded (the upgrade step's outputs): restore the
-    database, then roll each release back to its saved revision. For the closing lines of an upgrade."""
+    """How to go back to where the upgrade started, from the backup step's outputs: restore the
+    database, roll back each release the upgrade changes to its saved revision, uninstall those it
+    adds. For the closing lines of an upgrade."""
     folder = Path(backup["folder"])
     lines = [f"Backup taken before the point of no return: {folder}"]
     if backup.get("dump"):
         lines.append(f"  database dump {backup['dump']} (sha256 {backup.get('sha256')})")
-    releases = backup.get("releases") or {}
+    releases: dict[str, int] = backup.get("releases") or {}
     if releases:
         lines.append(f"  Helm values and manifest of {len(releases)} release(s) at their revision before the "
                      f"upgrade: {folder / 'releases'} (0600: they hold secrets)")
@@ -57,9 +74,13 @@ def restore_steps(backup: dict[str, Any]) -> list[str]:
     if backup.get("restore"):
         lines.append(f"  {step}. restore the database: {backup['restore']}")
         step += 1
-    namespaces = backup.get("release_namespaces") or {}
-    for name, revision in sorted(releases.items()):
-        lines.append(f"  {step}. helm rollback {name} {revision} -n {namespaces.get(name, '<namespace>')}")
+    namespaces: dict[str, str] = backup.get("release_namespaces") or {}
+    upgrading: dict[str, str] = backup.get("upgrading", {name: namespaces.get(name, "") for name in releases})
+    for name in sorted(n for n in upgrading if n in releases):
+        lines.append(f"  {step}. helm rollback {name} {releases[name]} -n {namespaces.get(name) or upgrading[name]}")
+        step += 1
+    for name, namespace in sorted((backup.get("adding") or {}).items()):
+        lines.append(f"  {step}. helm uninstall {name} -n {namespace}   (added by the upgrade)")
         step += 1
     return lines
 
@@ -117,7 +138,7 @@ def upgrade_backup(ctx: StepContext) -> dict[str, Any]:
             stem = f"{info.namespace}.{info.name}.r{record.revision}"
             _write_private(releases / f"{stem}.yaml", record.manifest or "")
             values = cluster.helm.values(info.name, namespace=info.namespace, revision=record.revision)
-            # JSON is YAML: `helm upgrade -f` and `helm rollback`'s operator read it as it is.
+            # JSON is YAML: `helm upgrade -f FILE` reads it as it is.
             _write_private(releases / f"{stem}.values.yaml", json.dumps(values, indent=2, sort_keys=True) + "\n")
             _write_private(releases / f"{stem}.json",
                            json.dumps({"revision": record.revision, "status": record.status,
@@ -130,6 +151,7 @@ def upgrade_backup(ctx: StepContext) -> dict[str, Any]:
     ctx.progress(3, 3, "phases", "done")
     out["releases"] = saved
     out["release_namespaces"] = namespaces
+    out.update(_planned_changes(ctx, folder))
     atomic_write(folder / "backup.json", json.dumps(out, indent=2, sort_keys=True))
     ctx.log("point of no return: from here on, migrations may run; going back means restoring this backup "
             "and rolling back the releases")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -221,7 +222,12 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     # The closing lines say where the backup is and how to go back to where the upgrade started.
     assert f"Backup taken before the point of no return: {folder}" in done.stdout
     assert "restore the database: pg_restore --clean --if-exists" in done.stdout and str(dump) in done.stdout
-    assert "helm rollback egov-user 1 -n egov" in done.stdout
+    going_back = done.stdout[done.stdout.index("To go back to where the upgrade started:"):]
+    assert re.findall(r"\d+\. helm (.*)", going_back) == [
+        "rollback egov-indexer 1 -n egov", "rollback egov-mdms-service 1 -n egov", "rollback egov-user 1 -n egov",
+        "uninstall egov-hrms -n egov   (added by the upgrade)"]
+    assert json.loads((folder / "upgrade-plan.json").read_text())["upgraded"] == [
+        "egov-indexer", "egov-mdms-service", "egov-user"]  # the plan the backup was taken for, kept with it
 
 
 def _mark_pending(site, name: str, namespace: str) -> int:
