@@ -14,3 +14,14 @@ def shown_path(path: Path | str) -> str:
         return str(path)
     text = str(relative)
     return text if text != "." else "." + os.sep
+
+
+def unused_path(path: Path) -> Path:
+    """`path` when nothing is there yet, else the first free `answers-2.yaml`, `answers-3.yaml`, ... beside it:
+    a fresh install must never be saved over another installation's answers or draft."""
+    path = Path(path)
+    candidate, number = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        number += 1
+    return candidate

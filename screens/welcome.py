@@ -10,7 +10,7 @@ from textual.widgets import Input, Label, RadioSet, Static
 
 from screens.base import LOADED, NEXT, RESUMED, WizardScreen
 from screens.widgets.choice_button import ChoiceButton
-from screens.paths import shown_path
+from screens.paths import shown_path, unused_path
 
 WHAT_HAPPENS = """\
 This wizard writes an answers file for one DIGIT installation, then can start it. \
@@ -29,6 +29,9 @@ class WelcomeScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         state = self.wizard.state
+        if state.tree is None and set(state.draft) <= {"version"}:
+            # nothing loaded: the answers are new, so they go to a file of their own, not over one found here
+            state.answers_path = unused_path(state.answers_path)
         yield Static(WHAT_HAPPENS, id="what-happens", markup=False)
         if state.catalog.problems:
             yield Static("Some profiles could not be read and are not offered:\n" + "\n".join(state.catalog.problems),
@@ -81,6 +84,12 @@ class WelcomeScreen(WizardScreen):
         mode = self._mode()
         self.query_one("#welcome-error", Static).update("")
         if mode == "fresh":
+            path = Path(self.query_one("#save-path", Input).value.strip() or str(self.wizard.state.answers_path)).expanduser()
+            if path.exists():
+                self.set_status(f"Next is blocked: {shown_path(path)} already exists{self._what(path)}; continue or load "
+                                f"it instead, or save the new answers to another file")
+                self.query_one("#save-path", Input).focus()
+                return
             self.store()
             self.dismiss(NEXT)
         elif mode == "load":
@@ -93,6 +102,16 @@ class WelcomeScreen(WizardScreen):
             pressed = self.query_one("#previous", RadioSet).pressed_index
             _label, path, resume = self.entries()[max(pressed, 0)]
             self._load(path, resume=resume)
+
+    @staticmethod
+    def _what(path: Path) -> str:
+        from installer.answers import is_draft
+
+        try:
+            with path.open("r", encoding="utf-8", errors="replace") as handle:
+                return " (a draft)" if is_draft(handle.read(512)) else ""
+        except OSError:
+            return ""
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self, path: Path, resume: bool) -> None:

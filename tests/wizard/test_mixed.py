@@ -118,3 +118,36 @@ async def test_welcome_resumes_a_previous_install(tmp_path, monkeypatch):
         await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "review", "the review page")
         assert app.state.resume is True and app.state.answers_path == site / "answers.yaml"
         assert "name: mixed-mode" in app.screen.yaml_text
+
+
+@pytest.mark.asyncio
+async def test_a_fresh_install_is_never_saved_over_an_answers_file_found_here(tmp_path, monkeypatch):
+    """A draft (or another install's answers) in the current directory was overwritten by a fresh install's
+    first Ctrl+S: the new answers go to a free name, and a path that exists is refused."""
+    site = make_site(tmp_path)
+    monkeypatch.chdir(site)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    from installer.answers import dump_draft
+
+    earlier = dump_draft({"version": 1, "name": "draft-uat", "sizing": {"profile": "dev"}})
+    (site / "answers.yaml").write_text(earlier)
+    args = argparse.Namespace(answers=None, interactive=False, sections=None, plain=False, state_dir=None)
+    app = make_app(args=args)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        from textual.widgets import Input
+
+        save_path = app.screen.query_one("#save-path", Input)
+        assert save_path.value == "answers-2.yaml"
+        save_path.value = "answers.yaml"
+        await d.next()
+        assert app.screen.PAGE == "welcome" and "answers.yaml already exists (a draft)" in d.status()
+        save_path.value = "answers-2.yaml"
+        await d.next()
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "target", "the target page")
+        await d.type("name", (), "second-uat")
+        await pilot.press("ctrl+s")
+        await d.wait_for(lambda: (site / "answers-2.yaml").exists(), "the new draft")
+    assert (site / "answers.yaml").read_text() == earlier, "the draft found here is untouched"
+    assert "second-uat" in (site / "answers-2.yaml").read_text()
