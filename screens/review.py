@@ -38,6 +38,9 @@ class ReviewScreen(WizardScreen):
 
     def on_screen_resume(self) -> None:
         self.query_one("#answers-path", Input).value = shown_path(self.wizard.state.answers_path)
+        saved = self.wizard.state.saved
+        if saved is None or saved[1] != self.wizard.state.fingerprint():
+            self.set_status("")  # "Saved …" spoke of other answers: these are not saved yet
         self.refresh_review()
 
     def refresh_review(self) -> None:

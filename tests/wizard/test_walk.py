@@ -255,3 +255,38 @@ async def test_domain_checks_certificate_and_key_files(tmp_path):
                          and not d.errors("domain", ("tls", "provided", "cert")), "both accepted")
         await d.next()
         assert d.screen.PAGE == "review"
+
+
+@pytest.mark.asyncio
+async def test_review_does_not_say_saved_after_an_answer_changed(tmp_path):
+    """Back on Review after changing an answer, the earlier "Saved …" line stayed, though these answers were not."""
+    import shutil
+
+    from tests.wizard.helpers import ROOT
+
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    shutil.copy(ROOT / "assets" / "examples" / "sdc-vms.yaml", path)
+    state = WizardState(path, catalog=Catalog.load(site))
+    state.load(path)
+    app = make_app(state, pages=["sizing"])
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.next()
+        assert d.screen.PAGE == "review"
+        await d.pilot.click("#save")
+        await d.wait_for(lambda: "Saved" in d.status(), "the save")
+        await d.back()
+        await d.wait_for(lambda: d.screen.PAGE == "sizing", "the sizing page")
+        await d.type("sizing", ("overrides", "workers"), "6")
+        await d.next()
+        await d.wait_for(lambda: d.screen.PAGE == "review", "review again")
+        assert "Saved" not in d.status(), d.status()
+        await d.back()
+        await d.wait_for(lambda: d.screen.PAGE == "sizing", "the sizing page")
+        await d.next()
+        await d.wait_for(lambda: d.screen.PAGE == "review", "review again")
+        await d.pilot.click("#save")
+        await d.wait_for(lambda: "Saved" in d.status(), "the second save")
+    assert "workers: 6" in path.read_text()
