@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from installer.answers import Answers
 from installer.answers import secret_refs, unreadable_secrets
 from installer.engine import StepContext, StepFailed
 
 
-def validate(ctx: StepContext) -> dict[str, object]:
+def validate(ctx: StepContext[Answers]) -> dict[str, object]:
     answers = ctx.answers
     refs = [(key, ref) for key, ref in secret_refs(answers) if not ref.generate]
     ctx.progress(0, len(refs), "secrets")

@@ -55,7 +55,7 @@ def _install_outputs(state_dir: Path) -> dict[str, Any]:
 
 
 def _steps(state_dir: Path, delete_data: bool) -> list[Step]:
-    def provision(ctx: StepContext) -> dict[str, Any]:
+    def provision(ctx: StepContext[Answers]) -> dict[str, Any]:
         """The cluster the install made or used: the install's recorded provision outputs."""
         return dict(_install_outputs(state_dir).get("provision") or {})
 

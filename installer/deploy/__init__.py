@@ -2,7 +2,7 @@
 
 Importing this package is cheap; Helm, Kubernetes and PostgreSQL clients load only when used.
 
-Pipeline steps, each `def step(ctx: StepContext) -> Output` (typed outputs in outputs.py):
+Pipeline steps, each `def step(ctx: StepContext[Answers]) -> Output` (typed outputs in outputs.py):
     database_step.database   external/managed PostgreSQL: create the database and the Flyway user if missing
     releases.deploy          every plan release except monitoring/ci modules, through the executor
     releases.monitoring      Grafana admin Secret (+ Jaeger's Elasticsearch Secret), then the monitoring releases

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from installer.answers import Answers
 from installer.deploy.database import DatabaseBootstrapError, DatabaseTarget, bootstrap_database
 from installer.engine import StepContext, StepFailed
 from installer.plan.provisioned import provisioned_database
 from installer.secretstore import get as stored_secret
 
 
-def database_target(ctx: StepContext) -> DatabaseTarget | None:
+def database_target(ctx: StepContext[Answers]) -> DatabaseTarget | None:
     """The database DIGIT uses, as the answers (or the provision step) give it; None for an in-cluster one."""
     answers = ctx.answers
     db = answers.database
@@ -34,7 +35,7 @@ def database_target(ctx: StepContext) -> DatabaseTarget | None:
                           admin_username=db.admin_username, admin_password=admin_password)
 
 
-def database(ctx: StepContext) -> dict[str, Any]:
+def database(ctx: StepContext[Answers]) -> dict[str, Any]:
     """External and managed databases: create the database and the Flyway user when missing."""
     answers = ctx.answers
     db = answers.database

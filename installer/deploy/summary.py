@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from installer.answers import Answers
 from installer import redact
 from installer.deploy.outputs import ReleasesOutput
 from installer.engine import StepContext
@@ -18,7 +19,7 @@ LOGINS = {"credentials.digit_superuser_password": "DIGIT superuser password",
           "credentials.elasticsearch_password": "Elasticsearch password (user elastic)"}
 
 
-def summary(ctx: StepContext) -> dict[str, Any]:
+def summary(ctx: StepContext[Answers]) -> dict[str, Any]:
     """Where DIGIT, Grafana and Jenkins answer, where generated credentials live, and where the logs are."""
     text, outputs = render_summary(ctx)
     for line in text.splitlines():
@@ -30,7 +31,7 @@ def summary(ctx: StepContext) -> dict[str, Any]:
     return outputs
 
 
-def render_summary(ctx: StepContext) -> tuple[str, dict[str, Any]]:
+def render_summary(ctx: StepContext[Answers]) -> tuple[str, dict[str, Any]]:
     answers = ctx.answers
     fqdn = answers.domain.fqdn
     urls = {"digit": f"https://{fqdn}/", "employee": f"https://{fqdn}/employee/",
@@ -82,7 +83,7 @@ def _secret_hint(namespace: str, name: str, key: str, what: str) -> dict[str, st
     return {"namespace": namespace, "name": name, "key": key, "what": what, "command": command}
 
 
-def _stored_keys(ctx: StepContext) -> list[str]:
+def _stored_keys(ctx: StepContext[Answers]) -> list[str]:
     """Names (never values) of the generated secrets the installer keeps."""
     try:
         return sorted(SecretStore(Path(ctx.state_dir)).load())

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from installer.answers import Answers
 from installer import redact
 from installer.adapters.kube import KubeCluster
 from installer.engine import StepContext, StepFailed
@@ -35,7 +36,7 @@ class Cluster:
     publishes_openapi: bool  # False: Helm must not validate against an OpenAPI schema the API does not serve
 
 
-def open_cluster(ctx: StepContext) -> Cluster:
+def open_cluster(ctx: StepContext[Answers]) -> Cluster:
     """A Kubernetes client and a Helm engine for the target; Helm storage follows HELM_DRIVER like Helm's CLI."""
     from installer.adapters.helm import HelmSdkEngine, KubeAccess, ReleaseStorage
     from installer.adapters.kube import KubeConfigError, KubeError

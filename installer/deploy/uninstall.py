@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from installer.answers import Answers
 from installer.deploy import digests
 from installer.deploy.target import Cluster, open_cluster
 from installer.engine import StepContext, StepFailed
@@ -105,7 +106,7 @@ def _owner(cluster: Cluster, name: str, namespace: str) -> str | None:
     return (max(history, key=lambda r: r.revision).labels or {}).get(digests.LABEL_INSTALL)
 
 
-def releases(ctx: StepContext) -> dict[str, Any]:
+def releases(ctx: StepContext[Answers]) -> dict[str, Any]:
     """Helm-uninstall every release labelled with this install, in reverse dependency order."""
     from installer.adapters.helm import HelmEngineError, ReleaseNotFound
 
@@ -140,7 +141,7 @@ def releases(ctx: StepContext) -> dict[str, Any]:
         cluster.helm.close()
 
 
-def data(ctx: StepContext) -> dict[str, Any]:
+def data(ctx: StepContext[Answers]) -> dict[str, Any]:
     """Delete this install's PersistentVolumeClaims (only in a pipeline the named confirmation built)."""
     cluster = open_cluster(ctx)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterable
 
+from installer.answers import Answers
 from installer import redact
 from installer.adapters.kube import KubeCluster, KubeError
 from installer.checks import FAIL, PASS, SKIP
@@ -67,7 +68,7 @@ def ingress_check(api: KubeCluster, namespaces: Iterable[str]) -> Check:
                               "front of the nodes")
 
 
-def run_checks(ctx: StepContext, cluster: Cluster, releases: list[tuple[str, str]]) -> list[Check]:
+def run_checks(ctx: StepContext[Answers], cluster: Cluster, releases: list[tuple[str, str]]) -> list[Check]:
     watcher = ReadinessWatcher(cluster.api)
     checks: list[Check] = []
     total = len(releases) + 2
@@ -145,7 +146,7 @@ def _health(service: str, fqdn: str, address: str, path: str, insecure: bool,
     return _check(f"health.{service}", FAIL, f"{url} answered {status}")
 
 
-def verify(ctx: StepContext) -> VerifyOutput:
+def verify(ctx: StepContext[Answers]) -> VerifyOutput:
     """Every release's workloads ready, the ingress has an address, core health endpoints answer."""
     if ctx.dry_run:
         ctx.log("would check every release's workloads, the ingress address and the core health endpoints")

@@ -7,7 +7,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol
+
+from typing_extensions import TypeVar
 from collections.abc import Callable, Mapping
 
 from installer.engine import events as ev
@@ -111,13 +113,19 @@ class KillHook:
             time.sleep(5)
 
 
-class StepContext:
+# The answers a pipeline's steps read. The engine knows nothing of DIGIT, so it is a parameter: DIGIT's
+# steps take StepContext[Answers] and are type-checked against the model; the engine's own code and
+# generic tests use the default.
+AnswersT = TypeVar("AnswersT", default=Any)
+
+
+class StepContext(Generic[AnswersT]):
     """What a step function gets: answers, state dir, outputs of earlier steps, and ways to report.
 
     progress/log/warn are safe to call from any thread the step starts.
     """
 
-    def __init__(self, *, step: Step, answers: Any, state_dir: Path, dry_run: bool,
+    def __init__(self, *, step: Step, answers: AnswersT, state_dir: Path, dry_run: bool,
                  outputs: dict[str, dict[str, Any]], bus: ev.EventBus, cancelled: threading.Event,
                  kill_hook: KillHook, attempt: int = 1) -> None:
         self.step = step

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from installer.answers import Answers
 from installer.engine import StepContext
 
 KUBECONFIG_OUTPUT = "kubeconfig"  # the key under which a provisioning step records the cluster's kubeconfig
@@ -36,7 +37,7 @@ def provisioned_bucket(outputs: dict[str, dict[str, Any]]) -> str | None:
     return (outputs.get("provision") or {}).get("bucket") or None
 
 
-def kube_access(ctx: StepContext) -> tuple[Path | None, str | None]:
+def kube_access(ctx: StepContext[Answers]) -> tuple[Path | None, str | None]:
     """(kubeconfig, context) of the target cluster: what provision recorded, else the answers'."""
     target = ctx.answers.target
     kubeconfig = (ctx.outputs.get("provision") or {}).get(KUBECONFIG_OUTPUT) or getattr(target, "kubeconfig", None)

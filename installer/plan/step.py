@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from installer.answers import Answers
 from installer.adapters.kube import KubeCluster, KubeError
 from installer.engine import StepContext, StepFailed
 from installer.plan.provisioned import kube_access
@@ -17,7 +18,7 @@ from installer.plan.provisioned import kube_access
 PLAN_DIR = "plan"
 
 
-def configure(ctx: StepContext) -> dict[str, Any]:
+def configure(ctx: StepContext[Answers]) -> dict[str, Any]:
     """Namespaces, image pull / TLS / git-sync / service secrets, static volumes; generated secrets kept."""
     from installer import redact
     from installer.adapters.helm import HelmSdkEngine

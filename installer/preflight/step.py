@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from installer.answers import Answers
 from installer import redact
 from installer.engine import StepContext, StepFailed
 from installer.preflight.report import to_json
@@ -42,7 +43,7 @@ class PreflightFailure:
         return cls(failed, report=str(data.get("report") or REPORT_NAME))
 
 
-def preflight(ctx: StepContext) -> dict[str, object]:
+def preflight(ctx: StepContext[Answers]) -> dict[str, object]:
     """Every check of `install.sh preflight`; the report is kept in the state dir for status and bundles."""
     def progress(done: int, total: int, message: str) -> None:
         ctx.progress(done, total, unit="sources", message=message)

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from collections.abc import Callable
 
+from installer.answers import Answers
+from installer.answers.models import SdcVmsTarget
 from installer import redact
 from installer.engine import StepContext, StepFailed
 from installer.provision import cluster as kube
@@ -76,14 +78,14 @@ class NodeWork:
 class Fleet:
     """One SSH session per cluster node, opened in parallel; closed on exit."""
 
-    def __init__(self, ctx: StepContext, cluster: list[Member]) -> None:
+    def __init__(self, ctx: StepContext[Answers], cluster: list[Member]) -> None:
         self.ctx, self.cluster = ctx, cluster
         self.sessions: dict[str, Any] = {}
 
     def __enter__(self) -> Fleet:
         from installer.adapters.ssh import HostKeyError, HostKeyPolicy, SSHError, connect, load_private_key
 
-        target = self.ctx.answers.target
+        target = sdc_target(self.ctx.answers)
         ssh = target.ssh
         try:
             key = load_private_key(self.ctx.answers.secret(ssh.private_key) or "")
@@ -117,8 +119,9 @@ class Fleet:
         return self
 
     def ops(self, member: Member) -> NodeOps:
-        node = next(n for n in self.ctx.answers.target.nodes if n.label == member.label)
-        return NodeOps(self.sessions[member.label], member.label, node.user or self.ctx.answers.target.ssh.user)
+        target = sdc_target(self.ctx.answers)
+        node = next(n for n in target.nodes if n.label == member.label)
+        return NodeOps(self.sessions[member.label], member.label, node.user or target.ssh.user)
 
     def __exit__(self, *exc: object) -> None:
         for session in self.sessions.values():
@@ -152,11 +155,18 @@ def each(items: list[T], action: Callable[[T], Any], limit: int | None = None) -
     return results
 
 
-def provision(ctx: StepContext) -> ProvisionOutput:
-    answers = ctx.answers
+def sdc_target(answers: Answers) -> SdcVmsTarget:
+    """The answers' target as the VMs this step installs RKE2 on (an openstack install hands its VMs
+    over as one); any other kind reaching this step is a wiring mistake, said as such."""
     target = answers.target
-    if target.kind != "sdc-vms":
+    if not isinstance(target, SdcVmsTarget):
         raise StepFailed(f"the provision step for target kind {target.kind!r} is not this one")
+    return target
+
+
+def provision(ctx: StepContext[Answers]) -> ProvisionOutput:
+    answers = ctx.answers
+    target = sdc_target(answers)
     if target.rke2.artifacts is None:
         raise StepFailed("target.rke2.artifacts is not set: the folder with RKE2's air-gap release files is needed "
                          "to install Kubernetes on the VMs", remediation="set target.rke2.artifacts in the answers")
@@ -173,7 +183,7 @@ def provision(ctx: StepContext) -> ProvisionOutput:
         return _provision(ctx, bundle, works)
 
 
-def reporting(ctx: StepContext, label: str, action: Callable[[], T]) -> T:
+def reporting(ctx: StepContext[Answers], label: str, action: Callable[[], T]) -> T:
     """Run one node's action; a failure is that node's row's outcome at once, then the step's."""
     try:
         return action()
@@ -182,7 +192,7 @@ def reporting(ctx: StepContext, label: str, action: Callable[[], T]) -> T:
         raise
 
 
-def _inspect(ctx: StepContext, fleet: Fleet, member: Member) -> NodeWork:
+def _inspect(ctx: StepContext[Answers], fleet: Fleet, member: Member) -> NodeWork:
     ops = fleet.ops(member)
     try:
         state = reporting(ctx, member.label, ops.inspect)
@@ -204,7 +214,7 @@ def _first_server(works: list[NodeWork]) -> NodeWork:
     return initialised[0] if initialised else servers[0]
 
 
-def _token(ctx: StepContext, first: NodeWork) -> str:
+def _token(ctx: StepContext[Answers], first: NodeWork) -> str:
     from installer.secretstore import SecretStore
 
     store = SecretStore(Path(ctx.state_dir), persist=not ctx.dry_run)
@@ -225,9 +235,9 @@ def _token(ctx: StepContext, first: NodeWork) -> str:
     return values[TOKEN_KEY]
 
 
-def _provision(ctx: StepContext, bundle: Bundle, works: list[NodeWork]) -> ProvisionOutput:
+def _provision(ctx: StepContext[Answers], bundle: Bundle, works: list[NodeWork]) -> ProvisionOutput:
     answers = ctx.answers
-    target = answers.target
+    target = sdc_target(answers)
     first = _first_server(works)
     address = target.load_balancer or first.member.host
     token = _token(ctx, first)
@@ -300,7 +310,7 @@ def _readiness(kubeconfig: Path) -> dict[str, bool]:
         return {}
 
 
-def _start(ctx: StepContext, work: NodeWork, readiness: dict[str, bool]) -> None:
+def _start(ctx: StepContext[Answers], work: NodeWork, readiness: dict[str, bool]) -> None:
     """Start a stopped node; restart one whose config or release changed, or that the cluster does not know."""
     member, state = work.member, work.state
     active = state.active(member.rke2_role)
@@ -320,7 +330,7 @@ def _start(ctx: StepContext, work: NodeWork, readiness: dict[str, bool]) -> None
     ctx.progress(3, PHASES, "phases", "restarted" if restart else "started", task=member.label)
 
 
-def _start_first(ctx: StepContext, first: NodeWork, address: str) -> Path:
+def _start_first(ctx: StepContext[Answers], first: NodeWork, address: str) -> Path:
     _start(ctx, first, {})
     ops = first.ops
     deadline_wait = _ready_timeout()
@@ -337,7 +347,7 @@ def _start_first(ctx: StepContext, first: NodeWork, address: str) -> Path:
     return path
 
 
-def _wait_ready(ctx: StepContext, kubeconfig: Path, works: list[NodeWork]) -> None:
+def _wait_ready(ctx: StepContext[Answers], kubeconfig: Path, works: list[NodeWork]) -> None:
     names = [w.member.node_name for w in works]
     kube.wait_ready(kubeconfig, names, _ready_timeout(), ctx.sleep)
     for work in works:
@@ -345,7 +355,7 @@ def _wait_ready(ctx: StepContext, kubeconfig: Path, works: list[NodeWork]) -> No
         ctx.task_done(work.member.label, "succeeded", "Ready")
 
 
-def _output(ctx: StepContext, address: str, first: NodeWork, works: list[NodeWork], kubeconfig: str) -> ProvisionOutput:
+def _output(ctx: StepContext[Answers], address: str, first: NodeWork, works: list[NodeWork], kubeconfig: str) -> ProvisionOutput:
     return ProvisionOutput(
         kubeconfig=kubeconfig, registration_address=address, first_server=first.member.label,
         node_names={w.member.label: w.member.node_name for w in works},

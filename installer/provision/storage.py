@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from installer.answers import Answers
 from installer import redact
 from installer.engine import StepContext, StepFailed
 from installer.provision.config import Member, members
@@ -76,7 +77,7 @@ def _owners(rendered: dict[str, list[dict[str, Any]]]) -> dict[tuple[str, str], 
     return owners
 
 
-def planned_volumes(ctx: StepContext) -> tuple[list[Volume], str | None]:
+def planned_volumes(ctx: StepContext[Answers]) -> tuple[list[Volume], str | None]:
     """The static volumes the plan derives (rendered offline; nothing is kept from the render)."""
     from installer.adapters.helm import HelmSdkEngine
     from installer.plan import PlanError, build_plan, render_plan
@@ -106,7 +107,7 @@ def planned_volumes(ctx: StepContext) -> tuple[list[Volume], str | None]:
     return volumes, plan.storage_class
 
 
-def storage(ctx: StepContext) -> StorageOutput:
+def storage(ctx: StepContext[Answers]) -> StorageOutput:
     from installer.provision.step import Fleet, each
 
     answers = ctx.answers
@@ -144,7 +145,7 @@ def storage(ctx: StepContext) -> StorageOutput:
     return StorageOutput(output.provisioner, output.storage_class, output.directories, created)
 
 
-def _prepare_node(ctx: StepContext, ops: Any, label: str, volumes: list[Volume]) -> list[str]:
+def _prepare_node(ctx: StepContext[Answers], ops: Any, label: str, volumes: list[Volume]) -> list[str]:
     install = ctx.answers.name
     # Free space, counted for the directories that do not exist yet, on the filesystem holding them.
     probe = "; ".join(

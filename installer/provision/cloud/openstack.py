@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from installer.answers import Answers
 from installer.engine import StepContext, StepFailed
 from installer.provision.cloud.hostkeys import HostKeyStore
 from installer.provision.cloud.step import provision as provision_cloud
@@ -29,13 +30,13 @@ def vms_answers(answers: Any, nodes: list[dict[str, Any]], state_dir: Any) -> An
     return answers.model_copy(update={"target": target})
 
 
-def _with_answers(ctx: StepContext, answers: Any) -> StepContext:
+def _with_answers(ctx: StepContext[Answers], answers: Any) -> StepContext:
     view = copy.copy(ctx)
     view.answers = answers
     return view
 
 
-def provision(ctx: StepContext) -> dict[str, Any]:
+def provision(ctx: StepContext[Answers]) -> dict[str, Any]:
     from installer.provision.step import provision as provision_rke2
 
     cloud = provision_cloud(ctx)
@@ -53,7 +54,7 @@ def on_vms(step: Callable[[StepContext], T]) -> Callable[[StepContext], T]:
     """`step` run with the VMs as its sdc-vms target (the provision step's journalled nodes)."""
 
     @functools.wraps(step)
-    def run(ctx: StepContext) -> T:
+    def run(ctx: StepContext[Answers]) -> T:
         nodes = (ctx.outputs.get("provision") or {}).get("nodes") or []
         if not nodes:
             if ctx.dry_run:

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from installer.answers import Answers
+from installer.answers.models import AwsTarget, AzureTarget, GcpTarget, OpenStackTarget
 from installer import redact
 from installer.engine import Cancelled, StepContext, StepFailed
 from installer.files import atomic_write
@@ -58,7 +60,7 @@ class CloudProvisionOutput:
 class ResourceProgress:
     """Terraform's per-resource events as the engine's progress rows: one task per resource address."""
 
-    def __init__(self, ctx: StepContext) -> None:
+    def __init__(self, ctx: StepContext[Answers]) -> None:
         self.ctx = ctx
         self.planned: dict[str, str] = {}
         self.finished: set[str] = set()
@@ -105,11 +107,13 @@ class ResourceProgress:
             self._report(self.ctx.progress, done, total, "resources")
 
 
-def provision(ctx: StepContext) -> CloudProvisionOutput:
+def provision(ctx: StepContext[Answers]) -> CloudProvisionOutput:
     from installer.adapters.terraform import TerraformBusy, TerraformError, TerraformInterrupted
 
     answers = ctx.answers
     target = answers.target
+    if not isinstance(target, (AwsTarget, AzureTarget, GcpTarget, OpenStackTarget)):
+        raise StepFailed(f"the cloud provision step for target kind {target.kind!r} is not this one")
     settings = target.terraform
     session = open_session(answers, ctx.state_dir, persist=not ctx.dry_run, on_wait=ctx.warn)
     terraform, workspace, inputs, mirror = session.terraform, session.workspace, session.inputs, session.mirror
@@ -200,7 +204,7 @@ def provision(ctx: StepContext) -> CloudProvisionOutput:
         imported=imported, reconciled=reconciled, terraform_seconds=round(terraform_seconds, 3))
 
 
-def reconcile(ctx: StepContext, terraform: Any, workspace: Workspace, inputs: StackInputs) -> list[str]:
+def reconcile(ctx: StepContext[Answers], terraform: Any, workspace: Workspace, inputs: StackInputs) -> list[str]:
     """Refresh the state, then import what the plan would create but the cloud already has (by the stack's names)."""
     seen: dict[str, str] = {}
 
