@@ -22,6 +22,18 @@ def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def _kubeconfig(folder: Path, server: str, context: str = "c") -> Path:
+    """A kubeconfig with one context for a server a test runs itself."""
+    path = folder / "kubeconfig"
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": context, "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": "u"}}],
+    }))
+    return path
+
+
 def test_objects_are_created_once_read_listed_and_patched(cluster: KubeCluster) -> None:
     namespace = _name("adapter")
     assert cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}) is True
@@ -71,13 +83,7 @@ def test_a_silent_api_server_is_given_up_on_in_time(tmp_path: Path) -> None:
     server.listen(8)
     held: list[socket.socket] = []
     threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True).start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "hung",
-        "clusters": [{"name": "hung", "cluster": {"server": f"http://127.0.0.1:{server.getsockname()[1]}"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "hung", "context": {"cluster": "hung", "user": "u"}}],
-    }))
+    kubeconfig = _kubeconfig(tmp_path, f"http://127.0.0.1:{server.getsockname()[1]}", "hung")
     started = time.monotonic()
     try:
         with pytest.raises(KubeError) as hung:
@@ -108,13 +114,7 @@ def test_the_engine_retries_what_the_adapter_calls_transient() -> None:
 def test_the_raw_client_factory_times_out_on_a_hung_server(silent_server, tmp_path) -> None:
     from kubernetes import client
 
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "hung",
-        "clusters": [{"name": "hung", "cluster": {"server": f"http://127.0.0.1:{silent_server}"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "hung", "context": {"cluster": "hung", "user": "u"}}],
-    }))
+    kubeconfig = _kubeconfig(tmp_path, f"http://127.0.0.1:{silent_server}", "hung")
     api = api_client(kubeconfig, timeout=1)
     started = time.monotonic()
     with pytest.raises(Exception):  # noqa: B017 - whichever error the client raises on its timeout
@@ -155,13 +155,7 @@ def test_openapi_is_found_from_the_small_v3_index_without_downloading_v2(tmp_pat
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-    }))
+    kubeconfig = _kubeconfig(tmp_path, f"http://127.0.0.1:{server.server_address[1]}")
     try:
         assert connect(kubeconfig, timeout=5).publishes_openapi() is True
         assert asked == ["/openapi/v3"]
