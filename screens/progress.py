@@ -276,7 +276,7 @@ class ProgressScreen(WizardScreen):
             row.status, row.finished = event.outcome, now
             if row.started is None:
                 row.started = now - event.duration
-            self._stop_children(step, now)
+            self._stop_children(step, now, event.outcome)
             message = event.message if event.outcome not in ("ok", "succeeded") else ""
             if event.remediation:
                 row.logs.append(f"[remediation] {event.remediation}")
@@ -291,11 +291,15 @@ class ProgressScreen(WizardScreen):
             total = bar.total or 1
             bar.update(total=total, progress=total)
 
-    def _stop_children(self, step: str, now: float) -> None:
-        """A step that ended leaves none of its tasks running (their clocks stop with it)."""
+    def _stop_children(self, step: str, now: float, outcome: str) -> None:
+        """A step that ended leaves none of its tasks running (their clocks stop with it). A step that succeeded
+        did all its tasks, reported as ended or not ("stopped" there read as if something had been cut short)."""
+        done = outcome in ("ok", "succeeded")
         for key, row in self.rows.items():
             if key.startswith(step + "/") and row.status in ("running", "pending"):
-                row.status, row.finished = "stopped", now
+                row.status, row.finished = ("succeeded" if done else "stopped"), now
+                if done:
+                    self._complete_bar(self.widgets[key], "succeeded")
                 self.widgets[key].refresh_row(now)
 
     def _finish(self, event: ev.RunFinished) -> None:
@@ -325,7 +329,8 @@ class ProgressScreen(WizardScreen):
             remediation = [line for line in (failed.logs if failed else []) if line.startswith("[remediation]")]
             lines += [line.replace("[remediation] ", "  what to do: ") for line in remediation]
             lines.append(f"  {'Resume' if cancelled else 'Fix it, then resume'} with: ./install.sh --answers {answers_file} --resume")
-        self.query_one(".page-header", Label).update(f" DIGIT installer  ·  Install {ended}")
+        self.query_one(".page-header", Label).update(f" DIGIT installer  ·  {'Installed' if ended == 'installed' else 'Install ' + ended}")
+        self.refresh_bindings()  # the footer stops offering Cancel once nothing runs
         summary = self.rows.get("summary")
         if summary is not None:
             lines += [line.split("] ", 1)[-1] for line in summary.logs if line.startswith("[info]")]
@@ -378,6 +383,14 @@ class ProgressScreen(WizardScreen):
     def action_next(self) -> None:
         if self.finished is not None:
             self.app.exit(self.wizard.exit_code)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers what works here: Cancel while the install runs; never Back or Next (Close ends)."""
+        if action == "cancel_run":
+            return self.finished is None
+        if action in ("back", "next"):
+            return False
+        return True
 
     def action_back(self) -> None:
         """There is no going back once the install runs."""

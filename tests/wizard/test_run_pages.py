@@ -300,3 +300,33 @@ async def test_preflight_at_80_columns_shows_each_checks_state_and_the_whole_rem
         assert body.region.contains_region(remediation.region), f"the remediation is cut off:\n{text}"
         assert "allowed to log in from this machine" in text, text
         assert "1 check(s) failed" in d.status()
+
+
+@pytest.mark.asyncio
+async def test_progress_end_says_installed_marks_a_finished_steps_tasks_done_and_drops_cancel(tmp_path):
+    """A task never reported ended in a step that succeeded showed '■ stopped'; the header read 'Install installed';
+    the footer kept offering Cancel install, Next and Back with nothing running."""
+    from tests.wizard.helpers import screen_text
+
+    def steps(answers):
+        def configure(ctx):
+            for done in range(1, 6):
+                ctx.progress(done, 5, "objects", task="objects")
+            return {}
+
+        return [Step("configure", "Namespaces, secrets, values and storage", configure)]
+
+    app = make_app(loaded_state(tmp_path), pages=[], build_steps=steps)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.show("progress")
+        screen = app.screen
+        await d.wait_for(lambda: screen.finished is not None, "the run to finish", timeout=30)
+        await pilot.pause(0.3)
+        assert screen.rows["configure"].status == "succeeded"
+        assert screen.rows["configure/objects"].status == "succeeded"
+        text = screen_text(app)
+        assert "stopped" not in text and "Install installed" not in text and "·  Installed" in text, text
+        footer = text.splitlines()[-1]
+        assert "Cancel install" not in footer and "Next" not in footer and "Back" not in footer, footer
