@@ -69,6 +69,11 @@ def describe_install(state_dir: Path) -> str:
     if data.get("running"):
         return "running now"
     run = data.get("last_run") or {}
+    from installer.app.status import later_uninstall
+
+    uninstall = later_uninstall(state_dir, run or None)
+    if uninstall is not None:  # the install's own table is history: its releases were removed
+        return "uninstalled" if uninstall["outcome"] == "succeeded" else f"uninstall {uninstall['outcome']}"
     outcome = str(run.get("outcome") or "never run")
     failed = next((step["id"] for step in data.get("steps", []) if step.get("outcome") in ("failed", "interrupted", "cancelled")), None)
     return f"{outcome} at {failed}" if failed and outcome not in ("succeeded", "ok") else outcome

@@ -156,6 +156,9 @@ def test_uninstall_killed_then_resumed_removes_only_this_install_and_keeps_claim
     status = _status(installed)
     assert status.splitlines()[0].startswith("UNINSTALLED at "), status
     assert json.loads(_status(installed, "--output", "json"))["uninstall"]["outcome"] == "succeeded"
+    from screens.state import describe_install
+
+    assert describe_install(installed.state) == "uninstalled"  # the wizard's welcome page says it too
 
 
 def test_removal_order_removes_a_release_before_what_it_needs(installed):
