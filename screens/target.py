@@ -115,5 +115,9 @@ class TargetScreen(SectionScreen):
         pinned = dict(row.initial or {})
         pinned.update({r.host: r.fingerprint for r in self.scanned if r.fingerprint})
         row.set_value(pinned)
-        form.changed()
+        # validated without the form's Changed message, whose handler clears the status line just written
+        form.validate()
         self.set_status(f"pinned {len(pinned)} host key(s) under target.ssh.host_keys")
+        # the pinned list grows above the results: keep them, and the focused button, on the page
+        box = self.query_one("#hostkeys-box")
+        self.call_after_refresh(lambda: box.call_after_refresh(lambda: box.scroll_visible(animate=False, top=False)))

@@ -95,7 +95,7 @@ async def test_the_whole_result_table_is_in_view_after_the_scan_at_80x24(sshd, t
     state.draft.update(name="view-test", target={
         "kind": "sdc-vms", "ssh": {"user": "digit", "port": port, "private_key": {"file": "keys/id_ed25519"}, "connect_timeout": 3},
         "nodes": [{"name": "cp1", "host": "127.0.0.1", "role": "control-plane"},
-                  {"name": "w1", "host": "127.0.0.1", "role": "worker"},
+                  {"name": "w1", "host": "localhost", "role": "worker"},
                   {"name": "gone", "host": "127.0.0.2", "port": _free_port(), "role": "worker"}]})
     app = make_app(state, pages=["target"])
     app.animation_level = "none"
@@ -113,3 +113,8 @@ async def test_the_whole_result_table_is_in_view_after_the_scan_at_80x24(sshd, t
             f"the last row (line {last_row_y}) is outside the page body (lines {body.region.y}-{body.region.bottom - 1})")
         pin = app.screen.query_one("#pin-keys")
         assert body.region.contains_region(pin.region) and app.focused is pin
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert "pinned 2 host key(s)" in d.status(), "the pin is confirmed (the line was cleared at once)"
+        assert body.region.contains_region(pin.region), "the pinned list grew above: the focused button is kept in view"
+        assert table.region.bottom <= body.region.bottom
