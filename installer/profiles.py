@@ -89,8 +89,8 @@ class ChartSource(_Data):
 
 
 class ReleaseProfile(_Data):
-    name: str
-    version: str
+    name: str = Field(description="The profile's one name: its file's stem, what answers' release.version and "
+                      "`upgrade --to` say (digit-2.9-lts).")
     digit_version: str
     source: str
     devops_commit: str | None = Field(default=None, description="The DIGIT-DevOps commit whose chart tree this "
@@ -160,15 +160,20 @@ def search_path(answers_dir: Path | None = None) -> list[Path]:
     return dirs
 
 
+_KIND_WORD = {"sizing": "sizing", "releases": "release"}
+
+
 def _find(kind: str, name: str, answers_dir: Path | None) -> Path:
     if not name or "/" in name or "\\" in name or name.startswith(".") or ".." in name:
-        raise ProfileError(f"{name!r} is not a {kind} profile name (a name from profiles/{kind}/, never a path)")
+        raise ProfileError(f"{name!r} is not a {_KIND_WORD[kind]} profile name (a name from profiles/{kind}/, "
+                           "never a path)")
     for base in search_path(answers_dir):
         for suffix in (".yaml", ".yml"):
             candidate = base / kind / f"{name}{suffix}"
             if candidate.is_file():
                 return candidate
-    raise ProfileError(f"no {kind} profile named {name!r} (known: {', '.join(_names(kind, answers_dir)) or 'none'})")
+    raise ProfileError(f"no {_KIND_WORD[kind]} profile named {name!r} "
+                       f"(known: {', '.join(_names(kind, answers_dir)) or 'none'})")
 
 
 def _names(kind: str, answers_dir: Path | None) -> list[str]:
@@ -198,16 +203,26 @@ def sizing_profile(name: str, answers_dir: Path | None = None) -> SizingProfile:
     return _load(_find("sizing", name, answers_dir), SizingProfile)  # type: ignore[return-value]
 
 
-def release_profile(version: str, answers_dir: Path | None = None) -> ReleaseProfile:
-    """Release profiles are named digit-<version>, e.g. digit-2.9-lts for version 2.9-lts.
+def release_profile(name: str, answers_dir: Path | None = None) -> ReleaseProfile:
+    """The release profile of that one name (its file's stem, e.g. digit-2.9-lts), as answers' release.version says.
 
     A successor (a site's own profile, a newer commit of the LTS branch) need not repeat its base:
-    `extends: <base version>` takes the base's releases and modules, then `remove_releases`,
+    `extends: <base name>` takes the base's releases and modules, then `remove_releases`,
     `add_releases`, `release_values` (release -> values merged over the base's) and `images`
     (replacing pins of the same repository) say what differs.
     """
-    name = version if version.startswith("digit-") else f"digit-{version}"
     return _load_release(_find("releases", name, answers_dir), answers_dir)
+
+
+def canonical_release_name(name: str, answers_dir: Path | None = None) -> str:
+    """The profile name an answers file means: answers written when release.version held the bare version
+    (`2.9-lts` for profile digit-2.9-lts) name the profile `digit-<version>` when one of that name exists
+    and none of the bare one does. Anything else is returned as given (an unknown name is refused where
+    the profile is read, with the names that exist)."""
+    if not name or name.startswith("digit-") or "/" in name or "\\" in name or ".." in name:
+        return name
+    known = _names("releases", answers_dir)
+    return f"digit-{name}" if name not in known and f"digit-{name}" in known else name
 
 
 _DERIVED_KEYS = ("remove_releases", "add_releases", "release_values")
@@ -234,8 +249,7 @@ def _derive(path: Path, answers_dir: Path | None, seen: tuple[Path, ...] = ()) -
         if unknown:
             raise ProfileError(f"{path}: {unknown[0]}: only a profile that `extends` another may say what differs")
         return data
-    base_file = _find("releases", base_name if str(base_name).startswith("digit-") else f"digit-{base_name}",
-                      answers_dir)
+    base_file = _find("releases", str(base_name), answers_dir)
     if base_file in seen or base_file == path:
         raise ProfileError(f"{path}: extends: {base_name} leads back to itself")
     base = _derive(base_file, answers_dir, seen + (path,))
@@ -279,7 +293,14 @@ def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=64)
 def _load_release(path: Path, answers_dir: Path | None) -> ReleaseProfile:
-    data = _derive(path, answers_dir)
+    own = _raw(path)
+    if "version" in own:
+        raise ProfileError(f"{path}: version: a release profile has one name, its file's stem ({path.stem}); "
+                           "remove `version:` (answers say release.version: " + path.stem + ")")
+    if own.get("name", path.stem) != path.stem:
+        raise ProfileError(f"{path}: name: {own['name']!r} differs from the file's name; a release profile's name "
+                           f"is its file's stem ({path.stem})")
+    data = {**_derive(path, answers_dir), "name": path.stem}
     try:
         return ReleaseProfile.model_validate(data)
     except ValidationError as exc:
@@ -292,5 +313,5 @@ def sizing_profile_names(answers_dir: Path | None = None) -> list[str]:
     return _names("sizing", answers_dir)
 
 
-def release_versions(answers_dir: Path | None = None) -> list[str]:
-    return [n.removeprefix("digit-") for n in _names("releases", answers_dir)]
+def release_profile_names(answers_dir: Path | None = None) -> list[str]:
+    return _names("releases", answers_dir)

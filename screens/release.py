@@ -1,4 +1,4 @@
-"""Release and modules: the DIGIT version and which modules to deploy; dependencies come along and are explained."""
+"""Release and modules: the release profile and which modules to deploy; dependencies come along and are explained."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +15,7 @@ class ReleaseScreen(SectionScreen):
     CSS_PATH = "release.tcss"
     PAGE = "release"
     TITLE_TEXT = "Release and modules"
-    INTRO = "Choose the DIGIT version and the modules to deploy. What a module needs is added for you."
+    INTRO = "Choose the release profile and the modules to deploy. What a module needs is added for you."
     SECTIONS = ("release",)
     BINDINGS = [Binding("ctrl+u", "bundle", "Verify/push bundle")]
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from installer.answers import ANSWERS_VERSION, Answers, AnswersError, Problem, load_tree, validate_data, write_private
 from installer.answers.sections import PAGE_SECTIONS
-from installer.profiles import (ProfileError, ReleaseProfile, SizingProfile, release_profile, release_versions,
-                                sizing_profile, sizing_profile_names)
+from installer.answers.models import Release
+from installer.profiles import (ProfileError, ReleaseProfile, SizingProfile, canonical_release_name, release_profile,
+                                release_profile_names, sizing_profile, sizing_profile_names)
 from screens.secrets import SecretHolder
 from screens.questions import section_errors
 
@@ -39,9 +40,9 @@ class Catalog:
                 catalog.sizing[name] = sizing_profile(name, base_dir)
             except ProfileError as exc:
                 catalog.problems.append(str(exc))
-        for version in release_versions(base_dir):
+        for name in release_profile_names(base_dir):
             try:
-                catalog.releases[version] = release_profile(version, base_dir)
+                catalog.releases[name] = release_profile(name, base_dir)
             except ProfileError as exc:
                 catalog.problems.append(str(exc))
         return catalog
@@ -150,6 +151,10 @@ class WizardState:
         self.tree = None if draft else tree
         self.draft = copy.deepcopy(data) if isinstance(data, dict) else {"version": ANSWERS_VERSION}
         self.draft.setdefault("version", ANSWERS_VERSION)
+        release = self.draft.get("release")
+        if isinstance(release, dict) and isinstance(release.get("version"), str):
+            # a file from when release.version held the bare version (2.9-lts): the page shows the profile's name
+            release["version"] = canonical_release_name(release["version"], self.base_dir)
 
     def fingerprint(self) -> str:
         """Changes whenever an answer or a typed secret changes (a digest: it holds no secret)."""
@@ -206,7 +211,8 @@ class WizardState:
         problems = [e.message for e in section_errors(section, value, self.base_dir)]
         if section == "sizing" and isinstance(value, dict) and value.get("profile") not in self.catalog.sizing:
             problems.append(f"no sizing profile {value.get('profile')!r}")
-        if section == "release" and isinstance(value, dict) and str(value.get("version", "2.9-lts")) not in self.catalog.releases:
+        default_release = Release.model_fields["version"].default
+        if section == "release" and isinstance(value, dict) and str(value.get("version", default_release)) not in self.catalog.releases:
             problems.append(f"no release profile {value.get('version')!r}")
         return problems
 

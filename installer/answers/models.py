@@ -17,12 +17,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from installer.answers.refs import SecretRef, generate_ref
 from installer.answers.paths import ResolvedPath
+from installer.profiles import canonical_release_name
 
 ANSWERS_VERSION = 1
 CLOUD_KINDS = ("aws", "azure", "gcp", "openstack")
@@ -578,7 +580,8 @@ class Registry(Section):
 
 
 class Release(Section):
-    version: str = Field(default="2.9-lts", title="DIGIT version", description="A release profile from profiles/releases/.")
+    version: str = Field(default="digit-2.9-lts", title="Release profile",
+                         description="The DIGIT release: a profile's name from profiles/releases/.")
     charts: ResolvedPath = Field(  # type: ignore[assignment]  # never None after validation: taken from release.bundle or refused
         default=None,
         title="Chart source directory",
@@ -599,8 +602,12 @@ class Release(Section):
 
     @field_validator("version")
     @classmethod
-    def _version(cls, value: str) -> str:
-        return _profile_name(value)
+    def _version(cls, value: str, info: ValidationInfo) -> str:
+        """A file written when this key held the bare version (2.9-lts) names profile digit-2.9-lts: read it
+        as the full name, which is what a save then writes."""
+        base_dir = (info.context or {}).get("base_dir")
+        return canonical_release_name(_profile_name(value), Path(base_dir) if base_dir else None)
+
     @model_validator(mode="before")
     @classmethod
     def _charts_from_bundle(cls, data: Any) -> Any:

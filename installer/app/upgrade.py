@@ -110,16 +110,16 @@ def run(args: argparse.Namespace) -> int:
     except ProfileError as error:
         sys.stderr.write(f"install.sh upgrade: {error}\n")
         return EXIT_USAGE
-    target_answers: Answers = with_version(answers, target.version)
+    target_answers: Answers = with_version(answers, target.name)
     state_dir = state_dir_of(answers, args.state_dir)
     warning = register_secrets(answers, state_dir)
     if warning:
         sys.stderr.write(warning + "\n")
-    steps = (plan_pipeline(source, target.version) if args.plan
-             else upgrade_pipeline(target_answers, source, target.version, recreate_immutable=args.recreate_immutable,
+    steps = (plan_pipeline(source, target.name) if args.plan
+             else upgrade_pipeline(target_answers, source, target.name, recreate_immutable=args.recreate_immutable,
                                   recover_pending=args.recover_pending, adopt=args.adopt))
     if not args.plan and not args.yes and sys.stdin.isatty() and sys.stderr.isatty():
-        sys.stderr.write(f"Upgrade DIGIT '{answers.name}' from {source} to {target.version} (state: {state_dir})? "
+        sys.stderr.write(f"Upgrade DIGIT '{answers.name}' from {source} to {target.name} (state: {state_dir})? "
                          "[y/N] ")
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         from installer.upgrade.plan_step import PLAN_FILE
         stream.write(f"\nupgrade plan written to {state_dir / PLAN_FILE}; nothing was changed\n")
     elif outcome.exit_code == EXIT_OK:
-        stream.write(f"\nupgraded to {target.name}: set `release.version: {target.version}` in {args.answers} "
+        stream.write(f"\nupgraded to {target.name}: set `release.version: {target.name}` in {args.answers} "
                      "so later runs keep it\n")
     else:
         stream.write(f"\nthe upgrade stopped; fix the cause named above, then: ./install.sh upgrade --answers "

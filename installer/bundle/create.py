@@ -231,7 +231,7 @@ def copy_charts(plan: Any, out: Path) -> list[str]:
 def copy_profile(answers: Any, out: Path) -> str:
     from installer.profiles import _find
 
-    source = _find("releases", f"digit-{answers.release.version}".replace("digit-digit-", "digit-"), answers.base_dir)
+    source = _find("releases", answers.release.version, answers.base_dir)
     target = out / "profiles" / "releases" / source.name
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
@@ -404,7 +404,6 @@ def create(answers: Any, options: CreateOptions, say: Callable[[str], None] = pr
 
     header = {
         "profile": profile.name,
-        "release_version": profile.version,
         "digit_devops_commit": devops_commit(Path(answers.release.charts)),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "installation": answers.name,

@@ -137,6 +137,45 @@ def test_module_names_come_from_the_release_profile(write, valid_text):
     assert load_answers(write(text)).release.modules == ["m_pgr", "business"]
 
 
+def test_a_release_profile_is_named_by_its_one_name(write, valid_text):
+    assert "version: digit-2.9-lts" in valid_text
+    answers = load_answers(write(valid_text))
+    assert answers.release.version == "digit-2.9-lts"
+
+
+def test_the_bare_version_of_older_files_reads_and_saves_as_the_profile_name(write, valid_text, tmp_path):
+    """Files from when release.version held `2.9-lts` keep loading; saving writes the one name."""
+    source = write(valid_text.replace("version: digit-2.9-lts", "version: 2.9-lts  # from an older installer"))
+    answers = load_answers(source)
+    assert answers.release.version == "digit-2.9-lts"
+    tree, _ = load_tree(source)
+    save_answers(answers, source, tree=tree)
+    text = source.read_text()
+    assert re.search(r"^  version: digit-2\.9-lts +# from an older installer$", text, re.MULTILINE), text
+    assert run_cli("validate", str(source)).returncode == 0
+
+
+def test_an_unknown_release_profile_is_refused_where_it_is_named(write, valid_text):
+    text = valid_text.replace("version: digit-2.9-lts", "version: digit-9.9")
+    answers = write(text)
+    [problem] = problems_of(answers)
+    assert problem.key_path == "release.version"
+    assert (problem.line, problem.col) == (text.splitlines().index("  version: digit-9.9") + 1, 3)
+    assert "no release profile named 'digit-9.9'" in problem.message and "digit-2.9-lts" in problem.message
+    result = run_cli("validate", str(answers))
+    assert result.returncode == 2 and result.stderr.startswith(f"{answers}:{problem.line}:3: release.version: ")
+
+
+def test_a_site_profile_of_the_bare_name_is_not_renamed(write, valid_text, tmp_path):
+    """Only a name with no profile of its own is read as digit-<name>: a site's own `lts-site` stays itself."""
+    site = tmp_path / "profiles" / "releases"
+    site.mkdir(parents=True)
+    lts = (ROOT / "profiles" / "releases" / "digit-2.9-lts.yaml").read_text().replace("name: digit-2.9-lts\n", "")
+    (site / "lts-site.yaml").write_text(lts)
+    answers = load_answers(write(valid_text.replace("version: digit-2.9-lts", "version: lts-site")))
+    assert answers.release.version == "lts-site"
+
+
 def test_secret_references_resolve_and_register_for_masking(write, valid_text, tmp_path, monkeypatch):
     redact.forget_all()
     (tmp_path / "git.key").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nabcdefgh12345678\n-----END OPENSSH PRIVATE KEY-----\n")

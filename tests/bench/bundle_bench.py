@@ -32,7 +32,7 @@ target: {{kind: existing-cluster, kubeconfig: kubeconfig}}
 sizing: {{profile: dev}}
 domain: {{fqdn: digit.bench.example.org, tls: {{mode: self-signed}}}}
 database: {{mode: in-cluster}}
-release: {{version: sample, charts: {charts}}}
+release: {{version: digit-sample, charts: {charts}}}
 registry: {{mirror: "{mirror}", username: digit, password: {{env: BENCH_REGISTRY_PASSWORD}}, ca_cert: {ca}}}
 config_repos:
   mdms: {{url: "git@git.bench.local:digit/egov-mdms-data.git", branch: main}}

@@ -133,7 +133,7 @@ class MemoryPeak:
 def lts_install(rig, charts: str) -> tuple[float, float, str]:
     """The whole ./install.sh of the LTS default module set on the rig, then its no-op rerun."""
     text = rig.answers_path.read_text()
-    text = re.sub(r"(?m)^  version: .*$", "  version: 2.9-lts", text)
+    text = re.sub(r"(?m)^  version: .*$", "  version: digit-2.9-lts", text)
     text = re.sub(r"(?m)^  charts: .*$", f"  charts: {charts}", text)
     text = re.sub(r"(?m)^database:\n(?:  .*\n)+", "database:\n  mode: in-cluster\n", text)
     answers = rig.dir / "answers-lts.yaml"
@@ -170,7 +170,7 @@ def main() -> int:
     from installer.profiles import release_profile
     from tests.rig.rig import Rig
 
-    profile = release_profile("2.9-lts")
+    profile = release_profile("digit-2.9-lts")
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="deploy-lts-bench-") as work:
         tree = Path(work) / "charts"

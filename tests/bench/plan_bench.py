@@ -46,7 +46,7 @@ def write_answers(directory: Path, charts: Path, version: str, monitoring: bool)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "kubeconfig").write_text("")
     (directory / "known_hosts").write_text("git.bench.local ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench\n")
-    if version == "sample":
+    if version == "digit-sample":
         (directory / "profiles").symlink_to(ROOT / "tests" / "fixtures" / "profiles")
     path = directory / "answers.yaml"
     path.write_text(ANSWERS.format(version=version, charts=charts, monitoring=str(monitoring).lower()))
@@ -97,9 +97,9 @@ def main() -> None:
     os.environ.setdefault("BENCH_GIT_KEY", "-----BEGIN OPENSSH PRIVATE KEY-----\nbench\n-----END OPENSSH PRIVATE KEY-----")
     with tempfile.TemporaryDirectory(prefix="plan-bench-") as scratch:
         work = Path(scratch)
-        cases = [("sample tree (tests/fixtures)", write_answers(work / "sample", SAMPLE, "sample", True))]
+        cases = [("sample tree (tests/fixtures)", write_answers(work / "sample", SAMPLE, "digit-sample", True))]
         if (args.digit_charts / "common" / "Chart.yaml").is_file():
-            cases.append(("DIGIT 2.9 LTS default modules", write_answers(work / "lts", args.digit_charts, "2.9-lts", False)))
+            cases.append(("DIGIT 2.9 LTS default modules", write_answers(work / "lts", args.digit_charts, "digit-2.9-lts", False)))
         else:
             print(f"no DIGIT-DevOps chart tree at {args.digit_charts}: measuring the sample tree only")
         print(f"median of {args.runs} runs; build = releases, values, secrets, digests; render = Helm's engine")

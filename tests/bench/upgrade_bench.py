@@ -9,8 +9,8 @@
    render stands for what is deployed (Helm's records hold exactly the rendered manifests); the
    figure is build + render of the target + the comparison. Reading Helm's records on a real
    cluster adds one storage read per release.
-2. The wall time of `install.sh upgrade --to sample-b` on a rig of its own (the sample tree,
-   installed from sample-a first), and of the no-op rerun. Needs root (the rig).
+2. The wall time of `install.sh upgrade --to digit-sample-b` on a rig of its own (the sample tree,
+   installed from digit-sample-a first), and of the no-op rerun. Needs root (the rig).
 """
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ def lts_plan(charts: Path) -> None:
         archive = subprocess.run(["git", "-C", str(repo), "archive", older, str(relative)], capture_output=True,
                                  check=True, timeout=300).stdout
         subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive, check=True, timeout=300)
-        old_answers = write_answers(Path(tmp) / "a", old_tree / relative, "2.9-lts", False)
-        new_answers = write_answers(Path(tmp) / "b", charts, "2.9-lts", False)
+        old_answers = write_answers(Path(tmp) / "a", old_tree / relative, "digit-2.9-lts", False)
+        new_answers = write_answers(Path(tmp) / "b", charts, "digit-2.9-lts", False)
         deployed = _views(_plan(old_answers, Path(tmp) / "sa"))
         started = time.perf_counter()
         target = _plan(new_answers, Path(tmp) / "sb")
@@ -94,7 +94,7 @@ def sample_upgrade() -> None:
             text = rig.answers_path.read_text()
             version = next(line.split(":", 1)[1].strip() for line in text.splitlines()
                            if line.startswith("  version: "))
-            rig.answers_path.write_text(text.replace(f"  version: {version}", "  version: sample-a"))
+            rig.answers_path.write_text(text.replace(f"  version: {version}", "  version: digit-sample-a"))
             env = {**os.environ, "HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING": helm_dsn(rig),
                    **rig.env, "DIGIT_INSTALLER_READINESS_POLL": "0.2", "PYTHONPATH": str(ROOT),
                    "DIGIT_INSTALLER_PROFILE_PATH": str(PROFILES)}
@@ -106,9 +106,9 @@ def sample_upgrade() -> None:
             for label, extra in (("plan", ["--plan"]), ("upgrade", []), ("no-op rerun", [])):
                 started = time.perf_counter()
                 done = subprocess.run([sys.executable, "-m", "installer", "upgrade", *common, "--yes", "--to",
-                                       "sample-b", *extra], cwd=ROOT, env=env, capture_output=True, timeout=600)
+                                       "digit-sample-b", *extra], cwd=ROOT, env=env, capture_output=True, timeout=600)
                 figures.append(f"{label} {time.perf_counter() - started:5.1f} s (exit {done.returncode})")
-            print("sample tree sample-a -> sample-b on the rig: " + ", ".join(figures))
+            print("sample tree digit-sample-a -> digit-sample-b on the rig: " + ", ".join(figures))
         finally:
             rig.down(quiet=True)
 

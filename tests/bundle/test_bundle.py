@@ -38,7 +38,7 @@ target: {{kind: existing-cluster, kubeconfig: kubeconfig}}
 sizing: {{profile: dev}}
 domain: {{fqdn: uat.digit.test, tls: {{mode: self-signed}}}}
 database: {{mode: external, host: 127.0.0.1, username: egov, password: {{env: BUNDLE_TEST_UNSET_PASSWORD}}}}
-release: {{version: sample, charts: {charts}}}
+release: {{version: digit-sample, charts: {charts}}}
 config_repos:
   mdms: {{url: 'git@github.com:egovernments/egov-mdms-data.git', branch: DEV}}
   configs: {{url: 'git@github.com:egovernments/configs.git', branch: DEV}}

@@ -33,7 +33,7 @@ def cli(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProce
 
 def site(tmp_path: Path, text: str = EXAMPLE) -> Path:
     """The example answers over the sample chart tree and its release profile (so nothing else warns)."""
-    text = text.replace("version: 2.9-lts", "version: sample").replace(
+    text = text.replace("version: digit-2.9-lts", "version: digit-sample").replace(
         "charts: charts", f"charts: {ROOT / 'tests' / 'fixtures' / 'charts'}")
     (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
     os.chmod(tmp_path / "kubeconfig", 0o600)
@@ -93,8 +93,8 @@ def test_secret_file_that_is_not_a_regular_file_is_refused(tmp_path, kind, comma
 
 @pytest.mark.parametrize("key,value", [("profile: dev", "profile: ../../../../tmp/x"),
                                        ("profile: dev", "profile: /etc/passwd"),
-                                       ("version: 2.9-lts", "version: ../sizing/dev"),
-                                       ("version: 2.9-lts", "version: /tmp/digit-x")])
+                                       ("version: digit-2.9-lts", "version: ../sizing/dev"),
+                                       ("version: digit-2.9-lts", "version: /tmp/digit-x")])
 def test_profile_names_only(tmp_path, key, value):
     answers = site(tmp_path, EXAMPLE.replace(key, value))
     proc = cli("validate", str(answers), cwd=tmp_path)
@@ -109,7 +109,7 @@ def test_profile_loader_refuses_paths():
 
     with pytest.raises(ProfileError, match="not a sizing profile name"):
         sizing_profile("../releases/digit-2.9-lts")
-    with pytest.raises(ProfileError, match="not a releases profile name"):
+    with pytest.raises(ProfileError, match="not a release profile name"):
         release_profile("/tmp/x")
 
 

@@ -26,7 +26,7 @@ SSH_KEY = openssh_private_key()  # validate parses every private key the answers
 def answers_for(tmp_path: Path, version: str) -> Path:
     (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
     os.chmod(tmp_path / "kubeconfig", 0o600)
-    text = EXAMPLE.replace("version: 2.9-lts", f"version: {version}").replace("charts: charts", f"charts: {SAMPLE_CHARTS}")
+    text = EXAMPLE.replace("version: digit-2.9-lts", f"version: {version}").replace("charts: charts", f"charts: {SAMPLE_CHARTS}")
     path = tmp_path / "answers.yaml"
     path.write_text(text)
     os.chmod(path, 0o600)
@@ -52,27 +52,27 @@ def local_report(tmp_path: Path, answers: Path, *extra: str) -> dict[str, list[d
 # ---------------------------------------------------------------- the release profile against the chart tree
 
 def test_validate_warns_when_the_chart_tree_lacks_the_profiles_charts(tmp_path):
-    answers = answers_for(tmp_path, "2.9-lts")
+    answers = answers_for(tmp_path, "digit-2.9-lts")
     proc = cli("validate", str(answers), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert f"{answers}:28:3: warning: release.charts: " in proc.stderr
-    assert "chart(s) of release 2.9-lts missing in" in proc.stderr and "egov-" in proc.stderr
+    assert "chart(s) of release digit-2.9-lts missing in" in proc.stderr and "egov-" in proc.stderr
     strict = cli("validate", "--strict", str(answers), cwd=tmp_path)
     assert strict.returncode == 2 and "release.charts" in strict.stderr
 
 
 def test_validate_is_quiet_when_the_tree_matches(tmp_path):
-    answers = answers_for(tmp_path, "sample")
+    answers = answers_for(tmp_path, "digit-sample")
     proc = cli("validate", "--strict", str(answers), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "release.charts" not in proc.stderr
 
 
 def test_preflight_fails_release_charts_before_anything_runs(tmp_path):
-    report = local_report(tmp_path, answers_for(tmp_path, "2.9-lts"))
+    report = local_report(tmp_path, answers_for(tmp_path, "digit-2.9-lts"))
     [result] = report["release.charts"]
     assert result["status"] == "fail" and "missing in" in result["measured"]
-    [matching] = local_report(tmp_path, answers_for(tmp_path, "sample"))["release.charts"]
+    [matching] = local_report(tmp_path, answers_for(tmp_path, "digit-sample"))["release.charts"]
     assert matching["status"] == "pass"
 
 
@@ -87,7 +87,7 @@ def test_one_function_for_the_wizard():
 # ---------------------------------------------------------------- secret files others can read
 
 def test_preflight_warns_about_secret_files_others_can_read(tmp_path):
-    answers = answers_for(tmp_path, "sample")
+    answers = answers_for(tmp_path, "digit-sample")
     answers.write_text(answers.read_text().replace("ssh_key: {env: DIGIT_GIT_SSH_KEY}", "ssh_key: {file: deploy_key}"))
     key = tmp_path / "deploy_key"
     key.write_text("canary-deploy-key-77aa\n")
@@ -113,7 +113,7 @@ def small_fs(tmp_path):
 
 
 def test_preflight_checks_free_space_for_the_state_directory(tmp_path, small_fs):
-    answers = answers_for(tmp_path, "sample")
+    answers = answers_for(tmp_path, "digit-sample")
     [result] = local_report(tmp_path, answers, "--state-dir", str(small_fs / "state"))["local.state_disk"]
     assert result["status"] == "fail" and result["target"] == str(small_fs / "state")
     assert result["required"] == ">= 100 MB free"

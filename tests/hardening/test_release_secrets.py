@@ -78,6 +78,6 @@ def test_sample_tree_releases_get_only_the_secrets_they_read(example, tmp_path, 
 @pytest.mark.skipif(not (LTS / "common" / "Chart.yaml").is_file(), reason="no DIGIT 2.9 LTS tree (DIGIT_LTS_CHARTS)")
 def test_lts_tree_releases_get_only_the_secrets_they_read(tmp_path, monkeypatch):
     out, secrets = revealed_plan("existing-cluster.yaml", tmp_path, monkeypatch, monitoring=False, charts=LTS,
-                                 version="2.9-lts")
+                                 version="digit-2.9-lts")
     given = check_every_release(out, secrets)
     assert given.get("configmaps")

@@ -145,7 +145,7 @@ def _file_content(relative: str) -> str:
 
 
 def materialize_example(example: str, directory: Path, monkeypatch: pytest.MonkeyPatch,
-                        charts: Path = SAMPLE_CHARTS, version: str = "sample") -> Path:
+                        charts: Path = SAMPLE_CHARTS, version: str = "digit-sample") -> Path:
     """The example answers file in `directory`, on the sample tree, with every file it names."""
     from ruamel.yaml import YAML
 

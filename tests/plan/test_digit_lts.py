@@ -35,7 +35,7 @@ sizing: {{profile: dev}}
 domain: {{fqdn: digit.lts.example.org, tls: {{mode: self-signed}}}}
 database: {{mode: in-cluster}}
 registry: {{mirror: "registry.sdc.local:5000", username: digit, password: {{env: LTS_REGISTRY_PASSWORD}}}}
-release: {{version: 2.9-lts, charts: {CHARTS}}}
+release: {{version: digit-2.9-lts, charts: {CHARTS}}}
 config_repos:
   mdms: {{url: "git@git.example.org:digit/egov-mdms-data.git", branch: main}}
   configs: {{url: "git@git.example.org:digit/configs.git", branch: main}}
@@ -77,7 +77,7 @@ target: {{kind: existing-cluster, kubeconfig: kubeconfig}}
 sizing: {{profile: dev}}
 domain: {{fqdn: digit.lts.example.org, tls: {{mode: self-signed}}}}
 database: {{mode: in-cluster}}
-release: {{version: 2.9-lts, charts: {CHARTS}}}
+release: {{version: digit-2.9-lts, charts: {CHARTS}}}
 config_repos:
   mdms: {{url: "git@git.example.org:digit/egov-mdms-data.git", branch: main}}
   configs: {{url: "git@git.example.org:digit/configs.git", branch: main}}
@@ -105,7 +105,7 @@ def lts_answers(rig) -> Path:
     import re
 
     text = rig.answers_path.read_text()
-    text = re.sub(r"(?m)^  version: .*$", "  version: 2.9-lts", text)
+    text = re.sub(r"(?m)^  version: .*$", "  version: digit-2.9-lts", text)
     text = re.sub(r"(?m)^  charts: .*$", f"  charts: {CHARTS}", text)
     text = re.sub(r"(?m)^database:\n(?:  .*\n)+", "database:\n  mode: in-cluster\n", text)
     answers = rig.dir / "answers-lts.yaml"

@@ -22,7 +22,7 @@ def _sample_profile() -> ReleaseProfile:
 
 def _profile(releases: list[dict], modules: list[dict] | None = None) -> ReleaseProfile:
     return ReleaseProfile.model_validate({
-        "name": "digit-test", "version": "test", "digit_version": "v2.9", "source": "tests",
+        "name": "digit-test", "digit_version": "v2.9", "source": "tests",
         "default_modules": ["core"],
         "modules": modules or [{"name": "core", "description": "core"}],
         "releases": releases,

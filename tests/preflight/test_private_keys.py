@@ -19,7 +19,7 @@ def key_rows(tmp_path, answers, **env: str) -> tuple[dict[str, dict], subprocess
 
 
 def test_every_referenced_key_must_parse_as_a_private_key(tmp_path):
-    answers = answers_for(tmp_path, "sample")
+    answers = answers_for(tmp_path, "digit-sample")
     [good] = local_report(tmp_path, answers)["local.private_keys"]
     assert good["status"] == "pass" and "2 private key(s) parse" in good["measured"]
 
@@ -40,7 +40,7 @@ def test_every_referenced_key_must_parse_as_a_private_key(tmp_path):
 
 
 def test_a_key_that_cannot_be_read_fails_too(tmp_path):
-    answers = answers_for(tmp_path, "sample")
+    answers = answers_for(tmp_path, "digit-sample")
     answers.write_text(answers.read_text().replace("ssh_key: {env: DIGIT_GIT_SSH_KEY}", "ssh_key: {file: missing_key}"))
     rows = {row["target"]: row for row in local_report(tmp_path, answers)["local.private_keys"]}
     assert rows["config_repos.ssh_key"]["status"] == "fail" and "does not exist" in rows["config_repos.ssh_key"]["measured"]

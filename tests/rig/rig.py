@@ -926,8 +926,8 @@ class Rig:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.unlink(missing_ok=True)
             target.symlink_to(candidate)
-            return candidate.stem.removeprefix("digit-")
-        return "2.9-lts"
+            return candidate.stem
+        return "digit-2.9-lts"
 
     def _write_kubeconfig(self) -> None:
         token = secrets.token_hex(16)

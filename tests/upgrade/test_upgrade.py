@@ -1,4 +1,4 @@
-"""Upgrades on a rig of their own: install sample-a, plan and apply the move to sample-b.
+"""Upgrades on a rig of their own: install digit-sample-a, plan and apply the move to digit-sample-b.
 
 Real parts: the emulator over HTTP, the rig's PostgreSQL (Helm's sql storage), Helm's real engine.
 Profiles a, b and c (tests/fixtures/upgrade/profiles) extend the sample tree's profile.
@@ -30,7 +30,7 @@ class Site:
         text = rig.answers_path.read_text()
         version = next(line.split(":", 1)[1].strip() for line in text.splitlines()
                        if line.startswith("  version: "))
-        rig.answers_path.write_text(text.replace(f"  version: {version}", "  version: sample-a"))
+        rig.answers_path.write_text(text.replace(f"  version: {version}", "  version: digit-sample-a"))
 
     def install(self, *extra: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "tests.deploy.pipeline_driver", "--answers",
@@ -60,7 +60,7 @@ def site(tmp_path_factory):
 
 def test_plan_lists_exactly_the_differences_and_changes_nothing(site) -> None:
     journal_before = (site.state / "journal.json").read_text()
-    done = site.upgrade("--to", "sample-b", "--plan")
+    done = site.upgrade("--to", "digit-sample-b", "--plan")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     plan = site.plan()
     assert plan["from_profile"] == "digit-sample-a" and plan["to_profile"] == "digit-sample-b"
@@ -88,7 +88,7 @@ def test_plan_lists_exactly_the_differences_and_changes_nothing(site) -> None:
 
 
 def test_volume_claim_template_change_is_flagged(site) -> None:
-    done = site.upgrade("--to", "sample-c", "--plan")
+    done = site.upgrade("--to", "digit-sample-c", "--plan")
     plan = site.plan()
     elasticsearch = next(r for r in plan["releases"] if r["name"] == "elasticsearch")
     assert [f["field"] for f in elasticsearch["immutable"]] == ["spec.volumeClaimTemplates"]
@@ -97,12 +97,12 @@ def test_volume_claim_template_change_is_flagged(site) -> None:
 
 
 def test_immutable_change_stops_the_upgrade_until_the_operator_chooses(site) -> None:
-    done = site.upgrade("--to", "sample-c")
+    done = site.upgrade("--to", "digit-sample-c")
     assert done.returncode == 1, done.stdout[-3000:]
     assert "--recreate-immutable" in done.stdout + done.stderr
     assert "Kubernetes refuses these changes in place" in done.stdout + done.stderr
     # Nothing was upgraded: elasticsearch is still at its first revision.
-    again = site.upgrade("--to", "sample-c", "--plan")
+    again = site.upgrade("--to", "digit-sample-c", "--plan")
     assert again.returncode == 0
     assert next(r for r in site.plan()["releases"] if r["name"] == "elasticsearch")["revision"] == 1
 
@@ -128,7 +128,7 @@ def test_a_failed_flyway_row_refuses_the_upgrade_naming_table_and_migration(site
                      "'V1.0__create_user.sql', 1, 'egov', now(), 5, true), (2, '1.1', 'add otp', 'SQL', "
                      "'V1.1__add_otp.sql', 2, 'egov', now(), 5, false) ON CONFLICT DO NOTHING")
     try:
-        done = site.upgrade("--to", "sample-b")
+        done = site.upgrade("--to", "digit-sample-b")
         output = done.stdout + done.stderr
         assert done.returncode == 1, output[-3000:]
         assert "public.egov_user_schema" in output and "V1.1__add_otp.sql" in output, output[-3000:]
@@ -145,10 +145,10 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     with _digit_db(site) as conn:
         conn.execute("CREATE TABLE eg_sample (id int PRIMARY KEY, name text)")
         conn.execute("INSERT INTO eg_sample SELECT g, 'row ' || g FROM generate_series(1, 250) g")
-    done = site.upgrade("--to", "sample-b")
+    done = site.upgrade("--to", "digit-sample-b")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "release.version: sample-b" in done.stdout
-    after = site.upgrade("--to", "sample-b", "--plan")
+    assert "release.version: digit-sample-b" in done.stdout
+    after = site.upgrade("--to", "digit-sample-b", "--plan")
     assert after.returncode == 0, after.stdout[-3000:]
     plan = site.plan()
     # Only the removed release is left (the upgrade never uninstalls without a named choice).
@@ -156,7 +156,7 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     report = json.loads((site.state / "deploy-report.json").read_text())["upgrade"]
     assert report["deployed"] == ["egov-hrms", "egov-indexer", "egov-mdms-service", "egov-user"]
     # A rerun changes nothing: every release is found unchanged, no Helm revision is added, no new backup.
-    rerun = site.upgrade("--to", "sample-b")
+    rerun = site.upgrade("--to", "digit-sample-b")
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     again = json.loads((site.state / "deploy-report.json").read_text())["upgrade"]
     assert again["deployed"] == [] and again["failed"] == [] and "egov-user" in again["unchanged"]
@@ -251,12 +251,12 @@ def _mark_pending(site, name: str, namespace: str) -> int:
 
 def test_a_release_left_pending_is_refused_then_recovered_by_the_named_choice(site) -> None:
     revision = _mark_pending(site, "egov-user", "egov")
-    refused = site.upgrade("--to", "sample-b")
+    refused = site.upgrade("--to", "digit-sample-b")
     output = refused.stdout + refused.stderr
     assert refused.returncode == 1, output[-3000:]
     assert f"egov/egov-user is pending-upgrade at revision {revision}" in output and "--recover-pending" in output
-    recovered = site.upgrade("--to", "sample-b", "--recover-pending")
+    recovered = site.upgrade("--to", "digit-sample-b", "--recover-pending")
     assert recovered.returncode == 0, recovered.stdout[-3000:] + recovered.stderr[-2000:]
     assert f"egov/egov-user rolled back to revision {revision - 1}" in recovered.stdout
-    after = site.upgrade("--to", "sample-b", "--plan")
+    after = site.upgrade("--to", "digit-sample-b", "--plan")
     assert after.returncode == 0 and site.plan()["upgraded"] == []

@@ -47,7 +47,7 @@ def expire_run_lease(site) -> None:
 
 def settled(site) -> dict:
     """What is left to do according to a fresh plan (nothing but the removed release, when done)."""
-    done = site.upgrade("--to", "sample-b", "--plan")
+    done = site.upgrade("--to", "digit-sample-b", "--plan")
     assert done.returncode == 0, done.stdout[-3000:]
     plan = site.plan()
     return {"added": plan["added"], "upgraded": plan["upgraded"], "removed": plan["removed"]}
@@ -55,7 +55,7 @@ def settled(site) -> dict:
 
 def test_a_never_ready_release_is_rolled_back_dependents_untouched_then_resume(site) -> None:
     site.rig.set_rollout(never_ready=["egov-mdms-service"], reason="CrashLoopBackOff")
-    done = site.upgrade("--to", "sample-b")
+    done = site.upgrade("--to", "digit-sample-b")
     output = done.stdout + done.stderr
     assert done.returncode == 1, output[-3000:]
     assert "egov-mdms-service" in output and "rolled back to revision 1" in output
@@ -68,7 +68,7 @@ def test_a_never_ready_release_is_rolled_back_dependents_untouched_then_resume(s
     assert "egov-mdms-service" in report["failed"]
 
     site.rig.set_rollout(never_ready=[])
-    resumed = site.upgrade("--to", "sample-b", "--resume")
+    resumed = site.upgrade("--to", "digit-sample-b", "--resume")
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
     assert settled(site) == {"added": [], "upgraded": [], "removed": ["egov-idgen"]}
     assert history(site, "egov-user")[-1][:2] == (2, "deployed")
@@ -77,11 +77,11 @@ def test_a_never_ready_release_is_rolled_back_dependents_untouched_then_resume(s
 @pytest.mark.parametrize("kill_at", ["after:upgrade-checks", "after:upgrade-backup", "progress:upgrade-apply:4"])
 def test_kill_9_then_resume_reaches_the_same_end_state(site, kill_at) -> None:
     site.env["DIGIT_INSTALLER_TEST_KILL_AT"] = kill_at
-    killed = site.upgrade("--to", "sample-b")
+    killed = site.upgrade("--to", "digit-sample-b")
     assert killed.returncode == -9, (killed.returncode, killed.stdout[-2000:])
     del site.env["DIGIT_INSTALLER_TEST_KILL_AT"]
     expire_run_lease(site)
-    resumed = site.upgrade("--to", "sample-b", "--resume")
+    resumed = site.upgrade("--to", "digit-sample-b", "--resume")
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
     assert settled(site) == {"added": [], "upgraded": [], "removed": ["egov-idgen"]}
     steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
@@ -100,9 +100,9 @@ def test_objects_applied_without_helm_are_adopted_then_upgraded_nothing_recreate
     from installer.yamlio import load_yaml_all
     from tests.deploy.conftest import REPO
 
-    # egov-deployer's way: `helm template | kubectl apply` of the release sample-b adds (egov-hrms).
+    # egov-deployer's way: `helm template | kubectl apply` of the release digit-sample-b adds (egov-hrms).
     answers_b = site.rig.answers_path.with_name("answers-b.yaml")
-    answers_b.write_text(site.rig.answers_path.read_text().replace("  version: sample-a", "  version: sample-b"))
+    answers_b.write_text(site.rig.answers_path.read_text().replace("  version: digit-sample-a", "  version: digit-sample-b"))
     out = tmp_path / "plan-b"
     done = subprocess.run([sys.executable, "-m", "installer", "plan", "--answers", str(answers_b), "--out", str(out)],
                           cwd=REPO, env=site.env, capture_output=True, text=True, timeout=300)
@@ -118,17 +118,17 @@ def test_objects_applied_without_helm_are_adopted_then_upgraded_nothing_recreate
         live = api.get(doc["kind"], doc["metadata"]["name"], doc["metadata"]["namespace"])
         uids[(doc["kind"], doc["metadata"]["name"])] = live["metadata"]["uid"]
 
-    planned = site.upgrade("--to", "sample-b", "--plan")
+    planned = site.upgrade("--to", "digit-sample-b", "--plan")
     assert planned.returncode == 0
     unowned = site.plan()["unowned"]
     assert {(o["kind"], o["name"]) for o in unowned} == set(uids) and {o["release"] for o in unowned} == {"egov-hrms"}
     assert "adopt    Deployment/egov/egov-hrms into release egov-hrms" in planned.stdout
 
-    refused = site.upgrade("--to", "sample-b")
+    refused = site.upgrade("--to", "digit-sample-b")
     assert refused.returncode == 1 and "--adopt" in refused.stdout + refused.stderr
     assert history_or_none(site, "egov-hrms") is None
 
-    adopted = site.upgrade("--to", "sample-b", "--adopt")
+    adopted = site.upgrade("--to", "digit-sample-b", "--adopt")
     assert adopted.returncode == 0, adopted.stdout[-3000:] + adopted.stderr[-2000:]
     for (kind, name), uid in uids.items():
         live = api.get(kind, name, "egov")
