@@ -21,6 +21,23 @@ the domain name and its TLS certificate if the state provides one; the PostgreSQ
 Tab moves between fields · Ctrl+N next · Ctrl+B back · F1 help · Ctrl+S save a draft · Ctrl+Q quit"""
 
 
+def draft_details(path: Path) -> str:
+    """': punjab-uat, saved 14:02' for a draft: which installation it is for and when it was saved, so two drafts
+    (or a draft and an install) can be told apart."""
+    import datetime
+
+    from installer.yamlio import load_yaml
+
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8", errors="replace"))
+        saved = datetime.datetime.fromtimestamp(path.stat().st_mtime)
+    except Exception:  # an unreadable draft is still listed; loading it says what is wrong
+        return ""
+    name = data.get("name") if isinstance(data, dict) else None
+    when = saved.strftime("%H:%M") if saved.date() == datetime.date.today() else saved.strftime("%Y-%m-%d %H:%M")
+    return f": {name if isinstance(name, str) and name else 'no name yet'}, saved {when}"
+
+
 class WelcomeScreen(WizardScreen):
     CSS_PATH = "welcome.tcss"
     PAGE = "welcome"
@@ -56,8 +73,9 @@ class WelcomeScreen(WizardScreen):
     def entries(self) -> list[tuple[str, Path, bool]]:
         """(label, answers file, resume?) for each draft and each install in the state directory."""
         state = self.wizard.state
-        entries = [(f"draft {shown_path(path)}", path, False) for path in state.drafts]
-        entries += [(f"install {p.name}: {p.outcome}  (state {shown_path(p.state_dir)})", p.answers, True) for p in state.previous]
+        entries = [(f"draft {shown_path(path)}{draft_details(path)}", path, False) for path in state.drafts]
+        # the install's name is its state directory's name: the path would only push the state off an 80-column line
+        entries += [(f"install {p.name}: {p.outcome}", p.answers, True) for p in state.previous]
         return entries
 
     def on_mount(self) -> None:

@@ -151,3 +151,37 @@ async def test_a_fresh_install_is_never_saved_over_an_answers_file_found_here(tm
         await d.wait_for(lambda: (site / "answers-2.yaml").exists(), "the new draft")
     assert (site / "answers.yaml").read_text() == earlier, "the draft found here is untouched"
     assert "second-uat" in (site / "answers-2.yaml").read_text()
+
+
+@pytest.mark.asyncio
+async def test_welcome_lists_drafts_by_install_name_and_installs_whole_at_80_columns(tmp_path, monkeypatch):
+    """A draft was listed as 'draft answers.yaml' alone, and an install's line ran off the screen with its state
+    directory ('(state /tmp/…/digit-install…')."""
+    from installer.answers import dump_draft
+    from installer.engine.journal import Journal, RunRecord
+    from tests.wizard.helpers import screen_text
+
+    site = make_site(tmp_path)
+    monkeypatch.chdir(site)
+    state_home = tmp_path / "a-rather-long-state-home-folder-name" / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state_home))
+    previous = state_home / "digit-installer" / "mixed-mode"
+    previous.mkdir(parents=True)
+    journal = Journal(previous, "mixed-mode")
+    journal.start_run(RunRecord("r1", started=1.0, pid=1, host="here"))
+    journal.record("deploy").outcome = "failed"
+    journal.finish_run("r1", "failed")
+    (previous / "answers.yaml").write_text(PARTIAL.replace("no-such-profile", "dev"))
+    (site / "answers.yaml").write_text(dump_draft({"version": 1, "name": "draft-uat"}))
+    args = argparse.Namespace(answers=None, interactive=False, sections=None, plain=False, state_dir=None)
+    app = make_app(args=args)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        from textual.widgets import RadioButton
+
+        app.screen.query_one("#mode-resume", RadioButton).value = True
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "draft answers.yaml: draft-uat, saved " in text, text
+        install = next(line for line in text.splitlines() if "install mixed-mode" in line)
+        assert install.rstrip().endswith("install mixed-mode: failed at deploy"), text
