@@ -18,16 +18,20 @@ from textual.widgets import Button, Label, Static
 
 from screens.base import BACK, LOADED, NEXT, RESUMED
 from screens.state import PAGES, WizardState, state_from_args
+from screens.upgrade import PAGES as UPGRADE_PAGES
 
 FORM_PAGES = tuple(PAGES)
-ALL_PAGES = ("welcome", *FORM_PAGES, "review", "preflight", "plan", "progress")
+ALL_PAGES = ("welcome", *FORM_PAGES, "review", "preflight", "plan", "progress", *UPGRADE_PAGES)
+UPGRADE = "upgrade"  # what the welcome page returns for "Upgrade an existing install"
 
 
 def _page_class(page: str) -> type:
     from screens import credentials, database, domain, monitoring, preflight, progress, release, review, sizing, target, welcome
     from screens.plan_review import PlanReviewScreen
+    from screens.upgrade import page_classes
 
     return {
+        **page_classes(),
         "welcome": welcome.WelcomeScreen,
         "target": target.TargetScreen,
         "sizing": sizing.SizingScreen,
@@ -93,6 +97,8 @@ class WizardApp(App[int]):
         self.state = state
         self.interactive = interactive
         self.flow: list[str] = (list(pages) if pages is not None else ["welcome", *FORM_PAGES]) + ["review"]
+        self.install_flow = self.flow
+        self.upgrade: Any = None  # the upgrade pages' shared state (screens/upgrade/state.py), made on first use
         self.clock = clock
         self.event_source = event_source
         self.preflight_source = preflight_source
@@ -138,6 +144,11 @@ class WizardApp(App[int]):
 
     def route(self, page: str, result: str | None) -> str | None:
         """Where a page's result leads. Loading a file rebuilds the pages so they show its values."""
+        if result == UPGRADE:
+            self.flow = ["welcome", *UPGRADE_PAGES]
+            return UPGRADE_PAGES[0]
+        if page == "welcome":
+            self.flow = self.install_flow
         if result in (LOADED, RESUMED):
             self.reset_pages()
             return "review" if result == RESUMED else self.neighbour(page, +1)
@@ -198,7 +209,8 @@ class WizardApp(App[int]):
             self.notify("the install is being cancelled; quit again once it has stopped", severity="warning")
             return
         self.store_current()
-        if self.saved_draft is not None and self.saved_draft == self.state.draft:
+        if self.current in UPGRADE_PAGES or (self.saved_draft is not None and self.saved_draft == self.state.draft):
+            # an upgrade types no answers: nothing to keep
             self.exit(self.exit_code or 0)
             return
 

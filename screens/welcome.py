@@ -59,6 +59,7 @@ class WelcomeScreen(WizardScreen):
             yield ChoiceButton("A fresh install", value=True, id="mode-fresh")
             yield ChoiceButton(f"Continue a draft or a previous install ({found} found)", id="mode-resume", disabled=not found)
             yield ChoiceButton("Load an answers file to review and edit", id="mode-load")
+            yield ChoiceButton("Upgrade an existing install", id="mode-upgrade")
         with Vertical(id="resume-box"), RadioSet(id="previous"):
             for index, entry in enumerate(self.entries()):
                 yield ChoiceButton(entry[0], value=index == 0, id=f"previous-{index}")
@@ -110,6 +111,8 @@ class WelcomeScreen(WizardScreen):
                 return
             self.store()
             self.dismiss(NEXT)
+        elif mode == "upgrade":
+            self.dismiss("upgrade")
         elif mode == "load":
             path = self.query_one("#load-path", Input).value.strip()
             if not path:

@@ -20,17 +20,19 @@ from installer.engine import journal as jr
 SUMMARY_STEP = "summary"
 
 
-def resume_command(answers_path: Path | None, state_dir: Path | None = None, command: str = "") -> str:
-    """The command that continues this run (with --state-dir only when it was given explicitly)."""
+def resume_command(answers_path: Path | None, state_dir: Path | None = None, command: str = "",
+                   options: tuple[str, ...] = ()) -> str:
+    """The command that continues this run (with --state-dir only when it was given explicitly; `options`
+    are the command's own, e.g. upgrade's --to PROFILE)."""
     words = ["./install.sh"] + ([command] if command else [])
-    words += ["--answers", str(answers_path) if answers_path else "FILE"]
+    words += ["--answers", str(answers_path) if answers_path else "FILE", *options]
     if state_dir is not None:
         words += ["--state-dir", str(state_dir)]
     return " ".join(shlex.quote(w) if w != "FILE" else w for w in words) + " --resume"
 
 
 def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_state_dir: bool = False,
-                 command: str = "", what: str = "install") -> str:
+                 command: str = "", what: str = "install", resume_options: tuple[str, ...] = ()) -> str:
     """How the last run recorded in state_dir ended and what comes next; '' when nothing was recorded."""
     state_dir = Path(state_dir)
     try:
@@ -61,7 +63,8 @@ def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_
         else:
             lines.append(f"✗ The {what} of {name!r} {verb}.")
         lines.append("Then resume with:")
-        lines.append("  " + resume_command(answers_path, state_dir if explicit_state_dir else None, command))
+        lines.append("  " + resume_command(answers_path, state_dir if explicit_state_dir else None, command,
+                                           resume_options))
     if run.get("log_path") and str(run["log_path"]) not in "\n".join(lines):  # the summary names it already
         lines.append(f"Debug log: {run['log_path']}")
     return redact.mask("\n".join(lines))

@@ -5,29 +5,39 @@ target. The run's steps see the answers as they read with release.version set to
 deploy's release specs, executor, readiness watch and rollback are the install's own. The upgrade
 shares the install's state directory, lock and journal (its steps are named upgrade-*), so one
 run at a time acts on an install and `--resume` continues from the journal.
+
+The pipeline runs whole (the headless command) or in phases (the wizard's pages): `plan` is a dry
+run of the plan alone; `checks`, `backup` and `apply` are journaled runs of the pipeline up to and
+including that phase, so each later phase reruns the checks (always_run) and skips a backup that
+succeeded, exactly as a headless `--resume` would.
 """
 from __future__ import annotations
 
 import argparse
 import functools
 import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from installer import redact
 from installer.answers import Answers
 from installer.app.answers_file import load, state_dir_of
 from installer.app.checks import validate
-from installer.app.install import register_secrets, start_install
+from installer.app.install import InstallOutcome, register_secrets, start_install
 from installer.deploy.releases import ADDON_MODULES, release_specs, run_releases
 from installer.deploy.outputs import ReleasesOutput
-from installer.engine import Retry, Step, StepContext
+from installer.engine import Engine, Retry, Step, StepContext
+from installer.engine.events import Sink
 from installer.engine.faces import FACES, default_face, make_face
 from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from installer.profiles import ProfileError, release_profile
+from installer.profiles import ProfileError, ReleaseProfile, release_profile
 from installer.bundle.step import images_in_mirror
 from installer.upgrade.backup import upgrade_backup
 from installer.upgrade.checks import RECOVER_FLAG, upgrade_checks
-from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, ADOPT_FLAG, upgrade_adopt, upgrade_plan, with_version
+from installer.upgrade.plan_step import (ACCEPT_IMMUTABLE_FLAG, ADOPT_FLAG, PLAN_FILE, upgrade_adopt, upgrade_plan,
+                                         with_version)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,27 +109,142 @@ def upgrade_pipeline(answers: Answers, source: str, target: str, recreate_immuta
     ]
 
 
+@dataclass(frozen=True)
+class UpgradeChoices:
+    """What the operator chose to allow (the command's flags; the wizard's named confirmations)."""
+
+    recreate_immutable: bool = False
+    recover_pending: bool = False
+    adopt: bool = False
+
+
+@dataclass(frozen=True)
+class UpgradeSubject:
+    """One install and the profile it moves to: everything a phase needs."""
+
+    answers: Answers          # as installed: release.version names the source profile
+    answers_path: Path
+    state_dir: Path
+    source: str
+    target: ReleaseProfile
+
+    @property
+    def target_id(self) -> str:
+        """What release.version says for the target profile."""
+        return profile_id(self.target)
+
+    @property
+    def target_answers(self) -> Answers:
+        result: Answers = with_version(self.answers, self.target_id)
+        return result
+
+
+def profile_id(profile: ReleaseProfile) -> str:
+    """The word release.version and --to use for a profile: its one name (digit-2.9-lts)."""
+    return profile.name
+
+
+def prepare(answers: Answers, answers_path: Path, to: str, state_dir: str | Path | None = None) -> UpgradeSubject:
+    """The install of `answers` and the target profile `to`; raises ProfileError for an unknown profile
+    (either side) with the names that exist."""
+    target = release_profile(to, answers.base_dir)
+    release_profile(answers.release.version, answers.base_dir)
+    return UpgradeSubject(answers, Path(answers_path), state_dir_of(answers, str(state_dir) if state_dir else None),
+                          answers.release.version, target)
+
+
+PHASES = ("plan", "checks", "backup", "apply")
+# the step(s) a phase ends with; `images` follows the checks when a registry mirror is set
+_PHASE_ENDS = {"checks": ("upgrade-checks", "images"), "backup": ("upgrade-backup",), "apply": ("upgrade-apply",)}
+
+
+def phase_steps(subject: UpgradeSubject, phase: str, choices: UpgradeChoices = UpgradeChoices()) -> list[Step]:
+    """The steps of one phase: the plan alone, or the pipeline up to and including the phase's last step."""
+    if phase == "plan":
+        return plan_pipeline(subject.source, subject.target_id)
+    steps = upgrade_pipeline(subject.target_answers, subject.source, subject.target_id,
+                             recreate_immutable=choices.recreate_immutable, recover_pending=choices.recover_pending,
+                             adopt=choices.adopt)
+    last = max(index for index, step in enumerate(steps) if step.id in _PHASE_ENDS[phase])
+    return steps[:last + 1]
+
+
+def run_phase(subject: UpgradeSubject, phase: str, choices: UpgradeChoices = UpgradeChoices(), *,
+              sinks: Iterable[Sink], on_engine: Callable[[Engine], None] | None = None,
+              handle_signals: bool = False, warn: Callable[[str], None] = lambda message: None) -> InstallOutcome:
+    """Run one phase on the install's state directory, under its lock and journal (the plan: a dry run)."""
+    steps = phase_steps(subject, phase, choices)
+    dry = phase == "plan"
+    return start_install(subject.target_answers, subject.state_dir, sinks=sinks, resume=not dry, dry_run=dry,
+                         answers_path=subject.answers_path, steps_for=lambda _answers: steps, on_engine=on_engine,
+                         handle_signals=handle_signals, warn=warn, command="upgrade")
+
+
+def read_plan(state_dir: Path, since: float = 0.0) -> dict[str, Any] | None:
+    """upgrade-plan.json as the last plan wrote it (None when absent or older than `since`)."""
+    import json
+
+    path = Path(state_dir) / PLAN_FILE
+    try:
+        if path.stat().st_mtime < since:
+            return None
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+def backup_result(state_dir: Path) -> dict[str, Any] | None:
+    """The backup the journal records (its outputs) with the tables `pg_restore -l` lists in the dump;
+    None when no backup succeeded."""
+    from installer.engine import journal as jr
+
+    try:
+        record = jr.Journal.load(Path(state_dir), running_is_dead=False).get("upgrade-backup")
+    except jr.JournalError:
+        return None
+    if record is None or record.outcome != jr.SUCCEEDED:
+        return None
+    result = dict(record.outputs)
+    result["finished"] = record.finished
+    result["table_names"] = []
+    if result.get("dump"):
+        from installer.adapters import pgdump
+
+        try:
+            entries = pgdump.contents(Path(result["dump"]), timeout=120)
+        except pgdump.DumpError as error:
+            result["listing_error"] = str(error)
+        else:
+            result["table_names"] = [" ".join(e.split()[-3:-1]) for e in entries
+                                     if " TABLE " in e and " TABLE DATA " not in e]
+    return result
+
+
+def record_target_version(subject: UpgradeSubject) -> Path:
+    """After a successful upgrade: release.version in the answers file says the target, comments kept."""
+    from installer.answers import load_tree, save_answers, validate_data
+
+    tree, data = load_tree(subject.answers_path)
+    answers = validate_data(data, filename=str(subject.answers_path), base_dir=subject.answers_path.parent, tree=tree)
+    return save_answers(with_version(answers, subject.target_id), subject.answers_path, tree=tree)
+
+
 def run(args: argparse.Namespace) -> int:
     answers = load(args.answers)
     if answers is None:
         return EXIT_USAGE
-    source = answers.release.version
     try:
-        target = release_profile(args.to, answers.base_dir)
-        release_profile(source, answers.base_dir)
+        subject = prepare(answers, Path(args.answers), args.to, args.state_dir)
     except ProfileError as error:
         sys.stderr.write(f"install.sh upgrade: {error}\n")
         return EXIT_USAGE
-    target_answers: Answers = with_version(answers, target.name)
-    state_dir = state_dir_of(answers, args.state_dir)
+    source, target, state_dir = subject.source, subject.target, subject.state_dir
     warning = register_secrets(answers, state_dir)
     if warning:
         sys.stderr.write(warning + "\n")
-    steps = (plan_pipeline(source, target.name) if args.plan
-             else upgrade_pipeline(target_answers, source, target.name, recreate_immutable=args.recreate_immutable,
-                                  recover_pending=args.recover_pending, adopt=args.adopt))
     if not args.plan and not args.yes and sys.stdin.isatty() and sys.stderr.isatty():
-        sys.stderr.write(f"Upgrade DIGIT '{answers.name}' from {source} to {target.name} (state: {state_dir})? "
+        sys.stderr.write(f"Upgrade DIGIT '{answers.name}' from {source} to {subject.target_id} (state: {state_dir})? "
                          "[y/N] ")
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
@@ -127,10 +252,10 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_FAILED
     face_name = args.output or default_face(sys.stdout)
     face = make_face(face_name, sys.stdout)
+    choices = UpgradeChoices(recreate_immutable=args.recreate_immutable, recover_pending=args.recover_pending,
+                             adopt=args.adopt)
     try:
-        outcome = start_install(target_answers, state_dir, sinks=[face], resume=not args.plan, dry_run=args.plan,
-                                answers_path=Path(args.answers), steps_for=lambda _answers: steps,
-                                handle_signals=True, command="upgrade")
+        outcome = run_phase(subject, "plan" if args.plan else "apply", choices, sinks=[face], handle_signals=True)
     finally:
         close = getattr(face, "close", None)
         if close:
@@ -139,10 +264,9 @@ def run(args: argparse.Namespace) -> int:
     if outcome.refused:
         sys.stderr.write(redact.mask(outcome.refused) + "\n")
     elif args.plan:
-        from installer.upgrade.plan_step import PLAN_FILE
         stream.write(f"\nupgrade plan written to {state_dir / PLAN_FILE}; nothing was changed\n")
     elif outcome.exit_code == EXIT_OK:
-        stream.write(f"\nupgraded to {target.name}: set `release.version: {target.name}` in {args.answers} "
+        stream.write(f"\nupgraded to {target.name}: set `release.version: {subject.target_id}` in {args.answers} "
                      "so later runs keep it\n")
     else:
         stream.write(f"\nthe upgrade stopped; fix the cause named above, then: ./install.sh upgrade --answers "
@@ -164,3 +288,32 @@ def _backup_block(state_dir: Path) -> str:
     if record is None or record.outcome != jr.SUCCEEDED or not record.outputs.get("folder"):
         return ""
     return redact.mask("\n".join(restore_steps(record.outputs))) + "\n"
+
+
+def closing(subject: UpgradeSubject, *, explicit_state_dir: bool = False, saved: Path | None = None) -> str:
+    """The last words after an upgrade (the wizard prints them once it has closed): the closing block every
+    face prints, then where the install stands, the backup and how to go back, and release.version."""
+    from installer.app.closing import closing_text
+    from installer.engine import journal as jr
+
+    text = closing_text(subject.state_dir, subject.answers_path, explicit_state_dir=explicit_state_dir,
+                        command="upgrade", what="upgrade", resume_options=("--to", subject.target_id))
+    lines = [text] if text else []
+    try:
+        journal = jr.Journal.load(subject.state_dir, running_is_dead=False)
+    except jr.JournalError:
+        return redact.mask("\n".join(lines))
+    applied = journal.get("upgrade-apply")
+    if applied is not None and applied.outcome == jr.SUCCEEDED:
+        outputs = applied.outputs
+        ready = sorted([*outputs.get("deployed", []), *outputs.get("unchanged", [])])
+        lines.append(f"DIGIT {subject.answers.name!r} runs {subject.target.name} (DevOps commit "
+                     f"{subject.target.devops_commit or 'unknown'}); every release ready: {', '.join(ready)}")
+    backup = _backup_block(subject.state_dir)
+    if backup:
+        lines.append(backup.rstrip("\n"))
+    if saved is not None:
+        lines.append(f"release.version: {subject.target_id} saved in {saved}")
+    elif applied is not None and applied.outcome == jr.SUCCEEDED:
+        lines.append(f"Set `release.version: {subject.target_id}` in {subject.answers_path} so later runs keep it.")
+    return redact.mask("\n".join(lines))

@@ -1,0 +1,151 @@
+"""The backup before the point of no return: where the dump goes, then what was made and how to restore it.
+
+The upgrade's own steps run up to upgrade-backup (a pg_dump in custom format with its sha256, listed by
+pg_restore -l, and Helm's record of every release's current revision). A backup an earlier run of this
+upgrade made is kept (the journal says so) and shown.
+"""
+from __future__ import annotations
+
+import time
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Button, Static
+
+from installer.engine import events as ev
+from screens.base import BACK, NEXT, WizardScreen
+from screens.paths import shown_path
+from screens.upgrade.state import PhaseRecorder, upgrade_state
+
+
+def where_text(subject) -> str:
+    from installer.upgrade.checks import backup_dir
+
+    answers = subject.answers
+    folder = shown_path(backup_dir(subject.state_dir))
+    database = answers.database
+    lines = [f"The backup goes to {folder}/<date and time>/ (mode 0700):"]
+    if getattr(database, "mode", "") == "external":
+        lines.append(f"  {database.name}.dump  pg_dump -Fc of {database.name} on {database.host}:{database.port}, "
+                     "with its sha256, checked by listing it (pg_restore -l)")
+    else:
+        lines.append("  the database runs in the cluster: back it up with its chart's own means (not dumped here)")
+    lines.append("  releases/  Helm's manifest and labels of every release's current revision (mode 0600)")
+    return "\n".join(lines)
+
+
+def result_text(backup: dict) -> str:
+    lines = ["✓ Backup made" + (f" {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(backup['finished']))}"
+                               if backup.get("finished") else "") + f" in {backup.get('folder')}"]
+    if backup.get("dump"):
+        lines.append(f"dump     {backup['dump']}")
+        lines.append(f"sha256   {backup.get('sha256')}")
+        tables = backup.get("table_names") or []
+        listed = f"{backup.get('tables')} table(s), {backup.get('entries')} entries listed by pg_restore -l"
+        lines.append(f"tables   {listed}" + (f": {', '.join(tables[:12])}" if tables else ""))
+        if len(tables) > 12:
+            lines.append(f"         and {len(tables) - 12} more")
+        if backup.get("listing_error"):
+            lines.append(f"✗ listing it again failed: {backup['listing_error']}")
+        lines.append(f"restore  {backup.get('restore')}")
+    releases = backup.get("releases") or {}
+    lines.append(f"releases {len(releases)} revision(s) saved: " + ", ".join(f"{n} r{r}" for n, r in sorted(releases.items())))
+    return "\n".join(lines)
+
+
+class UpgradeBackupScreen(WizardScreen):
+    PAGE = "upgrade-backup"
+    TITLE_TEXT = "Backup"
+    NEXT_LABEL = "Back up"
+    INTRO = ("The last step before anything changes. Once the upgrade starts, migrations may run: going back "
+             "then means restoring this backup.")
+    DEFAULT_CSS = """
+    UpgradeBackupScreen #backup-where { height: auto; margin: 0 0 1 0; }
+    UpgradeBackupScreen #backup-result { height: auto; }
+    UpgradeBackupScreen #backup-return { color: $warning; height: auto; margin: 1 0 0 0; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="backup-where", markup=False)
+        yield Static("", id="backup-result", markup=False)
+        yield Static("", id="backup-return", markup=False)
+
+    def on_screen_resume(self) -> None:
+        upgrade = upgrade_state(self.app)
+        self.query_one("#backup-where", Static).update(where_text(upgrade.subject))
+        self._shown()
+
+    def _shown(self) -> None:
+        upgrade = upgrade_state(self.app)
+        result = self.query_one("#backup-result", Static)
+        next_button = self.query_one("#next", Button)
+        if upgrade.backup is None:
+            result.update("Nothing has been backed up yet by this upgrade.")
+            next_button.label = "Back up >"
+            self.query_one("#backup-return", Static).update("")
+            self.set_status("Back up makes the backup; nothing else changes.")
+        else:
+            result.update(result_text(upgrade.backup))
+            next_button.label = "Upgrade >"
+            self.query_one("#backup-return", Static).update(
+                "⚠ Point of no return: Upgrade starts changing the releases, in order; migrations run with the new "
+                "images. Going back after that means the restore command above and rolling back each release.")
+            self.set_status("Upgrade starts the upgrade.")
+
+    def action_next(self) -> None:
+        if self.running:
+            return
+        if upgrade_state(self.app).backup is not None:
+            self.dismiss(NEXT)
+            return
+        self.running = True
+        self.query_one("#next", Button).disabled = True
+        self.set_status("Backing up…")
+        self._back_up()
+
+    def _progress(self, event: ev.Event) -> None:
+        if isinstance(event, ev.StepStarted):
+            self.app.call_from_thread(self.set_status, f"{event.title}…")
+        elif isinstance(event, ev.StepProgress) and event.step == "upgrade-backup":
+            self.app.call_from_thread(self.set_status, f"Backing up: {event.message}")
+
+    @work(thread=True, exclusive=True, group="upgrade-backup")
+    def _back_up(self) -> None:
+        from installer.app.upgrade import backup_result
+
+        upgrade = upgrade_state(self.app)
+        recorder = PhaseRecorder(self._progress)
+        try:
+            outcome = upgrade.run_phase(upgrade.subject, "backup", upgrade.choices, sinks=[recorder])
+        except Exception as exc:  # say it, stay usable
+            self.app.call_from_thread(self._failed, f"the backup could not run: {exc}")
+            return
+        failure = recorder.failure()
+        if outcome.refused or failure is not None:
+            text = outcome.refused or f"{failure.step}: {failure.message}" + (
+                f"\nWhat to do: {failure.remediation}" if failure.remediation else "")
+            self.app.call_from_thread(self._failed, text)
+            return
+        upgrade.backup = backup_result(upgrade.subject.state_dir)
+        self.app.call_from_thread(self._done)
+
+    def _failed(self, text: str) -> None:
+        from installer import redact
+
+        self.running = False
+        self.query_one("#next", Button).disabled = False
+        self.query_one("#backup-result", Static).update(f"✗ {redact.mask(text)}\nNothing was changed.")
+        self.set_status("The backup failed: fix the cause, then Back up again (or Back to the checks).")
+
+    def _done(self) -> None:
+        self.running = False
+        self.query_one("#next", Button).disabled = False
+        self._shown()
+
+    def action_back(self) -> None:
+        if not self.running:
+            self.dismiss(BACK)

@@ -1,0 +1,280 @@
+"""The upgrade plan: what moving to the target changes, release by release, and what stops it.
+
+The plan is the upgrade's own plan step run dry (as `upgrade --plan`): it reads Helm's records and
+renders the target, changes nothing and writes upgrade-plan.json, which this page shows. Changes
+Kubernetes refuses in place (immutable fields) and objects applied without Helm go on only after a
+named confirmation here; a backbone swap or another install's release stops the upgrade outright.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Button, Checkbox, Static
+
+from screens.base import BACK, NEXT, WizardScreen
+from screens.upgrade.state import PhaseRecorder, upgrade_state
+
+ACTIONS = {"add": "+ add", "remove": "- remove", "upgrade": "~ upgrade"}
+RECREATE_LABEL = ("I deleted each object named above keeping its pods and claims (kubectl delete --cascade=orphan) "
+                  "and grew its claims: let Helm make them again (--recreate-immutable)")
+ADOPT_LABEL = ("Adopt these objects into their releases: give them Helm's ownership label and annotations; "
+               "nothing is deleted or made again (--adopt)")
+
+
+def short_image(image: str | None) -> str:
+    """repository:tag without the registry (a mirror's prefix is not a change); '-' for none."""
+    if not image:
+        return "-"
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    return last + (f"@{digest[:19]}" if digest else "")
+
+
+def _tag(image: str | None) -> str:
+    text = short_image(image)
+    return text.split(":", 1)[1] if ":" in text and "@" not in text else text
+
+
+def release_lines(release: dict[str, Any]) -> list[tuple[str, str]]:
+    """(style, line) for one release: what changes, flagged where it needs a backup or blocks."""
+    lines: list[tuple[str, str]] = []
+    action = release.get("action")
+    if release.get("chart"):
+        old, new = release["chart"]
+        lines.append(("", f"chart {old} → {new}"))
+    for image in release.get("images") or []:
+        if action == "upgrade":
+            lines.append(("", f"image {image['repository']}: {_tag(image.get('old'))} → {_tag(image.get('new'))}"))
+        else:
+            lines.append(("", f"image {short_image(image.get('new') or image.get('old'))}"))
+        if image.get("migration"):
+            lines.append(("bold yellow", "  ⚠ migration (Flyway): backup first"))
+    if release.get("values_changed"):
+        lines.append(("", "values changed"))
+    changed = release.get("objects_changed") or []
+    if action == "upgrade" and changed:
+        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        lines.append(("dim", f"objects: {shown}"))
+    for finding in release.get("immutable") or []:
+        lines.append(("bold red", f"✗ blocks: {finding['object']} {finding['field']}: {finding['detail']}"))
+    for finding in release.get("pvc_growth") or []:
+        lines.append(("bold yellow", f"grow {finding['object']}: {finding['old']} → {finding['new']} "
+                                     f"({finding['detail']})"))
+    for crd in release.get("crds") or []:
+        lines.append(("yellow", f"CRD {crd}"))
+    for reason in release.get("blocked") or []:
+        lines.append(("bold red", f"✗ blocks: {reason}"))
+    if action == "remove" and not release.get("blocked"):
+        lines.append(("dim", "left installed: the upgrade removes nothing (uninstall it once it is not needed)"))
+    return lines
+
+
+def changes_table(plan: dict[str, Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
+    table.add_column("release", no_wrap=True)
+    table.add_column("change", no_wrap=True)
+    table.add_column("what changes", ratio=1, overflow="fold")
+    for release in plan.get("releases") or []:
+        if release.get("action") == "unchanged":
+            continue
+        details = Text()
+        for index, (style, line) in enumerate(release_lines(release)):
+            details.append(("\n" if index else "") + line, style=style or None)
+        blocked = bool(release.get("blocked") or release.get("immutable"))
+        action = Text(ACTIONS.get(release["action"], release["action"]), style="bold red" if blocked else "")
+        table.add_row(Text(release["name"]), action, details)
+    return table
+
+
+def headline(plan: dict[str, Any]) -> str:
+    counts = [f"{len(plan.get(key) or [])} {word}" for key, word in
+              (("added", "to add"), ("upgraded", "to upgrade"), ("removed", "left out of the target"),
+               ("unchanged", "unchanged")) if plan.get(key)]
+    return (f"{plan.get('from_profile')} ({plan.get('from_commit') or 'commit unknown'}) → {plan.get('to_profile')} "
+            f"({plan.get('to_commit') or 'commit unknown'})\n" + (", ".join(counts) or "no releases"))
+
+
+def migration_releases(plan: dict[str, Any]) -> list[str]:
+    return [r["name"] for r in plan.get("releases") or [] if r.get("migration_images")]
+
+
+class UpgradePlanScreen(WizardScreen):
+    PAGE = "upgrade-plan"
+    TITLE_TEXT = "Upgrade plan"
+    NEXT_LABEL = "Checks"
+    INTRO = "What the upgrade changes, read from Helm's records and the target's render. Nothing has changed yet."
+    DEFAULT_CSS = """
+    UpgradePlanScreen #plan-headline { text-style: bold; }
+    UpgradePlanScreen #plan-blocking { color: $error; height: auto; }
+    UpgradePlanScreen #plan-return { color: $warning; height: auto; }
+    UpgradePlanScreen Checkbox { border: none; padding: 0; margin: 0 0 1 0; width: 100%; height: auto; }
+    UpgradePlanScreen Checkbox:focus { background: $boost; }
+    UpgradePlanScreen #plan-table { height: auto; }
+    UpgradePlanScreen #plan-more { color: $text-muted; height: auto; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = ""          # why the plan cannot go on (blocking for good); '' when it can
+        self.planning = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Planning: reading Helm's records and rendering the target…", id="plan-headline", markup=False)
+        yield Static("", id="plan-return", markup=False)
+        yield Static("", id="plan-blocking", markup=False)
+        yield Checkbox(RECREATE_LABEL, id="confirm-recreate")
+        yield Checkbox(ADOPT_LABEL, id="confirm-adopt")
+        yield Static("", id="plan-table")
+        yield Static("", id="plan-more", markup=False)
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button("< Back", id="back", compact=True)
+        yield Button("Plan again", id="replan", compact=True)
+        yield Button(f"{self.NEXT_LABEL} >", id="next", variant="primary", compact=True, disabled=True)
+
+    def on_mount(self) -> None:
+        for box_id in ("#confirm-recreate", "#confirm-adopt"):
+            self.query_one(box_id).display = False
+
+    def on_screen_resume(self) -> None:
+        """Every arrival plans again: the cluster or the chosen target may have changed since."""
+        self.make_plan()
+
+    @on(Button.Pressed, "#replan")
+    def make_plan(self) -> None:
+        if not self.planning:
+            self.planning = True
+            self._planning()
+            self._plan()
+
+    @work(thread=True, exclusive=True, group="upgrade-plan")
+    def _plan(self) -> None:
+        upgrade = upgrade_state(self.app)
+        subject = upgrade.subject
+        recorder = PhaseRecorder()
+        since = time.time() - 0.05
+        try:
+            outcome = upgrade.run_phase(subject, "plan", sinks=[recorder])
+            plan = upgrade.read_plan(subject.state_dir, since)
+        except Exception as exc:  # a profile or state directory that changed under the page: say it, stay usable
+            self.app.call_from_thread(self._show, None, f"the plan could not be made: {exc}", "")
+            return
+        failure = recorder.failure()
+        if outcome.refused:
+            message, remediation = outcome.refused, ""
+        elif failure is not None:
+            message, remediation = f"{failure.step}: {failure.message}", failure.remediation
+        else:
+            message, remediation = "", ""
+        self.app.call_from_thread(self._show, plan, message, remediation)
+
+    def _planning(self) -> None:
+        self.query_one("#next", Button).disabled = True
+        self.query_one("#plan-headline", Static).update("Planning: reading Helm's records and rendering the target…")
+        self.set_status("Planning; this reads the cluster and changes nothing.")
+
+    def _show(self, plan: dict[str, Any] | None, failure: str, remediation: str) -> None:
+        from installer import redact
+
+        self.planning = False
+        upgrade = upgrade_state(self.app)
+        upgrade.plan = plan
+        self.failed = redact.mask(failure + (f"\nwhat to do: {remediation}" if remediation else ""))
+        if plan is None:
+            self.query_one("#plan-headline", Static).update("✗ The plan could not be made; nothing was changed.")
+            self.query_one("#plan-blocking", Static).update(self.failed)
+            self._gate()
+            return
+        self.query_one("#plan-headline", Static).update(headline(plan))
+        migrations = migration_releases(plan)
+        self.query_one("#plan-return", Static).update(
+            "⚠ Point of no return: the Backup page, then migrations run with the new images"
+            + (f" ({', '.join(migrations)})" if migrations else "")
+            + "; going back after that means restoring the database backup as well as rolling back the releases."
+            if plan.get("needs_backup") else "")
+        self.query_one("#plan-table", Static).update(changes_table(plan))
+        more = []
+        for stuck in plan.get("pending") or []:
+            more.append(f"pending: {stuck['namespace']}/{stuck['release']} is {stuck['status']} at revision "
+                        f"{stuck['revision']}; the Checks page offers to roll it back")
+        if not [r for r in plan.get("releases") or [] if r.get("action") != "unchanged"] and not plan.get("unowned"):
+            more.append("Nothing to upgrade: every release already matches the target.")
+        self.query_one("#plan-more", Static).update("\n".join(more))
+        self.query_one("#plan-blocking", Static).update(self._blocking_text(plan))
+        recreate = self.query_one("#confirm-recreate", Checkbox)
+        recreate.display = bool(self._immutable(plan)) and not self.failed
+        recreate.value = upgrade.choices.recreate_immutable
+        adopt = self.query_one("#confirm-adopt", Checkbox)
+        adopt.display = bool(plan.get("unowned")) and not self.failed
+        adopt.value = upgrade.choices.adopt
+        self._gate()
+
+    @staticmethod
+    def _immutable(plan: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        return [(r["name"], f) for r in plan.get("releases") or [] for f in r.get("immutable") or []]
+
+    def _blocking_text(self, plan: dict[str, Any]) -> str:
+        lines = []
+        if self.failed:
+            lines.append("✗ The upgrade cannot go on as it stands; nothing was changed:")
+            lines.append(self.failed)
+        immutable = self._immutable(plan)
+        if immutable and not self.failed:
+            lines.append("✗ Kubernetes refuses these changes in place; the upgrade stops here until you confirm:")
+            lines += [f"  {name}: {f['object']} {f['field']}" for name, f in immutable]
+            lines.append("  What to do first: delete each object named keeping its pods and claims (kubectl delete "
+                         "statefulset NAME --cascade=orphan), grow its claims where the plan says so (an expandable "
+                         "StorageClass), then confirm below so Helm makes them again.")
+        unowned = plan.get("unowned") or []
+        if unowned and not self.failed:
+            lines.append(f"{len(unowned)} object(s) were applied without Helm (egov-deployer); Helm refuses them "
+                         "unless they are adopted:")
+            lines += [f"  {o['kind']}/{o['namespace']}/{o['name']} → release {o['release']}" for o in unowned[:10]]
+            if len(unowned) > 10:
+                lines.append(f"  and {len(unowned) - 10} more (upgrade-plan.json lists them)")
+        return "\n".join(lines)
+
+    @on(Checkbox.Changed)
+    def _confirmed(self, event: Checkbox.Changed) -> None:
+        upgrade = upgrade_state(self.app)
+        if event.checkbox.id == "confirm-recreate":
+            upgrade.choose(recreate_immutable=event.value)
+        elif event.checkbox.id == "confirm-adopt":
+            upgrade.choose(adopt=event.value)
+        self._gate()
+
+    def blocked_by(self) -> str:
+        """Why Next is blocked now ('' when it is not)."""
+        upgrade = upgrade_state(self.app)
+        plan = upgrade.plan
+        if self.planning:
+            return "the plan is being made"
+        if self.failed or plan is None:
+            return "the upgrade cannot go on as it stands (above); Back to choose another profile"
+        if self._immutable(plan) and not upgrade.choices.recreate_immutable:
+            return "Kubernetes refuses the changes marked ✗; confirm that you prepared them (--recreate-immutable)"
+        if plan.get("unowned") and not upgrade.choices.adopt:
+            return "objects applied without Helm must be adopted first; confirm the adoption (--adopt)"
+        return ""
+
+    def _gate(self) -> None:
+        reason = self.blocked_by()
+        self.query_one("#next", Button).disabled = bool(reason)
+        self.set_status(f"Next is blocked: {reason}" if reason else
+                        "Next runs the checks before anything changes (they change nothing).")
+
+    def action_next(self) -> None:
+        reason = self.blocked_by()
+        if reason:
+            self.set_status(f"Next is blocked: {reason}")
+            return
+        self.dismiss(NEXT)
+
+    def action_back(self) -> None:
+        self.dismiss(BACK)

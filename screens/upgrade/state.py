@@ -1,0 +1,66 @@
+"""What the upgrade pages share: the install, the target profile, the operator's named choices, results."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from installer.app.upgrade import UpgradeChoices, UpgradeSubject, read_plan, run_phase
+from installer.engine import events as ev
+
+
+@dataclass
+class UpgradeState:
+    answers: Any = None                  # the install's answers (release.version: the installed profile)
+    answers_path: Path | None = None
+    state_dir: Path | None = None
+    subject: UpgradeSubject | None = None
+    choices: UpgradeChoices = field(default_factory=UpgradeChoices)
+    plan: dict[str, Any] | None = None
+    backup: dict[str, Any] | None = None
+    # the engine's entry points (tests of the pages' looks put scripted ones here)
+    run_phase: Callable[..., Any] = run_phase
+    read_plan: Callable[..., Any] = read_plan
+
+    def choose(self, **changes: bool) -> None:
+        self.choices = replace(self.choices, **changes)
+
+    def forget_results(self) -> None:
+        """A new target or install: the plan, the choices made on it and the backup's result no longer hold."""
+        self.plan, self.backup, self.choices = None, None, UpgradeChoices()
+
+
+class PhaseRecorder:
+    """The events of one phase run, kept for a page (called on the engine's dispatcher thread)."""
+
+    def __init__(self, on_event: Callable[[ev.Event], None] | None = None) -> None:
+        self.lock = threading.Lock()
+        self.finished: dict[str, ev.StepFinished] = {}
+        self.logs: dict[str, list[str]] = {}
+        self.run: ev.RunFinished | None = None
+        self.on_event = on_event
+
+    def __call__(self, event: ev.Event) -> None:
+        with self.lock:
+            if isinstance(event, ev.StepFinished) and event.step:
+                self.finished[event.step] = event
+            elif isinstance(event, (ev.StepLog, ev.StepWarning)) and event.step:
+                self.logs.setdefault(event.step, []).append(event.message)
+            elif isinstance(event, ev.RunFinished):
+                self.run = event
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def failure(self) -> ev.StepFinished | None:
+        return next((f for f in self.finished.values() if f.outcome not in ("succeeded", "ok", "dry-run")), None)
+
+
+def upgrade_state(app: Any) -> UpgradeState:
+    """The app's one UpgradeState (made on first use)."""
+    state = getattr(app, "upgrade", None)
+    if state is None:
+        state = UpgradeState()
+        app.upgrade = state
+    return state

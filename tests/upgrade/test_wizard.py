@@ -1,0 +1,181 @@
+"""The wizard's upgrade path on a rig of its own: sample-a installed, then walked from the welcome page to
+sample-b (and, on the way, to sample-c, whose immutable change stops it until the operator confirms).
+
+Real parts as in test_upgrade: the emulator over HTTP, the rig's PostgreSQL (DIGIT's database and Helm's
+sql storage), Helm's real engine, pg_dump / pg_restore. The tmux test types into a real terminal at 80x24.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Checkbox, Static
+
+from screens.app import closing_lines, make_app
+from screens.state import Catalog, WizardState
+from tests.upgrade.test_upgrade import Site, _digit_db
+from tests.wizard.helpers import Driver, screen_text
+
+pytestmark = pytest.mark.timeout(600)
+NOTE = "# kept by hand: the operator's own note survives the wizard's save\n"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from tests.conftest import start_rig
+
+    rig = start_rig(tmp_path_factory, nodes=1, rollout_delay=0.2)
+    one = Site(rig, tmp_path_factory.mktemp("upgrade-wizard"))
+    rig.answers_path.write_text(NOTE + rig.answers_path.read_text())
+    done = one.install()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in one.env.items():
+            if os.environ.get(name) != value:
+                patch.setenv(name, value)
+        yield one
+    rig.down(quiet=True)
+
+
+def profile_of(path: Path) -> str:
+    return next(line.split(":", 1)[1].strip() for line in path.read_text().splitlines()
+                if line.startswith("  version: "))
+
+
+async def choose(d: Driver, label_part: str) -> None:
+    from screens.widgets.choice_button import ChoiceButton
+
+    button = next(b for b in d.screen.query(ChoiceButton) if label_part in str(b.label))
+    assert not button.disabled, f"{label_part} cannot be chosen"
+    button.value = True
+    await d.pilot.pause()
+
+
+async def on_page(d: Driver, page: str, timeout: float = 30.0) -> None:
+    await d.wait_for(lambda: getattr(d.app.screen, "PAGE", "") == page, f"the {page} page", timeout)
+
+
+async def planned(d: Driver) -> None:
+    await on_page(d, "upgrade-plan")
+    await d.wait_for(lambda: not d.screen.planning and d.app.upgrade.plan is not None, "the plan", timeout=120)
+    await d.pilot.pause()
+
+
+@pytest.mark.asyncio
+async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> None:
+    source = profile_of(site.rig.answers_path)
+    with _digit_db(site) as conn:  # something of the operator's, to find in the dump's listing
+        conn.execute("CREATE TABLE IF NOT EXISTS eg_wizard_sample (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO eg_wizard_sample SELECT g FROM generate_series(1, 40) g ON CONFLICT DO NOTHING")
+    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
+    state.load(site.rig.answers_path)
+    app = make_app(state)
+    app.animation_level = "none"
+    journal_before = (site.state / "journal.json").read_text()
+    async with app.run_test(size=(110, 40)) as pilot:
+        d = Driver(app, pilot)
+        await on_page(d, "welcome")
+        await choose(d, "Upgrade an existing install")
+        await d.next()
+
+        await on_page(d, "upgrade-install")
+        assert "Step 1 of 6" in screen_text(app)
+        await choose(d, f"answers file {site.rig.answers_path}")
+        await d.next()
+
+        await on_page(d, "upgrade-target")
+        text = screen_text(app)
+        assert f"Installed now: digit-{source.removeprefix('digit-')}" in text
+        current = d.screen.query_one("#profile-current")
+        assert current.disabled and "installed now" in str(current.label)
+        await choose(d, "digit-sample-c")
+        await d.next()
+
+        # sample-c changes a StatefulSet's volumeClaimTemplates: shown as blocking, Next refused until confirmed
+        await planned(d)
+        blocking = str(d.screen.query_one("#plan-blocking", Static).render())
+        assert "Kubernetes refuses these changes in place" in blocking
+        assert "StatefulSet/backbone/elasticsearch spec.volumeClaimTemplates" in blocking
+        assert "--cascade=orphan" in blocking
+        assert d.screen.query_one("#next", Button).disabled
+        await d.next()
+        assert app.screen.PAGE == "upgrade-plan" and "Next is blocked: Kubernetes refuses" in d.status()
+        confirm = d.screen.query_one("#confirm-recreate", Checkbox)
+        assert confirm.display and "--recreate-immutable" in str(confirm.label)
+        confirm.value = True
+        await pilot.pause()
+        assert not d.screen.query_one("#next", Button).disabled and app.upgrade.choices.recreate_immutable
+        confirm.value = False
+        await pilot.pause()
+        assert d.screen.query_one("#next", Button).disabled
+        # planning ran dry: the journal is as the install left it, nothing was upgraded
+        assert (site.state / "journal.json").read_text() == journal_before
+        await d.back()
+
+        await on_page(d, "upgrade-target")
+        await choose(d, "digit-sample-b")
+        await d.next()
+
+        await planned(d)
+        plan = app.upgrade.plan
+        assert (plan["added"], plan["removed"]) == (["egov-hrms"], ["egov-idgen"])
+        assert plan["upgraded"] == ["egov-indexer", "egov-mdms-service", "egov-user"]
+        table = screen_text(app)
+        for shown in ("egov-hrms", "+ add", "egov-idgen", "- remove", "egov-indexer", "values changed",
+                      "egov-mdms-service", "egov-user-db: v1.2.8-9fde481-19 → v1.2.9-aaaaaaa-20",
+                      "⚠ migration (Flyway): backup first", "Point of no return"):
+            assert shown in table, (shown, table)
+        assert not d.screen.query_one("#confirm-recreate", Checkbox).display
+        assert not app.upgrade.choices.recreate_immutable  # the choice made for sample-c does not carry over
+        assert (site.state / "journal.json").read_text() == journal_before
+        await d.next()
+
+        await on_page(d, "upgrade-checks")
+        await d.wait_for(lambda: not d.screen.running, "the checks", timeout=120)
+        assert d.screen.passed, str(d.screen.query_one("#checks-problems", Static).render())
+        assert "✓ upgrade-checks: succeeded" in str(d.screen.query_one("#checks-steps", Static).render())
+        await d.next()
+
+        await on_page(d, "upgrade-backup")
+        where = str(d.screen.query_one("#backup-where", Static).render())
+        assert "backups/<date and time>/" in where and "pg_dump -Fc" in where
+        assert str(d.screen.query_one("#next", Button).label) == "Back up >"
+        await d.next()
+        await d.wait_for(lambda: app.upgrade.backup is not None and not d.screen.running, "the backup", timeout=120)
+        backup = app.upgrade.backup
+        dump = Path(backup["dump"])
+        result = str(d.screen.query_one("#backup-result", Static).render())
+        assert f"sha256   {hashlib.sha256(dump.read_bytes()).hexdigest()}" in result
+        assert "public eg_wizard_sample" in result and "pg_restore --clean" in result
+        assert "Point of no return" in str(d.screen.query_one("#backup-return", Static).render())
+        assert str(d.screen.query_one("#next", Button).label) == "Upgrade >"
+        assert profile_of(site.rig.answers_path) == source  # nothing upgraded yet
+        await d.next()
+
+        await on_page(d, "upgrade-progress")
+        progress = app.screen
+        await d.wait_for(lambda: progress.finished is not None and app.final_report
+                         and "upgrade of" in app.final_report, "the upgrade", timeout=400)
+        assert progress.finished.exit_code == 0, (progress.finished.message, app.final_report)
+        assert progress.rows["upgrade-apply"].status in ("ok", "succeeded")
+        assert progress.rows["upgrade-backup"].status == "skipped"  # made on the Backup page, kept
+        releases = {k.split("/", 1)[1]: r.status for k, r in progress.rows.items() if k.startswith("upgrade-apply/")}
+        assert {"egov-hrms", "egov-user", "egov-mdms-service", "egov-indexer"} <= set(releases), releases
+        assert all(s in ("succeeded", "ok", "unchanged") for s in releases.values()), releases
+        summary = str(progress.query_one("#summary", Static).render())
+        assert "Upgrade done" in screen_text(app)
+        await pilot.press("ctrl+q")
+    closing = "\n".join(closing_lines(app))
+    assert f"The upgrade of '{app.upgrade.answers.name}' succeeded" in closing
+    assert "runs digit-sample-b (DevOps commit bbbbbbb0002); every release ready: " in closing
+    assert backup["sha256"] in closing and "pg_restore --clean" in closing and backup["sha256"] in summary
+    assert f"saved in {site.rig.answers_path}" in closing
+    # the answers file says the new profile, written through the loader's save: the operator's comment stays
+    text = site.rig.answers_path.read_text()
+    assert profile_of(site.rig.answers_path).endswith("sample-b") and text.startswith(NOTE)
+    # and a headless plan now finds nothing left to upgrade
+    done = site.upgrade("--to", profile_of(site.rig.answers_path), "--plan")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert site.plan()["upgraded"] == [] and site.plan()["added"] == []
