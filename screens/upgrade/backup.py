@@ -22,7 +22,7 @@ def where_text(subject) -> str:
     from installer.upgrade.checks import backup_dir
 
     answers = subject.answers
-    folder = shown_path(backup_dir(subject.state_dir))
+    folder = shown_path(backup_dir(answers, subject.state_dir))
     database = answers.database
     lines = [f"The backup goes to {folder}/<date and time>/ (mode 0700):"]
     if getattr(database, "mode", "") == "external":
@@ -47,9 +47,13 @@ def result_text(backup: dict) -> str:
             lines.append(f"         and {len(tables) - 12} more")
         if backup.get("listing_error"):
             lines.append(f"✗ listing it again failed: {backup['listing_error']}")
-        lines.append(f"restore  {backup.get('restore')}")
     releases = backup.get("releases") or {}
     lines.append(f"releases {len(releases)} revision(s) saved: " + ", ".join(f"{n} r{r}" for n, r in sorted(releases.items())))
+    from installer.upgrade.backup import restore_steps
+
+    going_back = restore_steps(backup)
+    start = next((i for i, line in enumerate(going_back) if line.startswith("To go back")), len(going_back))
+    lines += going_back[start:]
     return "\n".join(lines)
 
 

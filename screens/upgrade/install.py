@@ -14,6 +14,36 @@ from screens.upgrade.state import upgrade_state
 from screens.widgets.choice_button import ChoiceButton
 
 
+def answers_files(*folders: Path, extra: Path | None = None) -> list[Path]:
+    """YAML files in these folders (and `extra`) that are not wizard drafts, each once."""
+    from installer.answers import is_draft
+
+    seen: dict[Path, None] = {}
+    for candidate in [*(sorted(p for f in folders if f.is_dir() for p in f.iterdir() if p.suffix in (".yaml", ".yml"))),
+                      *([extra] if extra is not None else [])]:
+        try:
+            if candidate.is_file() and candidate.stat().st_size < 1_000_000 and \
+                    not is_draft(candidate.read_text(encoding="utf-8", errors="replace")[:512]):
+                seen.setdefault(candidate.resolve(), None)
+        except OSError:
+            continue
+    return list(seen)
+
+
+def install_name(path: Path) -> str | None:
+    """The top-level `name:` of an answers file, read as text (the file is loaded properly once chosen)."""
+    import re
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
+    except OSError:
+        return None
+    if not re.search(r"^version:", text, re.MULTILINE):
+        return None
+    found = re.search(r"^name:[ \t]*['\"]?([A-Za-z0-9][A-Za-z0-9._-]*)['\"]?[ \t]*(#.*)?$", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
 class UpgradeInstallScreen(WizardScreen):
     PAGE = "upgrade-install"
     TITLE_TEXT = "Install to upgrade"
@@ -27,14 +57,38 @@ class UpgradeInstallScreen(WizardScreen):
     """
 
     def candidates(self) -> list[tuple[str, Path | None]]:
-        """(label, answers file) for the file the wizard was started with and each install found; None: type a path."""
+        """(label, answers file) for each install found; None: type a path.
+
+        Answers files beside the wizard (the current directory, the file it was started with) whose install
+        has a journal come first; then the copies installs keep in their state directories (with --state-dir,
+        only that directory's)."""
+        if getattr(self, "_candidates", None) is None:
+            self._candidates = self._find()
+        return self._candidates
+
+    def _find(self) -> list[tuple[str, Path | None]]:
+        from installer.state import state_dir_for
+        from screens.state import describe_install
+
         state = self.wizard.state
         found: list[tuple[str, Path | None]] = []
-        if state.answers_path.is_file() and state.answers_path not in state.drafts:
-            found.append((f"answers file {shown_path(state.answers_path)}", state.answers_path))
-        for install in state.previous:
-            found.append((f"install {install.name}: {install.outcome}  (its answers as copied to "
-                          f"{shown_path(install.answers)})", install.answers))
+        names: set[str] = set()
+        for path in answers_files(Path.cwd(), state.answers_path.parent, extra=state.answers_path):
+            name = install_name(path)
+            if name is None:
+                continue
+            state_dir = state_dir_for(name, state.state_dir)
+            if (state_dir / "journal.json").is_file():
+                found.append((f"{shown_path(path)}: install {name}, {describe_install(state_dir)}", path))
+                names.add(name)
+        if state.state_dir is not None:
+            copies = [(install_name(state.state_dir / "answers.yaml"), state.state_dir)]
+        else:
+            copies = [(p.name, p.state_dir) for p in state.previous]
+        for name, state_dir in copies:
+            if name and name not in names and (state_dir / "journal.json").is_file():
+                found.append((f"install {name}: {describe_install(state_dir)}  (the copy in its state directory)",
+                              state_dir / "answers.yaml"))
         found.append(("another answers file", None))
         return found
 

@@ -214,6 +214,8 @@ class UpgradePlanScreen(WizardScreen):
         adopt.display = bool(plan.get("unowned")) and not self.failed
         adopt.value = upgrade.choices.adopt
         self._gate()
+        if self.focused is None or self.focused.id in ("back", "replan", "next"):
+            self.query_one("#body").focus()  # arrows and Page Down read the table; Ctrl+N goes on
 
     @staticmethod
     def _immutable(plan: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -43,15 +43,14 @@ class UpgradeTargetScreen(WizardScreen):
             yield Static("Not offered (unreadable):\n" + "\n".join(catalog.problems), markup=False)
         yield Label("Upgrade to", markup=False)
         chosen = upgrade.subject.target_id if upgrade.subject is not None else None
-        others = [key for key in catalog.releases if key != self.current]
         with RadioSet(id="profiles"):
             for key, profile in catalog.releases.items():
                 if key == self.current:
                     yield ChoiceButton(f"{describe(profile)}  · installed now", id="profile-current", disabled=True)
                     continue
                 self.choices.append(key)
-                yield ChoiceButton(describe(profile), value=key == (chosen or others[0]),
-                                   id=f"profile-{len(self.choices) - 1}")
+                # none chosen for the operator on a first visit: the target is a decision, not a default
+                yield ChoiceButton(describe(profile), value=key == chosen, id=f"profile-{len(self.choices) - 1}")
 
     def _chosen(self) -> str | None:
         pressed = self.query_one("#profiles", RadioSet).pressed_button

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,8 @@ from textual.widgets import Button, Checkbox, Static
 from screens.app import closing_lines, make_app
 from screens.state import Catalog, WizardState
 from tests.upgrade.test_upgrade import Site, _digit_db
-from tests.wizard.helpers import Driver, screen_text
+from tests.wizard.helpers import ROOT, Driver, screen_text
+from tests.wizard.test_tmux import Terminal as TmuxTerminal
 
 pytestmark = pytest.mark.timeout(600)
 NOTE = "# kept by hand: the operator's own note survives the wizard's save\n"
@@ -63,6 +67,66 @@ async def planned(d: Driver) -> None:
     await d.pilot.pause()
 
 
+class Terminal(TmuxTerminal):
+    """./install.sh with arguments in an 80x24 tmux; the rig's environment comes from this process."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        self.socket = f"upgrade-{uuid.uuid4().hex[:8]}"
+        command = f"cd {cwd} && TERM=xterm-256color {ROOT / 'install.sh'} {' '.join(args)}; echo EXIT=$?; sleep 60"
+        self.tmux("new-session", "-d", "-s", "wizard", "-x", "80", "-y", "24", command)
+
+    def choose(self, label: str, tries: int = 6) -> None:
+        """Move down the focused list, selecting each entry, until `label` is the one chosen (● beside it)."""
+        for _ in range(tries):
+            if f"●▌ {label}" in self.screen():
+                return
+            self.keys("Down", "Enter")
+            time.sleep(0.2)
+        raise AssertionError(f"{label!r} could not be chosen; the screen shows:\n{self.screen()}")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_the_plan_page_at_80x24_in_a_real_terminal(site) -> None:
+    """Typed as a person would: nothing that matters is cut at the right edge, the rest is a scroll away."""
+    journal_before = (site.state / "journal.json").read_text()
+    term = Terminal(site.rig.answers_path.parent, "--state-dir", str(site.state))
+    try:
+        term.wait("How do you want to begin?")
+        term.choose("Upgrade an existing install")
+        term.keys("C-n")
+        term.wait("Step 1 of 6")
+        term.wait("●▌ answers.yaml: install rig-")
+        term.keys("C-n")
+        term.wait("Step 2 of 6")
+        term.choose("digit-sample-b")
+        term.keys("C-n")
+        term.wait("Step 3 of 6")
+        first = term.wait("what changes", timeout=120)
+        lines = first.splitlines()
+        assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+        assert "Upgrade plan" in lines[0]
+        assert "digit-sample-a (aaaaaaa0001) → digit-sample-b (bbbbbbb0002)" in first
+        assert "1 to add, 3 to upgrade, 1 left out of the target" in first
+        assert "Point of no return" in first
+        nav = next(line for line in lines if "Checks >" in line)
+        assert "< Back" in nav and "Plan again" in nav
+        seen = first
+        for _ in range(6):  # the table, a page at a time
+            term.keys("PageDown")
+            time.sleep(0.3)
+            seen += "\n" + term.screen()
+        flat = " ".join(seen.split())
+        for whole in ("egov-hrms", "+ add", "egov-idgen", "- remove", "egov-indexer", "values changed",
+                      "egov-mdms-service", "v1.3.2-44558a0-3", "egov-user-db:", "v1.2.8-9fde481-19",
+                      "v1.2.9-aaaaaaa-20", "⚠ migration (Flyway): backup first"):
+            assert whole in flat, (whole, seen)
+        term.keys("C-q")
+        term.wait("EXIT=0")
+    finally:
+        term.close()
+    assert (site.state / "journal.json").read_text() == journal_before  # the plan changed nothing
+
+
 @pytest.mark.asyncio
 async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> None:
     source = profile_of(site.rig.answers_path)
@@ -82,7 +146,7 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
 
         await on_page(d, "upgrade-install")
         assert "Step 1 of 6" in screen_text(app)
-        await choose(d, f"answers file {site.rig.answers_path}")
+        await choose(d, f"{site.rig.answers_path}: install {state.draft['name']}, succeeded")
         await d.next()
 
         await on_page(d, "upgrade-target")
@@ -148,7 +212,8 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
         dump = Path(backup["dump"])
         result = str(d.screen.query_one("#backup-result", Static).render())
         assert f"sha256   {hashlib.sha256(dump.read_bytes()).hexdigest()}" in result
-        assert "public eg_wizard_sample" in result and "pg_restore --clean" in result
+        assert "public eg_wizard_sample" in result and "restore the database: pg_restore" in result
+        assert "helm rollback egov-user 1 -n egov" in result and "helm uninstall egov-hrms" in result
         assert "Point of no return" in str(d.screen.query_one("#backup-return", Static).render())
         assert str(d.screen.query_one("#next", Button).label) == "Upgrade >"
         assert profile_of(site.rig.answers_path) == source  # nothing upgraded yet
