@@ -13,9 +13,10 @@ from textual.widgets import Button, Checkbox, Static
 from installer.upgrade.checks import RECOVER_FLAG
 from screens.base import BACK, NEXT, WizardScreen
 from screens.upgrade.state import PhaseRecorder, upgrade_state
+from screens.widgets.confirm_box import ConfirmBox
 
-RECOVER_LABEL = ("Roll the releases stuck in pending-* back to their last deployed revision before upgrading "
-                 f"({RECOVER_FLAG})")
+# one line at 80 columns; the problems above name each release stuck pending
+RECOVER_LABEL = f"Roll them back to their last deployed revision ({RECOVER_FLAG})"
 ICONS = {"succeeded": "✓", "ok": "✓", "failed": "✗", "timeout": "✗", "interrupted": "■", "skipped": "↷"}
 
 
@@ -35,8 +36,7 @@ class UpgradeChecksScreen(WizardScreen):
     UpgradeChecksScreen #checks-steps { height: auto; }
     UpgradeChecksScreen #checks-problems { color: $error; height: auto; margin: 1 0 0 0; }
     UpgradeChecksScreen #checks-recovered { color: $success; height: auto; }
-    UpgradeChecksScreen Checkbox { border: none; padding: 0; margin: 1 0 0 0; width: 100%; height: auto; }
-    UpgradeChecksScreen Checkbox:focus { background: $boost; }
+    UpgradeChecksScreen ConfirmBox { margin: 1 0 0 0; }
     """
 
     def __init__(self) -> None:
@@ -49,7 +49,7 @@ class UpgradeChecksScreen(WizardScreen):
         yield Static("Checking…", id="checks-steps", markup=False)
         yield Static("", id="checks-problems", markup=False)
         yield Static("", id="checks-recovered", markup=False)
-        yield Checkbox(RECOVER_LABEL, id="confirm-recover")
+        yield ConfirmBox(RECOVER_LABEL, id="confirm-recover")
 
     def compose_buttons(self) -> ComposeResult:
         yield Button("< Back", id="back", compact=True)

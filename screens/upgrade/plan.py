@@ -17,14 +17,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button, Checkbox, Static
 
+from screens.widgets.confirm_box import ConfirmBox
+
 from screens.base import BACK, NEXT, WizardScreen
 from screens.upgrade.state import PhaseRecorder, upgrade_state
 
 ACTIONS = {"add": "+ add", "remove": "- remove", "upgrade": "~ upgrade"}
-RECREATE_LABEL = ("I deleted each object named above keeping its pods and claims (kubectl delete --cascade=orphan) "
-                  "and grew its claims: let Helm make them again (--recreate-immutable)")
-ADOPT_LABEL = ("Adopt these objects into their releases: give them Helm's ownership label and annotations; "
-               "nothing is deleted or made again (--adopt)")
+# one line each at 80 columns: what the operator confirms is read whole (the lines above it say the rest)
+RECREATE_LABEL = "I did the above: let Helm make them again (--recreate-immutable)"
+ADOPT_LABEL = "Adopt them into their releases; nothing is deleted (--adopt)"
 
 
 def short_image(image: str | None) -> str:
@@ -113,8 +114,8 @@ class UpgradePlanScreen(WizardScreen):
     UpgradePlanScreen #plan-headline { text-style: bold; }
     UpgradePlanScreen #plan-blocking { color: $error; height: auto; }
     UpgradePlanScreen #plan-return { color: $warning; height: auto; }
-    UpgradePlanScreen Checkbox { border: none; padding: 0; margin: 0 0 1 0; width: 100%; height: auto; }
-    UpgradePlanScreen Checkbox:focus { background: $boost; }
+    UpgradePlanScreen #plan-unowned { color: $warning; height: auto; }
+    UpgradePlanScreen ConfirmBox { margin: 0 0 1 0; }
     UpgradePlanScreen #plan-table { height: auto; }
     UpgradePlanScreen #plan-more { color: $text-muted; height: auto; }
     """
@@ -128,8 +129,9 @@ class UpgradePlanScreen(WizardScreen):
         yield Static("Planning: reading Helm's records and rendering the target…", id="plan-headline", markup=False)
         yield Static("", id="plan-return", markup=False)
         yield Static("", id="plan-blocking", markup=False)
-        yield Checkbox(RECREATE_LABEL, id="confirm-recreate")
-        yield Checkbox(ADOPT_LABEL, id="confirm-adopt")
+        yield ConfirmBox(RECREATE_LABEL, id="confirm-recreate")
+        yield Static("", id="plan-unowned", markup=False)
+        yield ConfirmBox(ADOPT_LABEL, id="confirm-adopt")
         yield Static("", id="plan-table")
         yield Static("", id="plan-more", markup=False)
 
@@ -207,6 +209,7 @@ class UpgradePlanScreen(WizardScreen):
             more.append("Nothing to upgrade: every release already matches the target.")
         self.query_one("#plan-more", Static).update("\n".join(more))
         self.query_one("#plan-blocking", Static).update(self._blocking_text(plan))
+        self.query_one("#plan-unowned", Static).update(self._unowned_text(plan))
         recreate = self.query_one("#confirm-recreate", Checkbox)
         recreate.display = bool(self._immutable(plan)) and not self.failed
         recreate.value = upgrade.choices.recreate_immutable
@@ -233,13 +236,17 @@ class UpgradePlanScreen(WizardScreen):
             lines.append("  What to do first: delete each object named keeping its pods and claims (kubectl delete "
                          "statefulset NAME --cascade=orphan), grow its claims where the plan says so (an expandable "
                          "StorageClass), then confirm below so Helm makes them again.")
+        return "\n".join(lines)
+
+    def _unowned_text(self, plan: dict[str, Any]) -> str:
         unowned = plan.get("unowned") or []
-        if unowned and not self.failed:
-            lines.append(f"{len(unowned)} object(s) were applied without Helm (egov-deployer); Helm refuses them "
-                         "unless they are adopted:")
-            lines += [f"  {o['kind']}/{o['namespace']}/{o['name']} → release {o['release']}" for o in unowned[:10]]
-            if len(unowned) > 10:
-                lines.append(f"  and {len(unowned) - 10} more (upgrade-plan.json lists them)")
+        if not unowned or self.failed:
+            return ""
+        lines = [f"{len(unowned)} object(s) were applied without Helm (egov-deployer); Helm refuses them unless "
+                 "they are adopted:"]
+        lines += [f"  {o['kind']}/{o['namespace']}/{o['name']} → release {o['release']}" for o in unowned[:10]]
+        if len(unowned) > 10:
+            lines.append(f"  and {len(unowned) - 10} more (upgrade-plan.json lists them)")
         return "\n".join(lines)
 
     @on(Checkbox.Changed)

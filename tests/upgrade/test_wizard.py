@@ -244,3 +244,50 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
     done = site.upgrade("--to", profile_of(site.rig.answers_path), "--plan")
     assert done.returncode == 0, done.stdout[-3000:]
     assert site.plan()["upgraded"] == [] and site.plan()["added"] == []
+
+
+@pytest.mark.asyncio
+async def test_a_release_left_pending_is_offered_a_roll_back_on_the_checks_page(site) -> None:
+    from tests.upgrade.test_upgrade import _mark_pending
+
+    installed = profile_of(site.rig.answers_path)
+    revision = _mark_pending(site, "egov-user", "egov")
+    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
+    state.load(site.rig.answers_path)
+    app = make_app(state)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await on_page(d, "welcome")
+        await choose(d, "Upgrade an existing install")
+        await d.next()
+        await on_page(d, "upgrade-install")
+        await d.next()
+        await on_page(d, "upgrade-target")
+        await choose(d, "digit-sample-a" if installed != "digit-sample-a" else "digit-sample-b")
+        await d.next()
+        await planned(d)
+        more = str(d.screen.query_one("#plan-more", Static).render())
+        assert f"egov/egov-user is pending-upgrade at revision {revision}" in more
+        await d.next()
+
+        await on_page(d, "upgrade-checks")
+        await d.wait_for(lambda: not d.screen.running, "the checks", timeout=120)
+        problems = str(d.screen.query_one("#checks-problems", Static).render())
+        assert f"✗ egov/egov-user is pending-upgrade at revision {revision}" in problems
+        assert not d.screen.passed and d.screen.query_one("#next", Button).disabled
+        recover = d.screen.query_one("#confirm-recover", Checkbox)
+        assert recover.display and "--recover-pending" in str(recover.label) and not recover.value
+        await d.next()
+        assert app.screen.PAGE == "upgrade-checks"  # nothing rolls back without the named choice
+        recover.value = True
+        await pilot.pause()
+        await pilot.click("#recheck")
+        await d.wait_for(lambda: not d.screen.running and d.screen.passed is not None
+                         and "rolled back" in str(d.screen.query_one("#checks-recovered", Static).render()),
+                         "the roll-back and the checks", timeout=120)
+        recovered = str(d.screen.query_one("#checks-recovered", Static).render())
+        assert f"✓ egov/egov-user rolled back to revision {revision - 1}" in recovered
+        assert d.screen.passed and not d.screen.query_one("#next", Button).disabled
+        await pilot.press("ctrl+q")
+    assert profile_of(site.rig.answers_path) == installed  # the checks change no answers
