@@ -272,4 +272,18 @@ def closing_lines(app: WizardApp) -> list[str]:
     elif app.saved_path is not None:
         lines.append(f"Answers saved in {app.saved_path}")
         lines.append(f"Install with: ./install.sh --answers {app.saved_path}")
+    elif _is_draft_file(app.state.answers_path):
+        # quit without saving a draft that was continued: it is still there, without this session's changes
+        lines.append(f"Not saved: the draft in {app.state.answers_path} is as it was saved before")
+        lines.append(f"Finish it with: ./install.sh --answers {app.state.answers_path} --interactive")
     return lines
+
+
+def _is_draft_file(path: Path) -> bool:
+    from installer.answers import is_draft
+
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            return is_draft(handle.read(512))
+    except OSError:
+        return False

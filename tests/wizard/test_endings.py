@@ -106,3 +106,28 @@ async def test_quitting_with_a_draft_says_where_it_is(tmp_path):
         await d.wait_for(path.exists, "the draft")
     lines = closing_lines(app)
     assert lines == [f"A draft of the answers is saved in {path}", f"Finish it with: ./install.sh --answers {path} --interactive"]
+
+
+@pytest.mark.asyncio
+async def test_quitting_a_resumed_draft_without_saving_says_the_draft_is_still_there(tmp_path):
+    """Continuing a draft, then 'Quit without saving', left nothing on the terminal: not where the draft is, nor
+    that the changes since were dropped."""
+    path = make_site(tmp_path) / "answers.yaml"
+    first = WizardState(path, catalog=Catalog.load(tmp_path))
+    first.put("name", "half-done")
+    first.save_draft()
+    state = WizardState(path, catalog=Catalog.load(tmp_path))
+    state.load(path)
+    app = make_app(state, pages=["target"])
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.type("name", (), "changed-name")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.click("#quit")
+        await pilot.pause()
+    lines = closing_lines(app)
+    assert lines == [f"Not saved: the draft in {path} is as it was saved before",
+                     f"Finish it with: ./install.sh --answers {path} --interactive"]
+    assert "half-done" in path.read_text()
