@@ -91,3 +91,10 @@ def test_a_long_path_target_keeps_its_end_on_one_line_at_80_columns():
     assert len(rows) == 2  # one line each: nothing folded mid-word onto a second line
     assert "…/rig-0c6bde" in rows[0] and "…/charts" in rows[1], rows
     assert all(len(line) <= 80 for line in out.getvalue().splitlines())
+
+
+def test_an_unreachable_ssh_port_is_first_suspected_to_be_the_wrong_port():
+    """A refused SSH connection on a mistyped port (2222 for 22) told the operator to start sshd and open the
+    firewall, never to check the port the answers give."""
+    text = CATALOGUE["node.ssh"].remediation.format(port=2222, user="digit")
+    assert text.startswith("Check that 2222 is the port sshd listens on (target.ssh.port")
