@@ -111,6 +111,9 @@ class WizardApp(App[int]):
         self.final_report: str | None = None
         self.cancel_run: Callable[[], None] | None = None  # set while an install runs (the progress page says so)
         self.draft_path: Path | None = None
+        # the failed checks of the preflight page's last run, told on the terminal if the wizard is closed there
+        self.preflight_failures: list[Any] = []
+        self.preflight_checked: str | None = None  # the answers' fingerprint those checks ran on
 
     # -- pages
 
@@ -269,6 +272,11 @@ def closing_lines(app: WizardApp) -> list[str]:
     elif app.draft_path is not None:
         lines.append(f"A draft of the answers is saved in {app.draft_path}")
         lines.append(f"Finish it with: ./install.sh --answers {app.draft_path} --interactive")
+    elif app.saved_path is not None and app.preflight_failures and app.preflight_checked == app.state.fingerprint():
+        lines += [redact.mask(line) for line in preflight_lines(app.preflight_failures)]
+        lines.append(f"Answers saved in {app.saved_path}")
+        lines.append(f"Fix them, then check again with: ./install.sh preflight --answers {app.saved_path}")
+        lines.append(f"and install with: ./install.sh --answers {app.saved_path}")
     elif app.saved_path is not None:
         lines.append(f"Answers saved in {app.saved_path}")
         lines.append(f"Install with: ./install.sh --answers {app.saved_path}")
@@ -276,6 +284,19 @@ def closing_lines(app: WizardApp) -> list[str]:
         # quit without saving a draft that was continued: it is still there, without this session's changes
         lines.append(f"Not saved: the draft in {app.state.answers_path} is as it was saved before")
         lines.append(f"Finish it with: ./install.sh --answers {app.state.answers_path} --interactive")
+    return lines
+
+
+def preflight_lines(failures: list[Any]) -> list[str]:
+    """What the preflight page said failed, each with what to do on its own line (nothing was changed)."""
+    from installer.text import printable
+    from screens.preflight import result_title
+
+    lines = [f"Preflight: {len(failures)} check(s) failed; nothing was changed."]
+    for result in failures:
+        lines.append(printable(f"✗ {result_title(result)}: {result.message}"))
+        if getattr(result, "remediation", ""):
+            lines.append(printable(f"  what to do: {result.remediation}"))
     return lines
 
 

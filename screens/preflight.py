@@ -129,6 +129,8 @@ class PreflightScreen(WizardScreen):
             table.add_row(Text(status, style=style), Text(printable(result_title(result))), Text(printable(result.message)),
                           key=result_key(result))
         failed = [r for r in self.results.values() if r.status in ("fail", "error")]
+        self.wizard.preflight_failures = sorted(failed, key=result_key)
+        self.wizard.preflight_checked = self.checked_inputs
         self.set_status(f"{len(failed)} check(s) failed: fix them and re-run, or go back to change the answers" if failed
                         else f"all {len(self.results)} checks passed" if self.results else "")
         self._enable(not failed)

@@ -131,3 +131,31 @@ async def test_quitting_a_resumed_draft_without_saving_says_the_draft_is_still_t
     assert lines == [f"Not saved: the draft in {path} is as it was saved before",
                      f"Finish it with: ./install.sh --answers {path} --interactive"]
     assert "half-done" in path.read_text()
+
+
+@pytest.mark.asyncio
+async def test_closing_the_wizard_on_a_failed_preflight_leaves_what_failed_on_the_terminal(tmp_path):
+    """Quitting on the preflight page after checks failed printed 'Answers saved … Install with: …' alone: what
+    failed and what to do were gone with the screen."""
+    import shutil
+
+    from tests.wizard.helpers import ROOT
+    from tests.wizard.test_run_pages import ScriptedPreflight
+
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    shutil.copy(ROOT / "assets" / "examples" / "existing-cluster.yaml", path)
+    state = WizardState(path, catalog=Catalog.load(site), state_dir=tmp_path / "state")
+    state.load(path)
+    app = make_app(state, pages=[], preflight_source=ScriptedPreflight())
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        app.screen.query_one("#save-start").press()
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "preflight" and "failed" in d.status(), "the checks")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    lines = closing_lines(app)
+    assert lines[:3] == ["Preflight: 1 check(s) failed; nothing was changed.", "✗ RAM (w1): 7.6 GiB, needs 16 GiB",
+                         "  what to do: Give the VM more RAM, or choose a smaller sizing profile (sizing.profile)."], lines
+    assert f"Fix them, then check again with: ./install.sh preflight --answers {path}" in lines
