@@ -23,6 +23,7 @@ from typing import Any
 
 from installer import redact
 from installer.answers import Answers
+from installer.app.closing import write_closing
 from installer.app.answers_file import load, state_dir_of
 from installer.app.checks import validate
 from installer.app.install import InstallOutcome, register_secrets, start_install
@@ -239,41 +240,52 @@ def run(args: argparse.Namespace) -> int:
     except ProfileError as error:
         sys.stderr.write(f"install.sh upgrade: {error}\n")
         return EXIT_USAGE
-    source, target, state_dir = subject.source, subject.target, subject.state_dir
+    source, state_dir = subject.source, subject.state_dir
     warning = register_secrets(answers, state_dir)
     if warning:
         sys.stderr.write(warning + "\n")
-    if not args.plan and not args.yes and sys.stdin.isatty() and sys.stderr.isatty():
-        sys.stderr.write(f"Upgrade DIGIT '{answers.name}' from {source} to {subject.target_id} (state: {state_dir})? "
-                         "[y/N] ")
-        sys.stderr.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            sys.stderr.write("Not confirmed: nothing was changed. Run with --plan to see what would change.\n")
-            return EXIT_FAILED
     face_name = args.output or default_face(sys.stdout)
-    face = make_face(face_name, sys.stdout)
     choices = UpgradeChoices(recreate_immutable=args.recreate_immutable, recover_pending=args.recover_pending,
                              adopt=args.adopt)
+    if not args.plan and not args.yes and sys.stdin.isatty() and sys.stderr.isatty():
+        # On a terminal the plan comes first, then the question: the operator answers having seen it.
+        shown = _run_with_face(subject, "plan", choices, face_name)
+        if shown.refused or shown.exit_code != EXIT_OK:
+            if shown.refused:
+                sys.stderr.write(redact.mask(shown.refused) + "\n")
+            return shown.exit_code or EXIT_FAILED
+        sys.stderr.write(f"\nUpgrade DIGIT '{answers.name}' from {source} to {subject.target_id} as planned above "
+                         f"(state: {state_dir})? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            sys.stderr.write("Not confirmed: nothing was changed.\n")
+            return EXIT_FAILED
+    outcome = _run_with_face(subject, "plan" if args.plan else "apply", choices, face_name)
+    stream = sys.stderr if face_name == "json" else sys.stdout
+    if outcome.refused:
+        sys.stderr.write(redact.mask(outcome.refused) + "\n")
+        return outcome.exit_code or EXIT_FAILED
+    if args.plan:
+        write_closing(f"upgrade plan written to {state_dir / PLAN_FILE}; nothing was changed", stream)
+        return outcome.exit_code
+    saved = None
+    if outcome.exit_code == EXIT_OK:
+        try:
+            saved = record_target_version(subject)
+        except Exception as exc:  # the file moved or became unreadable: say it; the closing asks to set it by hand
+            sys.stderr.write(redact.mask(f"release.version could not be saved in {args.answers}: {exc}") + "\n")
+    write_closing(closing(subject, explicit_state_dir=bool(args.state_dir), saved=saved), stream)
+    return outcome.exit_code
+
+
+def _run_with_face(subject: UpgradeSubject, phase: str, choices: UpgradeChoices, face_name: str) -> InstallOutcome:
+    face = make_face(face_name, sys.stdout)
     try:
-        outcome = run_phase(subject, "plan" if args.plan else "apply", choices, sinks=[face], handle_signals=True)
+        return run_phase(subject, phase, choices, sinks=[face], handle_signals=True)
     finally:
         close = getattr(face, "close", None)
         if close:
             close()
-    stream = sys.stderr if face_name == "json" else sys.stdout
-    if outcome.refused:
-        sys.stderr.write(redact.mask(outcome.refused) + "\n")
-    elif args.plan:
-        stream.write(f"\nupgrade plan written to {state_dir / PLAN_FILE}; nothing was changed\n")
-    elif outcome.exit_code == EXIT_OK:
-        stream.write(f"\nupgraded to {target.name}: set `release.version: {subject.target_id}` in {args.answers} "
-                     "so later runs keep it\n")
-    else:
-        stream.write(f"\nthe upgrade stopped; fix the cause named above, then: ./install.sh upgrade --answers "
-                     f"{args.answers} --to {args.to} --resume\n")
-    if not args.plan and not outcome.refused:
-        stream.write(_backup_block(state_dir))
-    return outcome.exit_code if not outcome.refused else (outcome.exit_code or EXIT_FAILED)
 
 
 def _backup_block(state_dir: Path) -> str:

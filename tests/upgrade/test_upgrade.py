@@ -87,6 +87,33 @@ def test_plan_lists_exactly_the_differences_and_changes_nothing(site) -> None:
     assert (site.state / "journal.json").read_text() == journal_before
 
 
+def _revisions(site) -> set[tuple[str, str, int, str]]:
+    """Every revision in Helm's records (sql driver): name, namespace, version, status."""
+    import psycopg
+
+    with psycopg.connect(site.env["HELM_DRIVER_SQL_CONNECTION_STRING"], autocommit=True) as conn:
+        return {tuple(row) for row in conn.execute("SELECT name, namespace, version, status FROM releases_v1")}
+
+
+def test_on_a_terminal_the_plan_is_shown_before_the_question_and_no_changes_nothing(site) -> None:
+    import pexpect
+
+    revisions = _revisions(site)
+    argv = [sys.executable, "-m", "installer", "upgrade", "--answers", str(site.rig.answers_path), "--state-dir",
+            str(site.state), "--output", "plain", "--to", "digit-sample-b"]
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(REPO), env=site.env, encoding="utf-8", timeout=120,
+                          dimensions=(24, 80))
+    child.expect("migration: needs the database backup first")
+    child.expect(r"as planned above .*\[y/N\]")
+    child.sendline("n")
+    child.expect("Not confirmed: nothing was changed")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert _revisions(site) == revisions
+    assert "version: digit-sample-a" in site.rig.answers_path.read_text()
+
+
 def test_volume_claim_template_change_is_flagged(site) -> None:
     done = site.upgrade("--to", "digit-sample-c", "--plan")
     plan = site.plan()
@@ -148,6 +175,8 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     done = site.upgrade("--to", "digit-sample-b")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "release.version: digit-sample-b" in done.stdout
+    # the answers file now names the profile the install runs, so a later install run keeps it
+    assert "version: digit-sample-b" in site.rig.answers_path.read_text()
     after = site.upgrade("--to", "digit-sample-b", "--plan")
     assert after.returncode == 0, after.stdout[-3000:]
     plan = site.plan()
