@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Label, SelectionList, Static
 
 from screens.base import SectionScreen
+from screens.questions import FieldError, section_errors
 
 
 class ReleaseScreen(SectionScreen):
@@ -40,7 +41,7 @@ class ReleaseScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         catalog = self.wizard.state.catalog
         form = self.make_form("release", choices={("version",): list(catalog.releases)}, hidden={("modules",)},
-                              extra_values=self._modules_value)
+                              extra_values=self._modules_value, validator=self._validate)
         self._touched = "modules" in (self.wizard.state.section("release") or {})
         self._syncing = False
         yield form
@@ -52,6 +53,37 @@ class ReleaseScreen(SectionScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self._fill_modules()
+
+    def _validate(self, data) -> list[FieldError]:
+        """The section model, then whether the chart folder holds every chart the profile and modules need:
+        the mistake is made here, and the install would otherwise find it only after the database step."""
+        errors = section_errors("release", data, self.wizard.state.base_dir)
+        if errors:
+            return errors
+        problem = self._tree_problem(data)
+        if problem:
+            errors.append(FieldError(("charts",), "release.charts",
+                                     f"{problem}; choose the profile that matches this folder, or another folder"))
+        return errors
+
+    def _tree_problem(self, data) -> str | None:
+        """release_tree_problem (what `validate` and preflight say) for the page's profile and modules, with the
+        database mode chosen on an earlier page. Monitoring, tracing and Jenkins are chosen on the next page: their
+        charts are left to `validate` and preflight, so the page never refuses what only a later page can fix."""
+        from types import SimpleNamespace
+
+        from installer.answers.models import Release
+        from installer.plan.graph import release_tree_problem
+
+        base_dir = self.wizard.state.base_dir
+        release = Release.model_validate(data, context={"base_dir": str(base_dir)})
+        if not Path(release.charts).is_dir():
+            return None  # a folder that is not there yet: `validate` warns of it, preflight refuses it
+        database = self.wizard.state.draft.get("database") or {}
+        answers = SimpleNamespace(release=release, base_dir=base_dir, database=SimpleNamespace(mode=database.get("mode")),
+                                  monitoring=SimpleNamespace(enabled=False, tracing=False),
+                                  ci=SimpleNamespace(jenkins=False))
+        return release_tree_problem(answers)
 
     def _profile(self):
         from installer.answers.models import Release
@@ -125,3 +157,4 @@ class ReleaseScreen(SectionScreen):
             if name in added or (needed_by and module is not None and module.selectable):
                 lines.append(f"+ {name}, needed by {', '.join(needed_by) or 'the release'}: {module.description if module else ''}")
         self.query_one("#modules-explained", Static).update("\n".join(lines))
+

@@ -203,11 +203,12 @@ def release_tree_problem(answers: Any) -> str | None:
     try:
         build_graph(profile, charts_root, list(answers.release.modules), conditions_for(answers))
     except PlanError as exc:
-        missing = exc.missing
-        if not missing:
+        if not exc.missing:
             return str(exc)
+        chart_of = {spec.name: spec.chart for spec in profile.releases}
+        missing = [chart_of.get(name, name) for name in exc.missing]
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-        return (f"{len(missing)} chart(s) of release {answers.release.version} missing in {charts_root}: "
+        return (f"{len(missing)} chart(s) of release {profile.name} missing in {charts_root}: "
                 f"{shown}{exc.hint}")
     return None
 

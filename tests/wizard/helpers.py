@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,11 +10,14 @@ from textual.widgets import Input, Select, Switch
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = ROOT / "tests" / "fixtures" / "charts"
+# The release profile of the sample chart tree: a site's own profile, as the wizard finds one beside the answers.
+SAMPLE_PROFILE = ROOT / "tests" / "fixtures" / "profiles" / "releases" / "digit-sample.yaml"
 FQDN = "uat.digit.example.gov.in"
 
 
 def make_site(tmp: Path, fqdn: str = FQDN) -> Path:
-    """A folder like an operator's: keys, a certificate for the FQDN, a kubeconfig."""
+    """A folder like an operator's: keys, a certificate for the FQDN, a kubeconfig, and in profiles/releases/
+    the sample chart tree's release profile (digit-sample, which the walks choose with CHARTS)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,6 +40,8 @@ def make_site(tmp: Path, fqdn: str = FQDN) -> Path:
     (tmp / "keys" / "id_ed25519").write_text(openssh_private_key())
     (tmp / "keys" / "git-sync").write_text(openssh_private_key())
     (tmp / "kubeconfig").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    (tmp / "profiles" / "releases").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(SAMPLE_PROFILE, tmp / "profiles" / "releases" / SAMPLE_PROFILE.name)
     return tmp
 
 

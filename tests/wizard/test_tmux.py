@@ -11,7 +11,7 @@ import pytest
 
 from installer.answers import load_answers
 from screens.questions import section_question
-from tests.wizard.helpers import CHARTS, ROOT, openssh_private_key
+from tests.wizard.helpers import CHARTS, ROOT, SAMPLE_PROFILE, openssh_private_key
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
@@ -57,6 +57,8 @@ class Terminal:
 
 
 def test_install_sh_wizard_to_a_saved_answers_file(tmp_path):
+    (tmp_path / "profiles" / "releases").mkdir(parents=True)
+    shutil.copyfile(SAMPLE_PROFILE, tmp_path / "profiles" / "releases" / SAMPLE_PROFILE.name)
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "id").write_text(openssh_private_key())
     term = Terminal(tmp_path, {"TERM": "xterm-256color", "XDG_STATE_HOME": tmp_path / "state"})
@@ -123,6 +125,12 @@ def test_install_sh_wizard_to_a_saved_answers_file(tmp_path):
         term.keys("Tab")
         term.type(str(CHARTS))
         term.keys("C-n")
+        term.wait("chart(s) of release digit-2.9-lts missing")  # the default profile is not the sample tree's
+        term.keys("BTab", "Enter")                           # back to the profile, its list open
+        term.wait("digit-sample")
+        term.keys("Down", "Enter")
+        term.wait("digit-sample  ")
+        term.keys("C-n")
         term.wait("Step 7 of 8")
         term.keys("C-n")
         term.wait("Step 8 of 8")
@@ -139,6 +147,7 @@ def test_install_sh_wizard_to_a_saved_answers_file(tmp_path):
     assert answers.target.nodes[0].host == "10.0.0.1" and answers.target.ssh.private_key.file == "keys/id"
     assert answers.sizing.profile == "sdc-dev" and answers.domain.tls.mode == "self-signed"
     assert answers.database.mode == "in-cluster" and answers.release.charts == CHARTS
+    assert answers.release.version == "digit-sample"
     assert answers.config_repos.ssh_key.file == "keys/id"
     result = subprocess.run([str(ROOT / "install.sh"), "validate", str(path)], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})

@@ -73,13 +73,17 @@ async def fill_common(d: Driver, kind: str, tmp) -> None:
     await d.next()
     assert d.screen.PAGE == "release" and "charts" in d.status()
     await d.type("release", ("charts",), str(CHARTS))
+    await d.next()
+    assert d.screen.PAGE == "release" and "chart(s) of release digit-2.9-lts missing" in d.status()
+    await d.set("release", ("version",), "digit-sample")  # the sample tree's own profile, beside the answers
     if kind == "sdc-vms":
         from textual.widgets import SelectionList
 
-        d.screen.query_one("#modules", SelectionList).select("m_dss")
+        await d.wait_for(lambda: "m_pgr" in d.screen.query_one("#modules", SelectionList).selected, "the profile's modules")
+        d.screen.query_one("#modules", SelectionList).select("business")
         await d.wait_for(lambda: "business" in str(d.screen.query_one("#modules-explained").render()), "the explanation")
         explained = str(d.screen.query_one("#modules-explained").render())
-        assert "business, needed by m_dss" in explained and "backbone, needed by core" in explained
+        assert "core, needed by business, m_pgr" in explained and "backbone, needed by core" in explained
     await d.next()
 
     assert d.screen.PAGE == "monitoring"
@@ -150,7 +154,8 @@ async def test_sdc_vms_walk(tmp_path, monkeypatch):
     assert saved.sizing.profile == "sdc-dev" and saved.sizing.overrides.workers == 6
     assert saved.domain.tls.mode == "provided" and saved.domain.tls.cert == site / "certs" / "tls.crt"
     assert saved.database.mode == "external" and saved.database.password.env == "DIGIT_DB_PASSWORD"
-    assert saved.release.charts == CHARTS and saved.release.modules == ["core", "business", "m_pgr", "m_dss"]
+    assert saved.release.version == "digit-sample" and saved.release.charts == CHARTS
+    assert saved.release.modules == ["core", "business", "m_pgr"]
     assert saved.monitoring.alerts.email == "ops@example.gov.in" and saved.ci.jenkins is True
     assert saved.credentials.enc_master_password.generate is True
     text = path.read_text()
@@ -203,7 +208,7 @@ async def test_existing_cluster_walk_and_draft(tmp_path, monkeypatch):
     assert saved.target.kind == "existing-cluster" and saved.target.kubeconfig == site / "kubeconfig"
     assert saved.target.context == "digit-admin" and saved.target.ssh.private_key.env == "DIGIT_SSH_KEY"
     assert saved.database.mode == "in-cluster" and saved.database.password.generate is True
-    assert saved.release.modules == []
+    assert saved.release.version == "digit-sample" and saved.release.modules == []
     assert "# draft" not in path.read_text()
 
 

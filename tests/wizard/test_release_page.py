@@ -1,0 +1,69 @@
+"""The Release page checks the profile against the chart folder, where the mistake is made."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from screens.app import make_app
+from screens.state import Catalog, WizardState
+from tests.wizard.helpers import CHARTS, ROOT, Driver, make_site
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def release_app(tmp_path):
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    shutil.copy(ROOT / "assets" / "examples" / "sdc-vms.yaml", path)
+    state = WizardState(path, catalog=Catalog.load(site))
+    state.load(path)
+    app = make_app(state, pages=["release", "monitoring"])
+    app.animation_level = "none"
+    return app
+
+
+@pytest.mark.asyncio
+async def test_a_profile_whose_charts_the_folder_lacks_is_refused_naming_them(tmp_path):
+    app = release_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "release", "the release page")
+        await d.set("release", ("version",), "digit-2.9-lts")
+        await d.type("release", ("charts",), str(CHARTS))
+        await d.next()
+        assert app.screen.PAGE == "release", "Next let a profile through whose charts the folder lacks"
+        status = d.status()
+        assert status.startswith("Next is blocked: release.charts: ")
+        error = d.errors("release", ("charts",))
+        # the LTS profile's default modules against the sample tree: the charts the sample tree does not carry
+        assert "chart(s) of release digit-2.9-lts missing in" in error and str(CHARTS) in error
+        count = int(error.split(" chart(s)")[0].rsplit(" ", 1)[-1])
+        assert count >= 1 and "backbone-services/" in error
+        assert "choose the profile that matches this folder" in error
+
+        await d.set("release", ("version",), "digit-sample")
+        await d.wait_for(lambda: d.errors("release", ("charts",)) == "", "the error to clear")
+        await d.next()
+        assert app.screen.PAGE == "monitoring", d.status()
+        assert app.state.draft["release"]["version"] == "digit-sample"
+
+
+@pytest.mark.asyncio
+async def test_charts_only_a_later_page_asks_for_do_not_hold_the_release_page(tmp_path):
+    """Monitoring and Jenkins are chosen on the next page: their charts missing is for validate and preflight
+    to say (with the switch that leaves them out), never a Release page the operator cannot get past."""
+    charts = tmp_path / "charts"
+    shutil.copytree(CHARTS, charts, symlinks=True)
+    shutil.rmtree(charts / "monitoring")
+    shutil.rmtree(charts / "ci")
+    app = release_app(tmp_path / "site")
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "release", "the release page")
+        app.state.draft["ci"]["jenkins"] = True
+        assert app.state.draft["monitoring"]["enabled"]
+        await d.set("release", ("version",), "digit-sample")
+        await d.type("release", ("charts",), str(charts))
+        await d.next()
+        assert app.screen.PAGE == "monitoring", d.status()
