@@ -24,6 +24,7 @@ class TargetScreen(SectionScreen):
     def __init__(self) -> None:
         super().__init__()
         self.scanned: list[HostKeyResult] = []
+        self._machines = 0  # the existing cluster's machines listed, as last seen
 
     def compose_body(self) -> ComposeResult:
         yield from super().compose_body()
@@ -41,6 +42,7 @@ class TargetScreen(SectionScreen):
         table = self.query_one("#hostkeys", DataTable)
         table.add_columns("host", "port", "fingerprint / problem")
         self._show_hostkeys_box()
+        self._machines = self._machine_count()
 
     def _kind(self) -> str:
         return self.forms["target"].query_one(UnionBox).chosen
@@ -48,6 +50,26 @@ class TargetScreen(SectionScreen):
     def on_section_form_changed(self, event) -> None:
         super().on_section_form_changed(event)
         self._show_hostkeys_box()
+        self._ssh_for_machines()
+
+    def _machine_count(self) -> int:
+        editor = next((e for e in self.forms["target"].query(ItemsEditor) if e.question.loc[0] == "existing-cluster"), None)
+        return len(editor.lines) if editor is not None else 0
+
+    def _ssh_for_machines(self) -> None:
+        """An existing cluster's machines are checked over SSH: listing the first one switches SSH access on
+        (it was left off, and Next then refused the page for it). Switched off again by hand, it stays off."""
+        from screens.widgets.group_box import GroupBox
+        from screens.widgets.toggle import Toggle
+
+        count = self._machine_count()
+        previous, self._machines = self._machines, count
+        if self._kind() != "existing-cluster" or previous != 0 or count == 0:
+            return
+        form = self.forms["target"]
+        box = next((g for g in form.query(GroupBox) if g.question.loc == ("existing-cluster", "ssh")), None)
+        if box is not None and not box.enabled:
+            box.query_one("#use", Toggle).value = True
 
     def _show_hostkeys_box(self) -> None:
         self.query_one("#hostkeys-box").display = self._kind() in ("sdc-vms", "existing-cluster")

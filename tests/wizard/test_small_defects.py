@@ -109,3 +109,27 @@ async def test_a_focused_on_off_field_still_says_its_state(tmp_path):
         await pilot.press("space")
         await pilot.pause()
         assert toggle.value is False and "[ ] no" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_listing_an_existing_clusters_first_machine_switches_ssh_access_on(tmp_path):
+    """Machines were listed with SSH access left off, and Next then refused the page: 'machines are listed under
+    nodes, so ssh access is needed too'."""
+    from screens.widgets.group_box import GroupBox
+    from tests.wizard.test_walk import new_app
+
+    site = make_site(tmp_path)
+    app = new_app(site / "answers.yaml", pages=["target"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.choose("target", (), "existing-cluster")
+        form = app.screen.forms["target"]
+        ssh = next(g for g in form.query(GroupBox) if g.question.loc == ("existing-cluster", "ssh"))
+        assert not ssh.enabled
+        await d.node(0, name="n1", host="10.0.0.10", role="control-plane")
+        await d.wait_for(lambda: ssh.enabled, "SSH access switched on with the first machine")
+        ssh.query_one("#use").value = False
+        await pilot.pause()
+        await d.node(1, name="n2", host="10.0.0.11", role="worker")
+        await pilot.pause(0.2)
+        assert not ssh.enabled, "switched off by hand, it stays off"
