@@ -32,8 +32,12 @@ def resume_command(answers_path: Path | None, state_dir: Path | None = None, com
 
 
 def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_state_dir: bool = False,
-                 command: str = "", what: str = "install", resume_options: tuple[str, ...] = ()) -> str:
-    """How the last run recorded in state_dir ended and what comes next; '' when nothing was recorded."""
+                 command: str = "", what: str = "install", resume_options: tuple[str, ...] = (),
+                 with_summary: bool = True) -> str:
+    """How the last run recorded in state_dir ended and what comes next; '' when nothing was recorded.
+
+    with_summary=False leaves out the summary step's text (an upgrade has none of its own: the install's
+    would name the profile it was installed from)."""
     state_dir = Path(state_dir)
     try:
         journal = jr.Journal.load(state_dir, running_is_dead=False)
@@ -47,7 +51,7 @@ def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_
     lines: list[str] = []
     if outcome == jr.SUCCEEDED:
         lines.append(f"✓ The {what} of {name!r} succeeded.")
-        record = journal.get(SUMMARY_STEP)
+        record = journal.get(SUMMARY_STEP) if with_summary else None
         text = (record.outputs.get("text") if record and record.outcome == jr.SUCCEEDED else "") or ""
         if text:
             lines += ["", *text.splitlines()]

@@ -309,7 +309,8 @@ def closing(subject: UpgradeSubject, *, explicit_state_dir: bool = False, saved:
     from installer.engine import journal as jr
 
     text = closing_text(subject.state_dir, subject.answers_path, explicit_state_dir=explicit_state_dir,
-                        command="upgrade", what="upgrade", resume_options=("--to", subject.target_id))
+                        command="upgrade", what="upgrade", resume_options=("--to", subject.target_id),
+                        with_summary=False)
     lines = [text] if text else []
     try:
         journal = jr.Journal.load(subject.state_dir, running_is_dead=False)

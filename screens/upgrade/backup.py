@@ -135,6 +135,10 @@ class UpgradeBackupScreen(WizardScreen):
             self.app.call_from_thread(self._failed, text)
             return
         upgrade.backup = backup_result(upgrade.subject.state_dir)
+        if upgrade.backup is not None:
+            self.wizard.final_report = upgrade.not_started(
+                f"the backup is made in {upgrade.backup.get('folder')} (sha256 {upgrade.backup.get('sha256') or '-'}) "
+                "and the upgrade keeps it; no release was changed", self.wizard.state.state_dir is not None)
         self.app.call_from_thread(self._done)
 
     def _failed(self, text: str) -> None:

@@ -109,6 +109,11 @@ class UpgradeChecksScreen(WizardScreen):
         box.display = pending or upgrade.choices.recover_pending
         box.value = upgrade.choices.recover_pending
         self.passed = not self.problems and recorder.run is not None and recorder.run.exit_code == 0
+        changed = (" (except the pending releases rolled back: " + "; ".join(recovered) + ")") if recovered else ""
+        self.wizard.final_report = upgrade.not_started(
+            ("the checks passed" if self.passed else "the checks refused it:\n" + "\n".join(
+                f"  ✗ {p}" for p in self.problems)) + f"; nothing was changed{changed}",
+            self.wizard.state.state_dir is not None)
         self.query_one("#next", Button).disabled = not self.passed
         if self.passed:
             self.set_status("Every check passed. Next shows where the backup goes; nothing changes until you start it.")

@@ -194,6 +194,10 @@ class UpgradePlanScreen(WizardScreen):
             self._gate()
             return
         self.query_one("#plan-headline", Static).update(headline(plan))
+        if upgrade.subject is not None:
+            self.wizard.final_report = upgrade.not_started(
+                f"nothing was changed; the plan is in {upgrade.subject.state_dir / 'upgrade-plan.json'}",
+                self.wizard.state.state_dir is not None)
         migrations = migration_releases(plan)
         self.query_one("#plan-return", Static).update(
             "⚠ Point of no return: the Backup page, then migrations run with the new images"

@@ -27,6 +27,30 @@ class UpgradeState:
     def choose(self, **changes: bool) -> None:
         self.choices = replace(self.choices, **changes)
 
+    def command(self, explicit_state_dir: bool) -> str:
+        """The headless command that does what the wizard was about to do, with the choices made as flags."""
+        import shlex
+
+        from installer.upgrade.checks import RECOVER_FLAG
+        from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, ADOPT_FLAG
+
+        assert self.subject is not None
+        words = ["./install.sh", "upgrade", "--answers", str(self.subject.answers_path), "--to",
+                 self.subject.target_id]
+        if explicit_state_dir:
+            words += ["--state-dir", str(self.subject.state_dir)]
+        words += [flag for flag, chosen in ((ACCEPT_IMMUTABLE_FLAG, self.choices.recreate_immutable),
+                                            (ADOPT_FLAG, self.choices.adopt),
+                                            (RECOVER_FLAG, self.choices.recover_pending)) if chosen]
+        return " ".join(shlex.quote(w) for w in words)
+
+    def not_started(self, where: str, explicit_state_dir: bool) -> str:
+        """What the terminal keeps when the wizard closes before the upgrade has started."""
+        assert self.subject is not None
+        return "\n".join([f"The upgrade of {self.subject.answers.name!r} to {self.subject.target_id} has not started: "
+                          f"{where}", "Continue in the wizard (Upgrade an existing install), or with:",
+                          f"  {self.command(explicit_state_dir)}"])
+
     def forget_results(self) -> None:
         """A new target or install: the plan, the choices made on it and the backup's result no longer hold."""
         self.plan, self.backup, self.choices = None, None, UpgradeChoices()

@@ -235,6 +235,7 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
     closing = "\n".join(closing_lines(app))
     assert f"The upgrade of '{app.upgrade.answers.name}' succeeded" in closing
     assert "runs digit-sample-b (DevOps commit bbbbbbb0002); every release ready: " in closing
+    assert "digit-sample-a" not in closing  # the install's own summary (its profile) is not repeated
     assert backup["sha256"] in closing and "pg_restore --clean" in closing and backup["sha256"] in summary
     assert f"saved in {site.rig.answers_path}" in closing
     # the answers file says the new profile, written through the loader's save: the operator's comment stays
@@ -291,3 +292,65 @@ async def test_a_release_left_pending_is_offered_a_roll_back_on_the_checks_page(
         assert d.screen.passed and not d.screen.query_one("#next", Button).disabled
         await pilot.press("ctrl+q")
     assert profile_of(site.rig.answers_path) == installed  # the checks change no answers
+    closing = "\n".join(closing_lines(app))
+    assert "has not started: the checks passed; nothing was changed (except the pending releases rolled back: " \
+           "egov/egov-user rolled back" in closing
+    assert f"--to digit-sample-{'a' if installed != 'digit-sample-a' else 'b'}" in closing
+    assert closing.rstrip().endswith("--recover-pending")
+
+
+@pytest.mark.asyncio
+async def test_a_release_that_never_becomes_ready_is_rolled_back_and_the_closing_says_how_to_resume(site) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    installed = profile_of(site.rig.answers_path)
+    target = "digit-sample-a" if installed != "digit-sample-a" else "digit-sample-b"
+    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
+    state.load(site.rig.answers_path)
+    app = make_app(state)
+    app.animation_level = "none"
+    site.rig.set_rollout(never_ready=["egov-mdms-service"], reason="CrashLoopBackOff")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            d = Driver(app, pilot)
+            await on_page(d, "welcome")
+            await choose(d, "Upgrade an existing install")
+            await d.next()
+            await on_page(d, "upgrade-install")
+            await d.next()
+            await on_page(d, "upgrade-target")
+            await choose(d, target)
+            await d.next()
+            await planned(d)
+            assert "egov-mdms-service" in app.upgrade.plan["upgraded"]
+            await d.next()
+            await on_page(d, "upgrade-checks")
+            await d.wait_for(lambda: not d.screen.running, "the checks", timeout=120)
+            assert d.screen.passed
+            await d.next()
+            await on_page(d, "upgrade-backup")
+            await d.next()
+            await d.wait_for(lambda: app.upgrade.backup is not None and not d.screen.running, "the backup", timeout=120)
+            await d.next()
+            await on_page(d, "upgrade-progress")
+            progress = app.screen
+            await d.wait_for(lambda: progress.finished is not None and app.final_report
+                             and "upgrade of" in app.final_report, "the upgrade", timeout=400)
+            assert progress.finished.exit_code == 1
+            assert progress.rows["upgrade-apply/egov-mdms-service"].status == "failed"
+            assert "Upgrade stopped" in screen_text(app)
+            await pilot.press("ctrl+q")
+    finally:
+        site.rig.set_rollout(never_ready=[])
+    closing = "\n".join(closing_lines(app))
+    assert f"The upgrade of '{state.draft['name']}' failed at step upgrade-apply" in closing
+    assert "egov-mdms-service" in closing
+    assert profile_of(site.rig.answers_path) == installed  # not saved: the upgrade did not finish
+    resume = next(line.strip() for line in closing.splitlines() if line.strip().startswith("./install.sh upgrade"))
+    assert resume.endswith(f"--to {target} --state-dir {site.state} --resume"), resume
+    # the command it names finishes the upgrade once the cause is fixed
+    done = subprocess.run([sys.executable, "-m", "installer", *shlex.split(resume)[1:], "--yes", "--output", "plain"],
+                          cwd=ROOT, env=site.env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
