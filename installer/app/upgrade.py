@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", choices=FACES, default=None, help="rich, plain or json")
 
 
-def upgrade_apply(ctx: StepContext) -> ReleasesOutput:
+def upgrade_apply(ctx: StepContext[Answers]) -> ReleasesOutput:
     """Every release of the target in dependency order (backbone, core, modules), watched to ready;
     a failed one is rolled back to its previous revision and what needs it is not upgraded."""
     specs = release_specs(ctx, None, exclude=set(ADDON_MODULES.values()))

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from installer.answers import Answers
 from installer.bundle.check import CHECK_ID, check_answers
+from installer.engine import StepContext
 
 
-def images_in_mirror(ctx: Any) -> dict[str, Any]:
+def images_in_mirror(ctx: StepContext[Answers]) -> dict[str, Any]:
     from installer import redact
     from installer.engine import StepFailed
     from installer.plan import PlanError

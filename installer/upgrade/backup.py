@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from installer.answers import Answers
 from installer.engine import StepContext, StepFailed
 from installer.files import atomic_write
 from installer.upgrade.checks import backup_dir
@@ -41,7 +42,7 @@ def restore_command(dump: Path, answers: Any) -> str:
             f"{dump}   (password from PGPASSFILE, never the command line)")
 
 
-def _planned_changes(ctx: StepContext, folder: Path) -> dict[str, Any]:
+def _planned_changes(ctx: StepContext[Answers], folder: Path) -> dict[str, Any]:
     """What the upgrade this backup precedes changes (its plan, copied beside the backup): the releases
     it upgrades and those it adds, with their namespaces, so going back names exactly those."""
     plan_file = Path((ctx.outputs.get("upgrade-plan") or {}).get("plan") or Path(ctx.state_dir) / "upgrade-plan.json")
@@ -85,7 +86,7 @@ def restore_steps(backup: dict[str, Any]) -> list[str]:
     return lines
 
 
-def upgrade_backup(ctx: StepContext) -> dict[str, Any]:
+def upgrade_backup(ctx: StepContext[Answers]) -> dict[str, Any]:
     from installer.adapters import pgdump
     from installer.deploy.database_step import database_target
     from installer.deploy.target import open_cluster

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from installer.answers import Answers
 from installer.deploy import digests
 from installer.engine import StepContext, StepFailed
 
@@ -80,14 +81,14 @@ def _nodes_not_ready(api: Any) -> list[str]:
     return bad
 
 
-def postgres_needed(ctx: StepContext) -> int:
+def postgres_needed(ctx: StepContext[Answers]) -> int:
     """The PostgreSQL major version the target profile's Flyway needs (ctx.answers name the target)."""
     from installer.profiles import release_profile
 
     return release_profile(ctx.answers.release.version, ctx.answers.base_dir).postgres_min
 
 
-def database_facts(ctx: StepContext) -> dict[str, Any] | None:
+def database_facts(ctx: StepContext[Answers]) -> dict[str, Any] | None:
     """Version, size and failed Flyway rows of DIGIT's database; None for an in-cluster database."""
     from installer.adapters.postgres import DatabaseError, connect
     from installer.deploy.database_step import database_target
@@ -106,7 +107,7 @@ def database_facts(ctx: StepContext) -> dict[str, Any] | None:
                          remediation="check database.* in the answers and that the server is up") from None
 
 
-def upgrade_checks(ctx: StepContext, recover_pending: bool = False) -> dict[str, Any]:
+def upgrade_checks(ctx: StepContext[Answers], recover_pending: bool = False) -> dict[str, Any]:
     from installer.deploy.target import open_cluster
 
     problems: list[str] = []

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from installer.answers import Answers
 from installer.deploy import digests
 from installer.engine import StepContext, StepFailed
 from installer import redact
@@ -24,7 +25,7 @@ def with_version(answers: Any, version: str) -> Any:
     return answers.model_copy(update={"release": answers.release.model_copy(update={"version": version})})
 
 
-def _plan(ctx: StepContext, answers: Any, render: bool) -> Any:
+def _plan(ctx: StepContext[Answers], answers: Any, render: bool) -> Any:
     from installer.plan import PlanError, build_plan, render_plan
     from installer.secretstore import SecretStore
 
@@ -101,7 +102,7 @@ def target_views(plan: Any) -> dict[str, ReleaseView]:
     return views
 
 
-def build_upgrade_plan(ctx: StepContext, source: str) -> UpgradePlan:
+def build_upgrade_plan(ctx: StepContext[Answers], source: str) -> UpgradePlan:
     """Deployed (installed from profile `source`) against the target profile of ctx.answers."""
     from installer.deploy.target import open_cluster
     from installer.profiles import release_profile
@@ -218,7 +219,7 @@ ACCEPT_IMMUTABLE_FLAG = "--recreate-immutable"
 ADOPT_FLAG = "--adopt"
 
 
-def upgrade_plan(ctx: StepContext, source: str, stop_on_immutable: bool = False,
+def upgrade_plan(ctx: StepContext[Answers], source: str, stop_on_immutable: bool = False,
                  stop_on_unowned: bool = False) -> dict[str, Any]:
     """The upgrade-plan step: the plan written to the state dir; blocked swaps stop here, and so do
     immutable-field changes until the operator chooses (ACCEPT_IMMUTABLE_FLAG)."""
@@ -253,7 +254,7 @@ def upgrade_plan(ctx: StepContext, source: str, stop_on_immutable: bool = False,
             "immutable": [f"{n}: {f.object} {f.field}" for n, f in plan.immutable], "unowned": plan.unowned}
 
 
-def upgrade_adopt(ctx: StepContext) -> dict[str, Any]:
+def upgrade_adopt(ctx: StepContext[Answers]) -> dict[str, Any]:
     """Give the objects the plan found without Helm's ownership Helm's label and annotations, so the
     releases about to be installed take them over in place (same uid: nothing deleted or made again)."""
     from installer.deploy.target import open_cluster
