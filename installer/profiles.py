@@ -214,6 +214,18 @@ def release_profile(name: str, answers_dir: Path | None = None) -> ReleaseProfil
     return _load_release(_find("releases", name, answers_dir), answers_dir)
 
 
+def release_profile_files(name: str, answers_dir: Path | None = None) -> list[Path]:
+    """The file of the profile of that name, then the files of the bases it `extends`, in order: what a copy
+    of the profile must carry to be read elsewhere (an air-gap bundle)."""
+    files: list[Path] = []
+    path: Path | None = _find("releases", name, answers_dir)
+    while path is not None and path not in files:
+        files.append(path)
+        base = _raw(path).get("extends")
+        path = _find("releases", str(base), answers_dir) if base else None
+    return files
+
+
 def canonical_release_name(name: str, answers_dir: Path | None = None) -> str:
     """The profile name an answers file means: answers written when release.version held the bare version
     (`2.9-lts` for profile digit-2.9-lts) name the profile `digit-<version>` when one of that name exists

@@ -229,13 +229,14 @@ def copy_charts(plan: Any, out: Path) -> list[str]:
 
 
 def copy_profile(answers: Any, out: Path) -> str:
-    from installer.profiles import _find
+    """The answers' release profile and the bases it extends (a site's own base is not among the installer's)."""
+    from installer.profiles import release_profile_files
 
-    source = _find("releases", answers.release.version, answers.base_dir)
-    target = out / "profiles" / "releases" / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return source.name
+    files = release_profile_files(answers.release.version, answers.base_dir)
+    (out / "profiles" / "releases").mkdir(parents=True, exist_ok=True)
+    for source in files:
+        shutil.copyfile(source, out / "profiles" / "releases" / source.name)
+    return files[0].name
 
 
 # --- the installer, artifacts, repositories -----------------------------------------------

@@ -55,3 +55,20 @@ def test_only_the_full_name_finds_a_profile(tmp_path):
     base = _site(tmp_path, "digit-site", "extends: 2.9-lts\n")
     with pytest.raises(ProfileError, match=r"no release profile named '2\.9-lts'"):
         release_profile("digit-site", base)
+
+
+def test_a_copy_of_a_derived_profile_carries_its_bases(tmp_path):
+    """An air-gap bundle copies the profile with every base it extends, so a site's own base travels too."""
+    from types import SimpleNamespace
+
+    from installer.bundle.create import copy_profile
+
+    site = _site(tmp_path, "digit-site-base", "extends: digit-2.9-lts\ndevops_commit: abc1234\n")
+    _site(tmp_path, "digit-site", "extends: digit-site-base\nremove_releases: [kibana]\n")
+    out = tmp_path / "bundle"
+    answers = SimpleNamespace(release=SimpleNamespace(version="digit-site"), base_dir=site)
+    assert copy_profile(answers, out) == "digit-site.yaml"
+    copied = sorted(p.name for p in (out / "profiles" / "releases").iterdir())
+    assert copied == ["digit-2.9-lts.yaml", "digit-site-base.yaml", "digit-site.yaml"]
+    profile = release_profile("digit-site", out)
+    assert profile.devops_commit == "abc1234" and "kibana" not in [r.name for r in profile.releases]
