@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print_problems(warnings)
     if not args.quiet:
-        print(f"{path}: valid ({answers.target.kind}, profile {answers.sizing.profile}, DIGIT {answers.release.version})")
+        print(f"{path}: valid ({answers.target.kind}, sizing {answers.sizing.profile}, release {answers.release.version})")
     return EXIT_OK
 
 

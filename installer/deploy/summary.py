@@ -59,7 +59,7 @@ def render_summary(ctx: StepContext[Answers]) -> tuple[str, dict[str, Any]]:
     deploy = ReleasesOutput.from_dict(ctx.outputs.get("deploy"))
     logs = sorted((str(p) for p in Path(ctx.state_dir).glob("logs/*.log")), key=lambda p: Path(p).stat().st_mtime)
     answers_path = getattr(answers, "source_path", None)
-    lines = [f"DIGIT {answers.release.version} is installed as {answers.name!r}.", "", "Open:"]
+    lines = [f"DIGIT is installed as {answers.name!r} (release profile {answers.release.version}).", "", "Open:"]
     lines += [f"  {name:<9} {url}" for name, url in urls.items()]
     if secrets:
         lines += ["", "Generated credentials are kept in Kubernetes Secrets; read each with:"]
