@@ -124,15 +124,13 @@ class UpgradeBackupScreen(WizardScreen):
         upgrade = upgrade_state(self.app)
         recorder = PhaseRecorder(self._progress)
         try:
-            outcome = upgrade.run_phase(upgrade.subject, "backup", upgrade.choices, sinks=[recorder])
+            outcome = upgrade.run(self, "backup", recorder)
         except Exception as exc:  # say it, stay usable
             self.app.call_from_thread(self._failed, f"the backup could not run: {exc}")
             return
-        failure = recorder.failure()
-        if outcome.refused or failure is not None:
-            text = outcome.refused or f"{failure.step}: {failure.message}" + (
-                f"\nWhat to do: {failure.remediation}" if failure.remediation else "")
-            self.app.call_from_thread(self._failed, text)
+        stopped = recorder.stopped(outcome)
+        if stopped:
+            self.app.call_from_thread(self._failed, stopped)
             return
         upgrade.backup = backup_result(upgrade.subject.state_dir)
         if upgrade.backup is not None:

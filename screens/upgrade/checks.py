@@ -81,11 +81,12 @@ class UpgradeChecksScreen(WizardScreen):
         upgrade = upgrade_state(self.app)
         recorder = PhaseRecorder()
         try:
-            outcome = upgrade.run_phase(upgrade.subject, "checks", upgrade.choices, sinks=[recorder])
+            outcome = upgrade.run(self, "checks", recorder)
         except Exception as exc:  # say it, stay usable
             self.app.call_from_thread(self._show, recorder, f"the checks could not run: {exc}")
             return
-        self.app.call_from_thread(self._show, recorder, outcome.refused)
+        stopped = recorder.stopped(outcome)
+        self.app.call_from_thread(self._show, recorder, stopped if recorder.failure() is None else "")
 
     def _show(self, recorder: PhaseRecorder, refused: str) -> None:
         from installer import redact

@@ -162,32 +162,25 @@ class UpgradePlanScreen(WizardScreen):
         recorder = PhaseRecorder()
         since = time.time() - 0.05
         try:
-            outcome = upgrade.run_phase(subject, "plan", sinks=[recorder])
+            outcome = upgrade.run(self, "plan", recorder)
             plan = upgrade.read_plan(subject.state_dir, since)
         except Exception as exc:  # a profile or state directory that changed under the page: say it, stay usable
-            self.app.call_from_thread(self._show, None, f"the plan could not be made: {exc}", "")
+            self.app.call_from_thread(self._show, None, f"the plan could not be made: {exc}")
             return
-        failure = recorder.failure()
-        if outcome.refused:
-            message, remediation = outcome.refused, ""
-        elif failure is not None:
-            message, remediation = f"{failure.step}: {failure.message}", failure.remediation
-        else:
-            message, remediation = "", ""
-        self.app.call_from_thread(self._show, plan, message, remediation)
+        self.app.call_from_thread(self._show, plan, recorder.stopped(outcome))
 
     def _planning(self) -> None:
         self.query_one("#next", Button).disabled = True
         self.query_one("#plan-headline", Static).update("Planning: reading Helm's records and rendering the target…")
         self.set_status("Planning; this reads the cluster and changes nothing.")
 
-    def _show(self, plan: dict[str, Any] | None, failure: str, remediation: str) -> None:
+    def _show(self, plan: dict[str, Any] | None, failure: str) -> None:
         from installer import redact
 
         self.planning = False
         upgrade = upgrade_state(self.app)
         upgrade.plan = plan
-        self.failed = redact.mask(failure + (f"\nwhat to do: {remediation}" if remediation else ""))
+        self.failed = redact.mask(failure)
         if plan is None:
             self.query_one("#plan-headline", Static).update("✗ The plan could not be made; nothing was changed.")
             self.query_one("#plan-blocking", Static).update(self.failed)

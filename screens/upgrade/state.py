@@ -24,6 +24,17 @@ class UpgradeState:
     run_phase: Callable[..., Any] = run_phase
     read_plan: Callable[..., Any] = read_plan
 
+    def run(self, page: Any, phase: str, recorder: PhaseRecorder) -> Any:
+        """Run a phase for a page (from its worker thread). While it runs, Ctrl+Q cancels it as on the
+        progress page: the app is told how (ProgressScreen.Running), and told again when it has ended."""
+        from screens.progress import ProgressScreen
+
+        try:
+            return self.run_phase(self.subject, phase, self.choices, sinks=[recorder],
+                                  on_engine=lambda engine: page.post_message(ProgressScreen.Running(engine.cancel)))
+        finally:
+            page.post_message(ProgressScreen.Running(None))
+
     def choose(self, **changes: bool) -> None:
         self.choices = replace(self.choices, **changes)
 
@@ -76,6 +87,19 @@ class PhaseRecorder:
                 self.run = event
         if self.on_event is not None:
             self.on_event(event)
+
+    def stopped(self, outcome: Any) -> str:
+        """Why a phase did not succeed ('' when it did): its refusal, the failed step's message, or how it ended."""
+        failure = self.failure()
+        if outcome.refused:
+            return str(outcome.refused)
+        if failure is not None:
+            return f"{failure.step}: {failure.message}" + (f"\nWhat to do: {failure.remediation}"
+                                                          if failure.remediation else "")
+        if outcome.exit_code != 0:
+            return (self.run.message if self.run is not None and self.run.message else
+                    "cancelled" if outcome.exit_code == 130 else f"ended with exit code {outcome.exit_code}")
+        return ""
 
     def failure(self) -> ev.StepFinished | None:
         return next((f for f in self.finished.values() if f.outcome not in ("succeeded", "ok", "dry-run")), None)

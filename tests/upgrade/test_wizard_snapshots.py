@@ -70,8 +70,9 @@ def app_for(tmp_path: Path):
 
     state = WizardState(tmp_path / "answers.yaml", state_dir=tmp_path / "state")
     app = make_app(state, pages=[], clock=lambda: 1000.0)
-    # the plan page reads only the plan: the install's answers are not opened
-    answers = SimpleNamespace(name="punjab-uat", release=SimpleNamespace(version="digit-sample-a"))
+    # the pages read these parts of the install's answers (the plan page none: it reads the plan)
+    answers = SimpleNamespace(name="punjab-uat", release=SimpleNamespace(version="digit-sample-a"), backup=None,
+                              database=SimpleNamespace(mode="external", name="egov", host="10.10.0.40", port=5432))
     upgrade = UpgradeState(answers=answers, answers_path=tmp_path / "answers.yaml", state_dir=tmp_path / "state")
     from installer.app.upgrade import UpgradeSubject
 
