@@ -67,3 +67,24 @@ async def test_charts_only_a_later_page_asks_for_do_not_hold_the_release_page(tm
         await d.type("release", ("charts",), str(charts))
         await d.next()
         assert app.screen.PAGE == "monitoring", d.status()
+
+
+@pytest.mark.asyncio
+async def test_a_file_with_the_bare_version_shows_and_saves_the_profiles_name(tmp_path):
+    """Answers written when release.version held `2.9-lts` open on the profile digit-2.9-lts, and save it so."""
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    path.write_text((ROOT / "assets" / "examples" / "sdc-vms.yaml").read_text()
+                    .replace("version: digit-2.9-lts", "version: 2.9-lts"))
+    state = WizardState(path, catalog=Catalog.load(site))
+    state.load(path)
+    assert state.draft["release"]["version"] == "digit-2.9-lts"
+    app = make_app(state, pages=["release"])
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "release", "the release page")
+        assert d.row("release", ("version",)).value() == "digit-2.9-lts"
+        assert state.section_problems("release") == []
+    _answers, saved = state.save()
+    assert "  version: digit-2.9-lts\n" in saved.read_text()
