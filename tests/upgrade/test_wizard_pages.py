@@ -53,3 +53,45 @@ async def test_ctrl_q_during_the_backup_cancels_it_and_the_next_quits(tmp_path, 
         assert "✗" in str(app.screen.query_one("#backup-result").render())
         await pilot.press("ctrl+q")
         await d.wait_for(lambda: not app.is_running, "the wizard to close")
+
+
+@pytest.mark.asyncio
+async def test_a_backbone_swap_blocks_the_plan_page_with_what_to_do(tmp_path, monkeypatch) -> None:
+    """Elasticsearch 6 -> 8 cannot be done in place: the plan step refuses (as `upgrade --plan` does), the page
+    shows the release as blocking with the operator's steps, and no confirmation lets it go on."""
+    from installer.engine import events as ev
+    from installer.upgrade.diff import ReleaseView, compare
+    from tests.upgrade.test_wizard_snapshots import _statefulset
+
+    old, new = _statefulset("8Gi"), _statefulset("8Gi")
+    old["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.elastic.co/elasticsearch/elasticsearch:6.6.2"
+    plan = compare("punjab-uat", {"elasticsearch": ReleaseView("elasticsearch", "backbone", documents=[old])},
+                   {"elasticsearch": ReleaseView("elasticsearch", "backbone", documents=[new])},
+                   from_profile="digit-2.8", to_profile="digit-2.9-lts")
+    [(name, reason)] = plan.blocked
+
+    def refused(subject, phase, choices=None, *, sinks, on_engine=None, **options):
+        for sink in sinks:  # what the engine reports when the plan step raises for a blocked plan
+            sink(ev.StepFinished("upgrade-plan", outcome="failed", duration=0.1,
+                                 message=f"the upgrade cannot be done in place:\n{name}: {reason}",
+                                 remediation="do what each line says, then rerun the upgrade; nothing was changed"))
+        return InstallOutcome(1)
+
+    monkeypatch.chdir(tmp_path)
+    app = app_for(tmp_path)
+    app.upgrade.run_phase = refused
+    app.upgrade.read_plan = lambda *args, **kwargs: plan.to_dict()
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        app.flow = ["welcome", "upgrade-install", "upgrade-target", "upgrade-plan", "upgrade-checks"]
+        app.show("upgrade-plan")
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "upgrade-plan" and app.upgrade.plan is not None,
+                         "the plan")
+        await pilot.pause()
+        blocking = str(app.screen.query_one("#plan-blocking").render())
+        assert "✗ The upgrade cannot go on as it stands; nothing was changed" in blocking
+        assert "reindex" in blocking and "What to do: do what each line says" in blocking
+        assert not app.screen.query_one("#confirm-recreate").display  # nothing to confirm: it cannot go on
+        assert app.screen.query_one("#next").disabled
+        await d.next()
+        assert app.screen.PAGE == "upgrade-plan" and "Next is blocked: the upgrade cannot go on" in d.status()
