@@ -71,6 +71,7 @@ class UpgradeChecksScreen(WizardScreen):
         self.query_one("#next", Button).disabled = True
         self.query_one("#checks-steps", Static).update("Checking…")
         self.query_one("#checks-problems", Static).update("")
+        self.query_one("#checks-recovered", Static).update("")
         self.set_status("Running the checks; they change nothing" +
                         (" (except the pending releases you chose to roll back)."
                          if upgrade_state(self.app).choices.recover_pending else "."))

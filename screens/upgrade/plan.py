@@ -172,6 +172,10 @@ class UpgradePlanScreen(WizardScreen):
     def _planning(self) -> None:
         self.query_one("#next", Button).disabled = True
         self.query_one("#plan-headline", Static).update("Planning: reading Helm's records and rendering the target…")
+        for part in ("#plan-return", "#plan-blocking", "#plan-unowned", "#plan-table", "#plan-more"):
+            self.query_one(part, Static).update("")  # the last plan's, which may no longer hold
+        for box_id in ("#confirm-recreate", "#confirm-adopt"):
+            self.query_one(box_id).display = False
         self.set_status("Planning; this reads the cluster and changes nothing.")
 
     def _show(self, plan: dict[str, Any] | None, failure: str) -> None:
