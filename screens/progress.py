@@ -388,9 +388,7 @@ class ProgressScreen(WizardScreen):
         """The footer offers what works here: Cancel while the install runs; never Back or Next (Close ends)."""
         if action == "cancel_run":
             return self.finished is None
-        if action in ("back", "next"):
-            return False
-        return True
+        return action not in ("back", "next")
 
     def action_back(self) -> None:
         """There is no going back once the install runs."""

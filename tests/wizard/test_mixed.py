@@ -148,7 +148,7 @@ async def test_a_fresh_install_is_never_saved_over_an_answers_file_found_here(tm
         await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "target", "the target page")
         await d.type("name", (), "second-uat")
         await pilot.press("ctrl+s")
-        await d.wait_for(lambda: (site / "answers-2.yaml").exists(), "the new draft")
+        await d.wait_for((site / "answers-2.yaml").exists, "the new draft")
     assert (site / "answers.yaml").read_text() == earlier, "the draft found here is untouched"
     assert "second-uat" in (site / "answers-2.yaml").read_text()
 
