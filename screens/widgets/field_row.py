@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from screens.questions import Question, key_path
 from screens.secrets import SecretHolder
+from screens.widgets.choice_select import ChoiceSelect
 from screens.widgets.common import OMIT, plain_text, widget_id
 from screens.widgets.secret_paste import SecretPaste
 from screens.widgets.toggle import Toggle
@@ -74,7 +75,7 @@ class FieldRow(Vertical):
         elif q.kind == "choice":
             options = [(c, c) for c in q.choices]
             chosen = value if value in q.choices else (q.default if q.default in q.choices else Select.NULL)
-            yield Select(options, value=chosen, allow_blank=not q.required or chosen is Select.NULL,
+            yield ChoiceSelect(options, value=chosen, allow_blank=not q.required or chosen is Select.NULL,
                          id="value", prompt=q.title if self.compact else "Select", compact=True)
         elif q.kind == "secret":
             yield from self._compose_secret(value)
@@ -108,7 +109,7 @@ class FieldRow(Vertical):
         elif q.default is not None and q.allow_generate:
             mode = "generate"
         with Horizontal(classes="secret-line"):
-            yield Select([(SECRET_MODES[m], m) for m in modes], value=mode, allow_blank=not q.required or mode is Select.NULL,
+            yield ChoiceSelect([(SECRET_MODES[m], m) for m in modes], value=mode, allow_blank=not q.required or mode is Select.NULL,
                          id="mode", prompt="where from?", compact=True)
             box = Input(value=text, id="value", password=mode == "type",
                         placeholder=self._placeholder(mode), disabled=mode == "generate", compact=True)

@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, Select, Static
 
 from screens.questions import Question
+from screens.widgets.choice_select import ChoiceSelect
 from screens.widgets.common import ValueChanged, widget_id
 from screens.widgets.group_box import Build, GroupBox
 
@@ -40,7 +41,7 @@ class UnionBox(Vertical):
         if q.help:
             yield Static(q.help, classes="union-help", markup=False)
         options = [(Text(self._label(tag, variant)), tag) for tag, variant in q.variants.items()]
-        yield Select(options, value=self.chosen, allow_blank=False, id=widget_id((self.section, *q.loc), "kind"), compact=True)
+        yield ChoiceSelect(options, value=self.chosen, allow_blank=False, id=widget_id((self.section, *q.loc), "kind"), compact=True)
         yield self._variant_box(self.chosen)
 
     def _variant_box(self, tag: str, chosen: bool = True) -> GroupBox:

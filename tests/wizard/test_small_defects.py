@@ -133,3 +133,29 @@ async def test_listing_an_existing_clusters_first_machine_switches_ssh_access_on
         await d.node(1, name="n2", host="10.0.0.11", role="worker")
         await pilot.pause(0.2)
         assert not ssh.enabled, "switched off by hand, it stays off"
+
+
+@pytest.mark.asyncio
+async def test_keys_typed_at_once_into_a_drop_down_choose_from_it(tmp_path):
+    """Enter, Down, Enter typed in one burst on the target kind (as over SSH, or by a quick hand) left sdc-vms
+    chosen and the list open: the list takes focus a moment after it opens, and the keys before went to the
+    closed field. In a terminal the keys after then landed in the wrong fields."""
+    from textual import events
+
+    from screens.widgets.union_box import UnionBox
+    from tests.wizard.test_walk import new_app
+
+    site = make_site(tmp_path)
+    app = new_app(site / "answers.yaml", pages=["target"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await pilot.pause(0.3)
+        await pilot.press("tab")
+        await pilot.pause(0.3)
+        union = app.screen.forms["target"].query_one(UnionBox)
+        assert app.focused is union.query_one("Select")
+        for key, character in (("enter", "\r"), ("down", None), ("enter", "\r")):
+            app.post_message(events.Key(key, character))
+        await d.wait_for(lambda: union.chosen == "existing-cluster", "the second kind chosen")
+        await pilot.pause(0.2)
+        assert not union.query_one("Select").expanded, "the list closed on the choice"
