@@ -55,35 +55,13 @@ class ReleaseScreen(SectionScreen):
         self._fill_modules()
 
     def _validate(self, data) -> list[FieldError]:
-        """The section model, then whether the chart folder holds every chart the profile and modules need:
-        the mistake is made here, and the install would otherwise find it only after the database step."""
-        errors = section_errors("release", data, self.wizard.state.base_dir)
-        if errors:
-            return errors
-        problem = self._tree_problem(data)
-        if problem:
-            errors.append(FieldError(("charts",), "release.charts",
-                                     f"{problem}; choose the profile that matches this folder, or another folder"))
-        return errors
-
-    def _tree_problem(self, data) -> str | None:
-        """release_tree_problem (what `validate` and preflight say) for the page's profile and modules, with the
-        database mode chosen on an earlier page. Monitoring, tracing and Jenkins are chosen on the next page: their
-        charts are left to `validate` and preflight, so the page never refuses what only a later page can fix."""
-        from types import SimpleNamespace
-
-        from installer.answers.models import Release
-        from installer.plan.graph import release_tree_problem
+        """The section model, then the chart folder: there, a chart tree, and holding every chart the profile
+        and modules need. The mistake is made here, and the install would otherwise find it only after the
+        database step (screens/chart_checks.py, as line mode asks)."""
+        from screens.chart_checks import release_errors
 
         base_dir = self.wizard.state.base_dir
-        release = Release.model_validate(data, context={"base_dir": str(base_dir)})
-        if not Path(release.charts).is_dir():
-            return None  # a folder that is not there yet: `validate` warns of it, preflight refuses it
-        database = self.wizard.state.draft.get("database") or {}
-        answers = SimpleNamespace(release=release, base_dir=base_dir, database=SimpleNamespace(mode=database.get("mode")),
-                                  monitoring=SimpleNamespace(enabled=False, tracing=False),
-                                  ci=SimpleNamespace(jenkins=False))
-        return release_tree_problem(answers)
+        return section_errors("release", data, base_dir) or release_errors(data, self.wizard.state.draft, base_dir)
 
     def _profile(self):
         from installer.answers.models import Release

@@ -213,6 +213,33 @@ def release_tree_problem(answers: Any) -> str | None:
     return None
 
 
+def switched_charts_missing(answers: Any) -> dict[str, list[str]]:
+    """The chart paths the chart source lacks among the releases a switch brings in, by that switch's answer
+    (monitoring.enabled, monitoring.tracing, ci.jenkins); empty when they are all there, or when the tree
+    cannot serve the release at all (release_tree_problem says why). The wizard's Monitoring page refuses
+    a switch whose charts are missing, where it is turned on."""
+    from installer.profiles import ProfileError, release_profile
+
+    try:
+        profile = release_profile(answers.release.version, answers.base_dir)
+    except ProfileError:
+        return {}
+    charts_root = Path(answers.release.charts)
+    if not charts_root.is_dir():
+        return {}
+    try:
+        build_graph(profile, charts_root, list(answers.release.modules), conditions_for(answers))
+    except PlanError as exc:
+        spec_of = {spec.name: spec for spec in profile.releases}
+        found: dict[str, list[str]] = {}
+        for name in exc.missing:
+            spec = spec_of.get(name)
+            if spec is not None and spec.when in _SWITCHES:
+                found.setdefault(_SWITCHES[spec.when].split(":")[0], []).append(spec.chart)
+        return found
+    return {}
+
+
 def profile_waves(profile: Any) -> dict[str, int]:
     """The wave of every release the profile knows, whatever modules or conditions an install chose.
 

@@ -51,8 +51,9 @@ async def test_a_profile_whose_charts_the_folder_lacks_is_refused_naming_them(tm
 
 @pytest.mark.asyncio
 async def test_charts_only_a_later_page_asks_for_do_not_hold_the_release_page(tmp_path):
-    """Monitoring and Jenkins are chosen on the next page: their charts missing is for validate and preflight
-    to say (with the switch that leaves them out), never a Release page the operator cannot get past."""
+    """Monitoring and Jenkins are chosen on the next page: their charts missing is for that page to say (with the
+    switch that leaves them out; tests/wizard/test_monitoring_page.py), never a Release page the operator cannot
+    get past."""
     charts = tmp_path / "charts"
     shutil.copytree(CHARTS, charts, symlinks=True)
     shutil.rmtree(charts / "monitoring")
@@ -88,3 +89,44 @@ async def test_a_file_with_the_bare_version_shows_and_saves_the_profiles_name(tm
         assert state.section_problems("release") == []
     _answers, saved = state.save()
     assert "  version: digit-2.9-lts\n" in saved.read_text()
+
+
+@pytest.mark.asyncio
+async def test_a_chart_folder_that_is_not_there_or_not_a_chart_tree_is_refused_on_the_spot(tmp_path):
+    """A folder that does not exist, a DIGIT-DevOps clone's top instead of its deploy-as-code/charts, or a bundle
+    without charts/: refused on the page (not only warned about by `validate`), saying what to give instead."""
+    clone = tmp_path / "DIGIT-DevOps"
+    shutil.copytree(CHARTS, clone / "deploy-as-code" / "charts", symlinks=True)
+    app = release_app(tmp_path / "site")
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "release", "the release page")
+        await d.set("release", ("version",), "digit-sample")
+        nowhere = tmp_path / "nowhere" / "charts"
+        await d.type("release", ("charts",), str(nowhere))
+        await d.next()
+        assert app.screen.PAGE == "release", "Next let a chart folder through that does not exist"
+        error = d.errors("release", ("charts",))
+        assert f"{nowhere} does not exist" in error and "deploy-as-code/charts" in error, error
+        assert d.status().startswith("Next is blocked: release.charts: ")
+
+        await d.type("release", ("charts",), str(clone))
+        await d.next()
+        assert app.screen.PAGE == "release", "Next let a folder through that is not a chart tree"
+        error = d.errors("release", ("charts",))
+        assert f"{clone} is not a DIGIT-DevOps deploy-as-code/charts tree" in error, error
+        assert f"did you mean {clone / 'deploy-as-code' / 'charts'}" in error, error
+
+        bundle = tmp_path / "bundle"
+        bundle.mkdir()
+        await d.type("release", ("charts",), "")
+        await d.type("release", ("bundle",), str(bundle))
+        await d.next()
+        assert app.screen.PAGE == "release", "Next let a bundle through that has no charts"
+        error = d.errors("release", ("charts",)) or d.errors("release", ("bundle",))
+        assert f"the bundle {bundle} has no charts/ folder" in error, error
+
+        await d.type("release", ("bundle",), "")
+        await d.type("release", ("charts",), str(clone / "deploy-as-code" / "charts"))
+        await d.next()
+        assert app.screen.PAGE == "monitoring", d.status()
