@@ -12,6 +12,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Button, DataTable, Static
 
 from installer.text import printable
@@ -44,6 +45,8 @@ def result_title(result: Any) -> str:
 
 
 class PreflightScreen(WizardScreen):
+    # the footer names what Ctrl+N does here, as the button does
+    BINDINGS = [Binding("ctrl+n", "next", "Start install")]
     CSS_PATH = "preflight.tcss"
     PAGE = "preflight"
     TITLE_TEXT = "Preflight checks"

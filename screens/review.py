@@ -6,6 +6,7 @@ from pathlib import Path
 from rich.syntax import Syntax
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Button, Input, Label, Static
 
 from installer.answers import AnswersError
@@ -14,6 +15,8 @@ from screens.paths import shown_path
 
 
 class ReviewScreen(WizardScreen):
+    # the footer names what Ctrl+N does here, as the button does
+    BINDINGS = [Binding("ctrl+n", "next", "Save")]
     CSS_PATH = "review.tcss"
     PAGE = "review"
     TITLE_TEXT = "Review"

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Label, RadioSet, Static
 
@@ -39,6 +40,8 @@ def draft_details(path: Path) -> str:
 
 
 class WelcomeScreen(WizardScreen):
+    # the footer names what Ctrl+N does here, as the button does
+    BINDINGS = [Binding("ctrl+n", "next", "Begin")]
     CSS_PATH = "welcome.tcss"
     PAGE = "welcome"
     TITLE_TEXT = "Welcome"

@@ -159,3 +159,23 @@ async def test_keys_typed_at_once_into_a_drop_down_choose_from_it(tmp_path):
         await d.wait_for(lambda: union.chosen == "existing-cluster", "the second kind chosen")
         await pilot.pause(0.2)
         assert not union.query_one("Select").expanded, "the list closed on the choice"
+
+
+@pytest.mark.asyncio
+async def test_the_footer_names_what_ctrl_n_does_on_welcome_review_and_preflight(tmp_path):
+    """The footer said '^n Next' on pages whose Ctrl+N begins, saves or starts the install."""
+    from tests.wizard.test_run_pages import ScriptedPreflight
+
+    app = app_on(tmp_path, [])
+    app.preflight_source = ScriptedPreflight()
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await pilot.pause(0.2)
+        assert app.screen.PAGE == "review"
+        assert "^n Save" in screen_text(app).splitlines()[-1]
+        await d.show("preflight")
+        await pilot.pause(0.2)
+        assert "^n Start install" in screen_text(app).splitlines()[-1]
+        await d.show("welcome")
+        await pilot.pause(0.2)
+        assert "^n Begin" in screen_text(app).splitlines()[-1]
