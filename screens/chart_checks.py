@@ -114,3 +114,11 @@ def switch_errors(section: str, data: Any, draft: dict, base_dir: Path) -> list[
                                  f"false), use an air-gap bundle that carries {them}{fetched}, or add {them} to "
                                  "the chart folder"))
     return errors
+
+
+def chart_errors(section: str, data: Any, draft: dict, base_dir: Path) -> list[FieldError]:
+    """The chart check of a section that is valid by its model: the release against its folder, a switch of
+    monitoring or ci against the draft's folder; nothing for the other sections."""
+    if section == "release":
+        return release_errors(data, draft, base_dir)
+    return switch_errors(section, data, draft, base_dir)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from installer.answers import Answers, AnswersError
+from screens.chart_checks import chart_errors
 from screens.questions import UNION_TAGS, Loc, Question, get_in, key_path, section_errors, section_question, top_level_question
 from screens.state import PAGES, WizardState, name_errors, state_from_args
 
@@ -155,6 +156,9 @@ class LineWizard:
             errors = name_errors(data) if section == "name" else section_errors(section, data, self.state.base_dir)
             if section == "registry" and data is None:
                 errors = []
+            if not errors and section != "name":
+                # as the Release and Monitoring pages: a profile or a switch whose charts the folder lacks
+                errors = chart_errors(section, data, self.state.draft, self.state.base_dir)
             if not errors:
                 return data
             self.say("These answers are not valid yet:")

@@ -85,7 +85,7 @@ def test_line_mode_writes_a_valid_answers_file(tmp_path):
     child.send(SUBMIT_MULTILINE)
     child.expect("mode 0600")
     answer(child, "known_hosts")
-    answer(child, "Release profile")
+    answer(child, "Release profile", DOWN)                     # digit-sample: the sample tree's own profile
     answer(child, "Chart source directory", str(CHARTS))
     answer(child, "Air-gap bundle")
     answer(child, "Modules to deploy")
