@@ -73,3 +73,26 @@ async def test_monitoring_without_its_charts_is_refused_with_the_switch_that_lea
         await d.next()
         assert app.screen.PAGE == "review", d.status()
         assert app.state.draft["monitoring"]["enabled"] is False
+
+
+def test_the_lts_monitoring_charts_are_said_to_come_with_a_bundle_and_jenkins_is_not(tmp_path):
+    """DIGIT-DevOps' LTS tree has every chart but the monitoring ones (its helmfile pulls them) and Jenkins:
+    the profile's chart_sources name where bundle create fetches the monitoring charts; nothing fetches Jenkins."""
+    from installer.profiles import release_profile
+    from screens.chart_checks import switch_errors
+
+    profile = release_profile("digit-2.9-lts")
+    for spec in profile.releases:
+        if not spec.chart.startswith(("monitoring/", "ci/")):
+            (tmp_path / spec.chart).mkdir(parents=True, exist_ok=True)
+            (tmp_path / spec.chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {spec.name}\nversion: 0.1.0\n")
+    draft = {"release": {"version": "digit-2.9-lts", "charts": str(tmp_path)}, "database": {"mode": "external"}}
+    monitoring = {e.key: e.message for e in switch_errors("monitoring", {"enabled": True, "tracing": True}, draft, tmp_path)}
+    assert set(monitoring) == {"monitoring.enabled", "monitoring.tracing"}
+    assert monitoring["monitoring.enabled"].startswith("needs monitoring/kube-prometheus-stack, monitoring/grafana, ")
+    assert "bundle create fetches them from their Helm repositories" in monitoring["monitoring.enabled"]
+    assert "bundle create fetches it from its Helm repository" in monitoring["monitoring.tracing"]
+    (jenkins,) = switch_errors("ci", {"jenkins": True}, draft, tmp_path)
+    assert jenkins.loc == ("jenkins",) and "ci/jenkins" in jenkins.message and "fetches" not in jenkins.message
+    assert switch_errors("monitoring", {"enabled": False}, draft, tmp_path) == []
+    assert switch_errors("ci", {}, draft, tmp_path) == []
