@@ -148,7 +148,8 @@ class PreflightScreen(WizardScreen):
         if getattr(result, "remediation", ""):
             text += f"\nwhat to do: {result.remediation}"
         # node facts reach this page unfiltered: an escape sequence must show as text, not drive the terminal
-        self.query_one("#remediation", Static).update(Text(printable(text)))
+        self._remediation = Text(printable(text))
+        self.query_one("#remediation", Static).update(self._remediation)
         self.call_after_refresh(self._fit)
 
     def on_resize(self) -> None:
@@ -159,8 +160,11 @@ class PreflightScreen(WizardScreen):
         the page below it."""
         body = self.query_one("#body")
         remediation = self.query_one("#remediation", Static)
-        room = body.size.height - (remediation.outer_size.height + remediation.styles.margin.height
-                                   if remediation.display else 0)
+        # measured from the text at the width it wraps to: the laid-out height can still be the last check's
+        text = getattr(self, "_remediation", None)
+        width = remediation.size.width or max(20, body.size.width - 2)
+        lines = len(text.wrap(self.app.console, width)) if text is not None and text.plain else 0
+        room = body.size.height - (lines + remediation.styles.margin.height if lines else 0)
         fitted = max(4, min(TABLE_MAX_ROWS + 1, room))
         table = self.query_one("#checks", DataTable)
         if table.styles.max_height is None or table.styles.max_height.value != fitted:

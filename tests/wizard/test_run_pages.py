@@ -274,6 +274,14 @@ class LongTitles:
                           "measured database.password: environment variable DIGIT_DB_PASSWORD is not set, required login",
                           "Check database.username and the password it references; the user must exist on the server "
                           "and be allowed to log in from this machine.", title="Database login works")]
+        results.append(Result("node.host_key", "n1", "fail",
+                              "host key CHANGED (the node presents a key other than the trusted one): measured "
+                              "SHA256:kAl458SPm8ucIxGFpp9I8SmOsXew6r8y0aV9p32f490, required "
+                              "SHA256:T1cOqq1BImPm8J1HIqYQlcVo+zZCa+8yWHUYnBGpFKc",
+                              "Do not connect until you know why the key changed (reinstalled machine, new VM at "
+                              "the same address, or an attack); once you know, pin the new key on the Target page "
+                              "or under target.ssh.host_keys. Then run preflight again and keep the old key's "
+                              "fingerprint in your records.", title="SSH host key trusted"))
         results += [Result(f"cluster.check{i}", "current-context", "pass", "measured fine, required fine",
                            title="Allocatable CPU and memory for the profile and a little more") for i in range(14)]
         return results
@@ -299,7 +307,13 @@ async def test_preflight_at_80_columns_shows_each_checks_state_and_the_whole_rem
         body = app.screen.query_one("#body")
         assert body.region.contains_region(remediation.region), f"the remediation is cut off:\n{text}"
         assert "allowed to log in from this machine" in text, text
-        assert "1 check(s) failed" in d.status()
+        assert "2 check(s) failed" in d.status()
+        await pilot.press("down")  # the next failure, with a longer message and what to do
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "SSH host key trusted (n1)" in str(remediation.render())
+        assert body.region.contains_region(remediation.region), f"the longer remediation is cut off:\n{text}"
+        assert "keep the old key's" in text and "fingerprint in your records." in text, text
 
 
 @pytest.mark.asyncio
