@@ -75,6 +75,11 @@ def describe_install(state_dir: Path) -> str:
     uninstall = later_uninstall(state_dir, run or None)
     if uninstall is not None:  # the install's own table is history: its releases were removed
         return "uninstalled" if uninstall["outcome"] == "succeeded" else f"uninstall {uninstall['outcome']}"
+    from installer.app.upgrade import unapplied_upgrade
+
+    unapplied = unapplied_upgrade(run or None)
+    if unapplied is not None:  # its last run succeeded, but only up to the checks or the backup
+        return unapplied
     outcome = str(run.get("outcome") or "never run")
     failed = next((step["id"] for step in data.get("steps", []) if step.get("outcome") in ("failed", "interrupted", "cancelled")), None)
     return f"{outcome} at {failed}" if failed and outcome not in ("succeeded", "ok") else outcome

@@ -61,12 +61,15 @@ def register_secrets(answers: Answers, state_dir: Path) -> str:
 def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], resume: bool = False,
                   dry_run: bool = False, answers_path: Path | None = None, steps_for: StepsFor | None = None,
                   on_engine: Callable[[Engine], None] | None = None, handle_signals: bool = False,
-                  warn: Callable[[str], None] = lambda message: None, command: str = "install") -> InstallOutcome:
+                  warn: Callable[[str], None] = lambda message: None, command: str = "install",
+                  cut_after: str = "", run_note: dict[str, str] | None = None) -> InstallOutcome:
     """Run the install pipeline for `answers` over `state_dir`, reporting to `sinks`.
 
     on_engine receives the engine before it starts (a face keeps it to cancel the run);
     handle_signals installs Ctrl+C / SIGTERM handlers (only from the main thread);
-    steps_for replaces the standard pipeline (tests and tools).
+    steps_for replaces the standard pipeline (tests and tools);
+    cut_after and run_note are journaled with the run (a run of a pipeline cut short on purpose, and what the
+    command says of itself), so `status` can tell such a run from one that did the whole job.
     """
     from installer.app.pipeline import build_steps
 
@@ -75,7 +78,8 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
         warn(warning)
     steps = (steps_for or build_steps)(answers)
     engine = Engine(steps, answers=answers, state_dir=state_dir, install=answers.name, dry_run=dry_run,
-                    resume=resume, sinks=list(sinks), answers_path=answers_path, command=command)
+                    resume=resume, sinks=list(sinks), answers_path=answers_path, command=command,
+                    cut_after=cut_after, run_note=run_note)
     if on_engine is not None:
         on_engine(engine)
     lease = None

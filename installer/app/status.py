@@ -12,6 +12,7 @@ from installer.app.answers_file import inspect_target
 from installer.app.install import register_generated
 from installer.app.pipeline import build_steps
 from installer.app.uninstall import STATE_SUBDIR as UNINSTALL_SUBDIR
+from installer.app.upgrade import unapplied_upgrade
 from installer.deploy.outputs import ReleasesFailure, VerifyOutput
 from installer.engine.journal import FAILED, INTERRUPTED, RUNNING, SUCCEEDED, Journal, JournalError
 from installer.engine.status import render_status, render_status_json, status_data
@@ -56,11 +57,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(redact.mask(str(exc)) + "\n")
         return EXIT_FAILED
     data["uninstall"] = later_uninstall(state_dir, data.get("last_run"), running=data.get("running") is not None)
+    data["not_applied"] = None if data.get("running") else unapplied_upgrade(data.get("last_run"), args.answers,
+                                                                             args.state_dir)
     if args.output == "json":
         render_status_json(data, sys.stdout)
     else:
         if data["uninstall"] is not None:
             sys.stdout.write(describe_uninstall(data["uninstall"], args.answers) + "\n")
+        elif data["not_applied"]:
+            sys.stdout.write(f"NOT UPGRADED: {data['not_applied']}\n")
         render_status(data, sys.stdout, failed_items)
     return EXIT_OK
 

@@ -170,15 +170,53 @@ def phase_steps(subject: UpgradeSubject, phase: str, choices: UpgradeChoices = U
     return steps[:last + 1]
 
 
+def choice_flags(choices: UpgradeChoices) -> list[str]:
+    """The command's flags for what the operator chose to allow."""
+    return [flag for flag, chosen in ((ACCEPT_IMMUTABLE_FLAG, choices.recreate_immutable), (ADOPT_FLAG, choices.adopt),
+                                      (RECOVER_FLAG, choices.recover_pending)) if chosen]
+
+
 def run_phase(subject: UpgradeSubject, phase: str, choices: UpgradeChoices = UpgradeChoices(), *,
               sinks: Iterable[Sink], on_engine: Callable[[Engine], None] | None = None,
               handle_signals: bool = False, warn: Callable[[str], None] = lambda message: None) -> InstallOutcome:
-    """Run one phase on the install's state directory, under its lock and journal (the plan: a dry run)."""
+    """Run one phase on the install's state directory, under its lock and journal (the plan: a dry run).
+
+    A phase before `apply` is the pipeline cut after its last step: the journal records the cut, the target
+    and the choices, so `status` says the upgrade was checked or backed up but not applied, and how to go on."""
     steps = phase_steps(subject, phase, choices)
     dry = phase == "plan"
+    cut_after = steps[-1].id if phase in ("checks", "backup") else ""
+    note = {"to": subject.target_id, "answers": str(subject.answers_path), "options": " ".join(choice_flags(choices))}
+    if Path(subject.state_dir).absolute() != state_dir_of(subject.answers, None).absolute():
+        note["state_dir"] = str(subject.state_dir)  # the command that goes on must name it too
     return start_install(subject.target_answers, subject.state_dir, sinks=sinks, resume=not dry, dry_run=dry,
                          answers_path=subject.answers_path, steps_for=lambda _answers: steps, on_engine=on_engine,
-                         handle_signals=handle_signals, warn=warn, command="upgrade")
+                         handle_signals=handle_signals, warn=warn, command="upgrade", cut_after=cut_after,
+                         run_note=note)
+
+
+# what an upgrade cut after each step has done (the wizard's Checks and Backup pages end there)
+_DONE_WHEN_CUT = {"upgrade-checks": "checked", "images": "checked", "upgrade-backup": "checked and backed up"}
+
+
+def unapplied_upgrade(run: dict[str, Any] | None, answers: str | None = None, state_dir: str | None = None
+                      ) -> str | None:
+    """An upgrade run that stopped as asked after its checks or its backup, in words: what it did, that nothing
+    was upgraded, and the command that goes on (None for any other run)."""
+    import shlex
+
+    from installer.engine.status import cut_short
+
+    if run is None or run.get("command") != "upgrade" or not cut_short(run):
+        return None
+    note = run.get("note") or {}
+    to = note.get("to") or "PROFILE"
+    done = _DONE_WHEN_CUT.get(str(run["cut_after"]), f"stopped after {run['cut_after']}")
+    words = ["./install.sh", "upgrade", "--answers", answers or note.get("answers") or "FILE", "--to", to]
+    state_dir = state_dir or note.get("state_dir")
+    words += ["--state-dir", state_dir] if state_dir else []
+    words += (note.get("options") or "").split() + ["--resume"]
+    return f"upgrade to {to}: {done}, not applied; continue with {' '.join(shlex.quote(w) for w in words)}"
 
 
 def read_plan(state_dir: Path, since: float = 0.0) -> dict[str, Any] | None:

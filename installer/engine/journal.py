@@ -66,6 +66,11 @@ class RunRecord:
     finished: float | None = None
     outcome: str = RUNNING
     log_path: str = ""
+    command: str = ""
+    # the run's pipeline goes on past this step, but the run was deliberately cut after it: a run that
+    # succeeded up to there did not do the whole job ('' when the run is the whole pipeline)
+    cut_after: str = ""
+    note: dict[str, str] = field(default_factory=dict)  # what the command says of itself (e.g. its target)
 
 
 def _read_own(path: Path) -> str:

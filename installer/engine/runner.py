@@ -86,7 +86,8 @@ class Engine:
 
     def __init__(self, steps: Iterable[Step], *, answers: Any, state_dir: Path, install: str,
                  dry_run: bool = False, resume: bool = False, sinks: Iterable[ev.Sink] = (),
-                 answers_path: Path | None = None, command: str = "install") -> None:
+                 answers_path: Path | None = None, command: str = "install", cut_after: str = "",
+                 run_note: dict[str, str] | None = None) -> None:
         self.steps = list(steps)
         ids = [s.id for s in self.steps]
         if len(set(ids)) != len(ids):
@@ -98,6 +99,9 @@ class Engine:
         self.resume = resume
         self.answers_path = answers_path
         self.command = command
+        # the journal records that this run is the pipeline cut after that step on purpose (see RunRecord)
+        self.cut_after = cut_after
+        self.run_note = dict(run_note or {})
         self.bus = ev.EventBus(sinks)
         self.cancel_event = threading.Event()
         self.cancel_reason = ""
@@ -251,7 +255,8 @@ class Engine:
                     record.outcome, record.message, record.remediation = jr.PENDING, "", ""
                     record.outputs, record.details = {}, {}
             journal.start_run(jr.RunRecord(self.run_id, time.time(), os.getpid(), socket.gethostname(),
-                                           self.dry_run, self.resume, log_path=str(log_path)))
+                                           self.dry_run, self.resume, log_path=str(log_path),
+                                           command=self.command, cut_after=self.cut_after, note=self.run_note))
         outputs = journal.outputs()
         result = RunResult(EXIT_OK, jr.SUCCEEDED, log_path, stale_lock=lock.stale_holder)
         for decision in decisions:

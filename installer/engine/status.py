@@ -39,6 +39,11 @@ def status_data(state_dir: Path, order: list[str] | None = None) -> dict[str, An
             "running": holder, "last_run": last_run, "steps": steps}
 
 
+def cut_short(run: dict[str, Any] | None) -> bool:
+    """A run that succeeded up to the step it was deliberately cut after: it did not do its pipeline's whole job."""
+    return bool(run and run.get("cut_after") and run.get("outcome") == jr.SUCCEEDED)
+
+
 FailedItems = Callable[[str, dict[str, Any]], list[str]]
 
 
@@ -50,7 +55,11 @@ def render_status(data: dict[str, Any], out: IO[str], failed_items: FailedItems 
     run = data["last_run"]
     if run:
         mode = " dry-run" if run.get("dry_run") else (" resume" if run.get("resume") else "")
-        lines.append(f"last run{mode}: {run.get('outcome')} (started {_when(run.get('started'))} UTC, "
+        command = f" ({run['command']})" if run.get("command") else ""
+        outcome = str(run.get("outcome"))
+        if cut_short(run):
+            outcome = f"stopped after {run['cut_after']} as asked; the steps after it have not run"
+        lines.append(f"last run{mode}{command}: {outcome} (started {_when(run.get('started'))} UTC, "
                      f"finished {_when(run.get('finished'))} UTC); log: {run.get('log_path')}")
     width = max([len(s["id"]) for s in data["steps"]] + [4])
     lines.append(f"{'step'.ljust(width)}  {'outcome':<11}  {'duration':>8}  {'tries':>5}  last error")
@@ -68,7 +77,9 @@ def render_status(data: dict[str, Any], out: IO[str], failed_items: FailedItems 
         if step["outcome"] in (jr.FAILED, jr.INTERRUPTED):
             lines += [" " * len(prefix) + f"- {item}" for item in failed_items(step["id"], step.get("details") or {})]
     first_open = next((s for s in data["steps"] if s["outcome"] != jr.SUCCEEDED), None)
-    if first_open is None and data["steps"]:
+    if first_open is None and data["steps"] and run and cut_short(run):
+        lines.append(f"every step up to {run['cut_after']} succeeded; the run was cut there on purpose")
+    elif first_open is None and data["steps"]:
         lines.append("every step succeeded")
     elif first_open is not None and data["journal"] and data["running"] is None:
         lines.append(f"next: `--resume` continues at {first_open['id']}")

@@ -42,17 +42,14 @@ class UpgradeState:
         """The headless command that does what the wizard was about to do, with the choices made as flags."""
         import shlex
 
-        from installer.upgrade.checks import RECOVER_FLAG
-        from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, ADOPT_FLAG
+        from installer.app.upgrade import choice_flags
 
         assert self.subject is not None
         words = ["./install.sh", "upgrade", "--answers", str(self.subject.answers_path), "--to",
                  self.subject.target_id]
         if explicit_state_dir:
             words += ["--state-dir", str(self.subject.state_dir)]
-        words += [flag for flag, chosen in ((ACCEPT_IMMUTABLE_FLAG, self.choices.recreate_immutable),
-                                            (ADOPT_FLAG, self.choices.adopt),
-                                            (RECOVER_FLAG, self.choices.recover_pending)) if chosen]
+        words += choice_flags(self.choices)
         return " ".join(shlex.quote(w) for w in words)
 
     def not_started(self, where: str, explicit_state_dir: bool) -> str:

@@ -247,6 +247,37 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
     assert site.plan()["upgraded"] == [] and site.plan()["added"] == []
 
 
+def test_an_upgrade_stopped_after_its_checks_or_backup_is_not_called_succeeded(site) -> None:
+    """The Checks and Backup pages run the upgrade's pipeline cut after their last step; an operator who quits
+    there has upgraded nothing: `status` and the welcome page say what was done and how to go on."""
+    import subprocess
+    import sys
+
+    from installer.answers import load_answers
+    from installer.app.upgrade import UpgradeChoices, prepare, run_phase
+    from screens.state import describe_install
+
+    installed = profile_of(site.rig.answers_path)
+    target = "digit-sample-a" if installed != "digit-sample-a" else "digit-sample-b"
+    subject = prepare(load_answers(site.rig.answers_path), site.rig.answers_path, target, site.state)
+    go_on = (f"continue with ./install.sh upgrade --answers {site.rig.answers_path} --to {target} "
+             f"--state-dir {site.state}")
+    for phase, done, options in (("checks", "checked", " --recover-pending"), ("backup", "checked and backed up", "")):
+        outcome = run_phase(subject, phase, UpgradeChoices(recover_pending=bool(options)), sinks=[])
+        assert outcome.exit_code == 0 and not outcome.refused, outcome
+        shown = subprocess.run([sys.executable, "-m", "installer", "status", "--answers", str(site.rig.answers_path),
+                                "--state-dir", str(site.state)], cwd=ROOT, env=site.env, capture_output=True,
+                               text=True, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+        said = f"upgrade to {target}: {done}, not applied; {go_on}{options} --resume"
+        assert f"NOT UPGRADED: {said}" in shown.stdout, shown.stdout
+        last = next(line for line in shown.stdout.splitlines() if line.startswith("last run"))
+        assert "succeeded" not in last and "(upgrade): stopped after upgrade-" in last, last
+        assert "every step succeeded" not in shown.stdout
+        assert describe_install(site.state) == said  # the welcome page's and the install list's line
+    assert profile_of(site.rig.answers_path) == installed  # nothing was upgraded
+
+
 @pytest.mark.asyncio
 async def test_a_release_left_pending_is_offered_a_roll_back_on_the_checks_page(site) -> None:
     from tests.upgrade.test_upgrade import _mark_pending
