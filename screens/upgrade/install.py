@@ -44,6 +44,10 @@ def install_name(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
+UNINSTALLED = "uninstalled"  # describe_install's word for an install whose last run was a finished uninstall
+GONE = "uninstalled (its releases were removed): nothing to upgrade; install it again first"
+
+
 class UpgradeInstallScreen(WizardScreen):
     PAGE = "upgrade-install"
     TITLE_TEXT = "Install to upgrade"
@@ -54,6 +58,7 @@ class UpgradeInstallScreen(WizardScreen):
     UpgradeInstallScreen RadioSet:focus-within { background: $boost; }
     UpgradeInstallScreen #other-box { height: auto; }
     UpgradeInstallScreen #install-found { color: $text-muted; }
+    UpgradeInstallScreen #install-not-offered { color: $text-muted; margin: 1 0 0 0; }
     """
 
     def candidates(self) -> list[tuple[str, Path | None]]:
@@ -73,21 +78,30 @@ class UpgradeInstallScreen(WizardScreen):
         state = self.wizard.state
         found: list[tuple[str, Path | None]] = []
         names: set[str] = set()
+        self.not_offered: list[str] = []
         for path in answers_files(Path.cwd(), state.answers_path.parent, extra=state.answers_path):
             name = install_name(path)
             if name is None:
                 continue
             state_dir = state_dir_for(name, state.state_dir)
             if (state_dir / "journal.json").is_file():
-                found.append((f"{shown_path(path)}: install {name}, {describe_install(state_dir)}", path))
                 names.add(name)
+                outcome = describe_install(state_dir)
+                if outcome == UNINSTALLED:
+                    self.not_offered.append(f"install {name} ({shown_path(path)}): {GONE}")
+                    continue
+                found.append((f"{shown_path(path)}: install {name}, {outcome}", path))
         if state.state_dir is not None:
             copies = [(install_name(state.state_dir / "answers.yaml"), state.state_dir)]
         else:
             copies = [(p.name, p.state_dir) for p in state.previous]
         for name, state_dir in copies:
             if name and name not in names and (state_dir / "journal.json").is_file():
-                found.append((f"install {name}: {describe_install(state_dir)}  (the copy in its state directory)",
+                outcome = describe_install(state_dir)
+                if outcome == UNINSTALLED:
+                    self.not_offered.append(f"install {name}: {GONE}")
+                    continue
+                found.append((f"install {name}: {outcome}  (the copy in its state directory)",
                               state_dir / "answers.yaml"))
         found.append(("another answers file", None))
         return found
@@ -101,6 +115,9 @@ class UpgradeInstallScreen(WizardScreen):
             yield Label("Answers file", markup=False)
             yield Input(placeholder="path/to/answers.yaml", id="other-path", compact=True)
         yield Static("", id="install-found", markup=False)
+        if self.not_offered:
+            yield Static("Not offered:\n" + "\n".join(f"  {line}" for line in self.not_offered),
+                         id="install-not-offered", markup=False)
 
     def on_mount(self) -> None:
         self._show_other()
@@ -145,6 +162,10 @@ class UpgradeInstallScreen(WizardScreen):
                                       f"{shown_path(state_dir)} (nothing was installed from this file there)")
             return
         outcome = describe_install(state_dir)
+        if outcome == UNINSTALLED:
+            self.app.call_from_thread(self.set_status, f"Next is blocked: install {answers.name!r} was {GONE} "
+                                      f"(./install.sh --answers {shown_path(path)})")
+            return
         if outcome == "running now":
             self.app.call_from_thread(self.set_status, f"Next is blocked: a run of {answers.name!r} is going on now; "
                                       "wait for it to finish")

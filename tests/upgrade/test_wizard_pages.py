@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from installer.app.install import InstallOutcome
+from screens.app import make_app
 from tests.upgrade.test_wizard_snapshots import app_for
 from tests.wizard.helpers import Driver
 
@@ -95,3 +96,59 @@ async def test_a_backbone_swap_blocks_the_plan_page_with_what_to_do(tmp_path, mo
         assert app.screen.query_one("#next").disabled
         await d.next()
         assert app.screen.PAGE == "upgrade-plan" and "Next is blocked: the upgrade cannot go on" in d.status()
+
+
+def _install_record(state_dir, name: str, started: float, *, uninstalled_at: float | None = None) -> None:
+    """A state directory as an install (and then an uninstall) leaves it: the journals and the answers' copy."""
+    from installer.engine.journal import Journal, RunRecord
+
+    state_dir.mkdir(parents=True)
+    journal = Journal(state_dir, name)
+    journal.start_run(RunRecord("r1", started=started, pid=1, host="here"))
+    journal.record("deploy").outcome = "succeeded"
+    journal.finish_run("r1", "succeeded")
+    (state_dir / "answers.yaml").write_text(f"version: 1\nname: {name}\n")
+    if uninstalled_at is not None:
+        removal = Journal(state_dir / "uninstall", name)
+        removal.start_run(RunRecord("u1", started=uninstalled_at, pid=1, host="here"))
+        removal.finish_run("u1", "succeeded")
+
+
+@pytest.mark.asyncio
+async def test_an_uninstalled_install_is_not_offered_for_an_upgrade(tmp_path, monkeypatch) -> None:
+    """Its releases are gone: the list says why it is left out, and typing its answers file is refused."""
+    from screens.state import WizardState, find_previous_installs
+    from tests.wizard.helpers import make_site, screen_text
+    from tests.wizard.test_mixed import PARTIAL
+
+    site = make_site(tmp_path)
+    monkeypatch.chdir(site)
+    answers = site / "gone.yaml"  # the operator's own file, beside the wizard
+    answers.write_text(PARTIAL.replace("no-such-profile", "dev").replace("mixed-mode", "gone-uat")
+                       + "domain: {fqdn: gone.example.org, tls: {mode: self-signed}}\n")
+    root = tmp_path / "state" / "digit-installer"
+    _install_record(root / "gone-uat", "gone-uat", 1.0, uninstalled_at=2.0)
+    _install_record(root / "live-uat", "live-uat", 1.0)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    state = WizardState(site / "answers.yaml")
+    state.previous = find_previous_installs(root)
+    app = make_app(state, pages=[], clock=lambda: 1000.0)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        app.flow = ["welcome", "upgrade-install", "upgrade-target"]
+        app.show("upgrade-install")
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "upgrade-install", "the install page")
+        await pilot.pause()
+        labels = [label for label, _path in app.screen.candidates()]
+        assert [label for label in labels if "install" in label and "answers file" not in label] == \
+            ["install live-uat: succeeded  (the copy in its state directory)"]
+        shown = " ".join(screen_text(app).split())
+        assert "Not offered: install gone-uat (gone.yaml): uninstalled (its releases were removed): nothing to upgrade" \
+            in shown
+        app.screen.query_one(f"#install-{len(labels) - 1}").value = True  # another answers file: the uninstalled one's
+        await pilot.pause()
+        app.screen.query_one("#other-path").value = str(answers)
+        await d.next()
+        await d.wait_for(lambda: "Next is blocked" in d.status(), "the refusal")
+        assert "install 'gone-uat' was uninstalled" in d.status() and app.screen.PAGE == "upgrade-install"
