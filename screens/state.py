@@ -219,6 +219,15 @@ class WizardState:
         default_release = Release.model_fields["version"].default
         if section == "release" and isinstance(value, dict) and str(value.get("version", default_release)) not in self.catalog.releases:
             problems.append(f"no release profile {value.get('version')!r}")
+        if not problems and section in ("release", "monitoring", "ci"):
+            # A profile or a switch whose charts the folder lacks: the page that chose it checks it, so
+            # --interactive visits that page rather than leaving it to validate and preflight.
+            from screens.chart_checks import chart_errors
+
+            try:
+                problems += [e.message for e in chart_errors(section, value, self.draft, self.base_dir)]
+            except ValueError:
+                pass  # the section's own model refuses it; section_errors said so
         return problems
 
     # -- saving (called from worker threads)
