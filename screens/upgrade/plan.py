@@ -7,6 +7,7 @@ named confirmation here; a backbone swap or another install's release stops the 
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -124,6 +125,10 @@ class UpgradePlanScreen(WizardScreen):
         super().__init__()
         self.failed = ""          # why the plan cannot go on (blocking for good); '' when it can
         self.planning = False
+        # each arrival plans anew; a plan still being made for an earlier arrival (Back pressed while it ran,
+        # another profile chosen) is cancelled, its result dropped, and the next one waits for it to end
+        self.generation = 0
+        self._one_at_a_time = threading.Lock()
 
     def compose_body(self) -> ComposeResult:
         yield Static("Planning: reading Helm's records and rendering the target…", id="plan-headline", markup=False)
@@ -149,25 +154,32 @@ class UpgradePlanScreen(WizardScreen):
         self.make_plan()
 
     @on(Button.Pressed, "#replan")
-    def make_plan(self) -> None:
+    def replan(self) -> None:
         if not self.planning:
-            self.planning = True
-            self._planning()
-            self._plan()
+            self.make_plan()
 
-    @work(thread=True, exclusive=True, group="upgrade-plan")
-    def _plan(self) -> None:
+    def make_plan(self) -> None:
+        self.generation += 1
+        self.planning = True
+        self._planning()
+        self._plan(self.generation)
+
+    @work(thread=True, group="upgrade-plan")
+    def _plan(self, generation: int) -> None:
         upgrade = upgrade_state(self.app)
-        subject = upgrade.subject
-        recorder = PhaseRecorder()
-        since = time.time() - 0.05
-        try:
-            outcome = upgrade.run(self, "plan", recorder)
-            plan = upgrade.read_plan(subject.state_dir, since)
-        except Exception as exc:  # a profile or state directory that changed under the page: say it, stay usable
-            self.app.call_from_thread(self._show, None, f"the plan could not be made: {exc}")
-            return
-        self.app.call_from_thread(self._show, plan, recorder.stopped(outcome))
+        with self._one_at_a_time:
+            if generation != self.generation:
+                return  # a later arrival asked for a plan before this one started
+            subject = upgrade.subject
+            recorder = PhaseRecorder()
+            since = time.time() - 0.05
+            try:
+                outcome = upgrade.run(self, "plan", recorder)
+                plan = upgrade.read_plan(subject.state_dir, since)
+            except Exception as exc:  # a profile or state directory that changed under the page: say it, stay usable
+                self.app.call_from_thread(self._show, None, f"the plan could not be made: {exc}", generation)
+                return
+            self.app.call_from_thread(self._show, plan, recorder.stopped(outcome), generation)
 
     def _planning(self) -> None:
         self.query_one("#next", Button).disabled = True
@@ -178,9 +190,11 @@ class UpgradePlanScreen(WizardScreen):
             self.query_one(box_id).display = False
         self.set_status("Planning; this reads the cluster and changes nothing.")
 
-    def _show(self, plan: dict[str, Any] | None, failure: str) -> None:
+    def _show(self, plan: dict[str, Any] | None, failure: str, generation: int = 0) -> None:
         from installer import redact
 
+        if generation and generation != self.generation:
+            return  # the plan of an earlier arrival (perhaps of another profile): the page waits for its own
         self.planning = False
         upgrade = upgrade_state(self.app)
         upgrade.plan = plan
@@ -287,4 +301,6 @@ class UpgradePlanScreen(WizardScreen):
         self.dismiss(NEXT)
 
     def action_back(self) -> None:
+        if self.planning and self.app.cancel_run is not None:
+            self.app.cancel_run()  # the plan being made is of no use now: stop reading the cluster for it
         self.dismiss(BACK)
