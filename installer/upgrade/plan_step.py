@@ -7,6 +7,7 @@ target profile exactly as an install of it would be.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,66 @@ def with_version(answers: Any, version: str) -> Any:
     return answers.model_copy(update={"release": answers.release.model_copy(update={"version": version})})
 
 
+@dataclass(frozen=True)
+class TargetUnfit:
+    """Why the install's chart folder and modules cannot make a profile's plan: the charts it lacks (as the
+    profile names them, relative to the folder), or another reason."""
+
+    profile: str
+    folder: Path
+    missing: tuple[str, ...] = ()
+    reason: str = ""
+    hint: str = ""
+
+    def message(self, shown: int = 4) -> str:
+        """A few lines: how many, the first few, what to do (a tree lacking dozens of charts is not listed whole)."""
+        if not self.missing:
+            return self.reason
+        first = ", ".join(self.missing[:shown]) + (f" and {len(self.missing) - shown} more"
+                                                    if len(self.missing) > shown else "")
+        return (f"{len(self.missing)} chart(s) of {self.profile} missing in {self.folder}: {first}. Put the "
+                f"profile's chart tree (its DevOps commit) in release.charts, or choose another profile{self.hint}")
+
+
+def target_unfit(answers: Any) -> TargetUnfit | None:
+    """What stops the plan of answers' release profile before anything is read from the cluster (None: nothing)."""
+    from installer.plan import PlanError
+    from installer.plan.graph import build_graph, conditions_for
+    from installer.profiles import ProfileError, release_profile
+
+    folder = Path(answers.release.charts)
+    try:
+        profile = release_profile(answers.release.version, answers.base_dir)
+    except ProfileError as error:
+        return TargetUnfit(answers.release.version, folder, reason=str(error))
+    if not folder.is_dir():
+        return TargetUnfit(profile.name, folder, reason=f"the chart folder {folder} (release.charts) is not there")
+    try:
+        build_graph(profile, folder, list(answers.release.modules), conditions_for(answers))
+    except PlanError as error:
+        return _unfit(profile, folder, error)
+    return None
+
+
+def _unfit(profile: Any, folder: Path, error: Any) -> TargetUnfit:
+    chart_of = {spec.name: spec.chart for spec in profile.releases}
+    return TargetUnfit(profile.name, folder, tuple(chart_of.get(name, name) for name in error.missing), str(error),
+                       error.hint)
+
+
 def _plan(ctx: StepContext[Answers], answers: Any, render: bool) -> Any:
     from installer.plan import PlanError, build_plan, render_plan
+    from installer.profiles import release_profile
     from installer.secretstore import SecretStore
 
     try:
         plan = build_plan(answers, store=SecretStore(Path(ctx.state_dir), persist=False), outputs=ctx.outputs)
     except PlanError as error:
-        raise StepFailed(f"cannot build the plan of release {answers.release.version}: {error}",
+        reason = str(error)
+        if error.missing:  # the count and the first few, not every chart path
+            reason = _unfit(release_profile(answers.release.version, answers.base_dir), Path(answers.release.charts),
+                            error).message()
+        raise StepFailed(f"cannot build the plan of release {answers.release.version}: {reason}",
                          remediation="check the profile named by --to and release.charts") from None
     if render:
         from installer.adapters.helm import HelmSdkEngine

@@ -1,12 +1,28 @@
 """The target profile: every release profile found, the installed one shown and not selectable."""
 from __future__ import annotations
 
+from typing import Any
+
+from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Label, RadioSet, Static
 
 from screens.base import NEXT, WizardScreen
+from screens.paths import shown_path
 from screens.upgrade.state import upgrade_state
 from screens.widgets.choice_button import ChoiceButton
+
+
+def mark(unfit: Any) -> str:
+    """A few words beside a profile the install's chart folder cannot serve."""
+    if unfit.missing:  # the folder is named above the list: the label stays within 80 columns
+        return f"{len(unfit.missing)} charts missing"
+    return "cannot be planned"
+
+
+def explain(unfit: Any) -> str:
+    """Count, the first few charts and what to do, with the folder as the operator named it."""
+    return unfit.message().replace(str(unfit.folder), shown_path(unfit.folder))
 
 
 def describe(profile) -> str:
@@ -22,12 +38,14 @@ class UpgradeTargetScreen(WizardScreen):
     UpgradeTargetScreen RadioSet { width: 100%; border: none; padding: 0; }
     UpgradeTargetScreen RadioSet:focus-within { background: $boost; }
     UpgradeTargetScreen #installed { margin: 0 0 1 0; }
+    UpgradeTargetScreen #target-problem { color: $error; height: auto; margin: 1 0 0 0; }
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.choices: list[str] = []   # the profile each radio button stands for (release.version's word)
         self.current = ""
+        self.unfit: dict[str, Any] = {}  # profile -> why the install's chart folder cannot make its plan
 
     def compose_body(self) -> ComposeResult:
         from screens.state import Catalog
@@ -37,20 +55,38 @@ class UpgradeTargetScreen(WizardScreen):
         catalog = Catalog.load(answers.base_dir if answers is not None else self.wizard.state.base_dir)
         self.current = answers.release.version if answers is not None else ""
         installed = catalog.releases.get(self.current)
-        yield Static(f"Installed now: {describe(installed) if installed else self.current or '?'}", id="installed",
-                     markup=False)
+        charts = f"\nCharts from: {shown_path(answers.release.charts)} (release.charts)" if answers is not None else ""
+        yield Static(f"Installed now: {describe(installed) if installed else self.current or '?'}{charts}",
+                     id="installed", markup=False)
         if catalog.problems:
             yield Static("Not offered (unreadable):\n" + "\n".join(catalog.problems), markup=False)
         yield Label("Upgrade to", markup=False)
         chosen = upgrade.subject.target_id if upgrade.subject is not None else None
+        self.choices, self.unfit = [], {}
         with RadioSet(id="profiles"):
             for key, profile in catalog.releases.items():
                 if key == self.current:
                     yield ChoiceButton(f"{describe(profile)}  · installed now", id="profile-current", disabled=True)
                     continue
                 self.choices.append(key)
+                label = describe(profile)
+                unfit = self._check(answers, key)
+                if unfit is not None:
+                    self.unfit[key] = unfit
+                    label += f"  · {mark(unfit)}"
                 # none chosen for the operator on a first visit: the target is a decision, not a default
-                yield ChoiceButton(describe(profile), value=key == chosen, id=f"profile-{len(self.choices) - 1}")
+                yield ChoiceButton(label, value=key == chosen, id=f"profile-{len(self.choices) - 1}")
+        yield Static("", id="target-problem", markup=False)
+
+    @staticmethod
+    def _check(answers: Any, key: str) -> Any:
+        """Why the install's chart folder cannot make this profile's plan (the Release page's check, run for each
+        profile here so a profile is refused where it is chosen, not on the plan page)."""
+        from installer.upgrade.plan_step import target_unfit, with_version
+
+        if answers is None or not hasattr(answers, "model_copy"):
+            return None  # no install read yet (pages shown on their own in tests)
+        return target_unfit(with_version(answers, key))
 
     def _chosen(self) -> str | None:
         pressed = self.query_one("#profiles", RadioSet).pressed_button
@@ -61,6 +97,16 @@ class UpgradeTargetScreen(WizardScreen):
     def on_mount(self) -> None:
         if not self.choices:
             self.set_status("There is no other release profile to upgrade to: add one under profiles/releases/")
+        self._explain()
+
+    @on(RadioSet.Changed, "#profiles")
+    def _explain(self) -> None:
+        """Under the list: why the chosen profile cannot be planned for this install, if it cannot."""
+        target = self._chosen()
+        unfit = self.unfit.get(target) if target else None
+        self.query_one("#target-problem", Static).update(f"✗ {explain(unfit)}" if unfit is not None else "")
+        if unfit is None and str(getattr(self.query_one("#status", Static), "_text", "")).startswith("Next is blocked"):
+            self.set_status("")
 
     def action_next(self) -> None:
         from installer.app.upgrade import prepare
@@ -70,6 +116,10 @@ class UpgradeTargetScreen(WizardScreen):
         target = self._chosen()
         if target is None or upgrade.answers is None:
             self.set_status("Next is blocked: choose the profile to upgrade to")
+            return
+        if target in self.unfit:
+            self.set_status(f"Next is blocked: {target} cannot be planned for this install (above); "
+                            "choose another profile")
             return
         try:
             subject = prepare(upgrade.answers, upgrade.answers_path, target, upgrade.state_dir)
