@@ -127,6 +127,154 @@ def test_the_plan_page_at_80x24_in_a_real_terminal(site) -> None:
     assert (site.state / "journal.json").read_text() == journal_before  # the plan changed nothing
 
 
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_back_from_the_plan_and_another_profile_by_keys_in_a_real_terminal(site) -> None:
+    """At 80x24 in tmux, keys only: Back while the plan is being made, the list has the keys (the earlier choice
+    still marked), Down/Enter choose another, and the plan page plans that one."""
+    installed = profile_of(site.rig.answers_path)
+    first, second = [p for p in ("digit-sample-a", "digit-sample-b", "digit-sample-c") if p != installed][:2]
+    term = Terminal(site.rig.answers_path.parent, "--state-dir", str(site.state))
+    try:
+        term.wait("How do you want to begin?")
+        term.choose("Upgrade an existing install")
+        term.keys("C-n")
+        term.wait("Step 1 of 6")
+        term.wait("●▌ answers.yaml: install rig-")
+        term.keys("C-n")
+        term.wait("Step 2 of 6")
+        term.choose(first)
+        term.keys("C-n")
+        term.wait("Step 3 of 6")
+        term.keys("C-b")
+        shown = term.wait("Step 2 of 6")
+        assert f"●▌ {first}" in shown, shown  # the earlier choice is still marked
+        term.choose(second)
+        assert f"○▌ {first}" in term.screen()
+        term.keys("C-n")
+        term.wait("Step 3 of 6")
+        planned_screen = term.wait(f"→ {second} (", timeout=120)
+        time.sleep(1.0)  # the plan of the earlier profile, had it still been running, would show by now
+        assert f"→ {first} (" not in term.screen(), planned_screen
+        assert f"→ {second} (" in term.screen()
+        term.keys("C-q")
+        term.wait("EXIT=0")
+    finally:
+        term.close()
+
+
+async def key_choose(d: Driver, list_id: str, label_part: str) -> None:
+    """With the keyboard only: the list must have the focus; Down until `label_part` is highlighted, then Space."""
+    from textual.widgets import RadioSet
+
+    listing = d.screen.query_one(list_id, RadioSet)
+    assert d.app.focused is listing, f"the focus is on {d.app.focused!r}, not the list"
+    for _ in range(len(listing.children) + 1):
+        selected = listing._selected
+        if selected is not None and label_part in str(listing.children[selected].label):
+            await d.pilot.press("space")
+            await d.pilot.pause()
+            assert label_part in str(listing.pressed_button.label) and "●" in str(listing.pressed_button._button)
+            return
+        await d.pilot.press("down")
+        await d.pilot.pause()
+    raise AssertionError(f"{label_part!r} is not in the list")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("back_while_planning", [False, True], ids=["back-after-the-plan", "back-while-planning"])
+async def test_the_target_page_by_keyboard_alone_at_80x24(site, back_while_planning) -> None:
+    """Only keys: after Next to the plan and Back, the profile list has the focus with the earlier choice marked;
+    choosing another and Next plans that one (Back pressed while the plan was still being made, too)."""
+    from textual.widgets import RadioSet
+
+    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
+    state.load(site.rig.answers_path)
+    app = make_app(state)
+    app.animation_level = "none"
+    installed = profile_of(site.rig.answers_path)
+    first, second = [p for p in ("digit-sample-a", "digit-sample-b", "digit-sample-c") if p != installed][:2]
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await on_page(d, "welcome")
+        await key_choose(d, "#start-mode", "Upgrade an existing install")
+        await pilot.press("ctrl+n")
+        await on_page(d, "upgrade-install")
+        await pilot.press("ctrl+n")
+        await on_page(d, "upgrade-target")
+        await key_choose(d, "#profiles", first)
+        await pilot.press("ctrl+n")
+        await on_page(d, "upgrade-plan")
+        if not back_while_planning:
+            await planned(d)
+            assert app.upgrade.plan["to_profile"] == first
+        await pilot.press("ctrl+b")
+        await on_page(d, "upgrade-target")
+        await pilot.pause()
+        profiles = d.screen.query_one("#profiles", RadioSet)
+        assert app.focused is profiles, f"after Back the focus is on {app.focused!r}"
+        assert first in str(profiles.pressed_button.label)  # the earlier choice is still marked
+        await key_choose(d, "#profiles", second)
+        await pilot.press("ctrl+n")
+        await planned(d)
+        assert app.upgrade.subject.target_id == second
+        await d.wait_for(lambda: not d.screen.planning and app.upgrade.plan is not None
+                         and app.upgrade.plan["to_profile"] == second, f"the plan of {second}", timeout=120)
+        await pilot.pause(0.5)  # an earlier plan still finishing must not replace it
+        assert app.upgrade.plan["to_profile"] == second
+        assert f"→ {second}" in str(d.screen.query_one("#plan-headline", Static).render())
+        await pilot.press("ctrl+q")
+
+
+@pytest.mark.asyncio
+async def test_a_profile_whose_charts_the_folder_lacks_is_marked_and_refused_on_the_target_page(site) -> None:
+    """digit-2.9-lts names DIGIT's whole chart tree; the rig's folder is the sample tree. The target page says so
+    beside it and refuses Next with the count, the first few charts and what to do; the plan step (`--plan`)
+    says the same in a few lines instead of every chart path."""
+    from textual.widgets import RadioSet
+
+    from installer.profiles import release_profile
+
+    lts = release_profile("digit-2.9-lts", site.rig.answers_path.parent)
+    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
+    state.load(site.rig.answers_path)
+    app = make_app(state)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        await on_page(d, "welcome")
+        await key_choose(d, "#start-mode", "Upgrade an existing install")
+        await pilot.press("ctrl+n")
+        await on_page(d, "upgrade-install")
+        await pilot.press("ctrl+n")
+        await on_page(d, "upgrade-target")
+        folder = Path(app.upgrade.answers.release.charts)
+        lacking = {spec.chart for spec in lts.releases if not (folder / spec.chart / "Chart.yaml").is_file()}
+        await key_choose(d, "#profiles", "digit-2.9-lts")
+        label = str(d.screen.query_one("#profiles", RadioSet).pressed_button.label)
+        count = int(label.rsplit("· ", 1)[-1].removesuffix(" charts missing"))
+        assert 4 < count <= len(lacking) and label.endswith(f"· {count} charts missing")
+        problem = str(d.screen.query_one("#target-problem", Static).render())
+        head = f"✗ {count} chart(s) of digit-2.9-lts missing in tests/fixtures/charts: "
+        assert problem.startswith(head) and f" and {count - 4} more. " in problem and "another profile" in problem
+        first = problem.removeprefix(head).split(" and ")[0].split(", ")
+        assert len(first) == 4 and set(first) <= lacking, first  # the first few, each truly missing
+        assert len(problem.splitlines()) <= 4 and not any(chart in problem for chart in lacking - set(first))
+        shown = " ".join(screen_text(app).split())  # at 80 columns the mark is read whole, not cut at the edge
+        assert f"· {count} charts missing ▎" in shown and "choose another profile" in shown
+        assert "Charts from: tests/fixtures/charts (release.charts)" in shown
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.screen.PAGE == "upgrade-target", "Next went on with a profile that cannot be planned"
+        assert "Next is blocked: digit-2.9-lts cannot be planned for this install" in d.status()
+        await key_choose(d, "#profiles", "digit-sample-c")
+        assert str(d.screen.query_one("#target-problem", Static).render()) == "" and not d.status()
+        await pilot.press("ctrl+q")
+    done = site.upgrade("--to", "digit-2.9-lts", "--plan")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0 and f"{count} chart(s) of digit-2.9-lts missing in {folder}: " in said, said[-3000:]
+    assert f" and {count - 4} more" in said and not any(chart in said for chart in lacking - set(first)), said[-3000:]
+
+
 @pytest.mark.asyncio
 async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> None:
     source = profile_of(site.rig.answers_path)
