@@ -53,7 +53,7 @@ def test_one_server_from_bare_node_to_digit_then_a_rerun_changes_nothing_and_the
 
     first = install.run()
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "DIGIT sample is installed" in first.stdout
+    assert "(release profile digit-sample)" in first.stdout
 
     # One cluster, started from the node's own config; RKE2 installed from the staged artifacts.
     assert len(install.events("rke2", "cluster-init")) == 1

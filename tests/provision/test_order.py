@@ -26,7 +26,7 @@ def test_three_servers_and_two_agents_join_in_order_with_identical_critical_sett
     install = BareInstall(rig, tmp_path / "state")
     done = install.run()
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "DIGIT sample is installed" in done.stdout
+    assert "(release profile digit-sample)" in done.stdout
 
     starts = install.events("rke2", "start")
     ready = {e["node"]: e["t"] for e in install.events("rke2", "ready")}
