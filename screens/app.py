@@ -158,7 +158,12 @@ class WizardApp(App[int]):
         if result == NEXT:
             return self.neighbour(page, +1)
         if result == BACK:
-            return self.neighbour(page, -1)
+            previous = self.back_of(page)
+            if previous is None:
+                return page
+            if previous not in self.flow:
+                self.flow.insert(self.flow.index(page), previous)
+            return previous
         return result if result in ALL_PAGES else page
 
     def neighbour(self, page: str, step: int) -> str:
@@ -172,8 +177,19 @@ class WizardApp(App[int]):
             return f"Step {steps.index(page) + 1} of {len(steps)}  ·  "
         return ""
 
+    def back_of(self, page: str) -> str | None:
+        """The page Back leads to. From the first page of `--interactive` (which visits only what is missing or
+        invalid, or Review alone) Back still leads to the pages before it in the wizard's order: after a failed
+        preflight the answer to change can be on any of them."""
+        if page in self.flow and self.flow.index(page) > 0:
+            return self.flow[self.flow.index(page) - 1]
+        canonical = [*FORM_PAGES, "review"]
+        if self.interactive and page in canonical and canonical.index(page) > 0:
+            return canonical[canonical.index(page) - 1]
+        return None
+
     def can_go_back(self, page: str) -> bool:
-        return page in self.flow and self.flow.index(page) > 0
+        return self.back_of(page) is not None
 
     # -- saving and quitting
 

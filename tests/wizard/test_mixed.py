@@ -191,3 +191,30 @@ async def test_welcome_lists_drafts_by_install_name_and_installs_whole_at_80_col
         assert "draft answers.yaml: draft-uat, saved " in text, text
         install = next(line for line in text.splitlines() if "install mixed-mode" in line)
         assert install.rstrip().endswith("install mixed-mode: failed at deploy"), text
+
+
+@pytest.mark.asyncio
+async def test_interactive_review_goes_back_to_every_page(tmp_path):
+    """`--interactive` on a valid file opens Review alone; after a failed preflight ('go back to change the
+    answers') Back was disabled, so no answer could be changed without quitting."""
+    site = make_site(tmp_path)
+    path = site / "answers.yaml"
+    path.write_text(PARTIAL.replace("no-such-profile", "dev") + "domain: {fqdn: mixed.example.org, tls: {mode: self-signed}}\n")
+    args = argparse.Namespace(answers=str(path), interactive=True, sections=None, plain=False, state_dir=None)
+    app = make_app(args=args)
+    app.animation_level = "none"
+    assert app.flow == ["review"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = Driver(app, pilot)
+        assert d.screen.PAGE == "review"
+        from textual.widgets import Button
+
+        assert not d.screen.query_one("#back", Button).disabled
+        await d.back()
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "monitoring", "the page before Review")
+        await d.next()
+        await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "review", "Review again")
+        for page in ("monitoring", "release", "credentials", "database", "domain", "sizing", "target"):
+            await d.back()
+            await d.wait_for(lambda page=page: getattr(app.screen, "PAGE", "") == page, f"back to {page}")
+        assert app.flow == ["target", "sizing", "domain", "database", "credentials", "release", "monitoring", "review"]
