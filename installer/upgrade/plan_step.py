@@ -44,7 +44,8 @@ class TargetUnfit:
         first = ", ".join(self.missing[:shown]) + (f" and {len(self.missing) - shown} more"
                                                     if len(self.missing) > shown else "")
         return (f"{len(self.missing)} chart(s) of {self.profile} missing in {self.folder}: {first}. Put the "
-                f"profile's chart tree (its DevOps commit) in release.charts, or choose another profile{self.hint}")
+                "profile's chart tree (its DevOps commit) in release.charts, or choose another profile "
+                f"(--to PROFILE on the command line){self.hint}")
 
 
 def target_unfit(answers: Any) -> TargetUnfit | None:
