@@ -22,6 +22,18 @@ the domain name and its TLS certificate if the state provides one; the PostgreSQ
 Tab moves between fields · Ctrl+N next · Ctrl+B back · F1 help · Ctrl+S save a draft · Ctrl+Q quit"""
 
 
+def _names(path: Path) -> str | None:
+    """The installation an answers file is for (its `name`), or None when it cannot be read."""
+    from installer.yamlio import load_yaml
+
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8", errors="replace"))
+    except Exception:  # missing or not YAML: not this install's file
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def draft_details(path: Path) -> str:
     """': punjab-uat, saved 14:02' for a draft: which installation it is for and when it was saved, so two drafts
     (or a draft and an install) can be told apart."""
@@ -49,6 +61,7 @@ class WelcomeScreen(WizardScreen):
 
     def compose_body(self) -> ComposeResult:
         state = self.wizard.state
+        self.found_here = state.answers_path  # the answers file the wizard would use here (answers.yaml)
         if state.tree is None and set(state.draft) <= {"version"}:
             # nothing loaded: the answers are new, so they go to a file of their own, not over one found here
             state.answers_path = unused_path(state.answers_path)
@@ -150,8 +163,9 @@ class WelcomeScreen(WizardScreen):
             self.app.call_from_thread(self.set_status, f"Next is blocked: {text}")
             return
         if resume:
-            # a resumed install's copy lives in its state directory, which the engine owns: save beside the operator
-            state.answers_path = save_to
+            # a resumed install's copy lives in its state directory, which the engine owns: save beside the operator,
+            # into the file found here when it is this install's (not beside it as answers-2.yaml)
+            state.answers_path = self.found_here if _names(self.found_here) == state.draft.get("name") else save_to
         state.resume = resume
         self.app.call_from_thread(self._loaded, resume)
 

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 
 import pytest
 
 from installer.answers import load_answers
 from screens.app import make_app
-from tests.wizard.helpers import CHARTS, Driver, make_site
+from tests.wizard.helpers import CHARTS, ROOT, Driver, make_site
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -199,7 +200,11 @@ async def test_interactive_review_goes_back_to_every_page(tmp_path):
     answers') Back was disabled, so no answer could be changed without quitting."""
     site = make_site(tmp_path)
     path = site / "answers.yaml"
-    path.write_text(PARTIAL.replace("no-such-profile", "dev") + "domain: {fqdn: mixed.example.org, tls: {mode: self-signed}}\n")
+    # valid throughout: the sample release profile, whose charts the fixture tree has
+    (site / "profiles" / "releases").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "profiles" / "releases" / "digit-sample.yaml", site / "profiles" / "releases")
+    path.write_text(PARTIAL.replace("no-such-profile", "dev").replace("release:\n", "release:\n  version: digit-sample\n")
+                    + "domain: {fqdn: mixed.example.org, tls: {mode: self-signed}}\n")
     args = argparse.Namespace(answers=str(path), interactive=True, sections=None, plain=False, state_dir=None)
     app = make_app(args=args)
     app.animation_level = "none"
@@ -218,3 +223,36 @@ async def test_interactive_review_goes_back_to_every_page(tmp_path):
             await d.back()
             await d.wait_for(lambda page=page: getattr(app.screen, "PAGE", "") == page, f"back to {page}")
         assert app.flow == ["target", "sizing", "domain", "database", "credentials", "release", "monitoring", "review"]
+
+
+@pytest.mark.asyncio
+async def test_a_resumed_install_is_saved_into_its_own_answers_file_found_here(tmp_path, monkeypatch):
+    """Resuming an install from the welcome page in the folder of its answers.yaml saved them as answers-2.yaml
+    beside it (a file of another name keeps its own: the answers go to a free name)."""
+    from installer.engine.journal import Journal, RunRecord
+
+    site = make_site(tmp_path)
+    monkeypatch.chdir(site)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    previous = tmp_path / "state" / "digit-installer" / "mixed-mode"
+    previous.mkdir(parents=True)
+    journal = Journal(previous, "mixed-mode")
+    journal.start_run(RunRecord("r1", started=1.0, pid=1, host="here"))
+    journal.record("deploy").outcome = "failed"
+    journal.finish_run("r1", "failed")
+    text = PARTIAL.replace("no-such-profile", "dev") + "domain: {fqdn: mixed.example.org, tls: {mode: self-signed}}\n"
+    (previous / "answers.yaml").write_text(text)
+    for name, expected in (("mixed-mode", "answers.yaml"), ("another-install", "answers-2.yaml")):
+        (site / "answers.yaml").write_text(text.replace("name: mixed-mode", f"name: {name}"))
+        args = argparse.Namespace(answers=None, interactive=False, sections=None, plain=False, state_dir=None)
+        app = make_app(args=args)
+        app.animation_level = "none"
+        async with app.run_test(size=(80, 24)) as pilot:
+            d = Driver(app, pilot)
+            from textual.widgets import RadioButton
+
+            app.screen.query_one("#mode-resume", RadioButton).value = True
+            await pilot.pause()
+            await d.next()
+            await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "review", "the review page")
+            assert app.state.answers_path == site / expected, name
