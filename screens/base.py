@@ -104,7 +104,12 @@ class WizardScreen(Screen[str]):
         """Arriving on a page, by Next or by Back, always starts at its top with its first field focused.
 
         The focus moves at once, so keys typed right after the page appears (a burst over SSH) land in that
-        field; the scroll waits for the layout."""
+        field; the scroll waits for the layout. The header says where the page stands in the flow as it is now
+        (going back from `--interactive`'s first page adds the pages before it)."""
+        for header in self.query(".page-header"):
+            # only a step header: the run pages write their outcome there
+            if isinstance(header, Label) and str(header.render()).startswith(" DIGIT installer  ·  Step "):
+                header.update(self.header_text())
         first = next((w for w in self.query(self.AUTO_FOCUS) if w.focusable), None)
         if first is None:
             return

@@ -219,6 +219,7 @@ async def test_interactive_review_goes_back_to_every_page(tmp_path):
         await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "monitoring", "the page before Review")
         await d.next()
         await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "review", "Review again")
+        assert "Step 2 of 2" in str(app.screen.query_one(".page-header").render()), "the header follows the flow"
         for page in ("monitoring", "release", "credentials", "database", "domain", "sizing", "target"):
             await d.back()
             await d.wait_for(lambda page=page: getattr(app.screen, "PAGE", "") == page, f"back to {page}")
