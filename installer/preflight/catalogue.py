@@ -76,9 +76,9 @@ _CHECKS = [
           "Compare the fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` run on the machine's "
           "console, then pin it under target.ssh.host_keys (or add it to target.ssh.known_hosts)."),
     Check("node.ssh", "node", "SSH reachable and key accepted", "fail",
-          "Check that {port} is the port sshd listens on (target.ssh.port, or the node's own port), that sshd "
-          "runs and TCP {port} is allowed from the jump host, and that the public half of target.ssh.private_key "
-          "is in ~{user}/.ssh/authorized_keys."),
+          "Connection refused or timed out: check that {port} is the port sshd listens on (target.ssh.port, or "
+          "the node's own port), that sshd runs and that TCP {port} is allowed from the jump host. Key refused: "
+          "put the public half of target.ssh.private_key in ~{user}/.ssh/authorized_keys."),
     Check("node.sudo", "node", "sudo without a password", "fail",
           "Allow passwordless sudo: echo '{user} ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/{user}"),
     Check("node.os", "node", "Operating system supported", "warn",

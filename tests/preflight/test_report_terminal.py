@@ -97,4 +97,6 @@ def test_an_unreachable_ssh_port_is_first_suspected_to_be_the_wrong_port():
     """A refused SSH connection on a mistyped port (2222 for 22) told the operator to start sshd and open the
     firewall, never to check the port the answers give."""
     text = CATALOGUE["node.ssh"].remediation.format(port=2222, user="digit")
-    assert text.startswith("Check that 2222 is the port sshd listens on (target.ssh.port")
+    assert text.startswith("Connection refused or timed out: check that 2222 is the port sshd listens on "
+                           "(target.ssh.port")
+    assert "Key refused: put the public half of target.ssh.private_key in ~digit/.ssh/authorized_keys." in text
