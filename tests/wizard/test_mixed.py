@@ -255,5 +255,5 @@ async def test_a_resumed_install_is_saved_into_its_own_answers_file_found_here(t
             app.screen.query_one("#mode-resume", RadioButton).value = True
             await pilot.pause()
             await d.next()
-            await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "review", "the review page")
+            await d.wait_for(lambda app=app: getattr(app.screen, "PAGE", "") == "review", "the review page")
             assert app.state.answers_path == site / expected, name
