@@ -68,7 +68,10 @@ def render_summary(ctx: StepContext[Answers]) -> tuple[str, dict[str, Any]]:
     if others:
         # Keys no person logs in with (encryption material, Kafka's cluster id): named, not spelled out.
         lines += ["", f"Other generated secrets, in Secret {CLUSTER_NAMESPACE}/{CLUSTER_SECRET}: {', '.join(others)}"]
-    lines += ["", f"Releases: {len(deploy.deployed)} deployed, {len(deploy.unchanged)} unchanged"
+    ready = len(deploy.deployed) + len(deploy.unchanged)
+    # "unchanged" alone read as "not done" after a resume that only waited for a release to become ready
+    lines += ["", f"Releases: {ready} ready ({len(deploy.deployed)} installed or upgraded by this run, "
+                  f"{len(deploy.unchanged)} already as planned)"
               + (f"; monitoring: {len(monitoring.ready)}" if "monitoring" in ctx.outputs else "")]
     lines += ["", f"Answers file: {answers_path or '(not saved)'}", f"State directory: {ctx.state_dir}"]
     lines += [f"Debug log: {path}" for path in logs[-1:]]

@@ -107,6 +107,9 @@ def test_full_install_rerun_and_one_changed_value(fresh_rig, tmp_path) -> None:
     assert any(line.startswith("Other generated secrets, in Secret digit-installer/digit-installer-generated: ")
                and "enc_master_password" in line and "kafka_cluster_id" in line for line in lines), summary
     assert summary.count("Debug log: ") == 1
+    import re
+
+    assert re.search(r"Releases: (\d+) ready \(\1 installed or upgraded by this run, 0 already as planned\)", summary)
     assert "jenkins_admin_password" not in "\n".join(line for line in lines if "kubectl" in line)  # read from its chart's Secret
 
     # The generated Grafana password is in its Secret, and nowhere in the summary or the output.
