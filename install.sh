@@ -57,4 +57,5 @@ STAMP="$VENV/.digit-installer-$(cksum <"$HERE/pyproject.toml" | cut -d' ' -f1)${
 [ "${1:-}" = "--setup-only" ] && exit 0
 
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
+export DIGIT_INSTALLER_SELF="$0"  # the hints name the command as it was run (installer/invocation.py)
 exec "$VENV/bin/python" -P -m installer "$@"

@@ -281,25 +281,26 @@ def run(args: argparse.Namespace) -> int:
 def closing_lines(app: WizardApp) -> list[str]:
     """What stays on the terminal after the wizard closes: the run's outcome and next steps, or where the draft is."""
     from installer import redact
+    from installer.invocation import install_sh
 
     lines = []
     if app.final_report:
         lines.append(redact.mask(app.final_report))
     elif app.draft_path is not None:
         lines.append(f"A draft of the answers is saved in {app.draft_path}")
-        lines.append(f"Finish it with: ./install.sh --answers {app.draft_path} --interactive")
+        lines.append(f"Finish it with: {install_sh()} --answers {app.draft_path} --interactive")
     elif app.saved_path is not None and app.preflight_failures and app.preflight_checked == app.state.fingerprint():
         lines += [redact.mask(line) for line in preflight_lines(app.preflight_failures)]
         lines.append(f"Answers saved in {app.saved_path}")
-        lines.append(f"Fix them, then check again with: ./install.sh preflight --answers {app.saved_path}")
-        lines.append(f"and install with: ./install.sh --answers {app.saved_path}")
+        lines.append(f"Fix them, then check again with: {install_sh()} preflight --answers {app.saved_path}")
+        lines.append(f"and install with: {install_sh()} --answers {app.saved_path}")
     elif app.saved_path is not None:
         lines.append(f"Answers saved in {app.saved_path}")
-        lines.append(f"Install with: ./install.sh --answers {app.saved_path}")
+        lines.append(f"Install with: {install_sh()} --answers {app.saved_path}")
     elif _is_draft_file(app.state.answers_path):
         # quit without saving a draft that was continued: it is still there, without this session's changes
         lines.append(f"Not saved: the draft in {app.state.answers_path} is as it was saved before")
-        lines.append(f"Finish it with: ./install.sh --answers {app.state.answers_path} --interactive")
+        lines.append(f"Finish it with: {install_sh()} --answers {app.state.answers_path} --interactive")
     return lines
 
 

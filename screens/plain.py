@@ -472,7 +472,9 @@ class LineWizard:
             return 2
         written = len(state.secrets.values)
         self.say(f"Saved {path}" + (f" and {written} typed secret(s) under {path.stem}.secrets/ (mode 0600)" if written else ""))
-        self.say(f"Install with: ./install.sh --answers {path}")
+        from installer.invocation import install_sh
+
+        self.say(f"Install with: {install_sh()} --answers {path}")
         return 0
 
 

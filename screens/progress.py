@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, Label, ProgressBar, RichLog, Static
 
 from installer.engine import events as ev
+from installer.invocation import install_sh
 from screens.base import WizardScreen
 
 ICONS = {"pending": "·", "running": "▶", "ok": "✓", "succeeded": "✓", "unchanged": "=", "skipped": "↷", "failed": "✗",
@@ -328,7 +329,7 @@ class ProgressScreen(WizardScreen):
             failed = self.rows.get(event.failed_step or "")
             remediation = [line for line in (failed.logs if failed else []) if line.startswith("[remediation]")]
             lines += [line.replace("[remediation] ", "  what to do: ") for line in remediation]
-            lines.append(f"  {'Resume' if cancelled else 'Fix it, then resume'} with: ./install.sh --answers {answers_file} --resume")
+            lines.append(f"  {'Resume' if cancelled else 'Fix it, then resume'} with: {install_sh()} --answers {answers_file} --resume")
         self.query_one(".page-header", Label).update(f" DIGIT installer  ·  {'Installed' if ended == 'installed' else 'Install ' + ended}")
         self.refresh_bindings()  # the footer stops offering Cancel once nothing runs
         summary = self.rows.get("summary")

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.widgets import Button, Input, Label, Static
 
 from installer.answers import AnswersError
+from installer.invocation import install_sh
 from screens.base import WizardScreen
 from screens.paths import shown_path
 
@@ -121,7 +122,7 @@ class ReviewScreen(WizardScreen):
         self.wizard.saved_draft = copy.deepcopy(self.wizard.state.draft)
         written = len(self.wizard.state.secrets.values)
         extra = f"; {written} typed secret(s) in {path.stem}.secrets/ (mode 0600)" if written else ""
-        self.set_status(f"Saved {path}{extra}. Replay it with: ./install.sh --answers {path}")
+        self.set_status(f"Saved {path}{extra}. Replay it with: {install_sh()} --answers {path}")
         self.app.notify(f"saved {path}", title="Saved")
         if start:
             self.dismiss("preflight")

@@ -16,6 +16,7 @@ from typing import IO
 
 from installer import redact
 from installer.engine import journal as jr
+from installer.invocation import install_sh
 
 SUMMARY_STEP = "summary"
 
@@ -24,11 +25,11 @@ def resume_command(answers_path: Path | None, state_dir: Path | None = None, com
                    options: tuple[str, ...] = ()) -> str:
     """The command that continues this run (with --state-dir only when it was given explicitly; `options`
     are the command's own, e.g. upgrade's --to PROFILE)."""
-    words = ["./install.sh"] + ([command] if command else [])
+    words = [install_sh()] + ([command] if command else [])
     words += ["--answers", str(answers_path) if answers_path else "FILE", *options]
     if state_dir is not None:
         words += ["--state-dir", str(state_dir)]
-    return " ".join(shlex.quote(w) if w != "FILE" else w for w in words) + " --resume"
+    return " ".join([words[0], *(shlex.quote(w) if w != "FILE" else w for w in words[1:])]) + " --resume"
 
 
 def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_state_dir: bool = False,
@@ -78,13 +79,17 @@ def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_
 _COMMANDS = ("./install.sh", "kubectl ", "pg_restore ", "helm ")
 
 
+def _commands() -> tuple[str, ...]:
+    return (*_COMMANDS, install_sh() + " ")
+
+
 def fit_to_terminal(text: str, width: int) -> str:
     """text with every line wider than width wrapped at spaces, continued under its own indent, so a
     terminal never cuts a word in two; commands and words longer than a line (paths) stay whole."""
     out: list[str] = []
     for line in text.splitlines():
         body = line.lstrip(" ")
-        if len(line) <= width or body.startswith(_COMMANDS):
+        if len(line) <= width or body.startswith(_commands()):
             out.append(line)
             continue
         indent = " " * (len(line) - len(body))

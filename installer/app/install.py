@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pathlib import Path
 from collections.abc import Callable, Iterable
 
+from installer.invocation import install_sh
 from installer import redact
 from installer.answers import Answers, unreadable_secrets
 from installer.engine import Engine, RunResult, Step
@@ -94,7 +95,7 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
     try:
         result = engine.run()
     except LockHeld as exc:
-        hint = ("\n  wait for it to finish, or watch it with: ./install.sh status "
+        hint = (f"\n  wait for it to finish, or watch it with: {install_sh()} status "
                 + (f"--answers {answers_path}" if answers_path else f"--state-dir {state_dir}"))
         return InstallOutcome(EXIT_FAILED, refused=redact.mask(f"refusing to start: {exc}{hint}"),
                               lock_holder=dict(exc.holder))

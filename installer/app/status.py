@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from installer.invocation import install_sh
 from installer import redact
 from installer.app.answers_file import inspect_target
 from installer.app.install import register_generated
@@ -100,4 +101,4 @@ def describe_uninstall(uninstall: dict[str, Any], answers: str | None) -> str:
         return f"an uninstall is running since {when} UTC: watch it with this command again"
     where = f" at step {uninstall['stopped_at']}" if uninstall.get("stopped_at") else ""
     return (f"an uninstall started at {when} UTC {uninstall['outcome']}{where}: some releases may be gone; "
-            f"finish it with ./install.sh uninstall --answers {answers or 'FILE'} --resume")
+            f"finish it with {install_sh()} uninstall --answers {answers or 'FILE'} --resume")

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from installer.invocation import install_sh
 from installer import redact
 from installer.answers import Answers
 from installer.app.answers_file import load, state_dir_of
@@ -161,7 +162,7 @@ def _run_pipeline(args: argparse.Namespace, answers: Answers, state_dir: Path, d
             result = engine.run()
     except LockHeld as exc:
         sys.stderr.write(redact.mask(f"refusing to start: {exc}\n  wait for it to finish, or watch it with: "
-                                     f"./install.sh status --answers {args.answers}") + "\n")
+                                     f"{install_sh()} status --answers {args.answers}") + "\n")
         return EXIT_FAILED
     except jr.JournalError as exc:
         sys.stderr.write(redact.mask(f"cannot resume: {exc}") + "\n")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from installer.invocation import install_sh
 from installer import redact
 from installer.answers import Answers
 from installer.app.closing import write_closing
@@ -212,7 +213,7 @@ def unapplied_upgrade(run: dict[str, Any] | None, answers: str | None = None, st
     note = run.get("note") or {}
     to = note.get("to") or "PROFILE"
     done = _DONE_WHEN_CUT.get(str(run["cut_after"]), f"stopped after {run['cut_after']}")
-    words = ["./install.sh", "upgrade", "--answers", answers or note.get("answers") or "FILE", "--to", to]
+    words = [install_sh(), "upgrade", "--answers", answers or note.get("answers") or "FILE", "--to", to]
     state_dir = state_dir or note.get("state_dir")
     words += ["--state-dir", state_dir] if state_dir else []
     words += (note.get("options") or "").split() + ["--resume"]

@@ -97,7 +97,9 @@ def run_create(args: argparse.Namespace) -> int:
     size = sum(f["size"] for f in manifest["files"])
     _say(f"bundle written to {options.out}: {len(manifest['images'])} images, {len(manifest['charts'])} charts, "
          f"{len(manifest['files'])} files, {size / 1024 / 1024:.1f} MiB")
-    _say(f"carry it across, then: ./install.sh bundle verify {options.out}")
+    from installer.invocation import install_sh
+
+    _say(f"carry it across, then: {install_sh()} bundle verify {options.out}")
     return EXIT_OK
 
 

@@ -45,7 +45,9 @@ class UpgradeState:
         from installer.app.upgrade import choice_flags
 
         assert self.subject is not None
-        words = ["./install.sh", "upgrade", "--answers", str(self.subject.answers_path), "--to",
+        from installer.invocation import install_sh
+
+        words = [install_sh(), "upgrade", "--answers", str(self.subject.answers_path), "--to",
                  self.subject.target_id]
         if explicit_state_dir:
             words += ["--state-dir", str(self.subject.state_dir)]

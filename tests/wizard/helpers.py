@@ -209,3 +209,14 @@ def screen_text(app) -> str:
             line = line.ljust(round(x / 12.2)) + text
         lines.append(line.replace("\xa0", " ").rstrip())
     return "\n".join(lines)
+
+
+def chart_skeleton(root, profile_name: str):
+    """A folder with a minimal Chart.yaml at every chart path the profile names (what the pages check)."""
+    from installer.profiles import release_profile
+
+    for spec in release_profile(profile_name, ROOT).releases:
+        chart = root / spec.chart
+        chart.mkdir(parents=True, exist_ok=True)
+        (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {chart.name}\nversion: 0.1.0\n")
+    return root

@@ -10,7 +10,7 @@ import yaml
 from installer.answers import answers_to_data, load_answers
 from screens.app import make_app
 from screens.state import PAGES, Catalog, WizardState
-from tests.wizard.helpers import ROOT, Driver, make_site
+from tests.wizard.helpers import ROOT, Driver, chart_skeleton, make_site
 
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.yaml"))
 pytestmark = pytest.mark.timeout(120)
@@ -27,11 +27,11 @@ async def test_every_page_round_trips(example, tmp_path):
     # example's folder a stand-in with a Chart.yaml at every chart path of its profile.
     written = str(yaml.safe_load(path.read_text())["release"]["charts"])
     if Path(written).is_absolute():
-        charts = _chart_skeleton(tmp_path.parent / f"{tmp_path.name}-charts", original.release.version)
+        charts = chart_skeleton(tmp_path.parent / f"{tmp_path.name}-charts", original.release.version)
         path.write_text(path.read_text().replace(written, str(charts)))
         original = original.model_copy(update={"release": original.release.model_copy(update={"charts": charts})})
     else:
-        _chart_skeleton(site / written, original.release.version)
+        chart_skeleton(site / written, original.release.version)
     state = WizardState(path, catalog=Catalog.load(site))
     state.load(path)
     app = make_app(state, pages=list(PAGES))
@@ -54,17 +54,6 @@ async def test_every_page_round_trips(example, tmp_path):
     assert answers_to_data(replayed, site) == answers_to_data(original, example.parent)
     assert "# " in path.read_text().split("version:")[0]
 
-
-
-def _chart_skeleton(root, profile_name: str):
-    """A folder with a minimal Chart.yaml at every chart path the profile names (what the pages check)."""
-    from installer.profiles import release_profile
-
-    for spec in release_profile(profile_name, ROOT).releases:
-        chart = root / spec.chart
-        chart.mkdir(parents=True, exist_ok=True)
-        (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {chart.name}\nversion: 0.1.0\n")
-    return root
 
 
 def _data(answers, base):

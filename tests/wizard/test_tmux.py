@@ -11,7 +11,7 @@ import pytest
 
 from installer.answers import load_answers
 from screens.questions import section_question
-from tests.wizard.helpers import CHARTS, ROOT, SAMPLE_PROFILE, openssh_private_key
+from tests.wizard.helpers import CHARTS, ROOT, SAMPLE_PROFILE, chart_skeleton, openssh_private_key
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
@@ -171,6 +171,7 @@ def test_a_burst_of_keys_lands_in_the_right_fields(tmp_path):
 def test_a_deploy_key_pasted_into_the_terminal_is_saved_whole(tmp_path):
     """tmux's paste-buffer delivers the key as a bracketed paste, as a terminal does when an operator pastes."""
     shutil.copy(ROOT / "assets" / "examples" / "existing-cluster.yaml", tmp_path / "answers.yaml")
+    chart_skeleton(tmp_path / "charts", "digit-2.9-lts")  # the example's chart folder, so only credentials is asked
     key = openssh_private_key()
     (tmp_path / "pasted").write_text(key)
     term = Terminal.__new__(Terminal)
@@ -180,7 +181,7 @@ def test_a_deploy_key_pasted_into_the_terminal_is_saved_whole(tmp_path):
     term.tmux("new-session", "-d", "-s", "wizard", "-x", "80", "-y", "24", command)
     try:
         term.wait("Step 1 of 2")
-        term.keys("BTab", "BTab", "BTab", "BTab", "BTab")   # from the first field back round to the deploy key's kind
+        term.keys("BTab", "BTab", "BTab", "BTab", "BTab", "BTab")  # from the first field back round (Next, Back, ...) to the deploy key's kind
         term.keys("Enter")
         term.wait("type it now")
         term.keys("Down", "Down", "Enter")
