@@ -181,7 +181,7 @@ def test_a_deploy_key_pasted_into_the_terminal_is_saved_whole(tmp_path):
     term.tmux("new-session", "-d", "-s", "wizard", "-x", "80", "-y", "24", command)
     try:
         term.wait("Step 1 of 2")
-        term.keys("BTab", "BTab", "BTab", "BTab", "BTab", "BTab")  # from the first field back round (Next, Back, ...) to the deploy key's kind
+        term.keys("BTab", "BTab", "BTab", "BTab", "BTab", "BTab")  # back round to the deploy key's kind
         term.keys("Enter")
         term.wait("type it now")
         term.keys("Down", "Down", "Enter")
