@@ -75,6 +75,19 @@ class Terminal(TmuxTerminal):
         command = f"cd {cwd} && TERM=xterm-256color {ROOT / 'install.sh'} {' '.join(args)}; echo EXIT=$?; sleep 60"
         self.tmux("new-session", "-d", "-s", "wizard", "-x", "80", "-y", "24", command)
 
+    def to_the_plan_of(self, profile: str) -> None:
+        """From the welcome page, by keys: upgrade, the rig's install, `profile`, Next to the plan page."""
+        self.wait("How do you want to begin?")
+        self.choose("Upgrade an existing install")
+        self.keys("C-n")
+        self.wait("Step 1 of 6")
+        self.wait("●▌ answers.yaml: install rig-")
+        self.keys("C-n")
+        self.wait("Step 2 of 6")
+        self.choose(profile)
+        self.keys("C-n")
+        self.wait("Step 3 of 6")
+
     def choose(self, label: str, tries: int = 6) -> None:
         """Move down the focused list, selecting each entry, until `label` is the one chosen (● beside it)."""
         for _ in range(tries):
@@ -91,16 +104,7 @@ def test_the_plan_page_at_80x24_in_a_real_terminal(site) -> None:
     journal_before = (site.state / "journal.json").read_text()
     term = Terminal(site.rig.answers_path.parent, "--state-dir", str(site.state))
     try:
-        term.wait("How do you want to begin?")
-        term.choose("Upgrade an existing install")
-        term.keys("C-n")
-        term.wait("Step 1 of 6")
-        term.wait("●▌ answers.yaml: install rig-")
-        term.keys("C-n")
-        term.wait("Step 2 of 6")
-        term.choose("digit-sample-b")
-        term.keys("C-n")
-        term.wait("Step 3 of 6")
+        term.to_the_plan_of("digit-sample-b")
         first = term.wait("what changes", timeout=120)
         lines = first.splitlines()
         assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
@@ -135,16 +139,7 @@ def test_back_from_the_plan_and_another_profile_by_keys_in_a_real_terminal(site)
     first, second = [p for p in ("digit-sample-a", "digit-sample-b", "digit-sample-c") if p != installed][:2]
     term = Terminal(site.rig.answers_path.parent, "--state-dir", str(site.state))
     try:
-        term.wait("How do you want to begin?")
-        term.choose("Upgrade an existing install")
-        term.keys("C-n")
-        term.wait("Step 1 of 6")
-        term.wait("●▌ answers.yaml: install rig-")
-        term.keys("C-n")
-        term.wait("Step 2 of 6")
-        term.choose(first)
-        term.keys("C-n")
-        term.wait("Step 3 of 6")
+        term.to_the_plan_of(first)
         term.keys("C-b")
         shown = term.wait("Step 2 of 6")
         assert f"●▌ {first}" in shown, shown  # the earlier choice is still marked
