@@ -61,6 +61,25 @@ async def on_page(d: Driver, page: str, timeout: float = 30.0) -> None:
     await d.wait_for(lambda: getattr(d.app.screen, "PAGE", "") == page, f"the {page} page", timeout)
 
 
+def wizard_for(site):
+    """The wizard on the rig's answers file and the install's state directory, as ./install.sh opens it there."""
+    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
+    state.load(site.rig.answers_path)
+    app = make_app(state)
+    app.animation_level = "none"
+    return app, state
+
+
+async def to_the_target_page(d: Driver) -> None:
+    """From the welcome page by keys: upgrade, the install found (first in the list), Next to the target page."""
+    await on_page(d, "welcome")
+    await key_choose(d, "#start-mode", "Upgrade an existing install")
+    await d.pilot.press("ctrl+n")
+    await on_page(d, "upgrade-install")
+    await d.pilot.press("ctrl+n")
+    await on_page(d, "upgrade-target")
+
+
 async def planned(d: Driver) -> None:
     await on_page(d, "upgrade-plan")
     await d.wait_for(lambda: not d.screen.planning and d.app.upgrade.plan is not None, "the plan", timeout=120)
@@ -182,20 +201,12 @@ async def test_the_target_page_by_keyboard_alone_at_80x24(site, back_while_plann
     choosing another and Next plans that one (Back pressed while the plan was still being made, too)."""
     from textual.widgets import RadioSet
 
-    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
-    state.load(site.rig.answers_path)
-    app = make_app(state)
-    app.animation_level = "none"
+    app, state = wizard_for(site)
     installed = profile_of(site.rig.answers_path)
     first, second = [p for p in ("digit-sample-a", "digit-sample-b", "digit-sample-c") if p != installed][:2]
     async with app.run_test(size=(80, 24)) as pilot:
         d = Driver(app, pilot)
-        await on_page(d, "welcome")
-        await key_choose(d, "#start-mode", "Upgrade an existing install")
-        await pilot.press("ctrl+n")
-        await on_page(d, "upgrade-install")
-        await pilot.press("ctrl+n")
-        await on_page(d, "upgrade-target")
+        await to_the_target_page(d)
         await key_choose(d, "#profiles", first)
         await pilot.press("ctrl+n")
         await on_page(d, "upgrade-plan")
@@ -230,18 +241,10 @@ async def test_a_profile_whose_charts_the_folder_lacks_is_marked_and_refused_on_
     from installer.profiles import release_profile
 
     lts = release_profile("digit-2.9-lts", site.rig.answers_path.parent)
-    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
-    state.load(site.rig.answers_path)
-    app = make_app(state)
-    app.animation_level = "none"
+    app, state = wizard_for(site)
     async with app.run_test(size=(80, 24)) as pilot:
         d = Driver(app, pilot)
-        await on_page(d, "welcome")
-        await key_choose(d, "#start-mode", "Upgrade an existing install")
-        await pilot.press("ctrl+n")
-        await on_page(d, "upgrade-install")
-        await pilot.press("ctrl+n")
-        await on_page(d, "upgrade-target")
+        await to_the_target_page(d)
         folder = Path(app.upgrade.answers.release.charts)
         lacking = {spec.chart for spec in lts.releases if not (folder / spec.chart / "Chart.yaml").is_file()}
         await key_choose(d, "#profiles", "digit-2.9-lts")
@@ -276,10 +279,7 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
     with _digit_db(site) as conn:  # something of the operator's, to find in the dump's listing
         conn.execute("CREATE TABLE IF NOT EXISTS eg_wizard_sample (id int PRIMARY KEY)")
         conn.execute("INSERT INTO eg_wizard_sample SELECT g FROM generate_series(1, 40) g ON CONFLICT DO NOTHING")
-    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
-    state.load(site.rig.answers_path)
-    app = make_app(state)
-    app.animation_level = "none"
+    app, state = wizard_for(site)
     journal_before = (site.state / "journal.json").read_text()
     async with app.run_test(size=(110, 40)) as pilot:
         d = Driver(app, pilot)
@@ -427,10 +427,7 @@ async def test_a_release_left_pending_is_offered_a_roll_back_on_the_checks_page(
 
     installed = profile_of(site.rig.answers_path)
     revision = _mark_pending(site, "egov-user", "egov")
-    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
-    state.load(site.rig.answers_path)
-    app = make_app(state)
-    app.animation_level = "none"
+    app, state = wizard_for(site)
     async with app.run_test(size=(80, 24)) as pilot:
         d = Driver(app, pilot)
         await on_page(d, "welcome")
@@ -481,10 +478,7 @@ async def test_a_release_that_never_becomes_ready_is_rolled_back_and_the_closing
 
     installed = profile_of(site.rig.answers_path)
     target = "digit-sample-a" if installed != "digit-sample-a" else "digit-sample-b"
-    state = WizardState(site.rig.answers_path, catalog=Catalog.load(site.rig.answers_path.parent), state_dir=site.state)
-    state.load(site.rig.answers_path)
-    app = make_app(state)
-    app.animation_level = "none"
+    app, state = wizard_for(site)
     site.rig.set_rollout(never_ready=["egov-mdms-service"], reason="CrashLoopBackOff")
     try:
         async with app.run_test(size=(80, 24)) as pilot:
