@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from installer.bundle.manifest import read_manifest, write_manifest
 from installer.bundle.reference import parse
 from tests.bundle.conftest import REPO, answers_variant, copy_bundle, fresh_mirror
 from tests.rig import registry as rig_registry
+from tests.rig.upload_gate import UploadGate
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -178,60 +178,50 @@ def test_an_interrupted_push_continues_where_it_stopped_and_a_second_push_sends_
         reg_rig, runner, bundle, tmp_path, stop_registry):
     stop_registry.append(tmp_path / "mirror")
     mirror = fresh_mirror(tmp_path / "mirror", reg_rig.env["DIGIT_REGISTRY_PASSWORD"])
-    answers = answers_variant(reg_rig, tmp_path / "site" / "answers.yaml", "resume-push", mirror=mirror)
-    state_dir = tmp_path / "state"
-    journal = state_dir / "push-uploads.json"
     large = rig_registry.LARGE_IMAGE.split("/", 1)[1].split(":")[0]      # egovio/playground
     biggest = max(read_manifest(bundle)["files"], key=lambda f: f["size"])
     key = f"{large}@sha256:{biggest['path'].rsplit('/', 1)[1]}"             # its 96 MiB layer
-    args = ("bundle", "push", str(bundle), "--answers", str(answers), "--state-dir", str(state_dir),
-            "--concurrency", "1", "--chunk-mb", "1")
-    process = runner.start(*args)
+    chunk = 1 << 20
     # kill -9 in the middle of the large blob, between two chunks the mirror acknowledged: the CNCF
-    # registry drops an upload whose chunk was cut half-way (see installer/bundle/push.py), so the
-    # process is frozen, and killed only when the mirror holds exactly what the journal records.
-    killed_at = None
-    deadline = time.monotonic() + 120
-    while killed_at is None and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.01)
-        try:
-            location = json.loads(journal.read_text()).get(key)
-        except (OSError, ValueError):
-            continue
-        if not location or _held_offset(location) == 0:
-            continue
-        os.kill(process.pid, signal.SIGSTOP)
-        time.sleep(0.15)
-        locations = [json.loads(journal.read_text())[key]]
-        offset = _held_offset(locations[0])
-        if _upload_data_size(mirror, large) == offset and 0 < offset < biggest["size"]:
-            os.kill(process.pid, signal.SIGKILL)
-            killed_at = offset
-            upload_id = re.search(r"/blobs/uploads/([0-9a-f-]+)", locations[0]).group(1)
-        else:
-            os.kill(process.pid, signal.SIGCONT)
-    process.wait(timeout=60)
-    assert killed_at is not None, "the push finished before it could be interrupted between two chunks"
-    runner.outputs.append(process.stdout.read())
+    # registry drops an upload whose chunk was cut half-way (see installer/bundle/push.py). The gate
+    # (tests/rig/upload_gate.py) forwards whole requests only and holds a later chunk, so the
+    # moment is exact rather than raced for: the same whole chunks in the mirror and in the journal.
+    with UploadGate(mirror, large, hold_after=3) as gate:
+        answers = answers_variant(reg_rig, tmp_path / "site" / "answers.yaml", "resume-push", mirror=gate)
+        state_dir = tmp_path / "state"
+        journal = state_dir / "push-uploads.json"
+        args = ("bundle", "push", str(bundle), "--answers", str(answers), "--state-dir", str(state_dir),
+                "--concurrency", "1", "--chunk-mb", str(chunk >> 20))
+        process = runner.start(*args)
+        assert gate.held.wait(timeout=300), "the push never reached the large blob's later chunks"
+        location = json.loads(journal.read_text())[key]
+        killed_at = _held_offset(location)
+        assert 0 < killed_at < biggest["size"] and killed_at % chunk == 0, killed_at
+        assert _upload_data_size(mirror, large) == killed_at
+        upload_id = re.search(r"/blobs/uploads/([0-9a-f-]+)", location).group(1)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+        gate.open()
+        runner.outputs.append(process.stdout.read())
 
-    result = runner(*args)
-    assert result.returncode == 0, result.stderr + result.stdout
-    assert re.search(rf"continuing sha256:\w+ in {large} at {killed_at} of \d+ bytes", result.stdout), result.stdout
-    log = mirror.log_path.read_text()
-    new_uploads = re.findall(rf'"POST /v2/{large}/blobs/uploads/ HTTP', log)
-    assert len(new_uploads) == 2, "an upload was started again from zero (the image has a config and a layer)"
-    assert re.search(rf'"PUT /v2/{large}/blobs/uploads/{upload_id}\?[^"]*digest=sha256', log), \
-        "the interrupted upload was not the one completed"
-    sent = int(re.search(r"(\d+) bytes sent", result.stdout).group(1))
-    size = int(re.search(rf"at {killed_at} of (\d+) bytes", result.stdout).group(1))
-    assert sent <= size - killed_at + 64 * 1024, (sent, size, killed_at)  # the rest, and the small blobs
+        result = runner(*args)
+        assert result.returncode == 0, result.stderr + result.stdout
+        assert re.search(rf"continuing sha256:\w+ in {large} at {killed_at} of \d+ bytes", result.stdout), result.stdout
+        log = mirror.log_path.read_text()
+        new_uploads = re.findall(rf'"POST /v2/{large}/blobs/uploads/ HTTP', log)
+        assert len(new_uploads) == 2, "an upload was started again from zero (the image has a config and a layer)"
+        assert re.search(rf'"PUT /v2/{large}/blobs/uploads/{upload_id}\?[^"]*digest=sha256', log), \
+            "the interrupted upload was not the one completed"
+        sent = int(re.search(r"(\d+) bytes sent", result.stdout).group(1))
+        size = int(re.search(rf"at {killed_at} of (\d+) bytes", result.stdout).group(1))
+        assert sent <= size - killed_at + 64 * 1024, (sent, size, killed_at)  # the rest, and the small blobs
 
-    again = runner(*args)
-    assert again.returncode == 0
-    assert " 0 bytes sent" in again.stdout and "0 blobs uploaded" in again.stdout
-    for image in read_manifest(bundle)["images"]:
-        path, _, tag = image["mirror"].rpartition(":")
-        assert mirror.manifest_digest(path, tag) == image["digest"], image
+        again = runner(*args)
+        assert again.returncode == 0
+        assert " 0 bytes sent" in again.stdout and "0 blobs uploaded" in again.stdout
+        for image in read_manifest(bundle)["images"]:
+            path, _, tag = image["mirror"].rpartition(":")
+            assert mirror.manifest_digest(path, tag) == image["digest"], image
 
 
 def _without_image(bundle: Path, target: Path, reference: str) -> Path:
