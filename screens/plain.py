@@ -101,6 +101,8 @@ class LineWizard:
         self.state = state
         self.out = output or sys.stdout
         self.partial: tuple[str, Any] | None = None  # the section being asked and its answers so far
+        self.greeted = False
+        self.installs: Any = None  # the installs there are to upgrade (begin)
 
     # -- prompting
 
@@ -421,9 +423,39 @@ class LineWizard:
 
     # -- the run
 
+    def greet(self, note: str) -> None:
+        if not self.greeted:
+            self.say(f"DIGIT installer — line mode. {note}")
+            self.greeted = True
+
+    def begin(self) -> str:
+        """Install or upgrade: asked only when there is an install to upgrade (as the wizard's welcome page finds
+        them; an uninstalled one is not offered). Returns "install", "upgrade" or "" (Ctrl+C)."""
+        from screens.plain_upgrade import INSTALL, UPGRADE
+        from screens.upgrade.installs import find_installs
+
+        self.installs = find_installs(self.state)
+        if not self.installs.found:
+            return "install"
+        self.greet("Ctrl+C at a question stops; nothing changes before the last question.")
+        try:
+            mode = self._ask(self.q.select("What do you want to do?", choices=[INSTALL, UPGRADE], default=INSTALL))
+        except Cancelled:
+            self.say("")
+            self.say("Stopped: nothing was changed.")
+            return ""
+        return "upgrade" if mode == UPGRADE else "install"
+
+    def upgrade(self) -> int:
+        from screens.plain_upgrade import LineUpgrade
+
+        assert self.installs is not None
+        return LineUpgrade(self, self.installs).run()
+
     def run(self, pages: list[str]) -> int:
         state = self.state
-        self.say("DIGIT installer — line mode. Ctrl+C stops (you will be asked whether to keep a draft).")
+        draft_note = "Ctrl+C stops (you will be asked whether to keep a draft)."
+        self.say(draft_note) if self.greeted else self.greet(draft_note)
         self.say(f"The answers will be saved to {state.answers_path}")
         for problem in state.catalog.problems:
             self.say(f"  warning: a profile could not be read and is not offered: {problem}")
@@ -489,4 +521,8 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "interactive", False) and getattr(args, "answers", None):
         named = [s.strip() for s in (getattr(args, "sections", None) or "").split(",") if s.strip()]
         pages = state.pages_needing_visit(named)
-    return LineWizard(state).run(pages)
+    wizard = LineWizard(state)
+    mode = wizard.begin()
+    if mode == "upgrade":
+        return wizard.upgrade()
+    return wizard.run(pages) if mode else 130

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from installer.invocation import install_sh
 from installer import redact
@@ -307,13 +307,21 @@ def run(args: argparse.Namespace) -> int:
     if args.plan:
         write_closing(f"upgrade plan written to {state_dir / PLAN_FILE}; nothing was changed", stream)
         return outcome.exit_code
+    return finish(subject, outcome, stream, explicit_state_dir=bool(args.state_dir))
+
+
+def finish(subject: UpgradeSubject, outcome: InstallOutcome, stream: IO[str], *, explicit_state_dir: bool,
+           errors: IO[str] | None = None) -> int:
+    """After an applied upgrade (the command, line mode): release.version saved on success, then the closing
+    block on `stream`; the exit code."""
+    errors = errors or sys.stderr
     saved = None
     if outcome.exit_code == EXIT_OK:
         try:
             saved = record_target_version(subject)
         except Exception as exc:  # the file moved or became unreadable: say it; the closing asks to set it by hand
-            sys.stderr.write(redact.mask(f"release.version could not be saved in {args.answers}: {exc}") + "\n")
-    write_closing(closing(subject, explicit_state_dir=bool(args.state_dir), saved=saved), stream)
+            errors.write(redact.mask(f"release.version could not be saved in {subject.answers_path}: {exc}") + "\n")
+    write_closing(closing(subject, explicit_state_dir=explicit_state_dir, saved=saved), stream)
     return outcome.exit_code
 
 

@@ -12,11 +12,10 @@ from textual.widgets import Button, Checkbox, Static
 
 from installer.upgrade.checks import RECOVER_FLAG
 from screens.base import BACK, NEXT, WizardScreen
+from screens.upgrade.plan_notes import RECOVER_LABEL
 from screens.upgrade.state import PhaseRecorder, upgrade_state
 from screens.widgets.confirm_box import ConfirmBox
 
-# one line at 80 columns; the problems above name each release stuck pending
-RECOVER_LABEL = f"Roll them back to their last deployed revision ({RECOVER_FLAG})"
 ICONS = {"succeeded": "✓", "ok": "✓", "failed": "✗", "timeout": "✗", "interrupted": "■", "skipped": "↷"}
 
 

@@ -10,42 +10,9 @@ from textual.widgets import Input, Label, RadioSet, Static
 
 from screens.base import NEXT, WizardScreen
 from screens.paths import shown_path
+from screens.upgrade.installs import InstallRefused, find_installs, open_install
 from screens.upgrade.state import upgrade_state
 from screens.widgets.choice_button import ChoiceButton
-
-
-def answers_files(*folders: Path, extra: Path | None = None) -> list[Path]:
-    """YAML files in these folders (and `extra`) that are not wizard drafts, each once."""
-    from installer.answers import is_draft
-
-    seen: dict[Path, None] = {}
-    for candidate in [*(sorted(p for f in folders if f.is_dir() for p in f.iterdir() if p.suffix in (".yaml", ".yml"))),
-                      *([extra] if extra is not None else [])]:
-        try:
-            if candidate.is_file() and candidate.stat().st_size < 1_000_000 and \
-                    not is_draft(candidate.read_text(encoding="utf-8", errors="replace")[:512]):
-                seen.setdefault(candidate.resolve(), None)
-        except OSError:
-            continue
-    return list(seen)
-
-
-def install_name(path: Path) -> str | None:
-    """The top-level `name:` of an answers file, read as text (the file is loaded properly once chosen)."""
-    import re
-
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
-    except OSError:
-        return None
-    if not re.search(r"^version:", text, re.MULTILINE):
-        return None
-    found = re.search(r"^name:[ \t]*['\"]?([A-Za-z0-9][A-Za-z0-9._-]*)['\"]?[ \t]*(#.*)?$", text, re.MULTILINE)
-    return found.group(1) if found else None
-
-
-UNINSTALLED = "uninstalled"  # describe_install's word for an install whose last run was a finished uninstall
-GONE = "uninstalled (its releases were removed): nothing to upgrade; install it again first"
 
 
 class UpgradeInstallScreen(WizardScreen):
@@ -72,37 +39,9 @@ class UpgradeInstallScreen(WizardScreen):
         return self._candidates
 
     def _find(self) -> list[tuple[str, Path | None]]:
-        from installer.state import state_dir_for
-        from screens.state import describe_install
-
-        state = self.wizard.state
-        found: list[tuple[str, Path | None]] = []
-        names: set[str] = set()
-        self.not_offered: list[str] = []
-        for path in answers_files(Path.cwd(), state.answers_path.parent, extra=state.answers_path):
-            name = install_name(path)
-            if name is None:
-                continue
-            state_dir = state_dir_for(name, state.state_dir)
-            if (state_dir / "journal.json").is_file():
-                names.add(name)
-                outcome = describe_install(state_dir)
-                if outcome == UNINSTALLED:
-                    self.not_offered.append(f"install {name} ({shown_path(path)}): {GONE}")
-                    continue
-                found.append((f"{shown_path(path)}: install {name}, {outcome}", path))
-        if state.state_dir is not None:
-            copies = [(install_name(state.state_dir / "answers.yaml"), state.state_dir)]
-        else:
-            copies = [(p.name, p.state_dir) for p in state.previous]
-        for name, state_dir in copies:
-            if name and name not in names and (state_dir / "journal.json").is_file():
-                outcome = describe_install(state_dir)
-                if outcome == UNINSTALLED:
-                    self.not_offered.append(f"install {name}: {GONE}")
-                    continue
-                found.append((f"install {name}: {outcome}  (the copy in its state directory)",
-                              state_dir / "answers.yaml"))
+        installs = find_installs(self.wizard.state)
+        self.not_offered: list[str] = installs.not_offered
+        found: list[tuple[str, Path | None]] = [*installs.found]
         found.append(("another answers file", None))
         return found
 
@@ -143,34 +82,12 @@ class UpgradeInstallScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="upgrade-install")
     def _open(self, path: Path) -> None:
-        from installer.answers import AnswersError, load_answers
-        from installer.state import state_dir_for
-        from screens.state import describe_install
-
         try:
-            answers = load_answers(path)
-        except AnswersError as exc:
-            text = "\n".join(str(p) for p in exc.problems[:3])
-            self.app.call_from_thread(self.set_status, f"Next is blocked: {text}")
+            opened = open_install(path, self.wizard.state.state_dir)
+        except InstallRefused as refused:
+            self.app.call_from_thread(self.set_status, f"Next is blocked: {refused}")
             return
-        except OSError as exc:
-            self.app.call_from_thread(self.set_status, f"Next is blocked: {path}: {exc.strerror or exc}")
-            return
-        state_dir = state_dir_for(answers.name, self.wizard.state.state_dir)
-        if not (state_dir / "journal.json").is_file():
-            self.app.call_from_thread(self.set_status, f"Next is blocked: no install {answers.name!r} in "
-                                      f"{shown_path(state_dir)} (nothing was installed from this file there)")
-            return
-        outcome = describe_install(state_dir)
-        if outcome == UNINSTALLED:
-            self.app.call_from_thread(self.set_status, f"Next is blocked: install {answers.name!r} was {GONE} "
-                                      f"(./install.sh --answers {shown_path(path)})")
-            return
-        if outcome == "running now":
-            self.app.call_from_thread(self.set_status, f"Next is blocked: a run of {answers.name!r} is going on now; "
-                                      "wait for it to finish")
-            return
-        self.app.call_from_thread(self._opened, answers, path, state_dir, outcome)
+        self.app.call_from_thread(self._opened, opened.answers, path, opened.state_dir, opened.outcome)
 
     def _opened(self, answers, path: Path, state_dir: Path, outcome: str) -> None:
         upgrade = upgrade_state(self.app)

@@ -21,12 +21,11 @@ from textual.widgets import Button, Checkbox, Static
 from screens.widgets.confirm_box import ConfirmBox
 
 from screens.base import BACK, NEXT, WizardScreen
+from screens.upgrade.plan_notes import (ADOPT_LABEL, RECREATE_LABEL, blocking_text, changes_nothing,
+                                        immutable_changes, pending_lines, point_of_no_return, unowned_text)
 from screens.upgrade.state import PhaseRecorder, upgrade_state
 
 ACTIONS = {"add": "+ add", "remove": "- remove", "upgrade": "~ upgrade"}
-# one line each at 80 columns: what the operator confirms is read whole (the lines above it say the rest)
-RECREATE_LABEL = "I did the above: let Helm make them again (--recreate-immutable)"
-ADOPT_LABEL = "Adopt them into their releases; nothing is deleted (--adopt)"
 
 
 def short_image(image: str | None) -> str:
@@ -100,10 +99,6 @@ def headline(plan: dict[str, Any]) -> str:
                ("unchanged", "unchanged")) if plan.get(key)]
     return (f"{plan.get('from_profile')} ({plan.get('from_commit') or 'commit unknown'}) → {plan.get('to_profile')} "
             f"({plan.get('to_commit') or 'commit unknown'})\n" + (", ".join(counts) or "no releases"))
-
-
-def migration_releases(plan: dict[str, Any]) -> list[str]:
-    return [r["name"] for r in plan.get("releases") or [] if r.get("migration_images")]
 
 
 class UpgradePlanScreen(WizardScreen):
@@ -209,24 +204,16 @@ class UpgradePlanScreen(WizardScreen):
             self.wizard.final_report = upgrade.not_started(
                 f"nothing was changed; the plan is in {upgrade.subject.state_dir / 'upgrade-plan.json'}",
                 self.wizard.state.state_dir is not None)
-        migrations = migration_releases(plan)
-        self.query_one("#plan-return", Static).update(
-            "⚠ Point of no return: the Backup page, then migrations run with the new images"
-            + (f" ({', '.join(migrations)})" if migrations else "")
-            + "; going back after that means restoring the database backup as well as rolling back the releases."
-            if plan.get("needs_backup") else "")
+        self.query_one("#plan-return", Static).update(point_of_no_return(plan, "the Backup page"))
         self.query_one("#plan-table", Static).update(changes_table(plan))
-        more = []
-        for stuck in plan.get("pending") or []:
-            more.append(f"pending: {stuck['namespace']}/{stuck['release']} is {stuck['status']} at revision "
-                        f"{stuck['revision']}; the Checks page offers to roll it back")
-        if not [r for r in plan.get("releases") or [] if r.get("action") != "unchanged"] and not plan.get("unowned"):
+        more = pending_lines(plan, "the Checks page offers to roll it back")
+        if changes_nothing(plan):
             more.append("Nothing to upgrade: every release already matches the target.")
         self.query_one("#plan-more", Static).update("\n".join(more))
-        self.query_one("#plan-blocking", Static).update(self._blocking_text(plan))
-        self.query_one("#plan-unowned", Static).update(self._unowned_text(plan))
+        self.query_one("#plan-blocking", Static).update(blocking_text(plan, self.failed))
+        self.query_one("#plan-unowned", Static).update(unowned_text(plan, self.failed))
         recreate = self.query_one("#confirm-recreate", Checkbox)
-        recreate.display = bool(self._immutable(plan)) and not self.failed
+        recreate.display = bool(immutable_changes(plan)) and not self.failed
         recreate.value = upgrade.choices.recreate_immutable
         adopt = self.query_one("#confirm-adopt", Checkbox)
         adopt.display = bool(plan.get("unowned")) and not self.failed
@@ -234,35 +221,6 @@ class UpgradePlanScreen(WizardScreen):
         self._gate()
         if self.focused is None or self.focused.id in ("back", "replan", "next"):
             self.query_one("#body").focus()  # arrows and Page Down read the table; Ctrl+N goes on
-
-    @staticmethod
-    def _immutable(plan: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        return [(r["name"], f) for r in plan.get("releases") or [] for f in r.get("immutable") or []]
-
-    def _blocking_text(self, plan: dict[str, Any]) -> str:
-        lines = []
-        if self.failed:
-            lines.append("✗ The upgrade cannot go on as it stands; nothing was changed:")
-            lines.append(self.failed)
-        immutable = self._immutable(plan)
-        if immutable and not self.failed:
-            lines.append("✗ Kubernetes refuses these changes in place; the upgrade stops here until you confirm:")
-            lines += [f"  {name}: {f['object']} {f['field']}" for name, f in immutable]
-            lines.append("  What to do first: delete each object named keeping its pods and claims (kubectl delete "
-                         "statefulset NAME --cascade=orphan), grow its claims where the plan says so (an expandable "
-                         "StorageClass), then confirm below so Helm makes them again.")
-        return "\n".join(lines)
-
-    def _unowned_text(self, plan: dict[str, Any]) -> str:
-        unowned = plan.get("unowned") or []
-        if not unowned or self.failed:
-            return ""
-        lines = [f"{len(unowned)} object(s) were applied without Helm (egov-deployer); Helm refuses them unless "
-                 "they are adopted:"]
-        lines += [f"  {o['kind']}/{o['namespace']}/{o['name']} → release {o['release']}" for o in unowned[:10]]
-        if len(unowned) > 10:
-            lines.append(f"  and {len(unowned) - 10} more (upgrade-plan.json lists them)")
-        return "\n".join(lines)
 
     @on(Checkbox.Changed)
     def _confirmed(self, event: Checkbox.Changed) -> None:
@@ -281,7 +239,7 @@ class UpgradePlanScreen(WizardScreen):
             return "the plan is being made"
         if self.failed or plan is None:
             return "the upgrade cannot go on as it stands (above); Back to choose another profile"
-        if self._immutable(plan) and not upgrade.choices.recreate_immutable:
+        if immutable_changes(plan) and not upgrade.choices.recreate_immutable:
             return "Kubernetes refuses the changes marked ✗; confirm that you prepared them (--recreate-immutable)"
         if plan.get("unowned") and not upgrade.choices.adopt:
             return "objects applied without Helm must be adopted first; confirm the adoption (--adopt)"

@@ -10,24 +10,8 @@ from textual.widgets import Label, RadioSet, Static
 from screens.base import NEXT, WizardScreen
 from screens.paths import shown_path
 from screens.upgrade.state import upgrade_state
+from screens.upgrade.targets import NO_OTHER_PROFILE, describe, explain, mark, unfit_for
 from screens.widgets.choice_button import ChoiceButton
-
-
-def mark(unfit: Any) -> str:
-    """A few words beside a profile the install's chart folder cannot serve."""
-    if unfit.missing:  # the folder is named above the list: the label stays within 80 columns
-        return f"{len(unfit.missing)} charts missing"
-    return "cannot be planned"
-
-
-def explain(unfit: Any) -> str:
-    """Count, the first few charts and what to do, with the folder as the operator named it."""
-    return unfit.message().replace(str(unfit.folder), shown_path(unfit.folder))
-
-
-def describe(profile) -> str:
-    commit = getattr(profile, "devops_commit", None) or "commit not pinned"
-    return f"{profile.name}  (DIGIT {profile.digit_version}, DevOps {commit})"
 
 
 class UpgradeTargetScreen(WizardScreen):
@@ -70,23 +54,13 @@ class UpgradeTargetScreen(WizardScreen):
                     continue
                 self.choices.append(key)
                 label = describe(profile)
-                unfit = self._check(answers, key)
+                unfit = unfit_for(answers, key)
                 if unfit is not None:
                     self.unfit[key] = unfit
                     label += f"  · {mark(unfit)}"
                 # none chosen for the operator on a first visit: the target is a decision, not a default
                 yield ChoiceButton(label, value=key == chosen, id=f"profile-{len(self.choices) - 1}")
         yield Static("", id="target-problem", markup=False)
-
-    @staticmethod
-    def _check(answers: Any, key: str) -> Any:
-        """Why the install's chart folder cannot make this profile's plan (the Release page's check, run for each
-        profile here so a profile is refused where it is chosen, not on the plan page)."""
-        from installer.upgrade.plan_step import target_unfit, with_version
-
-        if answers is None or not hasattr(answers, "model_copy"):
-            return None  # no install read yet (pages shown on their own in tests)
-        return target_unfit(with_version(answers, key))
 
     def _chosen(self) -> str | None:
         pressed = self.query_one("#profiles", RadioSet).pressed_button
@@ -96,7 +70,7 @@ class UpgradeTargetScreen(WizardScreen):
 
     def on_mount(self) -> None:
         if not self.choices:
-            self.set_status("There is no other release profile to upgrade to: add one under profiles/releases/")
+            self.set_status(NO_OTHER_PROFILE)
         self._explain()
 
     @on(RadioSet.Changed, "#profiles")
