@@ -44,14 +44,14 @@ def spawn(site, width: int = 200):
     return child
 
 
-def to_the_target_question(child) -> None:
+def to_the_target_question(child, installed: str = "digit-sample-a") -> None:
     """Upgrade (the second answer of the first question), then the install found (the rig's answers file)."""
     child.expect("What do you want to do")
     child.send(DOWN + "\r")
     child.expect("Which install")
     child.expect(r"install rig-\S+")
     child.send("\r")
-    child.expect("Installed now: digit-sample-a")
+    child.expect(f"Installed now: {installed}")
     child.expect(r"Upgrade to")
 
 
@@ -146,3 +146,39 @@ def test_the_walk_from_a_to_b_ends_on_b_with_the_closing_block(site) -> None:
     assert report["deployed"] == ["egov-hrms", "egov-indexer", "egov-mdms-service", "egov-user"]
     for line in (rest + listing).splitlines():  # fitted to the 100-column terminal, commands and paths whole
         assert len(line) <= 100 or "/" in line or line.lstrip().startswith(("./install.sh", "helm ")), line
+
+
+def test_ctrl_c_during_the_run_leaves_a_journal_that_the_printed_resume_command_completes(site) -> None:
+    """Back from B to A this time (the walk above left B): interrupted once the releases are being upgraded."""
+    import shlex
+    import subprocess
+
+    from tests.deploy.conftest import REPO
+
+    names = profiles(site)
+    child = spawn(site)
+    to_the_target_question(child, installed="digit-sample-b")
+    child.send(DOWN * (names.index("digit-sample-a") + 1) + "\r")
+    child.expect("-> digit-sample-a")
+    child.expect("Start the upgrade as planned above")
+    child.expect(r"\(y/N\)")
+    child.send("y")
+    child.expect(r"\[upgrade-apply\] started")
+    child.sendcontrol("c")
+    child.expect("was interrupted at step upgrade-apply")
+    child.expect("Then resume with:")
+    child.expect(r"\r\n\s+(\S.*--resume)\r\n")
+    command = shlex.split(child.match.group(1))
+    rest = ended(child)
+    assert child.exitstatus == 130, rest
+    assert command[1:3] == ["upgrade", "--answers"] and command[command.index("--to") + 1] == "digit-sample-a"
+    steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
+    assert steps["upgrade-apply"]["outcome"] == "interrupted"
+    assert "version: digit-sample-b" in site.rig.answers_path.read_text()  # not moved by a run cut short
+    done = subprocess.run([sys.executable, "-m", "installer", *command[1:], "--output", "plain"], cwd=REPO,
+                          env=site.env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "runs digit-sample-a" in done.stdout
+    assert "version: digit-sample-a" in site.rig.answers_path.read_text()
+    steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
+    assert steps["upgrade-apply"]["outcome"] == "succeeded"
