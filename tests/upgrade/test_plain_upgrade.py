@@ -17,6 +17,7 @@ import pytest
 
 from screens.state import Catalog
 from tests.upgrade.test_upgrade import Site, _revisions
+from tests.wizard.helpers import ROOT
 
 pytestmark = pytest.mark.timeout(300)
 DOWN = "\x1b[B"
@@ -60,6 +61,19 @@ def profiles(site) -> list[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DIGIT_INSTALLER_PROFILE_PATH", site.env["DIGIT_INSTALLER_PROFILE_PATH"])
         return list(Catalog.load(site.rig.answers_path.parent).releases)
+
+
+def test_line_mode_and_what_it_shares_with_the_upgrade_pages_load_without_textual() -> None:
+    """A serial console's line mode does not load the full-screen toolkit to offer the upgrade."""
+    import subprocess
+
+    probe = ("import sys, screens.plain, screens.plain_upgrade, screens.upgrade.installs, screens.upgrade.targets, "
+             "screens.upgrade.plan_notes, screens.upgrade.state\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                         cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def ended(child) -> str:
