@@ -167,13 +167,16 @@ def _migration_images(documents: list[dict[str, Any]]) -> set[str]:
 
 
 def image_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[ImageChange]:
+    """Each image that differs between two revisions. A migration is marked only where the target runs the
+    image: a removed release, or a migration container the target drops, migrates nothing, so it neither needs
+    the backup nor belongs among the migrations past the point of no return."""
     before = {_repository(i): i for i in manifest_images(old)}
     after = {_repository(i): i for i in manifest_images(new)}
     migrations = _migration_images(old) | _migration_images(new)
     changes = []
     for repo in sorted(set(before) | set(after)):
         if before.get(repo, "").rsplit("/", 1)[-1] != after.get(repo, "").rsplit("/", 1)[-1]:
-            changes.append(ImageChange(repo, before.get(repo), after.get(repo), repo in migrations))
+            changes.append(ImageChange(repo, before.get(repo), after.get(repo), repo in migrations and repo in after))
     return changes
 
 

@@ -43,3 +43,39 @@ def test_a_changed_crd_is_listed() -> None:
     crd = {"kind": "CustomResourceDefinition", "metadata": {"name": "x.example.org"}, "spec": {"v": 1}}
     plan = _plan([crd], [{**crd, "spec": {"v": 2}}])
     assert plan.releases[0].crds == ["CustomResourceDefinition/backbone/x.example.org"]
+
+
+def _service(name: str, tag: str) -> dict:
+    """A DIGIT service with its Flyway image in a db-migration init container."""
+    spec = {"containers": [{"name": name, "image": f"egovio/{name}:{tag}"}],
+            "initContainers": [{"name": "db-migration", "image": f"egovio/{name}-db:{tag}"}]}
+    return {"kind": "Deployment", "metadata": {"name": name, "namespace": "egov"},
+            "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"spec": spec}}}
+
+
+def test_only_releases_upgraded_or_added_run_migrations_a_removed_one_runs_none() -> None:
+    """The sample A -> B upgrade's shape: egov-user's migration image changes, egov-hrms is added, egov-idgen is
+    removed. The point of no return names the first two; the removed release's Flyway image runs nowhere."""
+    from installer.upgrade.plan_step import plan_text
+    from screens.upgrade.plan_notes import migration_releases, point_of_no_return
+
+    def view(name: str, tag: str) -> ReleaseView:
+        return ReleaseView(name, "egov", chart=f"{name}-1.0.0", revision=1, status="deployed",
+                           documents=[_service(name, tag)])
+
+    deployed = {"egov-user": view("egov-user", "v1.2.8"), "egov-idgen": view("egov-idgen", "v1.2.3")}
+    target = {"egov-user": view("egov-user", "v1.2.9"), "egov-hrms": view("egov-hrms", "v1.2.6")}
+    plan = compare("site", deployed, target, from_profile="a", to_profile="b")
+    assert (plan.by_action("upgrade"), plan.by_action("add"), plan.by_action("remove")) == (
+        ["egov-user"], ["egov-hrms"], ["egov-idgen"])
+    data = plan.to_dict()
+    assert migration_releases(data) == ["egov-hrms", "egov-user"]
+    warning = point_of_no_return(data, "the backup")
+    assert "(egov-hrms, egov-user)" in warning and "egov-idgen" not in warning
+    idgen = {r.name: r for r in plan.releases}["egov-idgen"]
+    assert idgen.migration_images == [] and {i.repository for i in idgen.images} == {"egov-idgen", "egov-idgen-db"}
+    assert [line for line in plan_text(plan).splitlines() if "egov-idgen-db" in line and "migration" in line] == []
+    # A plan whose only migration image goes away with its release needs no backup and has no point of no return.
+    removal = compare("site", deployed, {"egov-user": deployed["egov-user"]}, from_profile="a", to_profile="b")
+    assert removal.by_action("remove") == ["egov-idgen"] and not removal.needs_backup
+    assert point_of_no_return(removal.to_dict(), "the backup") == ""
