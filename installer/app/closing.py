@@ -76,7 +76,9 @@ def closing_text(state_dir: Path, answers_path: Path | None = None, *, explicit_
 
 
 # Lines that are commands to copy: never broken (the terminal's own soft wrap keeps them one line when copied).
-_COMMANDS = ("./install.sh", "kubectl ", "pg_restore ", "helm ")
+# A command may start with the environment it needs (the upgrade's going-back lines: PGPASSWORD read from where
+# the answers keep it, Helm's storage driver).
+_COMMANDS = ("./install.sh", "kubectl ", "pg_restore ", "helm ", "PGPASSWORD=", "PGSSLMODE=", "HELM_DRIVER=")
 
 
 def _commands() -> tuple[str, ...]:

@@ -338,7 +338,7 @@ def _run_with_face(subject: UpgradeSubject, phase: str, choices: UpgradeChoices,
 def _backup_block(state_dir: Path) -> str:
     """The backup this upgrade took and how to go back to where it started ('' before one was taken)."""
     from installer.engine import journal as jr
-    from installer.upgrade.backup import restore_steps
+    from installer.upgrade.going_back import restore_steps
 
     try:
         record = jr.Journal.load(state_dir, running_is_dead=False).get("upgrade-backup")

@@ -49,7 +49,7 @@ def result_text(backup: dict) -> str:
             lines.append(f"✗ listing it again failed: {backup['listing_error']}")
     releases = backup.get("releases") or {}
     lines.append(f"releases {len(releases)} revision(s) saved: " + ", ".join(f"{n} r{r}" for n, r in sorted(releases.items())))
-    from installer.upgrade.backup import restore_steps
+    from installer.upgrade.going_back import restore_steps
 
     going_back = restore_steps(backup)
     start = next((i for i, line in enumerate(going_back) if line.startswith("To go back")), len(going_back))
@@ -97,7 +97,7 @@ class UpgradeBackupScreen(WizardScreen):
             next_button.label = "Upgrade >"
             self.query_one("#backup-return", Static).update(
                 "⚠ Point of no return: Upgrade starts changing the releases, in order; migrations run with the new "
-                "images. Going back after that means the restore command above and rolling back each release.")
+                "images. Going back after that means the steps above: rolling back each release, then restoring the database.")
             self.set_status("Upgrade starts the upgrade.")
 
     def action_next(self) -> None:

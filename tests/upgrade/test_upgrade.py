@@ -5,6 +5,7 @@ Profiles a, b and c (tests/fixtures/upgrade/profiles) extend the sample tree's p
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -198,7 +199,6 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     # The backup made before the point of no return: the dump, its sha256, its listing, a restore.
     backup = json.loads(Path(steps["upgrade-backup"]["outputs"]["folder"], "backup.json").read_text())
     dump = Path(backup["dump"])
-    import hashlib
     import stat
 
     assert hashlib.sha256(dump.read_bytes()).hexdigest() == backup["sha256"]
@@ -211,7 +211,7 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     assert backup["releases"]["egov-user"] == 1  # the revision before the upgrade
     import psycopg
 
-    from tests.rig.rig import DB_NAME
+    from tests.rig.rig import DB_NAME, DB_USER
 
     with psycopg.connect(site.rig.pg_dsn_admin, autocommit=True) as admin:
         admin.execute("DROP DATABASE IF EXISTS upgrade_scratch")
@@ -248,13 +248,29 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
         assert path.suffix not in (".log", ".jsonl") and path.name != "journal.json", path
     for run in (done, after, rerun):
         assert password not in run.stdout + run.stderr
-    # The closing lines say where the backup is and how to go back to where the upgrade started.
+    # The closing lines say where the backup is and how to go back to where the upgrade started, each command
+    # as this install needs it: the rig's kubeconfig and context, Helm's sql storage, the release's namespace,
+    # the database's host, port, user and name, the password read from the variable the answers name.
     assert f"Backup taken before the point of no return: {folder}" in done.stdout
-    assert "restore the database: pg_restore --clean --if-exists" in done.stdout and str(dump) in done.stdout
     going_back = done.stdout[done.stdout.index("To go back to where the upgrade started:"):]
-    assert re.findall(r"\d+\. helm (.*)", going_back) == [
-        "rollback egov-indexer 1 -n egov", "rollback egov-mdms-service 1 -n egov", "rollback egov-user 1 -n egov",
-        "uninstall egov-hrms -n egov   (added by the upgrade)"]
+    commands = re.findall(r"\n {5}(\S.*)", going_back)
+    kube = f"--kubeconfig {site.rig.kubeconfig_path} --kube-context digit-rig"
+    assert commands[:4] == [f"HELM_DRIVER=sql helm rollback {name} 1 -n egov {kube}"
+                            for name in ("egov-indexer", "egov-mdms-service", "egov-user")] + [
+        f"HELM_DRIVER=sql helm uninstall egov-hrms -n egov {kube}"]
+    assert "export HELM_DRIVER_SQL_CONNECTION_STRING as for the upgrade" in going_back
+    assert "restore the database (PGPASSWORD from the environment variable DIGIT_DB_PASSWORD" in going_back
+    assert commands[4] == (f'PGPASSWORD="$DIGIT_DB_PASSWORD" PGSSLMODE=disable pg_restore --clean --if-exists '
+                           f"--no-owner -h 127.0.0.1 -p {site.rig.pg_port} -U {DB_USER} -d {DB_NAME} {dump}")
+    # ... and it runs as printed: rows the upgrade lost come back
+    with _digit_db(site) as conn:
+        conn.execute("DELETE FROM eg_sample WHERE id > 200")
+    restored = subprocess.run(["bash", "-c", commands[4]], env={"PATH": os.environ["PATH"],
+                                                                "DIGIT_DB_PASSWORD": password},
+                              capture_output=True, text=True, timeout=120)
+    assert restored.returncode == 0, restored.stderr
+    with _digit_db(site) as conn:
+        assert conn.execute("SELECT count(*) FROM eg_sample").fetchone()[0] == 250
     assert json.loads((folder / "upgrade-plan.json").read_text())["upgraded"] == [
         "egov-indexer", "egov-mdms-service", "egov-user"]  # the plan the backup was taken for, kept with it
 
@@ -289,3 +305,70 @@ def test_a_release_left_pending_is_refused_then_recovered_by_the_named_choice(si
     assert f"egov/egov-user rolled back to revision {revision - 1}" in recovered.stdout
     after = site.upgrade("--to", "digit-sample-b", "--plan")
     assert after.returncode == 0 and site.plan()["upgraded"] == []
+
+
+def test_an_interrupted_backup_is_never_taken_for_one_and_resume_retakes_or_reuses_it(site) -> None:
+    """kill -9 before the verified backup is renamed leaves only a .partial (0700, its files 0600); --resume
+    removes it and backs up again; kill -9 after the rename, before the journal records the step, leaves a
+    whole backup that --resume reuses rather than takes again. Nothing else in the folder is touched."""
+    import stat
+
+    from tests.upgrade.test_upgrade_failures import expire_run_lease
+
+    installed = next(line.split(":", 1)[1].strip() for line in site.rig.answers_path.read_text().splitlines()
+                     if line.startswith("  version: "))
+    target = "digit-sample-a" if installed != "digit-sample-a" else "digit-sample-b"
+    root = site.state / "backups"
+    theirs = root / "20200101T000000.partial"  # another install's interrupted backup, sharing backup.path
+    theirs.mkdir()
+    (theirs / "taking.json").write_text(json.dumps({"install": "other-uat", "state_dir": "/srv/other"}))
+    (theirs / "egov.dump").write_bytes(b"theirs")
+    by_hand = root / "notes.partial"
+    by_hand.mkdir()
+    (by_hand / "readme.txt").write_text("kept by hand")
+    before = set(root.iterdir())
+    password = site.rig.env["DIGIT_DB_PASSWORD"]
+
+    # killed once the dump is listed and every release's values are written, before the rename
+    site.env["DIGIT_INSTALLER_TEST_KILL_AT"] = "progress:upgrade-backup:4"
+    try:
+        killed = site.upgrade("--to", target)
+        assert killed.returncode == -9, (killed.returncode, killed.stdout[-2000:])
+        [partial] = set(root.iterdir()) - before
+        assert partial.name.endswith(".partial")  # nothing that looks like a backup
+        assert stat.S_IMODE(partial.stat().st_mode) == 0o700
+        files = [p for p in partial.rglob("*") if p.is_file()]
+        assert any(p.name.endswith(".dump") for p in files) and any(p.name.endswith(".values.yaml") for p in files)
+        for path in files:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert any(password.encode() in p.read_bytes() for p in files)  # the canary: values that hold secrets
+        expire_run_lease(site)
+
+        # resumed, killed again just after the rename: the journal does not yet record the backup
+        site.env["DIGIT_INSTALLER_TEST_KILL_AT"] = "progress:upgrade-backup:5"
+        killed = site.upgrade("--to", target, "--resume")
+        assert killed.returncode == -9, (killed.returncode, killed.stdout[-2000:])
+        [complete] = set(root.iterdir()) - before
+        assert not partial.exists() and not complete.name.endswith(".partial")
+        record = json.loads((complete / "backup.json").read_text())
+        assert record["verified"] and record["folder"] == str(complete)
+        assert hashlib.sha256(Path(record["dump"]).read_bytes()).hexdigest() == record["sha256"]
+        steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
+        assert steps["upgrade-backup"]["outcome"] != "succeeded"
+        expire_run_lease(site)
+    finally:
+        site.env.pop("DIGIT_INSTALLER_TEST_KILL_AT", None)
+
+    # resumed: that backup is reused, not taken again, and the upgrade goes on from it
+    taken = (complete / "backup.json").stat().st_mtime_ns
+    resumed = site.upgrade("--to", target, "--resume")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
+    assert set(root.iterdir()) - before == {complete}
+    assert (complete / "backup.json").stat().st_mtime_ns == taken
+    steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
+    assert steps["upgrade-backup"]["outcome"] == "succeeded" and steps["upgrade-apply"]["outcome"] == "succeeded"
+    assert steps["upgrade-backup"]["outputs"]["folder"] == str(complete)
+    assert f"Backup taken before the point of no return: {complete}" in resumed.stdout
+    assert password not in resumed.stdout + resumed.stderr
+    # what is not this install's stays as it was
+    assert (theirs / "egov.dump").read_bytes() == b"theirs" and (by_hand / "readme.txt").read_text() == "kept by hand"

@@ -355,8 +355,10 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
         dump = Path(backup["dump"])
         result = str(d.screen.query_one("#backup-result", Static).render())
         assert f"sha256   {hashlib.sha256(dump.read_bytes()).hexdigest()}" in result
-        assert "public eg_wizard_sample" in result and "restore the database: pg_restore" in result
-        assert "helm rollback egov-user 1 -n egov" in result and "helm uninstall egov-hrms" in result
+        assert "public eg_wizard_sample" in result and "pg_restore --clean" in result
+        assert "restore the database (PGPASSWORD from the environment variable DIGIT_DB_PASSWORD" in result
+        assert f"helm rollback egov-user 1 -n egov --kubeconfig {site.rig.kubeconfig_path}" in result
+        assert "helm uninstall egov-hrms" in result
         assert "Point of no return" in str(d.screen.query_one("#backup-return", Static).render())
         assert str(d.screen.query_one("#next", Button).label) == "Upgrade >"
         assert profile_of(site.rig.answers_path) == source  # nothing upgraded yet
