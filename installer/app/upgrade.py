@@ -234,10 +234,14 @@ def read_plan(state_dir: Path, since: float = 0.0) -> dict[str, Any] | None:
     return data
 
 
-def backup_result(state_dir: Path) -> dict[str, Any] | None:
-    """The backup the journal records (its outputs) with the tables `pg_restore -l` lists in the dump;
-    None when no backup succeeded."""
+def backup_result(state_dir: Path, subject: UpgradeSubject | None = None, listing: bool = True
+                  ) -> dict[str, Any] | None:
+    """The backup the journal records (its outputs) with the tables `pg_restore -l` lists in the dump
+    (listing=False: without them, at once); None when no backup succeeded. With a subject, only the backup its
+    upgrade keeps: the step's inputs are those it had (the same target, database and backup folder), so the
+    engine skips the step and reuses it."""
     from installer.engine import journal as jr
+    from installer.upgrade.backup import inputs_digest
 
     try:
         record = jr.Journal.load(Path(state_dir), running_is_dead=False).get("upgrade-backup")
@@ -245,10 +249,14 @@ def backup_result(state_dir: Path) -> dict[str, Any] | None:
         return None
     if record is None or record.outcome != jr.SUCCEEDED:
         return None
+    if subject is not None:
+        step = next(s for s in phase_steps(subject, "backup") if s.id == "upgrade-backup")
+        if record.digest != inputs_digest(step, subject.target_answers):
+            return None
     result = dict(record.outputs)
     result["finished"] = record.finished
     result["table_names"] = []
-    if result.get("dump"):
+    if result.get("dump") and listing:
         from installer.adapters import pgdump
 
         try:

@@ -2,7 +2,9 @@
 
 The upgrade's own steps run up to upgrade-backup (a pg_dump in custom format with its sha256, listed by
 pg_restore -l, and Helm's record of every release's current revision). A backup an earlier run of this
-upgrade made is kept (the journal says so) and shown.
+upgrade made (the journal records it, for the same target and answers: a resumed upgrade, or the page
+reached again) is shown as soon as the page opens, with how to go back, and is reused: Back up is not
+offered again.
 """
 from __future__ import annotations
 
@@ -28,15 +30,23 @@ def where_text(subject) -> str:
     if getattr(database, "mode", "") == "external":
         lines.append(f"  {database.name}.dump  pg_dump -Fc of {database.name} on {database.host}:{database.port}, "
                      "with its sha256, checked by listing it (pg_restore -l)")
+    elif getattr(database, "mode", "") == "managed":
+        lines.append(f"  {database.name}.dump  pg_dump -Fc of {database.name} on the managed database, "
+                     "with its sha256, checked by listing it (pg_restore -l)")
     else:
         lines.append("  the database runs in the cluster: back it up with its chart's own means (not dumped here)")
     lines.append("  releases/  Helm's manifest and labels of every release's current revision (mode 0600)")
+    lines.append("It is written as <date and time>.partial/ and renamed only once complete and verified.")
     return "\n".join(lines)
 
 
-def result_text(backup: dict) -> str:
+def result_text(backup: dict, earlier: bool = False) -> str:
+    """What the backup holds, that the upgrade reuses it, and how to go back; earlier: made by an earlier
+    run of this upgrade (found in the journal when the page opened)."""
     lines = ["✓ Backup made" + (f" {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(backup['finished']))}"
                                if backup.get("finished") else "") + f" in {backup.get('folder')}"]
+    lines.append(("An earlier run of this upgrade made it (the journal records it); it" if earlier else "It")
+                 + " will be reused: Upgrade does not back up again.")
     if backup.get("dump"):
         lines.append(f"dump     {backup['dump']}")
         lines.append(f"sha256   {backup.get('sha256')}")
@@ -72,6 +82,7 @@ class UpgradeBackupScreen(WizardScreen):
     def __init__(self) -> None:
         super().__init__()
         self.running = False
+        self.earlier = False   # the backup shown was found in the journal, made by an earlier run
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="backup-where", markup=False)
@@ -81,19 +92,49 @@ class UpgradeBackupScreen(WizardScreen):
     def on_screen_resume(self) -> None:
         upgrade = upgrade_state(self.app)
         self.query_one("#backup-where", Static).update(where_text(upgrade.subject))
+        if upgrade.backup is None and not self.running:
+            self._find_earlier(upgrade)
         self._shown()
+
+    def _find_earlier(self, upgrade) -> None:
+        """The backup the journal records for this upgrade (same target and answers), which it will reuse:
+        shown at once (a journal read), its tables listed by pg_restore -l in a worker."""
+        try:
+            found = upgrade.recorded_backup(upgrade.subject.state_dir, upgrade.subject, listing=False)
+        except Exception:  # an unreadable record is the same as none: Back up makes one
+            found = None
+        if found is None:
+            return
+        upgrade.backup = found
+        self.earlier = True
+        self.wizard.final_report = upgrade.not_started(
+            f"the backup {found.get('folder')} (sha256 {found.get('sha256') or '-'}) is made and the upgrade "
+            "reuses it; no release was changed", self.wizard.state.state_dir is not None)
+        self._list_tables(found)
+
+    @work(thread=True, exclusive=True, group="upgrade-backup-tables")
+    def _list_tables(self, shown: dict) -> None:
+        upgrade = upgrade_state(self.app)
+        try:
+            listed = upgrade.recorded_backup(upgrade.subject.state_dir, upgrade.subject)
+        except Exception:  # the record without its table names stays shown
+            return
+        if listed is not None and upgrade.backup is shown and listed.get("folder") == shown.get("folder"):
+            upgrade.backup = listed
+            self.app.call_from_thread(self._shown)
 
     def _shown(self) -> None:
         upgrade = upgrade_state(self.app)
         result = self.query_one("#backup-result", Static)
         next_button = self.query_one("#next", Button)
         if upgrade.backup is None:
+            self.earlier = False
             result.update("Nothing has been backed up yet by this upgrade.")
             next_button.label = "Back up >"
             self.query_one("#backup-return", Static).update("")
             self.set_status("Back up makes the backup; nothing else changes.")
         else:
-            result.update(result_text(upgrade.backup))
+            result.update(result_text(upgrade.backup, self.earlier))
             next_button.label = "Upgrade >"
             self.query_one("#backup-return", Static).update(
                 "⚠ Point of no return: Upgrade starts changing the releases, in order; migrations run with the new "
@@ -119,8 +160,6 @@ class UpgradeBackupScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="upgrade-backup")
     def _back_up(self) -> None:
-        from installer.app.upgrade import backup_result
-
         upgrade = upgrade_state(self.app)
         recorder = PhaseRecorder(self._progress)
         try:
@@ -132,7 +171,8 @@ class UpgradeBackupScreen(WizardScreen):
         if stopped:
             self.app.call_from_thread(self._failed, stopped)
             return
-        upgrade.backup = backup_result(upgrade.subject.state_dir)
+        upgrade.backup = upgrade.recorded_backup(upgrade.subject.state_dir)
+        self.earlier = False
         if upgrade.backup is not None:
             self.wizard.final_report = upgrade.not_started(
                 f"the backup is made in {upgrade.backup.get('folder')} (sha256 {upgrade.backup.get('sha256') or '-'}) "

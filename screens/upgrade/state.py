@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from installer.app.upgrade import UpgradeChoices, UpgradeSubject, read_plan, run_phase
+from installer.app.upgrade import UpgradeChoices, UpgradeSubject, backup_result, read_plan, run_phase
 from installer.engine import events as ev
 
 
@@ -23,6 +23,7 @@ class UpgradeState:
     # the engine's entry points (tests of the pages' looks put scripted ones here)
     run_phase: Callable[..., Any] = run_phase
     read_plan: Callable[..., Any] = read_plan
+    recorded_backup: Callable[..., Any] = backup_result
 
     def run(self, page: Any, phase: str, recorder: PhaseRecorder) -> Any:
         """Run a phase for a page (from its worker thread). While it runs, Ctrl+Q cancels it as on the

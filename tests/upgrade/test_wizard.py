@@ -358,7 +358,7 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
         assert "public eg_wizard_sample" in result and "pg_restore --clean" in result
         assert "restore the database (PGPASSWORD from the environment variable DIGIT_DB_PASSWORD" in result
         assert f"helm rollback egov-user 1 -n egov --kubeconfig {site.rig.kubeconfig_path}" in result
-        assert "helm uninstall egov-hrms" in result
+        assert "helm uninstall egov-hrms" in result and "It will be reused" in result
         assert "Point of no return" in str(d.screen.query_one("#backup-return", Static).render())
         assert str(d.screen.query_one("#next", Button).label) == "Upgrade >"
         assert profile_of(site.rig.answers_path) == source  # nothing upgraded yet
@@ -478,8 +478,13 @@ async def test_a_release_that_never_becomes_ready_is_rolled_back_and_the_closing
     import subprocess
     import sys
 
+    import json
+
     installed = profile_of(site.rig.answers_path)
     target = "digit-sample-a" if installed != "digit-sample-a" else "digit-sample-b"
+    steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
+    assert steps["upgrade-backup"]["outcome"] == "succeeded"  # test_an_upgrade_stopped_after_its_checks_or_backup
+    earlier = steps["upgrade-backup"]["outputs"]
     app, state = wizard_for(site)
     site.rig.set_rollout(never_ready=["egov-mdms-service"], reason="CrashLoopBackOff")
     try:
@@ -501,14 +506,24 @@ async def test_a_release_that_never_becomes_ready_is_rolled_back_and_the_closing
             assert d.screen.passed
             await d.next()
             await on_page(d, "upgrade-backup")
-            await d.next()
-            await d.wait_for(lambda: app.upgrade.backup is not None and not d.screen.running, "the backup", timeout=120)
+            # The backup the stopped run above made for this same target: shown as the page opens, reused.
+            result = str(d.screen.query_one("#backup-result", Static).render())
+            assert f"in {earlier['folder']}" in result and f"sha256   {earlier['sha256']}" in result, result
+            assert "An earlier run of this upgrade made it (the journal records it); it will be reused" in result
+            assert "To go back to where the upgrade started:" in result and "pg_restore --clean" in result
+            revision = earlier["releases"]["egov-mdms-service"]
+            assert f"helm rollback egov-mdms-service {revision} -n egov --kubeconfig {site.rig.kubeconfig_path}" \
+                in result
+            assert str(d.screen.query_one("#next", Button).label) == "Upgrade >"
+            await d.wait_for(lambda: "public eg_wizard_sample" in str(d.screen.query_one("#backup-result", Static)
+                                                                     .render()), "the tables pg_restore -l lists")
             await d.next()
             await on_page(d, "upgrade-progress")
             progress = app.screen
             await d.wait_for(lambda: progress.finished is not None and app.final_report
                              and "upgrade of" in app.final_report, "the upgrade", timeout=400)
             assert progress.finished.exit_code == 1
+            assert progress.rows["upgrade-backup"].status == "skipped"  # the earlier backup, reused
             assert progress.rows["upgrade-apply/egov-mdms-service"].status == "failed"
             assert "Upgrade stopped" in screen_text(app)
             await pilot.press("ctrl+q")
