@@ -115,4 +115,6 @@ def restore_steps(backup: dict[str, Any]) -> list[str]:
         restore = restore_command(Path(backup["dump"]), access) if access.get("pg_where") else backup.get("restore")
         lines.append(f"  {step}. restore the database ({access.get('password_from') or 'password from PGPASSFILE'}):")
         lines.append(f"     {restore}")
+        lines.append("     (--clean drops and restores what the dump holds; tables the new migrations added stay: "
+                     "drop them before upgrading again, or restore into an empty database)")
     return lines

@@ -253,8 +253,9 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     # the database's host, port, user and name, the password read from the variable the answers name.
     assert f"Backup taken before the point of no return: {folder}" in done.stdout
     going_back = done.stdout[done.stdout.index("To go back to where the upgrade started:"):]
-    commands = re.findall(r"\n {5}(\S.*)", going_back)
+    commands = re.findall(r"\n {5}([^\s(].*)", going_back)
     kube = f"--kubeconfig {site.rig.kubeconfig_path} --kube-context digit-rig"
+    assert len(commands) == 5
     assert commands[:4] == [f"HELM_DRIVER=sql helm rollback {name} 1 -n egov {kube}"
                             for name in ("egov-indexer", "egov-mdms-service", "egov-user")] + [
         f"HELM_DRIVER=sql helm uninstall egov-hrms -n egov {kube}"]
