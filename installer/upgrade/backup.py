@@ -182,13 +182,13 @@ def upgrade_backup(ctx: StepContext[Answers]) -> dict[str, Any]:
 
     root = backup_dir(ctx.answers, ctx.state_dir).absolute()
     digest = inputs_digest(ctx.step, ctx.answers)
+    for folder in remove_our_partials(ctx, root):
+        ctx.log(f"removed {folder}: an interrupted backup of this install, never verified")
     kept = reusable_backup(ctx, root, digest)
     if kept is not None:
         ctx.log(f"reusing the complete, verified backup {kept['folder']} an interrupted run of this upgrade took "
                 "(nothing has changed since it began)")
         return kept
-    for folder in remove_our_partials(ctx, root):
-        ctx.log(f"removed {folder}: an interrupted backup of this install, never verified; backing up again")
     started = time.time()
     partial, final = _new_folders(root)
     out: dict[str, Any] = {"folder": str(final), "install": ctx.answers.name,

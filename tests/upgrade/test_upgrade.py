@@ -360,11 +360,16 @@ def test_an_interrupted_backup_is_never_taken_for_one_and_resume_retakes_or_reus
     finally:
         site.env.pop("DIGIT_INSTALLER_TEST_KILL_AT", None)
 
-    # resumed: that backup is reused, not taken again, and the upgrade goes on from it
+    # resumed: that backup is reused, not taken again, and the upgrade goes on from it; an older .partial of
+    # this install (as a run killed earlier still would have left it) goes all the same
     taken = (complete / "backup.json").stat().st_mtime_ns
+    older = root / "20200102T000000.partial"
+    older.mkdir(mode=0o700)
+    (older / "taking.json").write_text(json.dumps({"install": record["install"], "state_dir": str(site.state.absolute())}))
+    (older / "egov.dump").write_bytes(b"truncated")
     resumed = site.upgrade("--to", target, "--resume")
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
-    assert set(root.iterdir()) - before == {complete}
+    assert set(root.iterdir()) - before == {complete} and not older.exists()
     assert (complete / "backup.json").stat().st_mtime_ns == taken
     steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
     assert steps["upgrade-backup"]["outcome"] == "succeeded" and steps["upgrade-apply"]["outcome"] == "succeeded"
