@@ -430,19 +430,20 @@ class LineWizard:
 
     def begin(self) -> str:
         """Install or upgrade: asked only when there is an install to upgrade (as the wizard's welcome page finds
-        them; an uninstalled one is not offered). Returns "install", "upgrade" or "" (Ctrl+C)."""
-        from screens.plain_upgrade import INSTALL, UPGRADE
+        them; an uninstalled one is not offered), and not when an answers file was named to edit (run). Returns
+        "install", "upgrade" or "" (Ctrl+C)."""
+        from screens.plain_upgrade import INSTALL, NOTHING_CHANGED, UPGRADE
         from screens.upgrade.installs import find_installs
 
-        self.installs = find_installs(self.state)
-        if not self.installs.found:
-            return "install"
-        self.greet("Ctrl+C at a question stops; nothing changes before the last question.")
         try:
+            self.installs = find_installs(self.state)
+            if not self.installs.found:
+                return "install"
+            self.greet("Ctrl+C at a question stops; nothing changes before the last question.")
             mode = self._ask(self.q.select("What do you want to do?", choices=[INSTALL, UPGRADE], default=INSTALL))
-        except Cancelled:
+        except (Cancelled, KeyboardInterrupt):  # at the question, or while the installs are looked for
             self.say("")
-            self.say("Stopped: nothing was changed.")
+            self.say(NOTHING_CHANGED)
             return ""
         return "upgrade" if mode == UPGRADE else "install"
 
@@ -522,7 +523,8 @@ def run(args: argparse.Namespace) -> int:
         named = [s.strip() for s in (getattr(args, "sections", None) or "").split(",") if s.strip()]
         pages = state.pages_needing_visit(named)
     wizard = LineWizard(state)
-    mode = wizard.begin()
+    # --interactive --answers FILE: the operator came to edit (and install from) that file; nothing else is asked
+    mode = "install" if getattr(args, "answers", None) else wizard.begin()
     if mode == "upgrade":
         return wizard.upgrade()
     return wizard.run(pages) if mode else 130

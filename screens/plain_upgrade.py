@@ -5,17 +5,22 @@ same phases of the same pipeline as the wizard's upgrade pages and `./install.sh
 (installer/app/upgrade.py): the plan is the upgrade's plan step run dry and printed as `upgrade --plan`
 prints it; the run is the whole pipeline (checks, backup, apply) with the headless run's progress lines
 and closing block, on the install's journal, so an interrupted run is completed by `--resume`.
-Nothing changes before the operator has answered every question: Ctrl+C at any of them leaves the
-install as it was.
+Nothing changes before the operator has answered every question: Ctrl+C at any of them, between two of
+them or while the plan is made leaves the install as it was ("Stopped: nothing was changed."); once the run
+has started, what it did is in the journal and the last words name the command that resumes it.
 """
 from __future__ import annotations
 
 import shutil
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from installer.exitcodes import EXIT_FAILED
+from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED
+from installer.upgrade.plan_step import POINT_OF_NO_RETURN_LINE
 from screens.upgrade.installs import FoundInstalls, InstallRefused, open_install
 from screens.upgrade.plan_notes import (ADOPT_LABEL, RECOVER_LABEL, RECREATE_LABEL, blocking_text, changes_nothing,
                                         immutable_changes, pending_lines, point_of_no_return, unowned_text)
@@ -24,7 +29,8 @@ from screens.upgrade.targets import NO_OTHER_PROFILE, describe, explain, mark, u
 
 INSTALL = "Install DIGIT"
 UPGRADE = "Upgrade an existing install"
-EXIT_CANCELLED = 130
+EXIT_CANCELLED = EXIT_INTERRUPTED  # as line mode's install path: 130 (128 + SIGINT)
+NOTHING_CHANGED = "Stopped: nothing was changed."
 BACKUP_POINT = "the backup the upgrade takes once the checks pass"
 
 
@@ -50,6 +56,21 @@ class FittedStream:
 
     def isatty(self) -> bool:
         return False
+
+
+@contextmanager
+def last_words() -> Iterator[None]:
+    """While the last lines after a Ctrl+C are printed, a second Ctrl+C does not cut them short (into Python's
+    own "interrupted" or a traceback); the previous handler is back afterwards."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to hold off
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Stopped(Exception):
@@ -78,6 +99,9 @@ class LineUpgrade:
         return self.wizard._ask(prompt)
 
     def run(self) -> int:
+        """The questions, then the run. Ctrl+C at a question (Cancelled) or anywhere between them, the plan
+        included (KeyboardInterrupt), stops with nothing changed; one that escapes the run's own handling (before
+        its handlers are set, after they are restored) ends with the command that resumes the upgrade."""
         from screens.plain import Cancelled
 
         try:
@@ -85,14 +109,38 @@ class LineUpgrade:
             self.choose_target()
             self.review_plan()
             self.confirm()
-        except Cancelled:
-            self.show("")
-            self.show(self.not_started("stopped at a question; nothing was changed"))
+        except (Cancelled, KeyboardInterrupt):
+            with last_words():
+                self.show("")
+                self.show(self.stopped_before_the_run())
             return EXIT_CANCELLED
         except Stopped as stopped:
             self.show(self.not_started(str(stopped)))
             return EXIT_FAILED
-        return self.apply()
+        try:
+            return self.apply()
+        except KeyboardInterrupt:
+            with last_words():
+                self.show("")
+                self.show(self.interrupted())
+            return EXIT_CANCELLED
+
+    def stopped_before_the_run(self) -> str:
+        """After a Ctrl+C before the run: nothing was changed, and how to take the upgrade up again."""
+        from installer.invocation import install_sh
+
+        subject = self.upgrade.subject
+        if subject is None:
+            return f"{NOTHING_CHANGED}\nThe upgrade has not started; start again with: {install_sh()} --plain"
+        return "\n".join([NOTHING_CHANGED,
+                          f"The upgrade of {subject.answers.name!r} to {subject.target_id} has not started. "
+                          f"Continue in line mode ({install_sh()} --plain, {UPGRADE}), or with:",
+                          f"  {self.upgrade.command(self.explicit_state_dir)}"])
+
+    def interrupted(self) -> str:
+        """After a Ctrl+C the run's own handling did not see: the journal holds what was done; --resume goes on."""
+        return "\n".join(["Stopped: the upgrade was interrupted; what it did is kept in the install's journal. "
+                          "Then resume with:", f"  {self.upgrade.command(self.explicit_state_dir)} --resume"])
 
     def not_started(self, why: str) -> str:
         """Why the upgrade did not start, and how to take it up again (with the choices made as flags)."""
@@ -195,23 +243,26 @@ class LineUpgrade:
         self.show("Planning: reading Helm's records and rendering the target (this changes nothing)…")
         recorder = PhaseRecorder()
         since = time.time() - 0.05
+        engines: list[Any] = []
         outcome = self.upgrade.run_phase(subject, "plan", self.upgrade.choices, sinks=[recorder],
-                                         handle_signals=True, warn=self.show)
-        plan = self.upgrade.read_plan(subject.state_dir, since)
-        lines = recorder.logs.get("upgrade-plan", [])
-        if lines:
-            self.show(redact.mask("\n".join(lines)))
-        failed = redact.mask(recorder.stopped(outcome))
-        if outcome.exit_code == EXIT_CANCELLED:
+                                         on_engine=engines.append, handle_signals=True, warn=self.show)
+        # A Ctrl+C while the plan is made stops here, even when the plan (the only step) went on to its end.
+        if outcome.exit_code == EXIT_CANCELLED or any(engine.cancel_event.is_set() for engine in engines):
             from screens.plain import Cancelled
 
             raise Cancelled()
+        plan = self.upgrade.read_plan(subject.state_dir, since)
+        # the plan's own point-of-no-return line: said once, in full, before the last question (confirm)
+        lines = [line for line in recorder.logs.get("upgrade-plan", []) if line != POINT_OF_NO_RETURN_LINE]
+        if lines:
+            self.show(redact.mask("\n".join(lines)))
+        failed = redact.mask(recorder.stopped(outcome))
         if failed or plan is None:
             self.show(blocking_text(plan or {}, failed or "the plan could not be made"))
             raise Stopped("the plan refuses it; nothing was changed")
         self.upgrade.plan = plan
         self.show("")
-        for text in (point_of_no_return(plan, BACKUP_POINT), blocking_text(plan, ""), unowned_text(plan, ""),
+        for text in (blocking_text(plan, ""), unowned_text(plan, ""),
                      "\n".join(pending_lines(plan, "the checks refuse it unless it is rolled back (asked below)"))):
             if text:
                 self.show(text)
@@ -238,6 +289,9 @@ class LineUpgrade:
         self.show("")
         self.show(f"Upgrade DIGIT {subject.answers.name!r} from {subject.source} to {subject.target_id} as planned "
                   f"above (state: {subject.state_dir}). The checks run first; nothing changes before the backup.")
+        warning = point_of_no_return(self.upgrade.plan or {}, BACKUP_POINT)
+        if warning:
+            self.show(warning)
         if not self.ask(self.q.confirm("Start the upgrade as planned above?", default=False)):
             raise Stopped("not confirmed; nothing was changed")
 

@@ -223,6 +223,11 @@ _CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomReso
                    "PersistentVolume", "PriorityClass", "IngressClass"}
 
 
+# The plan's own last line when migrations run (line mode says it in fuller words before its last question).
+POINT_OF_NO_RETURN_LINE = ("point of no return: migrations run with the new images; after that, going back means "
+                           "restoring the database backup")
+
+
 def plan_text(plan: UpgradePlan) -> str:
     """The plan as an operator reads it: one block per release that changes, then what stops it."""
     lines = [f"upgrade {plan.install}: {plan.from_profile} ({plan.from_commit or 'commit unknown'}) -> "
@@ -258,8 +263,7 @@ def plan_text(plan: UpgradePlan) -> str:
                      f"{stuck['revision']}")
     lines.append(f"unchanged: {len(plan.by_action('unchanged'))} release(s)")
     if plan.needs_backup:
-        lines.append("point of no return: migrations run with the new images; after that, going back means "
-                     "restoring the database backup")
+        lines.append(POINT_OF_NO_RETURN_LINE)
     return "\n".join(lines)
 
 

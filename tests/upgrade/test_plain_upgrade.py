@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 
 import pexpect
 import pytest
@@ -76,6 +77,81 @@ def test_line_mode_and_what_it_shares_with_the_upgrade_pages_load_without_textua
     assert out.stdout.strip() == "[]"
 
 
+class Scripted:
+    """A line-mode wizard whose questions are answered from a list (the prompts are never drawn)."""
+
+    def __init__(self, *answers: object, state_dir=None) -> None:
+        import io
+        from types import SimpleNamespace
+
+        import questionary
+
+        self.answers = list(answers)
+        self.out = io.StringIO()
+        self.state = SimpleNamespace(state_dir=state_dir)
+        self.q = SimpleNamespace(Choice=questionary.Choice, select=lambda *a, **k: a, text=lambda *a, **k: a,
+                                 confirm=lambda *a, **k: a)
+
+    def _ask(self, prompt: object) -> object:
+        return self.answers.pop(0)
+
+
+def upgrade_of(wizard: Scripted, tmp_path):
+    """Line mode's upgrade over `wizard` with one install found (its answers file under tmp_path)."""
+    from screens.plain_upgrade import LineUpgrade
+    from screens.upgrade.installs import FoundInstalls
+
+    answers = tmp_path / "answers.yaml"
+    return LineUpgrade(wizard, FoundInstalls(found=[("install site: installed", answers)], not_offered=[]))
+
+
+def stopped(line_upgrade) -> int:
+    try:
+        return int(line_upgrade.run())
+    except KeyboardInterrupt:
+        pytest.fail("a Ctrl+C between two questions escaped line mode's upgrade (Python prints it as it can)")
+
+
+def test_a_ctrl_c_between_two_questions_stops_with_nothing_changed(tmp_path, monkeypatch) -> None:
+    """Ctrl+C lands while the chosen install is opened (after one answer, before the next question)."""
+    from screens import plain_upgrade
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plain_upgrade, "open_install", interrupted)
+    wizard = Scripted(str(tmp_path / "answers.yaml"))
+    assert stopped(upgrade_of(wizard, tmp_path)) == 130
+    last = wizard.out.getvalue().strip().splitlines()
+    assert last[-2:] == ["Stopped: nothing was changed.",
+                         "The upgrade has not started; start again with: ./install.sh --plain"], last
+
+
+def test_a_ctrl_c_that_escapes_the_run_ends_with_the_resume_command(tmp_path) -> None:
+    """Ctrl+C lands as the run starts, before the engine's own handlers are set (or after they are restored):
+    what was done is in the journal, and the last words are the command that resumes it."""
+    from types import SimpleNamespace
+
+    wizard = Scripted(state_dir=tmp_path / "state")
+    line = upgrade_of(wizard, tmp_path)
+    line.explicit_state_dir = True
+    line.upgrade.subject = SimpleNamespace(answers=SimpleNamespace(name="site"), answers_path=tmp_path / "answers.yaml",
+                                           state_dir=tmp_path / "state", source="digit-sample-a",
+                                           target_id="digit-sample-b")
+    line.choose_install = line.choose_target = line.review_plan = line.confirm = lambda: None
+
+    def run_phase(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    line.upgrade.run_phase = run_phase
+    assert stopped(line) == 130
+    said, command = wizard.out.getvalue().strip().rsplit("\n", 1)
+    assert " ".join(said.split("\n\n")[-1].split()) == ("Stopped: the upgrade was interrupted; what it did is kept "
+                                                        "in the install's journal. Then resume with:"), said
+    assert command.split() == ["./install.sh", "upgrade", "--answers", str(tmp_path / "answers.yaml"), "--to",
+                                "digit-sample-b", "--state-dir", str(tmp_path / "state"), "--resume"]
+
+
 def ended(child) -> str:
     child.expect(pexpect.EOF)
     child.close()
@@ -90,7 +166,7 @@ def test_nothing_to_upgrade_asks_nothing_and_ctrl_c_at_the_target_question_chang
     child.sendcontrol("c")
     rest = ended(child)
     assert child.exitstatus == 130, rest
-    assert "has not started" in rest and "nothing was changed" in rest
+    assert "Stopped: nothing was changed." in rest and "has not started" in rest
     assert _revisions(site) == revisions  # no Helm revision moved
     assert (site.state / "journal.json").read_text() == journal
     assert "version: digit-sample-a" in site.rig.answers_path.read_text()
@@ -105,6 +181,42 @@ def test_nothing_to_upgrade_asks_nothing_and_ctrl_c_at_the_target_question_chang
     fresh.expect("Save a draft")
     fresh.send("n")
     fresh.expect(pexpect.EOF)
+
+
+def test_ctrl_c_while_the_plan_is_made_stops_before_any_question(site) -> None:
+    """The plan step runs under the engine's Ctrl+C handling, which lets a step it cannot cut go on to its end:
+    the plan is the only step, so line mode itself must not go on to the questions after it."""
+    revisions = _revisions(site)
+    child = spawn(site)
+    to_the_target_question(child)
+    child.send(DOWN * (profiles(site).index("digit-sample-a") + 1) + "\r")
+    child.expect("Planning: reading Helm's records")
+    time.sleep(0.3)  # the plan takes a second or so: the step is under way
+    child.sendcontrol("c")
+    rest = ended(child)
+    assert child.exitstatus == 130, rest
+    assert "Stopped: nothing was changed." in rest and "Traceback" not in rest
+    assert "Start the upgrade" not in rest and "interrupted" not in rest.replace("\r\n", " ").lower()
+    assert _revisions(site) == revisions
+
+
+def test_an_answers_file_named_to_edit_is_not_asked_install_or_upgrade(site) -> None:
+    """--interactive --answers FILE: the operator came to edit that file (and install from it), so the question
+    a bare --plain asks when an install can be upgraded is not asked (the same install is found here)."""
+    env = {**site.env, "TERM": "dumb", "XDG_STATE_HOME": str(site.xdg)}
+    before = site.rig.answers_path.read_text()
+    child = pexpect.spawn(sys.executable, ["-m", "installer", "--plain", "--interactive", "--answers",
+                                           str(site.rig.answers_path), "--state-dir", str(site.state)],
+                          cwd=str(site.rig.answers_path.parent), env=env, encoding="utf-8", timeout=40,
+                          dimensions=(50, 200))
+    # the file is complete, so its review comes first (with a section missing, that section's questions would)
+    assert child.expect(["What do you want to do", "Save the answers file to"]) == 1, child.before
+    child.sendcontrol("c")
+    child.expect("Save a draft")
+    child.send("n")
+    ended(child)
+    assert child.exitstatus == 130
+    assert site.rig.answers_path.read_text() == before
 
 
 def test_an_immutable_change_is_not_applied_unless_its_named_option_is_answered_yes(site) -> None:
@@ -145,8 +257,13 @@ def test_the_walk_from_a_to_b_ends_on_b_with_the_closing_block(site) -> None:
     child.expect("== Upgrade plan ==")
     child.expect("-> digit-sample-b")
     child.expect("migration: needs the database")
-    child.expect("Point of no return")
     child.expect("Start the upgrade as planned above")
+    # The point of no return said once, in full, just before the question; the release B removes runs no migration.
+    said = " ".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before).split())
+    assert said.lower().count("point of no return") == 1, said
+    warning = said[said.index("⚠ Point of no return"):]
+    assert "egov-user" in warning and "egov-idgen" not in warning, warning
+    assert said.index("Upgrade DIGIT") < said.index("⚠ Point of no return"), said
     child.expect(r"\(y/N\)")
     child.send("y")
     child.expect("== Upgrading ==", timeout=30)
@@ -196,3 +313,24 @@ def test_ctrl_c_during_the_run_leaves_a_journal_that_the_printed_resume_command_
     assert "version: digit-sample-a" in site.rig.answers_path.read_text()
     steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
     assert steps["upgrade-apply"]["outcome"] == "succeeded"
+
+
+def test_a_release_left_pending_is_not_rolled_back_unless_its_named_option_is_answered_yes(site) -> None:
+    """Last on this rig (it leaves egov-user marked pending): the plan names the stuck release, the named question
+    defaults to No, and No stops before the checks, so Helm's records are as they were."""
+    from tests.upgrade.test_upgrade import _mark_pending
+
+    revision = _mark_pending(site, "egov-user", "egov")
+    revisions = _revisions(site)
+    child = spawn(site)
+    to_the_target_question(child)
+    child.send(DOWN * (profiles(site).index("digit-sample-a") + 1) + "\r")
+    child.expect(f"pending: egov/egov-user is pending-upgrade at revision {revision}")
+    child.expect(re.escape("Roll them back to their last deployed revision (--recover-pending)?"))
+    child.expect(r"\(y/N\)")
+    child.send("\r")  # the default: No
+    rest = ended(child)
+    assert child.exitstatus == 1, rest
+    assert "--recover-pending was not chosen; nothing was changed" in rest
+    assert "Start the upgrade" not in rest
+    assert _revisions(site) == revisions  # still pending: nothing rolled back
