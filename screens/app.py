@@ -104,6 +104,7 @@ class WizardApp(App[int]):
         self.preflight_source = preflight_source
         self.build_steps = build_steps
         self.current = self.flow[0]
+        self.came_back = False  # whether the page on screen was reached by going back (pages read it as they appear)
         self.exit_code = 0
         self.saved_path: Path | None = None
         self.saved_draft: dict | None = None
@@ -140,10 +141,15 @@ class WizardApp(App[int]):
         """The wizard: each page is awaited until it returns where to go (Next, Back, or a page by name)."""
         while len(self.screen_stack) > 1:
             await self.pop_screen()
+        previous = None
         while page is not None:
+            # an earlier page than the one left (Back, or Preflight's Back to Review): the page lands on the field it
+            # was left from, not on its first
+            self.came_back = (previous in ALL_PAGES and page in ALL_PAGES
+                              and ALL_PAGES.index(page) < ALL_PAGES.index(previous))
             self.current = page
             result = await self.push_screen_wait(self.page(page))
-            page = self.route(page, result)
+            previous, page = page, self.route(page, result)
 
     def route(self, page: str, result: str | None) -> str | None:
         """Where a page's result leads. Loading a file rebuilds the pages so they show its values."""
@@ -154,7 +160,7 @@ class WizardApp(App[int]):
             self.flow = self.install_flow
         if result in (LOADED, RESUMED):
             self.reset_pages()
-            return "review" if result == RESUMED else self.neighbour(page, +1)
+            return "review" if result == RESUMED else self.reopen_at()
         if result == NEXT:
             return self.neighbour(page, +1)
         if result == BACK:
@@ -165,6 +171,20 @@ class WizardApp(App[int]):
                 self.flow.insert(self.flow.index(page), previous)
             return previous
         return result if result in ALL_PAGES else page
+
+    def reopen_at(self) -> str:
+        """Where a loaded file opens. A draft reopens at the page it was saved on, unless a page before it now has a
+        problem (a profile gone, a file moved) or that page is no longer in the flow: then at the first page with one.
+        The pages before it keep their values and Back reaches them. Any other file opens at the first page."""
+        first = self.neighbour("welcome", +1)
+        saved = self.state.draft_page
+        if saved is None:
+            return first
+        pages = [p for p in self.flow if p != "welcome"]
+        troubled = set(self.state.pages_needing_visit([]))
+        if saved not in pages:
+            return next((p for p in pages if p in troubled), first)
+        return next((p for p in pages[:pages.index(saved)] if p in troubled), saved)
 
     def neighbour(self, page: str, step: int) -> str:
         if page in self.flow and 0 <= self.flow.index(page) + step < len(self.flow):
@@ -213,7 +233,9 @@ class WizardApp(App[int]):
                 self.saved_draft = copy.deepcopy(self.state.draft)
                 self.saved_path, self.draft_path = path, None
             except AnswersError:
-                path = self.state.save_draft()
+                # the page the operator is on, where continuing the draft reopens (a run page: Review)
+                page = self.current if self.current in (*FORM_PAGES, "review") else "review"
+                path = self.state.save_draft(page)
                 self.draft_path = path
         except OSError as exc:
             self.call_from_thread(self.notify, f"could not save the draft: {exc.strerror or exc}", severity="error")

@@ -5,9 +5,12 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Label, Static
 
 from screens.widgets.field_row import FieldRow
@@ -83,6 +86,9 @@ class WizardScreen(Screen[str]):
     TITLE_TEXT = ""
     INTRO = ""
     NEXT_LABEL = "Next"
+    # a page's own work under way (the upgrade's checks, its backup): Back waits for it, and the footer says so
+    running: reactive[bool] = reactive(False, repaint=False, bindings=True)
+    left_at: Widget | None = None  # the field the page was left from (set as it is dismissed)
 
     @property
     def wizard(self) -> WizardApp:
@@ -101,7 +107,8 @@ class WizardScreen(Screen[str]):
 
     @on(events.ScreenResume)
     def _arrive(self) -> None:
-        """Arriving on a page, by Next or by Back, always starts at its top with its first field focused.
+        """Arriving on a page by Next starts at its top with its first field focused; coming back to it (Back, or
+        any earlier page) lands on the field the operator left it from, in view.
 
         The focus moves at once, so keys typed right after the page appears (a burst over SSH) land in that
         field; the scroll waits for the layout. The header says where the page stands in the flow as it is now
@@ -110,6 +117,13 @@ class WizardScreen(Screen[str]):
             # only a step header: the run pages write their outcome there
             if isinstance(header, Label) and str(header.render()).startswith(" DIGIT installer  ·  Step "):
                 header.update(self.header_text())
+        left, self.left_at = self.left_at, None
+        body = self.query("#body")
+        if (getattr(self.wizard, "came_back", False) and left is not None and left.is_attached and left.focusable
+                and body and body.first() in left.ancestors):
+            left.focus(scroll_visible=False)
+            self.call_after_refresh(lambda: left.scroll_visible(animate=False) if self.focused is left else None)
+            return
         first = next((w for w in self.query(self.AUTO_FOCUS) if w.focusable), None)
         if first is None:
             return
@@ -140,6 +154,11 @@ class WizardScreen(Screen[str]):
             title.scroll_visible(animate=False, immediate=True)
             event.widget.scroll_visible(animate=False, immediate=True)
 
+    def dismiss(self, result: str | None = None) -> AwaitComplete:
+        """Leaving the page: the field it is left from is where coming back to it lands."""
+        self.left_at = self.focused
+        return super().dismiss(result)
+
     def compose_buttons(self) -> ComposeResult:
         if self.wizard.can_go_back(self.PAGE):
             yield Button("< Back", id="back", compact=True)
@@ -169,8 +188,18 @@ class WizardScreen(Screen[str]):
     def action_next(self) -> None:
         self.dismiss(NEXT)
 
+    def back_possible(self) -> bool:
+        """Whether Back leads anywhere from here now: not on the first page, not while the page's own work runs."""
+        return self.wizard.can_go_back(self.PAGE) and not self.running
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers Ctrl+B exactly where Back is possible (it offered it on the welcome page, where it did nothing)."""
+        if action == "back":
+            return self.back_possible()
+        return True
+
     def action_back(self) -> None:
-        if self.wizard.can_go_back(self.PAGE):
+        if self.back_possible():
             self.store()
             self.dismiss(BACK)
 

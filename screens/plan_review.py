@@ -134,6 +134,9 @@ class PlanReviewScreen(WizardScreen):
             pin_review(Workspace.at(state_dir_for(state.validate().name, state.state_dir)).root, self.review)
             self.dismiss("progress")
 
+    def back_possible(self) -> bool:
+        return True  # to Preflight: planning stops, nothing was applied
+
     def action_back(self) -> None:
         self.stop.set()
         self.dismiss("preflight")

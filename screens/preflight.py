@@ -193,6 +193,9 @@ class PreflightScreen(WizardScreen):
         if not self.query_one("#next", Button).disabled:
             self.dismiss(after_preflight(self.wizard.state.draft))
 
+    def back_possible(self) -> bool:
+        return True  # to Review, whatever the flow before it (the answers to change are there)
+
     def action_back(self) -> None:
         self.dismiss("review")
 

@@ -391,5 +391,8 @@ class ProgressScreen(WizardScreen):
             return self.finished is None
         return action not in ("back", "next")
 
+    def back_possible(self) -> bool:
+        return False  # there is no going back once the install runs, nor after it (Close ends)
+
     def action_back(self) -> None:
         """There is no going back once the install runs."""

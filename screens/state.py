@@ -137,6 +137,7 @@ class WizardState:
         self.previous: list[PreviousInstall] = []
         self.drafts: list[Path] = []
         self.saved: tuple[Path, str] | None = None  # where the answers were last saved, and their fingerprint then
+        self.draft_page: str | None = None  # the page a loaded draft was saved on (its header says)
 
     @property
     def base_dir(self) -> Path:
@@ -144,14 +145,16 @@ class WizardState:
 
     def load(self, path: Path) -> None:
         """Replace the draft with a file's content (it may be incomplete or invalid)."""
-        from installer.answers import is_draft
+        from installer.answers import draft_page, is_draft
 
         tree, data = load_tree(path)
         self.answers_path = Path(path).expanduser().absolute()
         try:
-            draft = is_draft(self.answers_path.read_text(encoding="utf-8", errors="replace")[:512])
+            head = self.answers_path.read_text(encoding="utf-8", errors="replace")[:512]
         except OSError:
-            draft = False
+            head = ""
+        draft = is_draft(head)
+        self.draft_page = draft_page(head)
         # an operator's file keeps its comments when saved; a wizard draft is written afresh (no draft header)
         self.tree = None if draft else tree
         self.draft = copy.deepcopy(data) if isinstance(data, dict) else {"version": ANSWERS_VERSION}
@@ -232,12 +235,13 @@ class WizardState:
 
     # -- saving (called from worker threads)
 
-    def save_draft(self) -> Path:
-        """Write the draft as it stands, valid or not, so nothing typed is lost."""
+    def save_draft(self, page: str | None = None) -> Path:
+        """Write the draft as it stands, valid or not, so nothing typed is lost; `page` (the one the operator is
+        on) is kept in its header, where continuing the draft reopens."""
         from installer.answers import dump_draft
 
         self.secrets.write(self.answers_path)
-        write_private(self.answers_path, dump_draft(self.draft))
+        write_private(self.answers_path, dump_draft(self.draft, page))
         self.tree = None  # the file is now a draft: finishing it writes a fresh file with its $schema line
         return self.answers_path
 

@@ -5,6 +5,7 @@ from installer.answers.problems import AnswersError, Problem
 from installer.answers.save import (
     answers_to_data,
     default_schema_ref,
+    draft_page,
     dump_draft,
     dump_yaml,
     is_draft,
@@ -30,6 +31,7 @@ __all__ = [
     "answers_to_data",
     "check_rules",
     "default_schema_ref",
+    "draft_page",
     "dump_draft",
     "dump_yaml",
     "file_warnings",

@@ -60,13 +60,20 @@ DRAFT_COMMENT = "draft saved by the wizard; finish it with ./install.sh --answer
 
 
 
-def dump_draft(data: Any) -> str:
-    """An unfinished answers document (it may not validate) with the loader's YAML settings and a draft header."""
+DRAFT_PAGE_COMMENT = "wizard page: "
+
+
+
+def dump_draft(data: Any, page: str | None = None) -> str:
+    """An unfinished answers document (it may not validate) with the loader's YAML settings and a draft header;
+    the header also names the wizard page the operator was on, so continuing the draft reopens there."""
     from ruamel.yaml.comments import CommentedMap
 
     document = CommentedMap(data) if isinstance(data, dict) else data
     stream = io.StringIO()
     stream.write(f"# {DRAFT_COMMENT}\n")
+    if page and page.replace("-", "").isalnum():
+        stream.write(f"# {DRAFT_PAGE_COMMENT}{page}\n")
     ruamel_yaml().dump(document, stream)
     return stream.getvalue()
 
@@ -75,6 +82,17 @@ def dump_draft(data: Any) -> str:
 def is_draft(text: str) -> bool:
     """Whether a document starts with the draft header (a finished save replaces it with the $schema line)."""
     return text.lstrip().startswith(f"# {DRAFT_COMMENT}")
+
+
+
+def draft_page(text: str) -> str | None:
+    """The wizard page a draft was saved on (its header's second line), or None for a file that names none."""
+    if not is_draft(text):
+        return None
+    lines = text.lstrip().splitlines()
+    second = lines[1].strip() if len(lines) > 1 else ""
+    page = second.removeprefix(f"# {DRAFT_PAGE_COMMENT}") if second.startswith(f"# {DRAFT_PAGE_COMMENT}") else ""
+    return page if page and page.replace("-", "").isalnum() else None
 
 
 
