@@ -391,7 +391,7 @@ class LineWizard:
         return picked
 
     def ask_host_keys(self, root: Any, current: Any) -> Any:
-        from screens.hostkeys import fetch_fingerprint
+        from screens.hostkeys import changed_key_warning, fetch_fingerprint
 
         pinned = dict(current or {})
         nodes = (root or {}).get("nodes") or []
@@ -401,13 +401,25 @@ class LineWizard:
             return pinned or None
         ssh = (root or {}).get("ssh") or {}
         port = int(ssh.get("port") or 22)
+        known = ssh.get("known_hosts")
+        known_hosts = self.state.base_dir / known if isinstance(known, str) and known else None
         for node in nodes:
             host = node.get("host")
             if not host:
                 continue
-            result = fetch_fingerprint(host, int(node.get("port") or port), float(ssh.get("connect_timeout") or 10))
+            result = fetch_fingerprint(host, int(node.get("port") or port), float(ssh.get("connect_timeout") or 10),
+                                       {str(k): str(v) for k, v in pinned.items()}, known_hosts)
             if result.error:
                 self.say(f"  ✗ {host}: {result.error}")
+                continue
+            if result.changed:
+                # the same words as the Target page; pinning again takes the host's name typed, not a default
+                self.say(f"  ✗ {changed_key_warning(result)}")
+                typed = self._ask(self.q.text(f"To pin the new key of {host}, type {host} (Enter keeps the trusted key):"))
+                if (typed or "").strip() == host:
+                    pinned[host] = result.fingerprint
+                else:
+                    self.say(f"  the trusted key of {host} is kept; the install refuses this machine until they match")
                 continue
             if self._ask(self.q.confirm(f"{host} presents {result.key_type} {result.fingerprint}. Is that right?", default=False)):
                 pinned[host] = result.fingerprint

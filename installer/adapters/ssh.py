@@ -138,12 +138,26 @@ class HostKeyPolicy:
         entry = self._known().lookup(host if port == 22 else f"[{host}]:{port}")
         return list(entry.keys()) if entry else []
 
+    @staticmethod
+    def _pinned_names(host: str, port: int) -> tuple[str, ...]:
+        """The names a pinned key may be listed under, in the order they are looked up."""
+        return (f"{host}:{port}", f"[{host}]:{port}", host) if port != 22 else (host, f"{host}:22")
+
+    def trusted_fingerprints(self, host: str, port: int) -> tuple[str, tuple[str, ...]]:
+        """What `verify` accepts for this machine, as (where it is trusted: "pinned" or "known_hosts", the
+        fingerprints); ("", ()) when nothing is (an unknown key). Raises SSHError for an unreadable known_hosts."""
+        for name in self._pinned_names(host, port):
+            if name in self.pinned:
+                return "pinned", (self.pinned[name].strip(),)
+        entry = self._known().lookup(host if port == 22 else f"[{host}]:{port}")
+        return ("known_hosts", tuple(fingerprint(k) for k in entry.values())) if entry else ("", ())
+
     def verify(self, host: str, port: int, key: Any) -> None:
         presented = fingerprint(key)
         known, revoked, authorities = self._read_known_hosts()
         if any(k.asbytes() == key.asbytes() for k in revoked):
             raise HostKeyError(host, port, presented, "revoked")
-        for name in (f"{host}:{port}", f"[{host}]:{port}", host) if port != 22 else (host, f"{host}:22"):
+        for name in self._pinned_names(host, port):
             if name in self.pinned:
                 expected = self.pinned[name].strip()
                 if expected.rstrip("=") != presented:
