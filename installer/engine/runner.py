@@ -180,6 +180,11 @@ class Engine:
                 when = time.strftime("%H:%M:%S", time.gmtime(record.finished or record.started or 0))
                 first_line = record.message.strip().splitlines()[0][:200] if record.message.strip() else ""
                 reason = f"{record.outcome} at {when} UTC" + (f": {first_line}" if first_line else "")
+            elif record.digest != digest and _sections(record.section_digests) != _sections(parts):
+                # Another command's pipeline ran a step of this id over other sections (the install's
+                # validate checks every section, the upgrade's only what it reads): naming every
+                # section of either as "changed" would say what did not happen.
+                reason = f"last run by another command, over other inputs (run {record.run_id or 'unknown'})"
             elif record.digest != digest:
                 changed = sorted(k for k in set(parts) | set(record.section_digests)
                                  if parts.get(k) != record.section_digests.get(k))
@@ -427,3 +432,8 @@ def _describe_error(exc: BaseException) -> str:
     if isinstance(exc, (StepFailed, TransientError)):
         return redact.mask(text)
     return redact.mask(f"{type(exc).__name__}: {text}")
+
+
+def _sections(parts: dict[str, str]) -> set[str]:
+    """The answers sections a step reads (its `+extra` inputs may vary from run to run; these do not)."""
+    return {name for name in parts if not name.startswith("+")}

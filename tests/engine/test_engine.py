@@ -95,6 +95,23 @@ def test_full_run_records_every_step(tmp_path):
     assert result.log_path.exists() and "step.finished" in result.log_path.read_text()
 
 
+def test_a_step_another_command_ran_over_other_sections_is_rerun_without_naming_sections_that_did_not_change(
+        tmp_path):
+    # the install's validate reads every section, the upgrade's a few: the upgrade's resume plan must not
+    # call every section of the install's "changed"
+    calls: list[str] = []
+    out = tmp_path / "out"
+    engine, _ = make_engine(tmp_path, pipeline(out, calls))
+    assert engine.run().exit_code == 0
+    calls.clear()
+    other = pipeline(out, calls)
+    other[0] = Step("first", "First", other[0].run, sections=("domain", "monitoring"))
+    engine, collect = make_engine(tmp_path, other, resume=True)
+    assert engine.run().exit_code == 0
+    reason = dict(collect.kinds(ev.ResumePlan)[0].rerun)["first"]
+    assert reason.startswith("last run by another command, over other inputs (run ") and "changed" not in reason
+
+
 def test_resume_skips_unchanged_and_reruns_changed_late_step_and_dependents(tmp_path):
     calls: list[str] = []
     out = tmp_path / "out"
