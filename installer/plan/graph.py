@@ -184,33 +184,56 @@ def _layers(waits: dict[str, set[str]]) -> dict[str, int]:
     return wave
 
 
-def release_tree_problem(answers: Any) -> str | None:
-    """Why the chart tree cannot serve the answers' release profile and modules, or None when it can.
+@dataclass(frozen=True)
+class ChartGap:
+    """Why a chart tree cannot serve the answers' release profile and modules: the profile cannot be read
+    (`profile` None), the folder is not there, or the graph fails; `missing` names the releases whose charts
+    the folder lacks (their chart paths in `charts`), as the configure step would find them."""
 
-    The same check the configure step makes, without touching anything: `validate`, preflight and
-    the wizard's Release page call it so a profile that does not match the tree is found where the
-    mistake is made, not after the database step.
-    """
+    profile: Any
+    folder: Path
+    reason: str
+    missing: tuple[str, ...] = ()
+    charts: tuple[str, ...] = ()
+    hint: str = ""
+
+
+def chart_gap(answers: Any) -> ChartGap | None:
+    """The one check of a chart tree against a release profile, without touching anything (None: it serves it).
+
+    `validate`, preflight, the wizard's Release and Monitoring pages and the upgrade's target list all read
+    it, each in its own words, so a profile that does not match the tree is found where the mistake is made."""
     from installer.profiles import ProfileError, release_profile
 
+    folder = Path(answers.release.charts)
     try:
         profile = release_profile(answers.release.version, answers.base_dir)
     except ProfileError as exc:
-        return str(exc)
-    charts_root = Path(answers.release.charts)
-    if not charts_root.is_dir():
-        return f"the chart source {charts_root} is not a folder"
+        return ChartGap(None, folder, str(exc))
+    if not folder.is_dir():
+        return ChartGap(profile, folder, f"the chart source {folder} (release.charts) is not a folder")
     try:
-        build_graph(profile, charts_root, list(answers.release.modules), conditions_for(answers))
+        build_graph(profile, folder, list(answers.release.modules), conditions_for(answers))
     except PlanError as exc:
-        if not exc.missing:
-            return str(exc)
-        chart_of = {spec.name: spec.chart for spec in profile.releases}
-        missing = [chart_of.get(name, name) for name in exc.missing]
-        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-        return (f"{len(missing)} chart(s) of release {profile.name} missing in {charts_root}: "
-                f"{shown}{exc.hint}")
+        return chart_gap_of(profile, folder, exc)
     return None
+
+
+def chart_gap_of(profile: Any, folder: Path, error: PlanError) -> ChartGap:
+    """The gap a PlanError of this profile's graph names (the releases it lacks, with their chart paths)."""
+    chart_of = {spec.name: spec.chart for spec in profile.releases}
+    return ChartGap(profile, folder, str(error), tuple(error.missing),
+                    tuple(chart_of.get(name, name) for name in error.missing), error.hint)
+
+
+def release_tree_problem(answers: Any) -> str | None:
+    """Why the chart tree cannot serve the answers' release profile and modules, or None when it can
+    (the count and the first few chart paths, not every one)."""
+    gap = chart_gap(answers)
+    if gap is None or not gap.missing:
+        return gap.reason if gap else None
+    shown = ", ".join(gap.charts[:6]) + (f" and {len(gap.charts) - 6} more" if len(gap.charts) > 6 else "")
+    return f"{len(gap.charts)} chart(s) of release {gap.profile.name} missing in {gap.folder}: {shown}{gap.hint}"
 
 
 def switched_charts_missing(answers: Any) -> dict[str, list[str]]:
@@ -218,26 +241,16 @@ def switched_charts_missing(answers: Any) -> dict[str, list[str]]:
     (monitoring.enabled, monitoring.tracing, ci.jenkins); empty when they are all there, or when the tree
     cannot serve the release at all (release_tree_problem says why). The wizard's Monitoring page refuses
     a switch whose charts are missing, where it is turned on."""
-    from installer.profiles import ProfileError, release_profile
-
-    try:
-        profile = release_profile(answers.release.version, answers.base_dir)
-    except ProfileError:
+    gap = chart_gap(answers)
+    if gap is None or not gap.missing:
         return {}
-    charts_root = Path(answers.release.charts)
-    if not charts_root.is_dir():
-        return {}
-    try:
-        build_graph(profile, charts_root, list(answers.release.modules), conditions_for(answers))
-    except PlanError as exc:
-        spec_of = {spec.name: spec for spec in profile.releases}
-        found: dict[str, list[str]] = {}
-        for name in exc.missing:
-            spec = spec_of.get(name)
-            if spec is not None and spec.when in _SWITCHES:
-                found.setdefault(_SWITCHES[spec.when].split(":")[0], []).append(spec.chart)
-        return found
-    return {}
+    spec_of = {spec.name: spec for spec in gap.profile.releases}
+    found: dict[str, list[str]] = {}
+    for name in gap.missing:
+        spec = spec_of.get(name)
+        if spec is not None and spec.when in _SWITCHES:
+            found.setdefault(_SWITCHES[spec.when].split(":")[0], []).append(spec.chart)
+    return found
 
 
 def profile_waves(profile: Any) -> dict[str, int]:

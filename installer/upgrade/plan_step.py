@@ -50,28 +50,16 @@ class TargetUnfit:
 
 def target_unfit(answers: Any) -> TargetUnfit | None:
     """What stops the plan of answers' release profile before anything is read from the cluster (None: nothing)."""
-    from installer.plan import PlanError
-    from installer.plan.graph import build_graph, conditions_for
-    from installer.profiles import ProfileError, release_profile
+    from installer.plan.graph import chart_gap
 
-    folder = Path(answers.release.charts)
-    try:
-        profile = release_profile(answers.release.version, answers.base_dir)
-    except ProfileError as error:
-        return TargetUnfit(answers.release.version, folder, reason=str(error))
-    if not folder.is_dir():
-        return TargetUnfit(profile.name, folder, reason=f"the chart folder {folder} (release.charts) is not there")
-    try:
-        build_graph(profile, folder, list(answers.release.modules), conditions_for(answers))
-    except PlanError as error:
-        return _unfit(profile, folder, error)
-    return None
+    gap = chart_gap(answers)
+    return None if gap is None else _unfit(gap, answers.release.version)
 
 
-def _unfit(profile: Any, folder: Path, error: Any) -> TargetUnfit:
-    chart_of = {spec.name: spec.chart for spec in profile.releases}
-    return TargetUnfit(profile.name, folder, tuple(chart_of.get(name, name) for name in error.missing), str(error),
-                       error.hint)
+def _unfit(gap: Any, name: str) -> TargetUnfit:
+    """The upgrade's words for a chart gap (plan.graph.ChartGap) of the profile `name`."""
+    return TargetUnfit(gap.profile.name if gap.profile is not None else name, gap.folder, gap.charts, gap.reason,
+                       gap.hint)
 
 
 def _plan(ctx: StepContext[Answers], answers: Any, render: bool) -> Any:
@@ -84,8 +72,11 @@ def _plan(ctx: StepContext[Answers], answers: Any, render: bool) -> Any:
     except PlanError as error:
         reason = str(error)
         if error.missing:  # the count and the first few, not every chart path
-            reason = _unfit(release_profile(answers.release.version, answers.base_dir), Path(answers.release.charts),
-                            error).message()
+            from installer.plan.graph import chart_gap_of
+
+            profile = release_profile(answers.release.version, answers.base_dir)
+            gap = chart_gap_of(profile, Path(answers.release.charts), error)
+            reason = _unfit(gap, answers.release.version).message()
         raise StepFailed(f"cannot build the plan of release {answers.release.version}: {reason}",
                          remediation="check the profile named by --to and release.charts") from None
     if render:
