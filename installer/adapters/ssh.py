@@ -134,8 +134,12 @@ class HostKeyPolicy:
                     keys.add(name, entry.key.get_name(), entry.key)
         return keys, revoked, authorities
 
+    def _known_entry(self, host: str, port: int) -> Any:
+        """known_hosts' keys for the machine, under the name OpenSSH writes (`[host]:port` off port 22)."""
+        return self._known().lookup(host if port == 22 else f"[{host}]:{port}")
+
     def known_key_types(self, host: str, port: int) -> list[str]:
-        entry = self._known().lookup(host if port == 22 else f"[{host}]:{port}")
+        entry = self._known_entry(host, port)
         return list(entry.keys()) if entry else []
 
     @staticmethod
@@ -149,7 +153,7 @@ class HostKeyPolicy:
         for name in self._pinned_names(host, port):
             if name in self.pinned:
                 return "pinned", (self.pinned[name].strip(),)
-        entry = self._known().lookup(host if port == 22 else f"[{host}]:{port}")
+        entry = self._known_entry(host, port)
         return ("known_hosts", tuple(fingerprint(k) for k in entry.values())) if entry else ("", ())
 
     def verify(self, host: str, port: int, key: Any) -> None:
