@@ -58,3 +58,14 @@ def section_digests(answers: Any, sections: tuple[str, ...] | list[str]) -> dict
 
 def combine(parts: dict[str, str]) -> str:
     return hash_json(sorted(parts.items()))
+
+
+def step_inputs(step: Any, answers: Any) -> dict[str, str]:
+    """The named digests of what a step reads: its answer sections, and its `+extra` inputs (chart contents,
+    say). The engine compares them with the journal's to decide whether the step reruns; a step that wants to
+    know whether its own earlier result is still the one the engine would keep (the upgrade's backup) asks the
+    same function."""
+    parts = section_digests(answers, step.sections)
+    if step.extra_inputs is not None:
+        parts.update({f"+{k}": v for k, v in step.extra_inputs(answers).items()})
+    return parts

@@ -17,7 +17,7 @@ from installer import redact
 from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from installer.engine import events as ev
 from installer.engine import journal as jr
-from installer.engine.digest import combine, section_digests
+from installer.engine.digest import combine, step_inputs
 from installer.engine.lock import InstallLock
 from installer.engine.logfile import RunLog
 from installer.state import StateDiskFull, ensure_state_dir, is_disk_full
@@ -156,10 +156,7 @@ class Engine:
 
     # -- planning -------------------------------------------------------------------
     def digests(self, step: Step) -> dict[str, str]:
-        parts = section_digests(self.answers, step.sections)
-        if step.extra_inputs is not None:
-            parts.update({f"+{k}": v for k, v in step.extra_inputs(self.answers).items()})
-        return parts
+        return step_inputs(step, self.answers)
 
     def plan(self, journal: jr.Journal) -> list[Decision]:
         """Which steps run and why; with --resume, succeeded steps with unchanged inputs are skipped."""

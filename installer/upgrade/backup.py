@@ -65,12 +65,9 @@ def _write_private(path: Path, text: str) -> None:
 
 def inputs_digest(step: Step, answers: Any) -> str:
     """The digest of what a step reads, as the engine computes it to decide whether the step reruns."""
-    from installer.engine.digest import combine, section_digests
+    from installer.engine.digest import combine, step_inputs
 
-    parts = section_digests(answers, step.sections)
-    if step.extra_inputs is not None:
-        parts.update({f"+{k}": v for k, v in step.extra_inputs(answers).items()})
-    return combine(parts)
+    return combine(step_inputs(step, answers))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
