@@ -43,13 +43,18 @@ def _shown(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
+def terminal_width() -> int:
+    """The width line mode wraps its own lines to: the terminal's, less one (a full line would wrap by itself)."""
+    import shutil
+
+    return max(40, shutil.get_terminal_size((80, 24)).columns - 1)
+
+
 def wrap(text: str, indent: str = "  ") -> str:
     """Help text wrapped at word boundaries to the terminal's width (a terminal wraps mid-word)."""
-    import shutil
     import textwrap
 
-    width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + " ",
+    return textwrap.fill(text, width=terminal_width(), initial_indent=indent, subsequent_indent=indent + " ",
                          break_long_words=False, break_on_hyphens=False)
 
 
@@ -109,12 +114,9 @@ class LineWizard:
     def say(self, text: str = "") -> None:
         """A line for the operator, wrapped at spaces to the terminal (a terminal would cut words); a line
         naming a path or a command is left whole, so it is copied and matched as one."""
-        import shutil
-
         from installer.app.closing import fit_to_terminal
 
-        width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
-        self.out.write((text if "/" in text else fit_to_terminal(text, width)) + "\n")
+        self.out.write((text if "/" in text else fit_to_terminal(text, terminal_width())) + "\n")
         self.out.flush()
 
     def _ask(self, prompt) -> Any:

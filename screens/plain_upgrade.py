@@ -11,7 +11,6 @@ has started, what it did is in the journal and the last words name the command t
 """
 from __future__ import annotations
 
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from typing import IO, Any
 
 from installer.exitcodes import EXIT_FAILED, EXIT_INTERRUPTED
 from installer.upgrade.plan_step import POINT_OF_NO_RETURN_LINE
+from screens.plain import terminal_width
 from screens.upgrade.installs import FoundInstalls, InstallRefused, open_install
 from screens.upgrade.plan_notes import (ADOPT_LABEL, RECOVER_LABEL, RECREATE_LABEL, blocking_text, changes_nothing,
                                         immutable_changes, pending_lines, point_of_no_return, unowned_text)
@@ -32,10 +32,6 @@ UPGRADE = "Upgrade an existing install"
 EXIT_CANCELLED = EXIT_INTERRUPTED  # as line mode's install path: 130 (128 + SIGINT)
 NOTHING_CHANGED = "Stopped: nothing was changed."
 BACKUP_POINT = "the backup the upgrade takes once the checks pass"
-
-
-def terminal_width() -> int:
-    return max(40, shutil.get_terminal_size((80, 24)).columns - 1)
 
 
 class FittedStream:
