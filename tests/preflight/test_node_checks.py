@@ -121,9 +121,14 @@ def test_busy_kubernetes_port_fails_on_sdc_vms(odd_rig) -> None:
 
     answers = edited_answers(odd_rig, "answers-sdc.yaml", as_sdc_vms)
     with connect(node.host, node.port, SSH_USER, key, policy, timeout=5) as session:
-        session.run("nohup python3 -c 'import socket,time; s=socket.socket(); s.bind((\"0.0.0.0\", 10250)); "
-                    "s.listen(); time.sleep(60)' >/dev/null 2>&1 & echo started")
-        time.sleep(0.5)
+        # The listener says when it listens: on a loaded machine python3 takes longer than any fixed sleep.
+        session.run("rm -f /tmp/busy-10250.ready; nohup python3 -c 'import socket,time; s=socket.socket(); "
+                    "s.bind((\"0.0.0.0\", 10250)); s.listen(); open(\"/tmp/busy-10250.ready\", \"w\").close(); "
+                    "time.sleep(60)' >/dev/null 2>&1 & echo started")
+        deadline = time.monotonic() + 30
+        while session.run("test -e /tmp/busy-10250.ready && echo yes || true").stdout.strip() != "yes":
+            assert time.monotonic() < deadline, "the listener on port 10250 never started"
+            time.sleep(0.05)
         try:
             code, report, _, _ = run_inprocess(odd_rig, "--only", "node.ports", answers=answers)
         finally:
