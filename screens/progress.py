@@ -237,7 +237,8 @@ class ProgressScreen(WizardScreen):
         if isinstance(event, ev.RunStarted):
             for step_id in event.steps:
                 await self._row(step_id, self.titles.get(step_id, step_id))
-            self.set_status(f"installing {event.install}; debug log: {event.log_path}")
+            doing = {"upgrade": "upgrading", "uninstall": "uninstalling"}.get(event.command, "installing")
+            self.set_status(f"{doing} {event.install}; debug log: {event.log_path}")
             return
         if isinstance(event, ev.RunFinished):
             self.finished = event

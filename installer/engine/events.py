@@ -40,6 +40,7 @@ class RunStarted(Event):
     steps: tuple[str, ...]
     dry_run: bool = False
     resume: bool = False
+    command: str = "install"  # install, upgrade or uninstall: an upgrade always goes on from the install's journal
     kind = "run.started"
 
 
@@ -49,6 +50,7 @@ class ResumePlan(Event):
     skipped: tuple[tuple[str, str], ...]
     rerun: tuple[tuple[str, str], ...]
     start: str | None = None
+    command: str = "install"
     kind = "run.plan"
 
 

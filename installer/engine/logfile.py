@@ -24,12 +24,18 @@ def describe(event: ev.Event) -> str:
     step = f"[{event.step}] " if event.step else ""
     if isinstance(event, ev.RunStarted):
         mode = " (dry run)" if event.dry_run else ""
-        mode += " (resume)" if event.resume else ""
-        return f"run {event.run_id} of install {event.install} started{mode}; steps: {', '.join(event.steps)}; log: {event.log_path}"
+        # An upgrade always goes on from the install's journal: that is how it works, not a resume to announce.
+        mode += " (resume)" if event.resume and event.command != "upgrade" else ""
+        what = "run" if event.command == "install" else f"{event.command} run"
+        return (f"{what} {event.run_id} of install {event.install} started{mode}; steps: {', '.join(event.steps)}; "
+                f"log: {event.log_path}")
     if isinstance(event, ev.ResumePlan):
         parts = [f"skip {sid} ({why})" for sid, why in event.skipped]
         parts += [f"rerun {sid} ({why})" for sid, why in event.rerun]
-        head = f"resuming from {event.start}" if event.start else "nothing to rerun"
+        if event.command == "upgrade":
+            head = f"upgrade starts at {event.start}" if event.start else "nothing to change"
+        else:
+            head = f"resuming from {event.start}" if event.start else "nothing to rerun"
         return head + ": " + "; ".join(parts)
     if isinstance(event, ev.StepStarted):
         attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""

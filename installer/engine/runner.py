@@ -244,11 +244,12 @@ class Engine:
         log_path = self.run_log.path
         self.bus.emit(ev.RunStarted(None, install=self.install, run_id=self.run_id, log_path=str(log_path),
                                     steps=tuple(s.id for s in self.steps), dry_run=self.dry_run,
-                                    resume=self.resume))
+                                    resume=self.resume, command=self.command))
         if self.resume:
             start = next((d.step.id for d in decisions if d.run and not d.recheck), None)
             self.bus.emit(ev.ResumePlan(None, skipped=tuple((d.step.id, d.reason) for d in decisions if not d.run),
-                                        rerun=tuple((d.step.id, d.reason) for d in decisions if d.run), start=start))
+                                        rerun=tuple((d.step.id, d.reason) for d in decisions if d.run), start=start,
+                                        command=self.command))
         if not self.dry_run:
             self._copy_answers()
             journal.arrange([s.id for s in self.steps])
