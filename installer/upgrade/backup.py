@@ -17,6 +17,7 @@ in the backup folder is ever deleted.
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from installer.upgrade.going_back import HELM_DRIVER_ENV, access_record, restore
 
 PARTIAL = ".partial"
 MARKER = "taking.json"   # the first file of a backup being taken: whose it is
+ABANDONED_AFTER = 600.0  # seconds: an empty .partial this old was left by a run killed before its first file
 RECORD = "backup.json"   # the last file: what the backup holds (the step's outputs)
 # Steps that read and never change the cluster or the database: a complete backup stays good while only
 # these have run since it was taken.
@@ -125,7 +127,11 @@ def reusable_backup(ctx: StepContext[Answers], root: Path, digest: str) -> dict[
 def remove_our_partials(ctx: StepContext[Answers], root: Path) -> list[Path]:
     """Remove what an interrupted backup of this install left: `<name>.partial` folders whose taking.json names
     this install and state directory. They were never verified, so they hold no backup; anything else is left
-    alone (another install's backup being taken in a shared folder among it)."""
+    alone (another install's backup being taken in a shared folder among it).
+
+    A run killed between making its folder and writing taking.json leaves an empty `.partial` that names no
+    one: it holds nothing, and once older than any run takes to write its first file it is removed too
+    (rmdir, which refuses a folder with anything in it)."""
     removed: list[Path] = []
     for folder in root.iterdir() if root.is_dir() else ():
         if not folder.name.endswith(PARTIAL) or folder.is_symlink() or not folder.is_dir():
@@ -133,9 +139,20 @@ def remove_our_partials(ctx: StepContext[Answers], root: Path) -> list[Path]:
         if _is_ours(_read_json(folder / MARKER), ctx):
             shutil.rmtree(folder)
             removed.append(folder)
+        elif _empty_and_abandoned(folder):
+            with contextlib.suppress(OSError):  # something was written into it meanwhile: not abandoned
+                folder.rmdir()
+                removed.append(folder)
     if removed:
         _sync(root)
     return removed
+
+
+def _empty_and_abandoned(folder: Path) -> bool:
+    try:
+        return not any(folder.iterdir()) and time.time() - folder.stat().st_mtime > ABANDONED_AFTER
+    except OSError:
+        return False
 
 
 def _new_folders(root: Path) -> tuple[Path, Path]:
