@@ -15,6 +15,7 @@ from installer.app.pipeline import build_steps
 from installer.app.uninstall import STATE_SUBDIR as UNINSTALL_SUBDIR
 from installer.app.upgrade import unapplied_upgrade
 from installer.deploy.outputs import ReleasesFailure, VerifyOutput
+from installer.deploy.releases import deployed_profile
 from installer.engine.journal import FAILED, INTERRUPTED, RUNNING, SUCCEEDED, Journal, JournalError
 from installer.engine.status import render_status, render_status_json, status_data
 from installer.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     data["uninstall"] = later_uninstall(state_dir, data.get("last_run"), running=data.get("running") is not None)
     data["not_applied"] = None if data.get("running") else unapplied_upgrade(data.get("last_run"), args.answers,
                                                                              args.state_dir)
+    data["release_profile"] = deployed_profile(state_dir)
     if args.output == "json":
         render_status_json(data, sys.stdout)
     else:
@@ -67,8 +69,19 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(describe_uninstall(data["uninstall"], args.answers) + "\n")
         elif data["not_applied"]:
             sys.stdout.write(f"NOT UPGRADED: {data['not_applied']}\n")
-        render_status(data, sys.stdout, failed_items)
+        render_status(data, sys.stdout, failed_items, facts=profile_lines(data["release_profile"]))
     return EXIT_OK
+
+
+def profile_lines(deployed: dict[str, Any] | None) -> list[str]:
+    """What the install runs now, from its newest deploy or upgrade (the answers file names what was asked)."""
+    if deployed is None:
+        return []
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(deployed.get("finished") or 0))
+    line = f"release profile: {deployed['profile']} (applied by the {deployed['by']} step at {when} UTC)"
+    if deployed["failed"]:
+        line += f"; not applied to {len(deployed['failed'])}: {', '.join(deployed['failed'])}"
+    return [line]
 
 
 def later_uninstall(state_dir: Path, install_run: dict[str, Any] | None, running: bool = False

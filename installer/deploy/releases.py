@@ -182,8 +182,30 @@ def _save_report(ctx: StepContext[Answers], label: str, report: DeployReport) ->
         existing = json.loads(path.read_text()) if path.exists() else {}
     except ValueError:
         existing = {}
-    existing[label] = redact.mask_tree({"finished": time.time(), **report.to_dict()})
+    existing[label] = redact.mask_tree({"finished": time.time(), "profile": ctx.answers.release.version,
+                                        **report.to_dict()})
     atomic_write(path, json.dumps(existing, indent=2, sort_keys=True))
+
+
+# the reports whose releases are DIGIT's own: the profile they deployed is the install's
+_PROFILE_REPORTS = ("deploy", "upgrade")
+
+
+def deployed_profile(state_dir: Path) -> dict[str, Any] | None:
+    """The release profile the newest DIGIT deploy or upgrade of this state directory applied, with when,
+    by which step, and the releases that failed: `status` says what runs now, which the answers file cannot
+    (it names what the operator asked for, perhaps not applied yet). None before the first deploy."""
+    try:
+        reports = json.loads((state_dir / REPORT_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    entries = [(label, report) for label, report in reports.items()
+               if label in _PROFILE_REPORTS and isinstance(report, dict) and report.get("profile")]
+    if not entries:
+        return None
+    label, report = max(entries, key=lambda entry: entry[1].get("finished") or 0)
+    return {"profile": report["profile"], "by": label, "finished": report.get("finished"),
+            "failed": list(report.get("failed") or []) + list(report.get("cancelled") or [])}
 
 
 # --- deploy, monitoring, ci --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any, IO
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from installer import redact
 from installer.engine import journal as jr
@@ -47,8 +47,10 @@ def cut_short(run: dict[str, Any] | None) -> bool:
 FailedItems = Callable[[str, dict[str, Any]], list[str]]
 
 
-def render_status(data: dict[str, Any], out: IO[str], failed_items: FailedItems = lambda step, details: []) -> None:
-    """The status table; failed_items names what broke inside a failed step (from its journalled details)."""
+def render_status(data: dict[str, Any], out: IO[str], failed_items: FailedItems = lambda step, details: [],
+                  facts: Sequence[str] = ()) -> None:
+    """The status table; failed_items names what broke inside a failed step (from its journalled details),
+    facts are the domain's lines about the install (what it runs now) shown under the last run's line."""
     lines = [f"install {data['install'] or '?'} (state: {data['state_dir']})"]
     if data["running"] is not None:
         lines.append("a run is in progress: " + describe_holder(data["running"], Path(data["state_dir"]) / "install.lock"))
@@ -61,6 +63,7 @@ def render_status(data: dict[str, Any], out: IO[str], failed_items: FailedItems 
             outcome = f"stopped after {run['cut_after']} as asked; the steps after it have not run"
         lines.append(f"last run{mode}{command}: {outcome} (started {_when(run.get('started'))} UTC, "
                      f"finished {_when(run.get('finished'))} UTC); log: {run.get('log_path')}")
+    lines += facts
     width = max([len(s["id"]) for s in data["steps"]] + [4])
     lines.append(f"{'step'.ljust(width)}  {'outcome':<11}  {'duration':>8}  {'tries':>5}  last error")
     for step in data["steps"]:

@@ -43,6 +43,12 @@ class Site:
                                "--state-dir", str(self.state), "--output", "plain", "--yes", *extra],
                               cwd=REPO, env=self.env, capture_output=True, text=True, timeout=300)
 
+    def status(self) -> str:
+        done = subprocess.run([sys.executable, "-m", "installer", "status", "--state-dir", str(self.state)],
+                              cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
     def plan(self) -> dict:
         return json.loads((self.state / "upgrade-plan.json").read_text())
 
@@ -173,9 +179,16 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     with _digit_db(site) as conn:
         conn.execute("CREATE TABLE eg_sample (id int PRIMARY KEY, name text)")
         conn.execute("INSERT INTO eg_sample SELECT g, 'row ' || g FROM generate_series(1, 250) g")
+    assert "release profile: digit-sample-a (applied by the deploy step at " in site.status()
     done = site.upgrade("--to", "digit-sample-b")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "release.version: digit-sample-b" in done.stdout
+    assert "release profile: digit-sample-b (applied by the upgrade step at " in site.status()
+    # An upgrade goes on from the install's journal by design; its first lines say upgrade, not resume.
+    first = [line.split(" ", 1)[-1] for line in done.stdout.splitlines()[:8]]  # without the time stamp
+    assert any(line.startswith("upgrade run ") for line in first), first
+    assert any(line.startswith("upgrade starts at ") for line in first), first
+    assert not any("resum" in line for line in first), first
     # the answers file now names the profile the install runs, so a later install run keeps it
     assert "version: digit-sample-b" in site.rig.answers_path.read_text()
     after = site.upgrade("--to", "digit-sample-b", "--plan")
@@ -367,9 +380,15 @@ def test_an_interrupted_backup_is_never_taken_for_one_and_resume_retakes_or_reus
     older.mkdir(mode=0o700)
     (older / "taking.json").write_text(json.dumps({"install": record["install"], "state_dir": str(site.state.absolute())}))
     (older / "egov.dump").write_bytes(b"truncated")
+    # a run killed between making its folder and writing taking.json left it empty, naming no one: once old
+    # it goes too; an empty one just made may be another run's about to write its first file, and stays
+    abandoned, just_made = root / "20200103T000000.partial", root / "20200104T000000.partial"
+    abandoned.mkdir(mode=0o700)
+    os.utime(abandoned, (0, 0))
+    just_made.mkdir(mode=0o700)
     resumed = site.upgrade("--to", target, "--resume")
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
-    assert set(root.iterdir()) - before == {complete} and not older.exists()
+    assert set(root.iterdir()) - before == {complete, just_made} and not older.exists() and not abandoned.exists()
     assert (complete / "backup.json").stat().st_mtime_ns == taken
     steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
     assert steps["upgrade-backup"]["outcome"] == "succeeded" and steps["upgrade-apply"]["outcome"] == "succeeded"
