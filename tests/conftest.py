@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.rig.rig import Rig
+
+# pytest-xdist's workers start with COLUMNS=80 and LINES=24 in their environment (set in the controlling
+# process by a plugin before it starts them). Every terminal a test opens (pexpect, tmux) would inherit them,
+# and Python's shutil.get_terminal_size reads them before the terminal's own size.
+for _inherited_size in ("COLUMNS", "LINES"):
+    os.environ.pop(_inherited_size, None)
 
 
 def start_rig(tmp_path_factory: pytest.TempPathFactory, **kwargs) -> Rig:

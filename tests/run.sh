@@ -2,6 +2,8 @@
 # Runs the whole test suite on a fresh Debian machine (as root) or a developer's.
 # Installs the system packages the tests use, the Python environment, then pytest.
 # Extra arguments go to pytest, e.g. tests/run.sh tests/answers -x
+# Two workers by default, a test file each at a time: the suite waits on rigs more than it computes, and a
+# file's rig is started once. TEST_WORKERS=0 runs in this one process (for -s, pdb and the like).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$HERE"
@@ -24,4 +26,6 @@ fi
 
 DIGIT_INSTALLER_EXTRAS=test ./install.sh --setup-only
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
-exec "$HERE/.venv/bin/python" -m pytest -p no:cacheprovider "$@"
+workers=(-n "${TEST_WORKERS:-2}")
+[ "${TEST_WORKERS:-2}" = 0 ] || workers+=(--dist loadfile)
+exec "$HERE/.venv/bin/python" -m pytest -p no:cacheprovider "${workers[@]}" "$@"
