@@ -315,6 +315,64 @@ def test_ctrl_c_during_the_run_leaves_a_journal_that_the_printed_resume_command_
     assert steps["upgrade-apply"]["outcome"] == "succeeded"
 
 
+def test_objects_applied_without_helm_are_adopted_when_the_named_question_is_answered_yes(site, tmp_path) -> None:
+    """A -> B where egov-hrms, which B adds, runs as egov-deployer left it (`helm template | kubectl apply`: no
+    Helm record, no Helm label): the plan names each object to adopt, the named question defaults to No, and
+    Yes adopts them into the release: none is deleted or made again (the same uid), and Helm now owns them."""
+    import subprocess
+
+    import psycopg
+
+    from installer.deploy.cluster import connect_cluster
+    from installer.yamlio import load_yaml_all
+    from tests.deploy.conftest import REPO
+
+    # The walk B -> A above left egov-hrms installed (an upgrade never uninstalls without a named choice).
+    # Its objects lose Helm's ownership and Helm's records of it go: what egov-deployer leaves behind.
+    answers_b = site.rig.answers_path.with_name("answers-b-rendered.yaml")  # beside it: its profiles extend
+    answers_b.write_text(site.rig.answers_path.read_text().replace("  version: digit-sample-a",
+                                                                  "  version: digit-sample-b"))
+    try:
+        rendered = subprocess.run([sys.executable, "-m", "installer", "plan", "--answers", str(answers_b), "--out",
+                                   str(tmp_path / "plan-b")], cwd=REPO, env=site.env, capture_output=True, text=True,
+                                  timeout=300)
+    finally:
+        answers_b.unlink()  # not another install for the question "Which install"
+    assert rendered.returncode == 0, rendered.stdout[-2000:] + rendered.stderr[-2000:]
+    api = connect_cluster(site.rig.kubeconfig_path, None)
+    disown = {"metadata": {"labels": {"app.kubernetes.io/managed-by": None},
+                           "annotations": {"meta.helm.sh/release-name": None, "meta.helm.sh/release-namespace": None}}}
+    uids = {}
+    for doc in load_yaml_all((tmp_path / "plan-b" / "releases" / "egov-hrms" / "manifest.yaml").read_text()):
+        if isinstance(doc, dict) and doc.get("kind"):
+            kind, name = doc["kind"], doc["metadata"]["name"]
+            uids[kind, name] = api.patch(kind, name, disown, "egov")["metadata"]["uid"]
+    assert ("Deployment", "egov-hrms") in uids
+    with psycopg.connect(site.env["HELM_DRIVER_SQL_CONNECTION_STRING"], autocommit=True) as conn:
+        conn.execute("DELETE FROM releases_v1 WHERE name = 'egov-hrms' AND namespace = 'egov'")
+
+    child = spawn(site)
+    to_the_target_question(child)
+    child.send(DOWN * (profiles(site).index("digit-sample-a") + 1) + "\r")
+    child.expect("-> digit-sample-b")
+    child.expect("adopt +Deployment/egov/egov-hrms into release egov-hrms")
+    child.expect(re.escape("Adopt them into their releases; nothing is deleted (--adopt)?"))
+    child.expect(r"\(y/N\)")
+    child.send("y")
+    child.expect("Start the upgrade as planned above")
+    child.expect(r"\(y/N\)")
+    child.send("y")
+    child.expect(r"✓ The upgrade of .rig-\S+. succeeded", timeout=240)
+    rest = ended(child)
+    assert child.exitstatus == 0, rest
+    for (kind, name), uid in uids.items():
+        live = api.get(kind, name, "egov")
+        assert live["metadata"]["uid"] == uid, (kind, name)  # neither deleted nor made again
+        assert live["metadata"]["annotations"]["meta.helm.sh/release-name"] == "egov-hrms", (kind, name)
+        assert live["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm", (kind, name)
+    assert "version: digit-sample-b" in site.rig.answers_path.read_text()
+
+
 def test_a_release_left_pending_is_not_rolled_back_unless_its_named_option_is_answered_yes(site) -> None:
     """Last on this rig (it leaves egov-user marked pending): the plan names the stuck release, the named question
     defaults to No, and No stops before the checks, so Helm's records are as they were."""
@@ -323,7 +381,7 @@ def test_a_release_left_pending_is_not_rolled_back_unless_its_named_option_is_an
     revision = _mark_pending(site, "egov-user", "egov")
     revisions = _revisions(site)
     child = spawn(site)
-    to_the_target_question(child)
+    to_the_target_question(child, installed="digit-sample-b")  # where the adoption above left it
     child.send(DOWN * (profiles(site).index("digit-sample-a") + 1) + "\r")
     child.expect(f"pending: egov/egov-user is pending-upgrade at revision {revision}")
     child.expect(re.escape("Roll them back to their last deployed revision (--recover-pending)?"))
