@@ -98,6 +98,8 @@ class UpgradePlan:
     foreign: list[str] = field(default_factory=list)        # releases another install owns
     unowned: list[dict[str, str]] = field(default_factory=list)  # objects no Helm release owns (adoption)
     pending: list[dict[str, Any]] = field(default_factory=list)  # releases stuck in pending-*
+    # images the target profile pins that its charts render otherwise: (pinned, rendered); a warning
+    pins_not_rendered: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def by_action(self, action: str) -> list[str]:
         return sorted(r.name for r in self.releases if r.action == action)

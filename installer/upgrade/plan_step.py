@@ -150,7 +150,7 @@ def target_views(plan: Any) -> dict[str, ReleaseView]:
 def build_upgrade_plan(ctx: StepContext[Answers], source: str) -> UpgradePlan:
     """Deployed (installed from profile `source`) against the target profile of ctx.answers."""
     from installer.deploy.target import open_cluster
-    from installer.profiles import release_profile
+    from installer.profiles import pins_not_rendered, release_profile
 
     target_answers = ctx.answers
     current = _plan(ctx, with_version(target_answers, source), render=False)
@@ -174,6 +174,8 @@ def build_upgrade_plan(ctx: StepContext[Answers], source: str) -> UpgradePlan:
                    to_profile=to_profile.name, from_commit=from_profile.devops_commit,
                    to_commit=to_profile.devops_commit)
     plan.foreign, plan.pending, plan.unowned = foreign, pending, unowned
+    plan.pins_not_rendered = pins_not_rendered(
+        to_profile, (image for rendered in target.rendered.values() for image in rendered.images), target.registry)
     return plan
 
 
@@ -258,6 +260,13 @@ def plan_text(plan: UpgradePlan) -> str:
     return "\n".join(lines)
 
 
+def pin_warning(profile: str, pinned: str, rendered: list[str]) -> str:
+    """A pin the target's charts do not render, said the same way by the plan step, the wizard and line mode."""
+    return (f"{profile} pins {pinned}, but its charts render {', '.join(rendered)}: the upgrade does not install "
+            "the pinned image. A profile's images list what it installs and set nothing; set the tag in its "
+            "release_values (release -> chart values, e.g. egov-user: {egov-user: {image: {tag: ...}}}).")
+
+
 def save_plan(state_dir: Path, plan: UpgradePlan) -> Path:
     path = Path(state_dir) / PLAN_FILE
     atomic_write(path, json.dumps(redact.mask_tree(plan.to_dict()), indent=2, sort_keys=True, default=str))
@@ -276,6 +285,8 @@ def upgrade_plan(ctx: StepContext[Answers], source: str, stop_on_immutable: bool
     path = save_plan(ctx.state_dir, plan)
     for line in plan_text(plan).splitlines():
         ctx.log(line)
+    for pinned, rendered in plan.pins_not_rendered:
+        ctx.warn(pin_warning(plan.to_profile, pinned, rendered))
     if plan.foreign:
         raise StepFailed("releases of another install are in the way: " + ", ".join(plan.foreign),
                          remediation="set target.take_over_install to that install's name if it is to be taken over")

@@ -22,7 +22,8 @@ from screens.widgets.confirm_box import ConfirmBox
 
 from screens.base import BACK, NEXT, WizardScreen
 from screens.upgrade.plan_notes import (ADOPT_LABEL, RECREATE_LABEL, blocking_text, changes_nothing,
-                                        immutable_changes, pending_lines, point_of_no_return, unowned_text)
+                                        immutable_changes, pending_lines, pin_lines, point_of_no_return,
+                                        unowned_text)
 from screens.upgrade.state import PhaseRecorder, upgrade_state
 
 ACTIONS = {"add": "+ add", "remove": "- remove", "upgrade": "~ upgrade"}
@@ -206,7 +207,7 @@ class UpgradePlanScreen(WizardScreen):
                 self.wizard.state.state_dir is not None)
         self.query_one("#plan-return", Static).update(point_of_no_return(plan, "the Backup page"))
         self.query_one("#plan-table", Static).update(changes_table(plan))
-        more = pending_lines(plan, "the Checks page offers to roll it back")
+        more = pending_lines(plan, "the Checks page offers to roll it back") + pin_lines(plan)
         if changes_nothing(plan):
             more.append("Nothing to upgrade: every release already matches the target.")
         self.query_one("#plan-more", Static).update("\n".join(more))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from installer.upgrade.checks import RECOVER_FLAG
-from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, ADOPT_FLAG
+from installer.upgrade.plan_step import ACCEPT_IMMUTABLE_FLAG, ADOPT_FLAG, pin_warning
 
 # The operator's named choices, in the same words in the wizard (its boxes) and in line mode (its questions).
 # One line each at 80 columns: what the operator confirms is read whole (the lines above it say the rest).
@@ -72,3 +72,9 @@ def pending_lines(plan: dict[str, Any], offer: str) -> list[str]:
 
 def changes_nothing(plan: dict[str, Any]) -> bool:
     return not [r for r in plan.get("releases") or [] if r.get("action") != "unchanged"] and not plan.get("unowned")
+
+
+def pin_lines(plan: dict[str, Any]) -> list[str]:
+    """Images the target profile pins that its charts render at another tag: it would not install them."""
+    return ["⚠ " + pin_warning(str(plan.get("to_profile")), pinned, list(rendered))
+            for pinned, rendered in plan.get("pins_not_rendered") or []]

@@ -79,3 +79,37 @@ def test_only_releases_upgraded_or_added_run_migrations_a_removed_one_runs_none(
     removal = compare("site", deployed, {"egov-user": deployed["egov-user"]}, from_profile="a", to_profile="b")
     assert removal.by_action("remove") == ["egov-idgen"] and not removal.needs_backup
     assert point_of_no_return(removal.to_dict(), "the backup") == ""
+
+
+def test_a_pinned_image_the_charts_render_at_another_tag_is_a_finding() -> None:
+    """A profile's images say what it installs and set nothing; a site profile that only lists a new tag there
+    would upgrade nothing, and the plan must say so. Pins of repositories nothing renders are no finding."""
+    from installer.profiles import ModuleSpec, ReleaseProfile, ReleaseSpec, pins_not_rendered
+
+    profile = ReleaseProfile(
+        name="site", digit_version="v2.9", source="test", default_modules=["core"],
+        modules=[ModuleSpec(name="core", description="", images=["egovio/egov-user:v1", "egovio/egov-enc:v3"]),
+                 ModuleSpec(name="pgr", description="")],
+        releases=[ReleaseSpec(name="egov-user", chart="core-services/egov-user", namespace="egov", module="core")],
+        images=["egovio/egov-user:v2", "egovio/egov-mdms-service:v5@sha256:" + "a" * 64, "egovio/pgr-services:v9"])
+    rendered = ["registry.sdc.local:5000/egovio/egov-user:v1", "egovio/egov-enc:v3",
+                "egovio/egov-mdms-service:v5@sha256:" + "b" * 64, "redis:7.2.4"]
+    # egov-user: pinned v2, the charts render v1 (the mirror's prefix is not part of the image);
+    # egov-mdms-service: same tag, another digest; a module's images describe it and pin nothing (egov-enc);
+    # pgr-services: nothing renders it here (its module is not chosen)
+    assert pins_not_rendered(profile, rendered, "registry.sdc.local:5000") == [
+        ("egovio/egov-mdms-service:v5@sha256:" + "a" * 64, ["egovio/egov-mdms-service:v5@sha256:" + "b" * 64]),
+        ("egovio/egov-user:v2", ["egovio/egov-user:v1"]),
+    ]
+    assert pins_not_rendered(profile, ["egovio/egov-user:v2", "egovio/egov-mdms-service:v5", "egovio/egov-enc:v4"]) == []
+
+
+def test_the_wizard_and_the_plan_step_say_a_pin_not_rendered_in_the_same_words() -> None:
+    from installer.upgrade.plan_step import pin_warning
+    from screens.upgrade.plan_notes import pin_lines
+
+    plan = {"to_profile": "site", "pins_not_rendered": [["egovio/egov-user:v2", ["egovio/egov-user:v1"]]]}
+    [line] = pin_lines(plan)
+    assert line == "⚠ " + pin_warning("site", "egovio/egov-user:v2", ["egovio/egov-user:v1"])
+    assert "site pins egovio/egov-user:v2, but its charts render egovio/egov-user:v1" in line
+    assert "release_values" in line and pin_lines({"to_profile": "site"}) == []

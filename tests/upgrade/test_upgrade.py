@@ -75,6 +75,7 @@ def test_plan_lists_exactly_the_differences_and_changes_nothing(site) -> None:
     assert plan["added"] == ["egov-hrms"]
     assert plan["removed"] == ["egov-idgen"]
     assert plan["upgraded"] == ["egov-indexer", "egov-mdms-service", "egov-user"]
+    assert plan["pins_not_rendered"] == []  # B sets every tag it pins in its release_values
     releases = {r["name"]: r for r in plan["releases"]}
     user = releases["egov-user"]
     assert {(i["repository"], i["old"].rsplit(":", 1)[1], i["new"].rsplit(":", 1)[1], i["migration"])
