@@ -184,7 +184,9 @@ def test_upgrade_applies_the_differences_and_a_rerun_is_a_no_op(site) -> None:
     done = site.upgrade("--to", "digit-sample-b")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "release.version: digit-sample-b" in done.stdout
-    assert "release profile: digit-sample-b (applied by the upgrade step at " in site.status()
+    status = site.status()
+    assert "release profile: digit-sample-b (applied by the upgrade step at " in status
+    assert "last run (upgrade): succeeded" in status  # not "resume": an upgrade always goes on from the journal
     # An upgrade goes on from the install's journal by design; its first lines say upgrade, not resume.
     first = [line.split(" ", 1)[-1] for line in done.stdout.splitlines()[:8]]  # without the time stamp
     assert any(line.startswith("upgrade run ") for line in first), first
