@@ -50,7 +50,8 @@ class UpgradeTargetScreen(WizardScreen):
         with RadioSet(id="profiles"):
             for key, profile in catalog.releases.items():
                 if key == self.current:
-                    yield ChoiceButton(f"{describe(profile)}  · installed now", id="profile-current", disabled=True)
+                    # its details are in the "Installed now" line above; repeated here they cut the mark at 80 columns
+                    yield ChoiceButton(f"{key}  · installed now", id="profile-current", disabled=True)
                     continue
                 self.choices.append(key)
                 label = describe(profile)

@@ -299,7 +299,7 @@ async def test_the_wizard_upgrades_sample_a_to_sample_b_page_by_page(site) -> No
         text = screen_text(app)
         assert f"Installed now: digit-{source.removeprefix('digit-')}" in text
         current = d.screen.query_one("#profile-current")
-        assert current.disabled and "installed now" in str(current.label)
+        assert current.disabled and str(current.label) == f"{source}  · installed now"  # whole at 80 columns
         await choose(d, "digit-sample-c")
         await d.next()
 
