@@ -503,7 +503,7 @@ class LineWizard:
             where = self._ask(self.q.text("Save the answers file to", default=str(state.answers_path)))
             state.answers_path = Path(where.strip() or state.answers_path).expanduser().absolute()
             _answers, path = state.save()
-        except Cancelled:
+        except (Cancelled, KeyboardInterrupt):  # at a question, or while the answers are checked or saved
             self.say("")
             self.keep_partial()
             try:

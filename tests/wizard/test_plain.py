@@ -162,6 +162,38 @@ def test_line_mode_ctrl_c_keeps_a_draft(tmp_path):
     assert "draft-one" in (site / "answers.yaml").read_text()
 
 
+def test_a_ctrl_c_while_the_answers_are_checked_still_offers_the_draft(tmp_path, monkeypatch):
+    """Ctrl+C between questions (here: while the answers are validated before the review) is the operator's
+    Ctrl+C all the same: what was answered is offered as a draft, not lost behind a bare 'interrupted'."""
+    import io
+    from types import SimpleNamespace
+
+    from screens.plain import LineWizard
+    from screens.state import Catalog, WizardState
+
+    site = make_site(tmp_path)
+    monkeypatch.chdir(site)
+    state = WizardState(site / "answers.yaml", catalog=Catalog.load(site))
+    state.put("name", "draft-two")
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(state, "problems", list)  # the answers fit: on to the review
+    monkeypatch.setattr(state, "validate", interrupted)
+    asked = []
+    wizard = LineWizard(state, output=io.StringIO())
+    wizard.q = SimpleNamespace(confirm=lambda text, **kw: asked.append(text) or SimpleNamespace(unsafe_ask=lambda: True))
+    try:
+        code = wizard.run([])
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl+C escaped line mode, and what was answered with it")
+    assert code == 130
+    assert asked == ["Save a draft of the answers so far?"]
+    assert "draft saved to" in wizard.out.getvalue()
+    assert "draft-two" in (site / "answers.yaml").read_text()
+
+
 def test_a_dumb_terminal_gets_line_mode(tmp_path):
     site = make_site(tmp_path)
     env = {**os.environ, "TERM": "dumb", "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(site / "state")}
