@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from installer.engine import events as ev
 
 KILL_HOOK_ENV = "DIGIT_INSTALLER_TEST_KILL_AT"
+KILL_SIGNAL_ENV = "DIGIT_INSTALLER_TEST_KILL_SIGNAL"
 
 
 class Record(Protocol):
@@ -97,18 +98,23 @@ class KillHook:
 
     DIGIT_INSTALLER_TEST_KILL_AT holds one point: 'before:STEP', 'after:STEP'
     (after the journal records the step's success) or 'progress:STEP:N' (at the
-    N-th progress report of STEP).
+    N-th progress report of STEP). DIGIT_INSTALLER_TEST_KILL_SIGNAL=INT sends the
+    operator's Ctrl+C there instead, which the run handles as it would a real one.
     """
 
-    def __init__(self, spec: str | None) -> None:
+    def __init__(self, spec: str | None, interrupt: bool = False) -> None:
         self.spec = (spec or "").strip()
+        self.interrupt = interrupt
 
     @classmethod
     def from_env(cls) -> KillHook:
-        return cls(os.environ.get(KILL_HOOK_ENV))
+        return cls(os.environ.get(KILL_HOOK_ENV), os.environ.get(KILL_SIGNAL_ENV, "").upper() == "INT")
 
     def at(self, point: str) -> None:
         if self.spec and self.spec == point:
+            if self.interrupt:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
             os.kill(os.getpid(), signal.SIGKILL)
             time.sleep(5)
 

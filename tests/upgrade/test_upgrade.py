@@ -400,3 +400,30 @@ def test_an_interrupted_backup_is_never_taken_for_one_and_resume_retakes_or_reus
     assert password not in resumed.stdout + resumed.stderr
     # what is not this install's stays as it was
     assert (theirs / "egov.dump").read_bytes() == b"theirs" and (by_hand / "readme.txt").read_text() == "kept by hand"
+
+
+def test_a_ctrl_c_during_the_backup_removes_what_it_wrote_and_resume_takes_it_again(site) -> None:
+    """The operator's Ctrl+C once the dump is written: the backup stops at its next phase, its .partial goes
+    (it was never verified), nothing changed in the cluster, exit 130; --resume backs up again and upgrades."""
+    installed = next(line.split(":", 1)[1].strip() for line in site.rig.answers_path.read_text().splitlines()
+                     if line.startswith("  version: "))
+    target = "digit-sample-a" if installed != "digit-sample-a" else "digit-sample-b"
+    root = site.state / "backups"
+    before = set(root.iterdir())
+    revisions = _revisions(site)
+    site.env.update(DIGIT_INSTALLER_TEST_KILL_AT="progress:upgrade-backup:2", DIGIT_INSTALLER_TEST_KILL_SIGNAL="INT")
+    try:
+        stopped = site.upgrade("--to", target)
+    finally:
+        for name in ("DIGIT_INSTALLER_TEST_KILL_AT", "DIGIT_INSTALLER_TEST_KILL_SIGNAL"):
+            site.env.pop(name, None)
+    assert stopped.returncode == 130, stopped.stdout[-3000:] + stopped.stderr[-2000:]
+    assert set(root.iterdir()) == before  # no .partial left, and no backup that was never verified
+    steps = {s["id"]: s for s in json.loads((site.state / "journal.json").read_text())["steps"]}
+    assert steps["upgrade-backup"]["outcome"] == "interrupted"
+    assert _revisions(site) == revisions
+    resumed = site.upgrade("--to", target, "--resume")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
+    [taken] = set(root.iterdir()) - before
+    assert json.loads((taken / "backup.json").read_text())["verified"]
+    assert f"version: {target}" in site.rig.answers_path.read_text()
