@@ -205,7 +205,8 @@ def deployed_profile(state_dir: Path) -> dict[str, Any] | None:
         return None
     label, report = max(entries, key=lambda entry: entry[1].get("finished") or 0)
     return {"profile": report["profile"], "by": label, "finished": report.get("finished"),
-            "failed": list(report.get("failed") or []) + list(report.get("cancelled") or [])}
+            # failed, cancelled, or skipped because a release they need failed: none of them runs the profile
+            "failed": [name for outcome in ("failed", "skipped", "cancelled") for name in report.get(outcome) or []]}
 
 
 # --- deploy, monitoring, ci --------------------------------------------------------------------------

@@ -66,6 +66,11 @@ def test_a_never_ready_release_is_rolled_back_dependents_untouched_then_resume(s
     report = json.loads((site.state / "deploy-report.json").read_text())["upgrade"]
     assert "egov-user" in report["skipped"] and "egov-enc-service" in report["skipped"]
     assert "egov-mdms-service" in report["failed"]
+    # status names the profile the upgrade applied, and the releases that do not run it
+    [line] = [line for line in site.status().splitlines() if line.startswith("release profile: ")]
+    assert line.startswith("release profile: digit-sample-b (applied by the upgrade step at "), line
+    assert all(name in line.split("not applied to ", 1)[1] for name in ("egov-mdms-service", "egov-user",
+                                                                       "egov-enc-service")), line
 
     site.rig.set_rollout(never_ready=[])
     resumed = site.upgrade("--to", "digit-sample-b", "--resume")
