@@ -63,14 +63,17 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
                   dry_run: bool = False, answers_path: Path | None = None, steps_for: StepsFor | None = None,
                   on_engine: Callable[[Engine], None] | None = None, handle_signals: bool = False,
                   warn: Callable[[str], None] = lambda message: None, command: str = "install",
-                  cut_after: str = "", run_note: dict[str, str] | None = None) -> InstallOutcome:
+                  cut_after: str = "", run_note: dict[str, str] | None = None,
+                  continues_journal: bool = False) -> InstallOutcome:
     """Run the install pipeline for `answers` over `state_dir`, reporting to `sinks`.
 
     on_engine receives the engine before it starts (a face keeps it to cancel the run);
     handle_signals installs Ctrl+C / SIGTERM handlers (only from the main thread);
     steps_for replaces the standard pipeline (tests and tools);
     cut_after and run_note are journaled with the run (a run of a pipeline cut short on purpose, and what the
-    command says of itself), so `status` can tell such a run from one that did the whole job.
+    command says of itself), so `status` can tell such a run from one that did the whole job;
+    continues_journal: the command always goes on from the install's journal (resume=True is its way of
+    working, the upgrade's), so the run is neither announced nor recorded as a resume.
     """
     from installer.app.pipeline import build_steps
 
@@ -80,7 +83,7 @@ def start_install(answers: Answers, state_dir: Path, *, sinks: Iterable[Sink], r
     steps = (steps_for or build_steps)(answers)
     engine = Engine(steps, answers=answers, state_dir=state_dir, install=answers.name, dry_run=dry_run,
                     resume=resume, sinks=list(sinks), answers_path=answers_path, command=command,
-                    cut_after=cut_after, run_note=run_note)
+                    cut_after=cut_after, run_note=run_note, continues_journal=continues_journal)
     if on_engine is not None:
         on_engine(engine)
     lease = None

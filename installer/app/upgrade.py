@@ -193,7 +193,7 @@ def run_phase(subject: UpgradeSubject, phase: str, choices: UpgradeChoices = Upg
     return start_install(subject.target_answers, subject.state_dir, sinks=sinks, resume=not dry, dry_run=dry,
                          answers_path=subject.answers_path, steps_for=lambda _answers: steps, on_engine=on_engine,
                          handle_signals=handle_signals, warn=warn, command="upgrade", cut_after=cut_after,
-                         run_note=note)
+                         run_note=note, continues_journal=True)
 
 
 # what an upgrade cut after each step has done (the wizard's Checks and Backup pages end there)

@@ -40,7 +40,7 @@ class RunStarted(Event):
     steps: tuple[str, ...]
     dry_run: bool = False
     resume: bool = False
-    command: str = "install"  # install, upgrade or uninstall: an upgrade always goes on from the install's journal
+    command: str = "install"  # install, upgrade or uninstall
     kind = "run.started"
 
 
@@ -51,6 +51,7 @@ class ResumePlan(Event):
     rerun: tuple[tuple[str, str], ...]
     start: str | None = None
     command: str = "install"
+    resumed: bool = True  # False: a command that always goes on from the journal (Engine continues_journal)
     kind = "run.plan"
 
 

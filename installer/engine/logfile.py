@@ -24,18 +24,17 @@ def describe(event: ev.Event) -> str:
     step = f"[{event.step}] " if event.step else ""
     if isinstance(event, ev.RunStarted):
         mode = " (dry run)" if event.dry_run else ""
-        # An upgrade always goes on from the install's journal: that is how it works, not a resume to announce.
-        mode += " (resume)" if event.resume and event.command != "upgrade" else ""
+        mode += " (resume)" if event.resume else ""
         what = "run" if event.command == "install" else f"{event.command} run"
         return (f"{what} {event.run_id} of install {event.install} started{mode}; steps: {', '.join(event.steps)}; "
                 f"log: {event.log_path}")
     if isinstance(event, ev.ResumePlan):
         parts = [f"skip {sid} ({why})" for sid, why in event.skipped]
         parts += [f"rerun {sid} ({why})" for sid, why in event.rerun]
-        if event.command == "upgrade":
-            head = f"upgrade starts at {event.start}" if event.start else "nothing to change"
-        else:
+        if event.resumed:
             head = f"resuming from {event.start}" if event.start else "nothing to rerun"
+        else:
+            head = f"{event.command} starts at {event.start}" if event.start else "nothing to change"
         return head + ": " + "; ".join(parts)
     if isinstance(event, ev.StepStarted):
         attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""

@@ -87,7 +87,7 @@ class Engine:
     def __init__(self, steps: Iterable[Step], *, answers: Any, state_dir: Path, install: str,
                  dry_run: bool = False, resume: bool = False, sinks: Iterable[ev.Sink] = (),
                  answers_path: Path | None = None, command: str = "install", cut_after: str = "",
-                 run_note: dict[str, str] | None = None) -> None:
+                 run_note: dict[str, str] | None = None, continues_journal: bool = False) -> None:
         self.steps = list(steps)
         ids = [s.id for s in self.steps]
         if len(set(ids)) != len(ids):
@@ -97,6 +97,9 @@ class Engine:
         self.install = install
         self.dry_run = dry_run
         self.resume = resume
+        # A command that always goes on from the install's journal (the upgrade) skips what is done as its
+        # normal way of working: that is not a resume to announce, nor to record as one.
+        self.announce_resume = resume and not continues_journal
         self.answers_path = answers_path
         self.command = command
         # the journal records that this run is the pipeline cut after that step on purpose (see RunRecord)
@@ -244,12 +247,12 @@ class Engine:
         log_path = self.run_log.path
         self.bus.emit(ev.RunStarted(None, install=self.install, run_id=self.run_id, log_path=str(log_path),
                                     steps=tuple(s.id for s in self.steps), dry_run=self.dry_run,
-                                    resume=self.resume, command=self.command))
+                                    resume=self.announce_resume, command=self.command))
         if self.resume:
             start = next((d.step.id for d in decisions if d.run and not d.recheck), None)
             self.bus.emit(ev.ResumePlan(None, skipped=tuple((d.step.id, d.reason) for d in decisions if not d.run),
                                         rerun=tuple((d.step.id, d.reason) for d in decisions if d.run), start=start,
-                                        command=self.command))
+                                        command=self.command, resumed=self.announce_resume))
         if not self.dry_run:
             self._copy_answers()
             journal.arrange([s.id for s in self.steps])
@@ -258,7 +261,7 @@ class Engine:
                     record.outcome, record.message, record.remediation = jr.PENDING, "", ""
                     record.outputs, record.details = {}, {}
             journal.start_run(jr.RunRecord(self.run_id, time.time(), os.getpid(), socket.gethostname(),
-                                           self.dry_run, self.resume, log_path=str(log_path),
+                                           self.dry_run, self.announce_resume, log_path=str(log_path),
                                            command=self.command, cut_after=self.cut_after, note=self.run_note))
         outputs = journal.outputs()
         result = RunResult(EXIT_OK, jr.SUCCEEDED, log_path, stale_lock=lock.stale_holder)

@@ -56,9 +56,7 @@ def render_status(data: dict[str, Any], out: IO[str], failed_items: FailedItems 
         lines.append("a run is in progress: " + describe_holder(data["running"], Path(data["state_dir"]) / "install.lock"))
     run = data["last_run"]
     if run:
-        # an upgrade always goes on from the install's journal: not a resume to announce (engine/logfile.py)
-        resumed = run.get("resume") and run.get("command") != "upgrade"
-        mode = " dry-run" if run.get("dry_run") else (" resume" if resumed else "")
+        mode = " dry-run" if run.get("dry_run") else (" resume" if run.get("resume") else "")
         command = f" ({run['command']})" if run.get("command") else ""
         outcome = str(run.get("outcome"))
         if cut_short(run):
