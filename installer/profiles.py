@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -295,38 +294,6 @@ def _repository(image: str) -> str:
     slash = name.rfind("/")
     colon = name.rfind(":")
     return name[:colon] if colon > slash else name
-
-
-def _tag_and_digest(image: str) -> tuple[str, str]:
-    name, _, digest = image.partition("@")
-    repository = _repository(image)
-    return name[len(repository) + 1:], digest
-
-
-def pins_not_rendered(profile: ReleaseProfile, rendered: Iterable[str], registry: str | None = None
-                      ) -> list[tuple[str, list[str]]]:
-    """(pinned image, what the charts render of its repository) for each image the profile pins that its
-    charts render at another tag or digest. A profile's `images` say what it installs but set nothing: a
-    site profile that lists a new tag there without setting it in `release_values` changes nothing, and
-    the operator must be told. A pin whose repository nothing renders (a module not chosen) is no finding.
-    Only the profile's own `images` are pins: a module's list is the release manifest's description of the
-    module (digit-2.9-lts's come from the v2.9 release manifest, older than the LTS commit's tags)."""
-    pins = {_repository(i): i for i in profile.images}
-    by_repository: dict[str, set[str]] = {}
-    prefix = registry.rstrip("/") + "/" if registry else None
-    for image in rendered:
-        upstream = image[len(prefix):] if prefix and image.startswith(prefix) else image
-        by_repository.setdefault(_repository(upstream), set()).add(upstream)
-    found = []
-    for repository, pinned in sorted(pins.items()):
-        images = by_repository.get(repository) or by_repository.get(f"docker.io/{repository}")
-        if not images:
-            continue
-        tag, digest = _tag_and_digest(pinned)
-        if not any(_tag_and_digest(i)[0] == tag and (not digest or _tag_and_digest(i)[1] in ("", digest))
-                   for i in images):
-            found.append((pinned, sorted(images)))
-    return found
 
 
 def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:

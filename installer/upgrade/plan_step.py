@@ -150,7 +150,8 @@ def target_views(plan: Any) -> dict[str, ReleaseView]:
 def build_upgrade_plan(ctx: StepContext[Answers], source: str) -> UpgradePlan:
     """Deployed (installed from profile `source`) against the target profile of ctx.answers."""
     from installer.deploy.target import open_cluster
-    from installer.profiles import pins_not_rendered, release_profile
+    from installer.profiles import release_profile
+    from installer.upgrade.pins import pins_not_rendered
 
     target_answers = ctx.answers
     current = _plan(ctx, with_version(target_answers, source), render=False)

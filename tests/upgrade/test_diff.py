@@ -84,7 +84,8 @@ def test_only_releases_upgraded_or_added_run_migrations_a_removed_one_runs_none(
 def test_a_pinned_image_the_charts_render_at_another_tag_is_a_finding() -> None:
     """A profile's images say what it installs and set nothing; a site profile that only lists a new tag there
     would upgrade nothing, and the plan must say so. Pins of repositories nothing renders are no finding."""
-    from installer.profiles import ModuleSpec, ReleaseProfile, ReleaseSpec, pins_not_rendered
+    from installer.profiles import ModuleSpec, ReleaseProfile, ReleaseSpec
+    from installer.upgrade.pins import pins_not_rendered
 
     profile = ReleaseProfile(
         name="site", digit_version="v2.9", source="test", default_modules=["core"],
